@@ -1,0 +1,95 @@
+"""OpenCertif: create_app() builds everything; nothing happens at import time."""
+import importlib
+import logging
+import os
+
+from flask import Flask, render_template, request
+from werkzeug.datastructures import ImmutableMultiDict
+
+
+def create_app(config_object=None) -> Flask:
+    from flask_appbuilder import AppBuilder
+
+    from config import Config
+    from app.extensions import csrf, db, mail, migrate
+    from app.security.manager import OpenCertifSecurityManager
+    from app.views.index import HomeView
+
+    app = Flask(__name__, instance_path=str(Config.INSTANCE_DIR))
+    app.config.from_mapping((config_object or Config).load())
+    os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)
+    logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(
+        os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    mail.init_app(app)
+    csrf.init_app(app)
+
+    with app.app_context():
+        importlib.import_module("app.models")  # every table on Model.metadata
+        appbuilder = AppBuilder(security_manager_class=OpenCertifSecurityManager,
+                                indexview=HomeView, base_template="opencertif/base.html")
+        appbuilder.init_app(app, db.session)
+        app.appbuilder = appbuilder
+        from app.views import register_views
+        register_views(appbuilder)
+
+    from app.workflow.mail import dispatch_pending, install_after_commit_hook
+    install_after_commit_hook()
+
+    from flask_login import current_user
+
+    from app.formats import format_date_fr, format_datetime_fr
+    from app.workflow.notifications import unread_count
+    app.jinja_env.globals["unread_notifications"] = (
+        lambda: unread_count(current_user.id) if current_user.is_authenticated else 0)
+    app.jinja_env.filters["date_fr"] = format_date_fr
+    app.jinja_env.filters["datetime_fr"] = format_datetime_fr
+
+    @app.before_request
+    def _clamp_page_size():
+        # FAB's psize_<view> is unbounded and a non-integer makes a 500 (FAB-NOTES.md).
+        if any(k.startswith("psize_") for k in request.args):
+            fixed = []
+            for key, value in request.args.items(multi=True):
+                if key.startswith("psize_"):
+                    value = str(min(max(int(value), 1), app.config["LIST_PAGE_SIZE_MAX"])) \
+                        if value.isdigit() else "25"
+                fixed.append((key, value))
+            request.args = ImmutableMultiDict(fixed)
+
+    @app.after_request
+    def _after(response):
+        dispatch_pending()
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    def error_page(code, message):
+        return render_template("opencertif/error.html", code=code, message=message,
+                               base_template=app.appbuilder.base_template,
+                               appbuilder=app.appbuilder), code
+
+    @app.errorhandler(404)
+    def _not_found(_):
+        return error_page(404, "Cette page n'existe pas ou n'est pas dans votre périmètre.")
+
+    @app.errorhandler(403)
+    def _forbidden(_):
+        return error_page(403, "Vous n'avez pas accès à cette page.")
+
+    @app.errorhandler(500)
+    def _error(_):
+        db.session.rollback()
+        return error_page(500, "Une erreur inattendue s'est produite. Rien n'a été "
+                                       "enregistré ; réessayez ou contactez le secrétariat.")
+
+    @app.errorhandler(413)
+    def _too_large(_):
+        return error_page(413, "Le fichier envoyé est trop volumineux.")
+
+    from app.cli import register_cli
+    register_cli(app)
+    return app

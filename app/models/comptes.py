@@ -1,0 +1,79 @@
+"""A user's profile: their role of DOMAIN.md §1 and their perimeter."""
+import secrets
+
+import sqlalchemy as sa
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy.orm import backref, relationship
+
+from .base import Choices, Model, utcnow
+
+# R-ACC-1: the order of the training-organisation roles, highest first. `rang` is the ceiling.
+ROLES = Choices(
+    ("admin", "Administrateur technique"),
+    ("secretariat", "Secrétariat"),
+    ("admin_reseau", "Administrateur réseau"),
+    ("superviseur_reseau", "Superviseur réseau"),
+    ("admin_organisme", "Administrateur organisme"),
+    ("utilisateur_organisme", "Utilisateur organisme"),
+    ("admin_etablissement", "Administrateur établissement"),
+    ("utilisateur_etablissement", "Utilisateur établissement"),
+    ("employeur", "Employeur"),
+    ("evaluateur", "Évaluateur habilité"),
+    ("jury", "Membre de jury"),
+    ("manager", "Manager / observatoire"),
+)
+RANG = {
+    "admin": 1000, "secretariat": 100,
+    "admin_reseau": 60, "superviseur_reseau": 50, "admin_organisme": 40,
+    "utilisateur_organisme": 30, "admin_etablissement": 20, "utilisateur_etablissement": 10,
+    "employeur": 5, "evaluateur": 5, "jury": 5, "manager": 5,
+}
+# The perimeter column each role is attached to.
+NIVEAU = {
+    "admin": None, "secretariat": "dispositif", "manager": "dispositif",
+    "admin_reseau": "reseau", "superviseur_reseau": "reseau",
+    "admin_organisme": "organisme", "utilisateur_organisme": "organisme",
+    "admin_etablissement": "etablissement", "utilisateur_etablissement": "etablissement",
+    "employeur": "entreprise", "evaluateur": "user", "jury": "user",
+}
+
+
+class Profil(Model):
+    __tablename__ = "profil"
+    __table_args__ = (ROLES.check("role", "ck_profil_role"),)
+    id = sa.Column(sa.Integer, primary_key=True)
+    user_id = sa.Column(sa.ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, unique=True)
+    role = sa.Column(sa.String(32), nullable=False)
+    dispositif_id = sa.Column(sa.ForeignKey("dispositif.id"), index=True)
+    reseau_id = sa.Column(sa.ForeignKey("reseau.id"), index=True)
+    organisme_id = sa.Column(sa.ForeignKey("organisme.id"), index=True)
+    etablissement_id = sa.Column(sa.ForeignKey("etablissement.id"), index=True)
+    entreprise_id = sa.Column(sa.ForeignKey("entreprise.id"), index=True)
+    telephone = sa.Column(sa.String(30))
+    organisation = sa.Column(sa.String(200))  # employer / union of an evaluator or jury member
+    # Rotated on every use of a signed link, which makes each link single-use (R-ACC-2).
+    token_nonce = sa.Column(sa.String(32), nullable=False, default=lambda: secrets.token_hex(8))
+    invitation_envoyee_le = sa.Column(sa.DateTime)
+    created_on = sa.Column(sa.DateTime, default=utcnow, nullable=False)
+
+    user = relationship(User, backref=backref("profil", uselist=False, lazy="joined"), lazy="joined")
+    dispositif = relationship("Dispositif")
+    reseau = relationship("Reseau")
+    organisme = relationship("Organisme")
+    etablissement = relationship("Etablissement")
+    entreprise = relationship("Entreprise")
+
+    @property
+    def role_label(self):
+        return ROLES.label(self.role)
+
+    @property
+    def perimetre_label(self):
+        target = {
+            "dispositif": self.dispositif, "reseau": self.reseau, "organisme": self.organisme,
+            "etablissement": self.etablissement, "entreprise": self.entreprise,
+        }.get(NIVEAU.get(self.role))
+        return str(target) if target is not None else "—"
+
+    def __repr__(self):
+        return f"{self.user.first_name} {self.user.last_name}" if self.user else f"Profil {self.id}"

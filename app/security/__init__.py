@@ -1,0 +1,1 @@
+"""Roles, perimeters, the security manager and signed links."""

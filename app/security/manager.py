@@ -1,0 +1,30 @@
+"""FAB security manager: login hooks, rate limits on every way to log in, built-in roles."""
+import logging
+
+from flask import current_app
+from flask_appbuilder.security.sqla.manager import SecurityManager
+
+log = logging.getLogger(__name__)
+
+
+class OpenCertifSecurityManager(SecurityManager):
+    def on_user_login_failed(self, user) -> None:
+        log.warning("Échec de connexion pour %s", getattr(user, "username", user))
+
+    def install_roles(self, builtin: dict) -> None:
+        """Declare the roles of app/security/roles.py as FAB built-in roles (checked in memory)."""
+        self._builtin_roles = {**builtin, self.auth_role_admin: [[".*", ".*"]]}
+
+    def create_role_rows(self) -> None:
+        """The role rows users point to (flask seed); their permissions stay in code."""
+        for name in self._builtin_roles:
+            if self.find_role(name) is None:
+                self.add_role(name)
+
+    def limit_api_login(self) -> None:
+        """FAB limits only the web login form; the REST login gets the same limit."""
+        if not (self.is_auth_limited and current_app.config.get("RATELIMIT_ENABLED")):
+            return
+        for view in self.appbuilder.baseviews:
+            if type(view).__name__ == "SecurityApi":
+                self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)

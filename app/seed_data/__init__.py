@@ -1,0 +1,1 @@
+"""Données de référence (pures, sans dépendance) utilisées pour initialiser OpenCertif."""

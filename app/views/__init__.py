@@ -1,0 +1,40 @@
+"""Every add_view is here (through each area module's register()), then roles are installed."""
+import importlib
+
+# One module per area, in menu order; each exposes register(appbuilder).
+AREAS = [
+    "app.views.referentiel",
+    "app.views.structures",
+    "app.views.comptes",
+    "app.views.notifications",
+]
+
+
+def _menu_areas(appbuilder):
+    """Menu item name -> permission area of its view; category -> item names."""
+    items, categories = {}, {}
+
+    def walk(menu_items, category=None):
+        for item in menu_items:
+            if item.childs:
+                walk(item.childs, item.name)
+                continue
+            view = getattr(item, "baseview", None)
+            if view is None:
+                continue
+            items[item.name] = view.class_permission_name
+            if category:
+                categories.setdefault(category, []).append(item.name)
+
+    walk(appbuilder.menu.get_list())
+    return items, categories
+
+
+def register_views(appbuilder):
+    from app.security.roles import builtin_roles
+
+    for path in AREAS:
+        importlib.import_module(path).register(appbuilder)
+    items, categories = _menu_areas(appbuilder)
+    appbuilder.sm.install_roles(builtin_roles(items, categories))
+    appbuilder.sm.limit_api_login()

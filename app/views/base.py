@@ -1,0 +1,220 @@
+"""Base views every screen and API uses: perimeter on every way in, French, exports.
+
+FAB's base_filters cover list/show/edit/delete but not actions, downloads, REST POST/PUT targets
+or our own routes (FAB-NOTES.md): they are closed here, once.
+"""
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import abort, flash, g, redirect, request
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.urltools import get_filter_args, get_order_args
+
+from app.formats import format_date_fr, format_datetime_fr
+from app.reports.exports import ListExport, send_dataset
+from app.security import perimeter
+from app.security.perimeter import PerimeterFilter, current_perimetre
+from app.workflow import PerimeterViolation, RuleViolation
+
+READ_WRITE = {
+    "list": "read", "show": "read", "export": "read", "download": "read",
+    "add": "write", "edit": "write", "delete": "write",
+    "get_list": "read", "get": "read", "info": "read", "post": "write", "put": "write",
+}
+EXPORT_MAX_ROWS = 100_000
+
+
+def _date_formatters(model, columns):
+    formatters = {}
+    for name in columns:
+        col = getattr(model, name, None)
+        try:
+            ctype = col.property.columns[0].type
+        except AttributeError:
+            continue
+        if isinstance(ctype, sa.DateTime):
+            formatters[name] = format_datetime_fr
+        elif isinstance(ctype, sa.Date):
+            formatters[name] = format_date_fr
+        elif isinstance(ctype, sa.Boolean):
+            formatters[name] = lambda v: "Oui" if v else "Non"
+    return formatters
+
+
+class ScopedModelView(ModelView):
+    """ModelView whose rows are always those of the user's perimeter (R-ACC-5)."""
+
+    list_template = "opencertif/list.html"
+    show_template = "opencertif/show.html"
+    method_permission_name = READ_WRITE
+    page_size = 25
+    export_columns: list[str] | None = None
+    export_name = "export"
+    perimeter_filters = [["id", PerimeterFilter, "read"]]
+
+    def __init__(self, **kwargs):
+        self.base_filters = list(self.perimeter_filters) + list(self.base_filters or [])
+        super().__init__(**kwargs)
+        cols = set(self.list_columns) | set(self.show_columns)
+        for name, fmt in _date_formatters(self.datamodel.obj, cols).items():
+            self.formatters_columns.setdefault(name, fmt)
+
+    # -- perimeter on the ways FAB leaves open ------------------------------------------------
+    def _scoped_item(self, pk, mode="read"):
+        item = self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)
+        if item is None or (mode == "write" and not perimeter.contains(item, mode="write")):
+            abort(404)
+        return item
+
+    @expose("/action/<string:name>/<pk>", methods=["POST"])
+    def action(self, name, pk):
+        if name not in self.actions:
+            abort(404)
+        if not self.appbuilder.sm.has_access(self.get_action_permission_name(name),
+                                             self.class_permission_name):
+            abort(403)
+        item = self._scoped_item(pk)
+        return self._run_action(name, item)
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        name = request.form.get("action", "")
+        if name not in self.actions:
+            abort(404)
+        if not self.appbuilder.sm.has_access(self.get_action_permission_name(name),
+                                             self.class_permission_name):
+            abort(403)
+        pks = request.form.getlist("rowid")
+        items = [self._scoped_item(pk) for pk in pks]
+        return self._run_action(name, items)
+
+    def _run_action(self, name, target):
+        try:
+            return self.actions[name].func(target)
+        except RuleViolation as exc:
+            self.datamodel.session.rollback()
+            flash(str(exc), "danger")
+            return redirect(self.get_redirect())
+
+    @expose("/download/<string:filename>")
+    def download(self, filename):
+        abort(404)  # documents are served by primary key after a scoped get, never by file name
+
+    # -- rules raised by pre_add/pre_update keep the form and its data ---------------------------
+    def pre_add(self, item):
+        self._check_write(item)
+
+    def pre_update(self, item):
+        self._check_write(item)
+
+    def _check_write(self, item):
+        try:
+            perimeter.ensure(item, "write")
+            self.check_rules(item)
+        except RuleViolation as exc:
+            g._violation = exc
+            raise
+
+    def check_rules(self, item):
+        """Domain rules a subclass enforces on writes (raise RuleViolation)."""
+
+    def _add(self):
+        return self._keep_form_on_violation(super()._add, self.add_form, self._get_add_widget)
+
+    def _edit(self, pk):
+        if request.method == "POST":
+            self._scoped_item(pk, "write")
+        return self._keep_form_on_violation(super()._edit, self.edit_form, self._get_edit_widget,
+                                            pk)
+
+    def _delete(self, pk):
+        self._scoped_item(pk, "write")
+        return super()._delete(pk)
+
+    def _keep_form_on_violation(self, method, form_class, widget, *args):
+        """FAB flashes a pre_add/pre_update error and redirects, losing what was typed: instead the
+        form is shown again with the message on its field (or as a flash)."""
+        g.pop("_violation", None)
+        result = method(*args)
+        violation = g.pop("_violation", None)
+        if violation is None:
+            return result
+        self.datamodel.session.rollback()
+        form = form_class.refresh(request.form)
+        form.validate()
+        field = getattr(form, violation.field or "", None)
+        if field is not None:
+            field.errors = list(field.errors or []) + [violation.message]
+        return widget(form=form)
+
+    # -- exports (R-DOC-6) -----------------------------------------------------------------------
+    @expose("/export/<string:fmt>/")
+    @has_access
+    def export(self, fmt):
+        if fmt not in ("xlsx", "csv", "ods"):
+            abort(404)
+        filters = self.datamodel.get_filters(self.search_columns)
+        get_filter_args(filters)
+        order = get_order_args().get(self.__class__.__name__) or self.base_order or ("", "")
+        count, items = self.datamodel.query(filters.get_joined_filters(self._base_filters),
+                                            order[0], order[1], page=0, page_size=EXPORT_MAX_ROWS)
+        columns = self.export_columns or self.list_columns
+        export = ListExport(self.export_name, columns, self.label_columns, items,
+                            self.formatters_columns)
+        return send_dataset(export, fmt)
+
+
+class ScopedApi(ModelRestApi):
+    """REST API scoped like the screens; POST/PUT cannot create or move rows out of scope."""
+
+    method_permission_name = READ_WRITE
+    allow_browser_login = True
+    base_filters = []
+    perimeter_filters = [["id", PerimeterFilter, "read"]]
+    page_size = 25
+    max_page_size = 100
+
+    def __init__(self):
+        self.base_filters = list(self.perimeter_filters) + list(self.base_filters or [])
+        super().__init__()
+
+    def pre_add(self, item):
+        perimeter.ensure(item, "write")
+        self.check_rules(item)
+
+    def pre_update(self, item):
+        perimeter.ensure(item, "write")
+        self.check_rules(item)
+
+    def post_headless(self):
+        return self._guarded(super().post_headless)
+
+    def put_headless(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return self.response_404()
+        if not perimeter.contains(item, mode="write"):
+            return self.response(403, message="Hors de votre périmètre (R-ACC-5).")
+        return self._guarded(super().put_headless, pk)
+
+    def delete_headless(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return self.response_404()
+        if not perimeter.contains(item, mode="write"):
+            return self.response(403, message="Hors de votre périmètre (R-ACC-5).")
+        return super().delete_headless(pk)
+
+    def _guarded(self, method, *args):
+        """pre_add/pre_update raise RuleViolation; FAB's @safe would make it a 500, so answer here."""
+        try:
+            return method(*args)
+        except RuleViolation as exc:
+            self.datamodel.session.rollback()
+            status = 403 if isinstance(exc, PerimeterViolation) else 422
+            return self.response(status, message=str(exc))
+
+    def check_rules(self, item):
+        """Domain rules a subclass enforces on writes (raise RuleViolation)."""

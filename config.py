@@ -1,0 +1,112 @@
+"""Configuration read from the environment, with development defaults.
+
+No secret lives in the repository: without SECRET_KEY a random key is generated once into
+instance/secret_key and reused.
+"""
+import os
+import secrets
+from pathlib import Path
+
+from flask_appbuilder.const import AUTH_DB
+
+BASE_DIR = Path(__file__).resolve().parent
+_INSTANCE = Path(os.environ.get("OPENCERTIF_INSTANCE") or BASE_DIR / "instance")
+
+
+def _secret_key() -> str:
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    _INSTANCE.mkdir(parents=True, exist_ok=True)
+    key_file = _INSTANCE / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on", "oui")
+
+
+class Config:
+    APP_NAME = "OpenCertif"
+    APP_THEME = ""
+    INSTANCE_DIR = str(_INSTANCE)
+    SECRET_KEY = None  # filled in by load()
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{_INSTANCE / 'opencertif.db'}"
+    )
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    REDIS_URL = os.environ.get("REDIS_URL")
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+    # Security (FAB-NOTES.md "Security switches")
+    AUTH_TYPE = AUTH_DB
+    AUTH_USER_REGISTRATION = False
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    FAB_PASSWORD_COMPLEXITY_ENABLED = True
+    FAB_ADD_SECURITY_API = False  # its role/permission APIs are not used (roles are code)
+    # Tables come from migrations and roles from app/security/roles.py: FAB writes neither.
+    FAB_CREATE_DB = False
+    FAB_UPDATE_PERMS = False
+    FAB_API_SWAGGER_UI = True
+    FAB_API_MAX_PAGE_SIZE = 100
+    AUTH_RATE_LIMITED = True
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    AUTH_RATE_LIMIT = "10 per 5 minute"
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    INVITATION_MAX_AGE = 7 * 24 * 3600
+    RESET_MAX_AGE = 2 * 3600
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+
+    # French only: a single language hides FAB's language menu.
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+    LANGUAGES = {"fr": {"flag": "fr", "name": "Français"}}
+
+    # Mail: without MAIL_SERVER, messages land in the outbox (database + instance/outbox/*.eml).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "OpenCertif <no-reply@opencertif.local>")
+
+    LIST_PAGE_SIZE_MAX = 100
+    TESTING = False
+
+    @classmethod
+    def load(cls) -> dict:
+        values = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+        values["SECRET_KEY"] = _secret_key()
+        return values
+
+
+class TestConfig(Config):
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL_TEST_EFFECTIVE", "sqlite://")
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    MAIL_SERVER = None
+    REDIS_URL = None
+    PUBLIC_BASE_URL = "http://localhost"
+    FAB_PASSWORD_COMPLEXITY_ENABLED = True
+
+    @classmethod
+    def load(cls) -> dict:
+        values = super().load()
+        values["SECRET_KEY"] = "test-secret-key"
+        return values
