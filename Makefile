@@ -37,11 +37,15 @@ test: dev-deps chromium
 	  $(MAKE) --no-print-directory test-postgres; \
 	else echo "PostgreSQL injoignable : suite PostgreSQL sautée (obligatoire avec CI=true)."; fi
 
+# Two workers for the unit and HTTP tests; browser tests one at a time (each drives a Chromium).
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -q
 test-sqlite:
-	$(BIN)/python -m pytest -p no:cacheprovider -q $(PYTEST_ARGS) tests
+	$(PYTEST) -n 2 --ignore=tests/browser $(PYTEST_ARGS) tests
+	$(PYTEST) $(PYTEST_ARGS) tests/browser
 
 test-postgres:
-	DATABASE_URL_TEST=$(PG_URL) $(BIN)/python -m pytest -p no:cacheprovider -q $(PYTEST_ARGS) tests
+	DATABASE_URL_TEST=$(PG_URL) $(PYTEST) -n 2 --ignore=tests/browser $(PYTEST_ARGS) tests
+	DATABASE_URL_TEST=$(PG_URL) $(PYTEST) $(PYTEST_ARGS) tests/browser
 
 ## New migration after a model change: make migrate m="what changed"
 migrate: venv

@@ -41,3 +41,86 @@ def register_cli(app):
         from app.workflow.mail import retry_failed
         click.echo(f"{retry_failed()} message(s) traité(s).")
         db.session.remove()
+
+    @app.cli.group("habilitations")
+    def habilitations_group():
+        """Habilitations des établissements."""
+
+    @habilitations_group.command("remind")
+    @click.option("--date", "day", default=None, help="Date du jour (AAAA-MM-JJ), pour rejouer.")
+    @with_appcontext
+    def habilitations_remind(day):
+        """Warn 60 and 15 days before an habilitation ends (daily; idempotent)."""
+        import datetime as dt
+
+        from app.workflow.habilitations import remind_expiring
+        from app.workflow.mail import dispatch_pending
+        today = dt.date.fromisoformat(day) if day else None
+        click.echo(f"{remind_expiring(today)} rappel(s) envoyé(s).")
+        dispatch_pending()
+        db.session.remove()
+
+    @app.cli.group("candidatures")
+    def candidatures_group():
+        """Dossiers de candidature."""
+
+    @candidatures_group.command("abandon-stale")
+    @click.option("--date", "day", default=None, help="Date du jour (AAAA-MM-JJ), pour rejouer.")
+    @with_appcontext
+    def candidatures_abandon_stale(day):
+        """R-CAN-7: abandon the dossiers whose évaluation préalable is too old (daily; idempotent)."""
+        import datetime as dt
+
+        from app.workflow.candidatures import abandon_stale
+        from app.workflow.mail import dispatch_pending
+        today = dt.date.fromisoformat(day) if day else None
+        click.echo(f"{abandon_stale(today)} dossier(s) classé(s) abandonné(s).")
+        dispatch_pending()
+        db.session.remove()
+
+    @candidatures_group.command("vae-alerts")
+    @click.option("--date", "day", default=None, help="Date du jour (AAAA-MM-JJ), pour rejouer.")
+    @with_appcontext
+    def candidatures_vae_alerts(day):
+        """R-CAN-8: warn of the VAE deadlines (recevabilité 2 months, jury 18 months); idempotent."""
+        import datetime as dt
+
+        from app.workflow.mail import dispatch_pending
+        from app.workflow.vae import send_vae_alerts
+        today = dt.date.fromisoformat(day) if day else None
+        click.echo(f"{send_vae_alerts(today)} alerte(s) envoyée(s).")
+        dispatch_pending()
+        db.session.remove()
+
+    @app.cli.command("purge")
+    @click.option("--dry-run", is_flag=True, help="Lister ce qui serait supprimé, sans supprimer.")
+    @click.option("--date", "day", default=None, help="Date du jour (AAAA-MM-JJ), pour rejouer.")
+    @with_appcontext
+    def purge_command(dry_run, day):
+        """Apply the retention schedules (R-ARC-1…3); daily. Logs counts, never content."""
+        import datetime as dt
+
+        from app.workflow.retention import purge
+        today = dt.date.fromisoformat(day) if day else None
+        report = purge(today, dry_run=dry_run)
+        db.session.commit()
+        click.echo(report.text())
+        db.session.remove()
+
+    @app.cli.group("documents")
+    def documents_group():
+        """Issued documents (PV, certificates, letters)."""
+
+    @documents_group.command("rappels-gtp")
+    @click.option("--date", "day", default=None, help="Date du jour (AAAA-MM-JJ), pour rejouer.")
+    @with_appcontext
+    def documents_gtp_reminders(day):
+        """R-DOC-3: remind the secretariat of the letters to the GTP due within 2 months; daily."""
+        import datetime as dt
+
+        from app.workflow.documents_lots import gtp_reminders
+        today = dt.date.fromisoformat(day) if day else None
+        n = gtp_reminders(today)
+        db.session.commit()
+        click.echo(f"{n} rappel(s) envoyé(s).")
+        db.session.remove()

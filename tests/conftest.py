@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from tests.factories import Factories
 
@@ -29,6 +30,21 @@ def _database_url(worker: str) -> str:
     return f"sqlite:///{folder}/test{worker}.db"
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request starts with an empty `g`, as in production.
+
+    While a test holds an application context (the `ctx`/`db` fixtures), Flask reuses it for the
+    client's requests, so `g` — Flask-Login's user, the cached perimeter — would leak from one
+    client's request into another's: two clients signed in as different users would act as the
+    last one to log in."""
+
+    def open(self, *args, **kwargs):
+        from flask import g, has_app_context
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(worker_id="master"):
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
@@ -40,7 +56,13 @@ def app(worker_id="master"):
     from app import create_app
     from app.extensions import db
     application = create_app(TestConfig)
+    application.test_client_class = IsolatedClient
     with application.app_context():
+        if db.engine.dialect.name == "sqlite":
+            # A throw-away database: no fsync on every commit (tests commit a lot).
+            sa.event.listen(db.engine, "connect", lambda conn, _: conn.execute(
+                "PRAGMA synchronous=OFF"))
+            db.engine.dispose()
         db.create_all()
         application.appbuilder.sm.create_role_rows()
         db.session.commit()
@@ -63,6 +85,8 @@ def _clean_tables(request):
     with app.app_context():
         db.session.remove()
         tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP]
+        if db.engine.dialect.name == "postgresql" and _pg_fast_clean(db, tables):
+            return
         with db.engine.begin() as conn:
             if db.engine.dialect.name == "postgresql":
                 names = ", ".join(f'"{t.name}"' for t in tables)
@@ -70,6 +94,32 @@ def _clean_tables(request):
             else:
                 for t in tables:
                     conn.execute(t.delete())
+
+
+_PG_SEQUENCES: list[str] | None = None
+
+
+def _pg_fast_clean(db, tables) -> bool:
+    """TRUNCATE of every table costs 0.3-1 s per test (new files for each table and index);
+    DELETE of small tables with the foreign-key triggers off (session_replication_role, superuser
+    only) takes a few ms. The sequences restart as with TRUNCATE … RESTART IDENTITY. False when
+    not allowed: the caller truncates."""
+    global _PG_SEQUENCES
+    try:
+        with db.engine.begin() as conn:
+            if _PG_SEQUENCES is None:
+                _PG_SEQUENCES = [seq for t in tables for col in t.primary_key.columns
+                                 if (seq := conn.execute(sa.text("SELECT pg_get_serial_sequence(:t, :c)"),
+                                                         {"t": f'"{t.name}"', "c": col.name}).scalar())]
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            for t in tables:
+                conn.execute(t.delete())
+            if _PG_SEQUENCES:
+                conn.execute(sa.text("SELECT setval(s::regclass, 1, false) FROM unnest(CAST(:seqs AS text[])) AS s"),
+                             {"seqs": _PG_SEQUENCES})
+        return True
+    except sa.exc.DBAPIError:
+        return False
 
 
 @pytest.fixture
@@ -85,11 +135,40 @@ def db(ctx):
     return _db
 
 
+_REF_ROWS: dict[str, list[dict]] = {}  # table -> rows flask seed inserted (first use, this process)
+
+
+def _row_counts(db) -> dict[str, int]:
+    return {t.name: db.session.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+            for t in db.metadata.sorted_tables if t.name not in KEEP}
+
+
 @pytest.fixture
 def ref(db):
-    """The referentials (dispositifs, certifications): {code: Dispositif}."""
+    """The referentials (dispositifs, certifications): {code: Dispositif}.
+
+    seed_referentiels() runs one query per row (~0.4 s); the rows it inserted into an empty
+    database are kept from its first run and inserted again in bulk by the next tests."""
+    from app.models import Dispositif
     from app.seed_data.load import seed_referentiels
-    return seed_referentiels()
+    if not _REF_ROWS or any(_row_counts(db)[name] for name in _REF_ROWS):
+        before = _row_counts(db) if not _REF_ROWS else None
+        result = seed_referentiels()
+        if before is not None and not any(before.values()):
+            for name, count in _row_counts(db).items():
+                if count:
+                    table = db.metadata.tables[name]
+                    _REF_ROWS[name] = [dict(r._mapping) for r in db.session.execute(table.select())]
+        return result
+    for table in db.metadata.sorted_tables:
+        if table.name in _REF_ROWS:
+            db.session.execute(table.insert(), _REF_ROWS[table.name])
+            if db.engine.dialect.name == "postgresql" and "id" in table.c:
+                db.session.execute(sa.text(  # explicit ids do not move the sequence
+                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                    f"(SELECT MAX(id) FROM \"{table.name}\"))"))
+    db.session.commit()
+    return {d.code: d for d in db.session.query(Dispositif)}
 
 
 @pytest.fixture
@@ -106,7 +185,9 @@ def login(client, user_or_name, password=Factories.PASSWORD):
     username = getattr(user_or_name, "username", user_or_name)
     client.get("/logout/")
     r = client.post("/login/", data={"username": username, "password": password})
-    assert r.status_code == 302, f"login failed for {username}"
+    # FAB answers a failed login with a redirect too, back to the login page.
+    assert r.status_code == 302 and "/login" not in r.headers.get("Location", ""), \
+        f"login failed for {username}"
     return client
 
 

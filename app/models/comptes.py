@@ -57,11 +57,13 @@ class Profil(Model):
     created_on = sa.Column(sa.DateTime, default=utcnow, nullable=False)
 
     user = relationship(User, backref=backref("profil", uselist=False, lazy="joined"), lazy="joined")
-    dispositif = relationship("Dispositif")
-    reseau = relationship("Reseau")
-    organisme = relationship("Organisme")
-    etablissement = relationship("Etablissement")
-    entreprise = relationship("Entreprise")
+    # Joined: the users' list shows the perimeter of each row (no SELECT per row), and a user's
+    # own profile is loaded with them at each request anyway.
+    dispositif = relationship("Dispositif", lazy="joined")
+    reseau = relationship("Reseau", lazy="joined")
+    organisme = relationship("Organisme", lazy="joined")
+    etablissement = relationship("Etablissement", lazy="joined")
+    entreprise = relationship("Entreprise", lazy="joined")
 
     @property
     def role_label(self):

@@ -147,7 +147,7 @@ class Bloc(Model):
     intitule = sa.Column(sa.String(250), nullable=False)
     ordre = sa.Column(sa.Integer, nullable=False, default=0)
 
-    certification = relationship("Certification", back_populates="blocs")
+    certification = relationship("Certification", back_populates="blocs", lazy="joined")
     competences = relationship("Competence", back_populates="bloc", order_by="Competence.ordre")
 
     def __repr__(self):
@@ -169,8 +169,9 @@ class Competence(Model):
     # R-CAN-9: only branch-specific competences are evaluated for a CQPI holder.
     specifique_branche = sa.Column(sa.Boolean, nullable=False, default=False)
 
-    certification = relationship("Certification", back_populates="competences")
-    bloc = relationship("Bloc", back_populates="competences")
+    # Joined: shown in every list of blocs, compétences and passerelles (no SELECT per row).
+    certification = relationship("Certification", back_populates="competences", lazy="joined")
+    bloc = relationship("Bloc", back_populates="competences", lazy="joined")
 
     def __repr__(self):
         return f"{self.code} {self.intitule}"
@@ -188,7 +189,7 @@ class Passerelle(Model):
     nature = sa.Column(sa.String(10), nullable=False, default="totale")
     __table_args__ = (sa.CheckConstraint("nature IN ('totale', 'partielle')", name="ck_passerelle_nature"),)
 
-    certification = relationship("Certification", back_populates="passerelles")
+    certification = relationship("Certification", back_populates="passerelles", lazy="joined")
 
     def __repr__(self):
         return f"{self.autre_branche} : {self.certification_autre} ({self.nature})"

@@ -57,6 +57,14 @@ class Organisme(Model):
     def _siren(self, key, value):  # R-FMT-1
         return _checked(check_siren, key, value, "R-FMT-1")
 
+    @validates("nom")
+    def _nom(self, key, value):
+        """R-FMT-3: the établissements' names begin with the organisme's: a rename follows."""
+        if self.id is not None:
+            for etablissement in self.etablissements:
+                etablissement.nom = Etablissement.display_name(value, etablissement.libelle)
+        return value
+
     def __repr__(self):
         return self.nom
 
@@ -93,17 +101,25 @@ class Etablissement(Model):
         return _checked(check_code_postal, key, value, "R-FMT-2")
 
     @staticmethod
+    def bare_label(organisme_nom: str, libelle: str) -> str:
+        """The label without the organisme's name someone typed in front of it."""
+        organisme_nom = (organisme_nom or "").strip().upper()
+        libelle = (libelle or "").strip()
+        if organisme_nom and libelle.upper().startswith(organisme_nom + " "):
+            libelle = libelle[len(organisme_nom) + 1:].strip()
+        return libelle
+
+    @staticmethod
     def display_name(organisme_nom: str, libelle: str) -> str:
         """R-FMT-3: '<ORGANISME> <établissement or city>'."""
         organisme_nom = (organisme_nom or "").strip().upper()
-        libelle = (libelle or "").strip()
-        if libelle.upper().startswith(organisme_nom + " "):
-            libelle = libelle[len(organisme_nom) + 1:]
-        return f"{organisme_nom} {libelle}".strip()
+        return f"{organisme_nom} {Etablissement.bare_label(organisme_nom, libelle)}".strip()
 
     def refresh_nom(self):
-        organisme = self.organisme
-        self.nom = self.display_name(organisme.nom if organisme else "", self.libelle)
+        organisme_nom = self.organisme.nom if self.organisme else ""
+        # Keep the bare label, so that renaming the organisme later renames this one cleanly.
+        self.libelle = self.bare_label(organisme_nom, self.libelle) or self.libelle
+        self.nom = self.display_name(organisme_nom, self.libelle)
 
     @property
     def en_activite(self) -> bool:
@@ -160,6 +176,7 @@ def _etablissement_nom(mapper, connection, target):
         nom = connection.execute(
             sa.select(Organisme.nom).where(Organisme.id == target.organisme_id)
         ).scalar()
+        target.libelle = Etablissement.bare_label(nom, target.libelle) or target.libelle
         target.nom = Etablissement.display_name(nom, target.libelle)
     else:
         target.refresh_nom()

@@ -111,6 +111,27 @@ def _sql_path(model, path: str, value):
     return attr.any(inner) if attr.property.uselist else attr.has(inner)
 
 
+def _current(obj, name: str):
+    """obj.<name>, where a foreign key `x_id` follows a relationship `x` assigned but not flushed.
+
+    Forms and REST set the relationship (`etablissement.organisme = o`), not the key: before the
+    flush the key is still empty (new row) or the old value (a row being moved elsewhere)."""
+    value = getattr(obj, name, None)
+    if not name.endswith("_id"):
+        return value
+    state = sa.inspect(obj, raiseerr=False)
+    rel = name[:-3]
+    if state is None or not hasattr(state, "mapper") or rel not in state.mapper.relationships:
+        return value
+    if state.attrs[name].history.has_changes():
+        return value
+    history = state.attrs[rel].history
+    if history.has_changes():
+        target = history.added[0] if history.added else None
+        return getattr(target, "id", None)
+    return value
+
+
 def _py_path(obj, path: str):
     values = [obj]
     for part in path.split("."):
@@ -118,7 +139,7 @@ def _py_path(obj, path: str):
         for v in values:
             if v is None:
                 continue
-            got = getattr(v, part, None)
+            got = _current(v, part)
             nxt.extend(got if isinstance(got, (list, tuple, set)) else [got])
         values = nxt
     return values
@@ -222,8 +243,132 @@ def _declare():
         "entreprise": "entreprise_id",
         "user": "user_id",
     }))
+    _declare_candidatures()
     register(Notification, OwnRows("user_id"))
     register(MailMessage, Scope({}))  # the outbox: technical administrator only
+    _declare_habilitations()
+    _declare_documents()
+    _declare_conformite()
+    _declare_jurys()
+
+
+def _declare_jurys():
+    """Jurys (R-JUR-1..10): the secretariat of the dispositif; a jury member only the juries he sits
+    on (a to-many membership: callables with .any(), FAB drops dotted to-many filters). What a
+    decision left behind (R-DEC-2/3) is read like its dossier."""
+    from sqlalchemy.orm import aliased
+
+    from app.models.jury import (
+        AcquisCompetence, AttributionCertification, InscriptionJury, Jury, JuryMembre,
+    )
+
+    def my_juries(p):
+        m = aliased(JuryMembre)
+        return sa.select(m.jury_id).where(m.user_id == p.user_id)
+
+    register(Jury, Scope({"dispositif": "dispositif_id",
+                          "user": lambda p: Jury.membres.any(JuryMembre.user_id == p.user_id)},
+                         write={"user": NONE}))
+    for model in (JuryMembre, InscriptionJury):
+        register(model, Scope({"dispositif": "jury.dispositif_id",
+                               "user": lambda p, m=model: m.jury_id.in_(my_juries(p))},
+                              write={"user": NONE}))
+    by_dossier = {"dispositif": "candidature.dispositif_id", "reseau": "candidature.reseau_id",
+                  "organisme": "candidature.organisme_id",
+                  "etablissement": "candidature.etablissement_id",
+                  "entreprise": "candidature.entreprise_id", "user": "candidature.evaluateur_id"}
+    for model in (AcquisCompetence, AttributionCertification):
+        register(model, Scope(by_dossier, write={lvl: NONE for lvl in by_dossier
+                                                 if lvl != "dispositif"}))
+
+
+def _declare_conformite():
+    """Retention schedule, purge log, declarations to the Caisse des Dépôts: the secretariat of
+    the dispositif (R-ARC-1…4). A dossier's purge tombstones are read like the dossier."""
+    from app.models.conformite import (
+        DeclarationCDC, DeclarationTitulaire, PurgeLog, PurgeTrace, RetentionRule,
+    )
+    for model in (RetentionRule, PurgeLog, DeclarationCDC):
+        register(model, Scope({"dispositif": "dispositif_id"}))
+    register(DeclarationTitulaire, Scope({"dispositif": "declaration.dispositif_id"}))
+    register(PurgeTrace, Scope({"dispositif": "dispositif_id",
+                                "reseau": "candidature.reseau_id",
+                                "organisme": "candidature.organisme_id",
+                                "etablissement": "candidature.etablissement_id",
+                                "entreprise": "candidature.entreprise_id"},
+                               write={lvl: NONE for lvl in ("dispositif", "reseau", "organisme",
+                                                            "etablissement", "entreprise")}))
+
+
+def _declare_documents():
+    """Issued documents and print batches: the secretariat of their dispositif (R-DIS-1). The
+    other levels see none yet; the candidature and jury features widen this (through
+    candidature_id / jury_id)."""
+    from app.models.document import BatchJob, DocumentEmis, Envoi
+    register(DocumentEmis, Scope({"dispositif": "dispositif_id"}))
+    register(Envoi, Scope({"dispositif": "document.dispositif_id"}))
+    register(BatchJob, Scope({"dispositif": "dispositif_id"}))
+
+
+def _declare_habilitations():
+    """Habilitations (R-HAB-1..6): requests scoped like their établissement, the certifier by
+    dispositif; évaluateurs habilités readable by everyone, written by the secretariat."""
+    from app.models.habilitation import (
+        AppreciationHabilitation, EvaluateurHabilite, Habilitation, HabilitationEvaluateur,
+    )
+    by_etab = {"dispositif": "dispositif_id", "reseau": "etablissement.organisme.reseau_id",
+               "organisme": "etablissement.organisme_id", "etablissement": "etablissement_id"}
+    register(Habilitation, Scope(by_etab))
+    register(AppreciationHabilitation, Scope({k: f"habilitation.{v}" for k, v in by_etab.items()},
+                                             write={"reseau": NONE, "organisme": NONE,
+                                                    "etablissement": NONE}))
+    public = {lvl: ALL for lvl in ("dispositif", "reseau", "organisme", "etablissement",
+                                   "entreprise", "user")}
+    not_written = {lvl: NONE for lvl in public if lvl != "dispositif"}
+    register(EvaluateurHabilite, Scope(public, write=not_written))
+    register(HabilitationEvaluateur, Scope(public, write={
+        **not_written, "dispositif": "certification.dispositif_id"}))
+
+
+def _declare_candidatures():
+    """Dossiers (R-ACC-5): each level is one denormalised column of Candidature; the evaluator
+    sees the dossiers naming him; jury members: declared by the jury feature (none yet)."""
+    from app.models.candidature import (
+        Candidat, Candidature, Document, Historique, RattachementDemande,
+    )
+    from app.models.evaluation import (
+        Amenagement, Evaluation, Formation, InvitationMetier, ResultatCompetence,
+    )
+    dossier = {"dispositif": "dispositif_id", "reseau": "reseau_id", "organisme": "organisme_id",
+               "etablissement": "etablissement_id", "entreprise": "entreprise_id",
+               "user": "evaluateur_id"}
+
+    def jury(criterion_of):
+        """Jury members read the dossiers registered to their juries (app/models/jury.py)."""
+        def rule(p):
+            from app.models.jury import dossiers_of_member
+            return criterion_of(dossiers_of_member(p.user_id))
+        return {"jury": rule}
+    register(Candidature, Scope(dossier, write={"user": NONE},
+                                roles=jury(lambda ids: Candidature.id.in_(ids))))
+
+    def via(prefix):
+        return {level: f"{prefix}.{path}" for level, path in dossier.items()}
+    for model in (Document, Historique, Evaluation, Formation, Amenagement):
+        register(model, Scope(via("candidature"),
+                              roles=jury(lambda ids, m=model: m.candidature_id.in_(ids))))
+    for model in (ResultatCompetence, InvitationMetier):
+        register(model, Scope(via("evaluation.candidature"), roles=jury(
+            lambda ids, m=model: m.evaluation_id.in_(
+                sa.select(Evaluation.id).where(Evaluation.candidature_id.in_(ids))))))
+    # A candidate is visible through any dossier of the perimeter.
+    register(Candidat, Scope({level: (lambda p: Candidat.candidatures.any(criterion(Candidature, p)))
+                              for level in dossier}))
+    register(RattachementDemande, Scope({
+        "dispositif": "candidature.dispositif_id",
+        "reseau": "etablissement_demandeur.organisme.reseau_id",
+        "organisme": "etablissement_demandeur.organisme_id",
+        "etablissement": "etablissement_demandeur_id"}))
 
 
 _declare()

@@ -19,7 +19,7 @@ GRANTS: dict[str, dict[str, list[str]]] = {
         "Notifications": [READ, WRITE],
         "Habilitations": [READ, WRITE, "decide"], "EvaluateursHabilites": [READ, WRITE],
         "Candidatures": [READ, WRITE, "unlock", "decide_transfer"],
-        "Evaluations": [READ, WRITE], "Jurys": [READ, WRITE, "deliberate"],
+        "Evaluations": [READ, WRITE, "reopen"], "Jurys": [READ, WRITE, "deliberate"],
         "Documents": [READ, WRITE], "Statistiques": [READ], "Rapports": [READ],
         "DonneesPersonnelles": [READ, WRITE],
     },
@@ -30,7 +30,7 @@ GRANTS: dict[str, dict[str, list[str]]] = {
     },
     "admin_reseau": {
         "Referentiel": [READ], "Structures": [READ, WRITE], "Comptes": [READ, WRITE],
-        "Notifications": [READ, WRITE], "Habilitations": [READ, WRITE],
+        "Notifications": [READ, WRITE], "Habilitations": [READ, WRITE, "request"],
         "EvaluateursHabilites": [READ],
         "Candidatures": [READ, WRITE, "unlock"], "Evaluations": [READ, WRITE, "reopen"],
         "Documents": [READ], "Statistiques": [READ],
@@ -41,7 +41,7 @@ GRANTS: dict[str, dict[str, list[str]]] = {
     },
     "admin_organisme": {
         "Referentiel": [READ], "Structures": [READ, WRITE], "Comptes": [READ, WRITE],
-        "Notifications": [READ, WRITE], "Habilitations": [READ, WRITE],
+        "Notifications": [READ, WRITE], "Habilitations": [READ, WRITE, "request"],
         "EvaluateursHabilites": [READ],
         "Candidatures": [READ, WRITE], "Evaluations": [READ, WRITE, "reopen"],
         "Documents": [READ], "Statistiques": [READ],
@@ -53,7 +53,7 @@ GRANTS: dict[str, dict[str, list[str]]] = {
     },
     "admin_etablissement": {
         "Referentiel": [READ], "Structures": [READ, WRITE], "Comptes": [READ, WRITE],
-        "Notifications": [READ, WRITE], "Habilitations": [READ, WRITE],
+        "Notifications": [READ, WRITE], "Habilitations": [READ, WRITE, "request"],
         "EvaluateursHabilites": [READ],
         "Candidatures": [READ, WRITE], "Evaluations": [READ, WRITE], "Documents": [READ],
     },
@@ -77,7 +77,8 @@ GRANTS: dict[str, dict[str, list[str]]] = {
     },
 }
 # Pages every signed-in user has (own account, notifications bell).
-COMMON = [("MonCompte", "read"), ("MonCompte", "write")]
+COMMON = [("MonCompte", "read"), ("MonCompte", "write"),
+          ("CalendrierJurys", "read")]  # R-JUR-1: last and next juries, for every role
 
 
 def role_name(code: str) -> str:

@@ -7,6 +7,12 @@ AREAS = [
     "app.views.structures",
     "app.views.comptes",
     "app.views.notifications",
+    "app.views.habilitations",
+    "app.views.candidatures",
+    "app.views.jurys",
+    "app.views.documents",
+    "app.views.reports",
+    "app.views.conformite",
 ]
 
 

@@ -6,11 +6,12 @@ or our own routes (FAB-NOTES.md): they are closed here, once.
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import abort, flash, g, redirect, request
+from flask import abort, current_app, flash, g, redirect, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
+from werkzeug.datastructures import ImmutableMultiDict
 
 from app.formats import format_date_fr, format_datetime_fr
 from app.reports.exports import ListExport, send_dataset
@@ -26,6 +27,16 @@ READ_WRITE = {
 EXPORT_MAX_ROWS = 100_000
 
 
+def _local_datetime(value):
+    """R-FMT-4: datetimes are stored in UTC (models.base.utcnow) and shown in French time."""
+    if isinstance(value, dt.datetime):
+        from zoneinfo import ZoneInfo
+        zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Paris")
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        value = aware.astimezone(zone).replace(tzinfo=None)
+    return format_datetime_fr(value)
+
+
 def _date_formatters(model, columns):
     formatters = {}
     for name in columns:
@@ -35,12 +46,35 @@ def _date_formatters(model, columns):
         except AttributeError:
             continue
         if isinstance(ctype, sa.DateTime):
-            formatters[name] = format_datetime_fr
+            formatters[name] = _local_datetime
         elif isinstance(ctype, sa.Date):
             formatters[name] = format_date_fr
         elif isinstance(ctype, sa.Boolean):
             formatters[name] = lambda v: "Oui" if v else "Non"
     return formatters
+
+
+def _checkboxes(view) -> dict:
+    """FAB turns a NOT NULL boolean into a *required* checkbox, which can then never be
+    unticked (e.g. a réseau could not stop its R-NOT-2 notifications): plain checkboxes."""
+    from wtforms import BooleanField
+    labels = view.label_columns or {}
+    out = {}
+    for col in sa.inspect(view.datamodel.obj).columns:
+        if isinstance(col.type, sa.Boolean) and not col.nullable:
+            default = col.default.arg if col.default is not None and not callable(
+                col.default.arg) else False
+            out[col.key] = BooleanField(str(labels.get(col.key, col.key)), default=default)
+    return out
+
+
+def _clean_page_args():
+    """FAB turns `page_<view>` into an int unchecked: garbage made a 500, and a negative or huge
+    page an SQL error on PostgreSQL (negative or out-of-range OFFSET)."""
+    if any(k.startswith("page_") for k in request.args):
+        request.args = ImmutableMultiDict([
+            (k, str(min(int(v), 1_000_000)) if v.isdigit() else "0") if k.startswith("page_")
+            else (k, v) for k, v in request.args.items(multi=True)])
 
 
 class ScopedModelView(ModelView):
@@ -56,10 +90,18 @@ class ScopedModelView(ModelView):
 
     def __init__(self, **kwargs):
         self.base_filters = list(self.perimeter_filters) + list(self.base_filters or [])
+        boxes = _checkboxes(self)
+        self.add_form_extra_fields = {**boxes, **(self.add_form_extra_fields or {})}
+        self.edit_form_extra_fields = {**boxes, **(self.edit_form_extra_fields or {})}
         super().__init__(**kwargs)
         cols = set(self.list_columns) | set(self.show_columns)
         for name, fmt in _date_formatters(self.datamodel.obj, cols).items():
             self.formatters_columns.setdefault(name, fmt)
+
+    def create_blueprint(self, appbuilder, *args, **kwargs):
+        blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
+        blueprint.before_request(_clean_page_args)
+        return blueprint
 
     # -- perimeter on the ways FAB leaves open ------------------------------------------------
     def _scoped_item(self, pk, mode="read"):
@@ -124,8 +166,7 @@ class ScopedModelView(ModelView):
         return self._keep_form_on_violation(super()._add, self.add_form, self._get_add_widget)
 
     def _edit(self, pk):
-        if request.method == "POST":
-            self._scoped_item(pk, "write")
+        self._scoped_item(pk, "write")  # a row one may read but not change has no edit form either
         return self._keep_form_on_violation(super()._edit, self.edit_form, self._get_edit_widget,
                                             pk)
 
@@ -180,13 +221,50 @@ class ScopedApi(ModelRestApi):
         self.base_filters = list(self.perimeter_filters) + list(self.base_filters or [])
         super().__init__()
 
+    def create_blueprint(self, appbuilder, *args, **kwargs):
+        """FAB exempts its APIs from CSRF, yet `allow_browser_login` lets the session cookie
+        authenticate them: a write carried by the cookie must bring the CSRF token (header
+        X-CSRFToken) like any form; JWT clients (Authorization header) are not concerned."""
+        blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
+
+        @blueprint.before_request
+        def _csrf_for_cookie_sessions():
+            if request.method in ("GET", "HEAD", "OPTIONS") or request.headers.get("Authorization"):
+                return
+            csrf = current_app.extensions.get("csrf")
+            if csrf is not None and current_app.config.get("WTF_CSRF_ENABLED", True):
+                csrf.protect()
+
+        return blueprint
+
     def pre_add(self, item):
         perimeter.ensure(item, "write")
+        self._check_relations(item, self.add_query_rel_fields)
         self.check_rules(item)
 
     def pre_update(self, item):
         perimeter.ensure(item, "write")
+        self._check_relations(item, self.edit_query_rel_fields)
         self.check_rules(item)
+
+    def _check_relations(self, item, rel_fields):
+        """REST accepts any related id (`*_query_rel_fields` only filter `_info`, FAB-NOTES.md):
+        a relation set by this request must point to a row its perimeter filter allows."""
+        import sqlalchemy as sa
+        state = sa.inspect(item)
+        for field, filters in (rel_fields or {}).items():
+            if field not in state.attrs or not state.attrs[field].history.has_changes():
+                continue
+            target = getattr(item, field, None)
+            if target is None:
+                continue
+            # Checked on the stored rows: in memory the change being made already shows (an
+            # organisme moved to a réseau appears in that réseau's organismes).
+            with self.datamodel.session.no_autoflush:
+                for _col, flt, mode in filters:
+                    if flt is PerimeterFilter and perimeter.scoped_get(
+                            type(target), target.id, mode=mode or "read") is None:
+                        raise PerimeterViolation()
 
     def post_headless(self):
         return self._guarded(super().post_headless)

@@ -36,8 +36,10 @@ class UtilisateurForm(FlaskForm):
 
 
 def _choices(model, label_attr="nom"):
+    """The perimeters the actor may give (write scope): employers readable by a training body,
+    for instance, are not offered to it."""
     from app.security.perimeter import scoped_query
-    rows = scoped_query(model).order_by(getattr(model, label_attr)).limit(500).all()
+    rows = scoped_query(model, mode="write").order_by(getattr(model, label_attr)).limit(500).all()
     return [("", "—")] + [(str(r.id), str(r)) for r in rows]
 
 
@@ -46,8 +48,9 @@ class UtilisateurView(ScopedModelView):
 
     datamodel = SQLAInterface(Profil)
     class_permission_name = "Comptes"
+    # "delete" is a verb no role holds: an account is deactivated, never deleted (see pre_delete).
     method_permission_name = {**ScopedModelView.method_permission_name, "reinviter": "write",
-                              "desactiver": "write"}
+                              "desactiver": "write", "delete": "delete"}
     list_title = "Utilisateurs"
     show_title = "Utilisateur"
     add_title = "Inviter un utilisateur"
@@ -125,6 +128,10 @@ class UtilisateurView(ScopedModelView):
                 flash("Utilisateur modifié.", "success")
                 return redirect(self.get_redirect())
         return self.render_template(self.edit_template, form=form, title=self.edit_title)
+
+    def pre_delete(self, item):
+        """Deleting the profile would leave a login with its role and no perimeter."""
+        raise RuleViolation("Un compte ne se supprime pas : désactivez-le.", "R-ACC-1")
 
     @action("reinviter", "Renvoyer l'invitation", "Renvoyer un lien d'invitation ?", "fa-envelope",
             multiple=False)

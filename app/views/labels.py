@@ -46,6 +46,17 @@ LABELS = {
     "destinataire": "Destinataire", "copie": "Copie", "sujet": "Sujet", "corps_texte": "Message",
     "statut": "Statut", "statut_label": "Statut", "essais": "Essais", "erreur": "Erreur", "sent_on": "Envoyé le",
 }
+# Habilitations (R-HAB-1..6).
+LABELS.update({
+    "etat": "État de la demande", "etat_label": "État de la demande",
+    "demande_le": "Date de la demande", "date_debut": "Date de début de l'habilitation",
+    "date_fin": "Date de fin de l'habilitation", "motif_rejet": "Motif du rejet",
+    "commentaire": "Commentaire", "decide_le": "Décidée le", "demande_par": "Demandée par",
+    "decide_par": "Décidée par", "renouvellement_de": "Renouvellement de",
+    "evaluateur": "Évaluateur habilité", "nom_complet": "Nom", "employeur_nom": "Employeur",
+    "employeur_siret": "SIRET de l'employeur", "employeur_entreprise": "Entreprise employeur",
+    "employeur_organisme": "Organisme employeur", "habilitations": "Habilitations",
+})
 
 
 def labels(*columns) -> dict:
@@ -53,5 +64,5 @@ def labels(*columns) -> dict:
 
 
 def choice_field(label, choices, required=True, description=None):
-    return SelectField(label, choices=list(choices), description=description,
+    return SelectField(label, choices=list(choices), description=description or "",
                        validators=[DataRequired()] if required else [Optional()])

@@ -1,4 +1,6 @@
 """Notifications (R-NOT-1) and the mail outbox."""
+from urllib.parse import urlsplit
+
 from flask import flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
@@ -50,7 +52,14 @@ class NotificationView(ScopedModelView):
         item = self._scoped_item(pk)
         mark_read(current_user.id, [item.id])
         target = item.lien or url_for("NotificationView.show", pk=item.id)
-        return redirect(target if target.startswith("/") else url_for("NotificationView.list"))
+        return redirect(target if _local_path(target) else url_for("NotificationView.list"))
+
+
+def _local_path(link: str) -> bool:
+    """Only a path of this site: '//host/x' and '/\\host' are other sites for a browser."""
+    parts = urlsplit(link)
+    return (link.startswith("/") and not link.startswith(("//", "/\\")) and "\\" not in link
+            and not parts.scheme and not parts.netloc)
 
 
 NotificationView.search_form_extra_fields = {

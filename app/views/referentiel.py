@@ -57,6 +57,9 @@ class DispositifView(ScopedModelView):
 
 
 def _check_certification(item):
+    if item.niveau is not None and not 1 <= item.niveau <= 8:  # else a CHECK constraint error
+        raise RuleViolation("Le niveau doit être compris entre 1 et 8 (cadre national des "
+                            "certifications professionnelles).", "R-REF-5", field="niveau")
     try:
         item.code = check_certification_code(item.type, item.code)
         if item.rncp_code:
@@ -98,6 +101,7 @@ class CertificationView(ScopedModelView):
     add_form_query_rel_fields = edit_form_query_rel_fields = {
         "dispositif": [["id", PerimeterFilter, "write"]],
     }
+    search_form_query_rel_fields = {"dispositif": [["id", PerimeterFilter, "read"]]}
     base_order = ("code", "asc")
     export_name = "certifications"
 
@@ -180,6 +184,7 @@ class CertificationApi(ScopedApi):
     add_columns = edit_columns = ["dispositif", "type", "code", "intitule", "filiere", "coefficient",
                                   "niveau", "rncp_code", "rs_code", "date_suppression"]
     search_columns = ["code", "type", "intitule"]
+    add_query_rel_fields = edit_query_rel_fields = {"dispositif": [["id", PerimeterFilter, "write"]]}
 
     def check_rules(self, item):
         _check_certification(item)

@@ -2,9 +2,10 @@
 from flask import flash, redirect
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from wtforms import StringField
+from wtforms.validators import DataRequired
 
 from app.extensions import db
-from app.formats import FormatError
 from app.models import Entreprise, Etablissement, Organisme, Reseau
 from app.models.structures import REGIONS
 from app.security.perimeter import PerimeterFilter, current_perimetre
@@ -37,9 +38,22 @@ class _ActifActions:
         return self._switch(items, False)
 
 
-def _format_guard(item, *fields):
-    """Turn a model validator's FormatError into a rule message on the right field."""
-    return item
+def _identifier_field(label, description):
+    """SIREN/SIRET typed as printed (« 123 456 789 00012 »): the column's length must not refuse
+    the spaces the model's check removes (R-FMT-1)."""
+    return StringField(label, description=description, validators=[DataRequired()])
+
+
+def _ensure_unique(item, column: str, message: str, rule: str = "R-FMT-1"):
+    """A French message on the field instead of the database's integrity error (data kept)."""
+    model = type(item)
+    value = getattr(item, column)
+    with db.session.no_autoflush:  # the row being checked must not be flushed first
+        q = db.session.query(model.id).filter(getattr(model, column) == value)
+        if item.id is not None:
+            q = q.filter(model.id != item.id)
+        if value and q.first() is not None:
+            raise RuleViolation(message, rule, field=column)
 
 
 class ReseauView(ScopedModelView):
@@ -72,8 +86,14 @@ class OrganismeView(_ActifActions, ScopedModelView):
     search_columns = ["nom", "siren", "actif"]
     label_columns = labels(*show_columns)
     add_form_query_rel_fields = edit_form_query_rel_fields = {"reseau": [["id", PerimeterFilter, "read"]]}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "siren": _identifier_field(LABELS["siren"], "9 chiffres, clé de contrôle vérifiée."),
+    }
     base_order = ("nom", "asc")
     export_name = "organismes"
+
+    def check_rules(self, item):
+        _ensure_unique(item, "siren", "Un organisme existe déjà avec ce SIREN.")
 
 
 class EtablissementView(_ActifActions, ScopedModelView):
@@ -98,11 +118,17 @@ class EtablissementView(_ActifActions, ScopedModelView):
     }
     add_form_extra_fields = edit_form_extra_fields = {
         "region": choice_field(LABELS["region"], [(r, r) for r in REGIONS]),
+        "siret": _identifier_field(LABELS["siret"], description_columns["siret"]),
     }
+    # "read": an établissement administrator may not write its organisme, yet its form must
+    # offer it; where the row may go is checked by ScopedModelView (write perimeter of the row).
     add_form_query_rel_fields = edit_form_query_rel_fields = {
-        "organisme": [["id", PerimeterFilter, "write"]]}
+        "organisme": [["id", PerimeterFilter, "read"]]}
     base_order = ("nom", "asc")
     export_name = "etablissements"
+
+    def check_rules(self, item):
+        _ensure_unique(item, "siret", "Un établissement existe déjà avec ce SIRET.")
 
 
 class EntrepriseView(ScopedModelView):
@@ -123,6 +149,7 @@ class EntrepriseView(ScopedModelView):
     add_form_extra_fields = edit_form_extra_fields = {
         "secteur": choice_field(LABELS["secteur"], [("", "—"), ("M", "M — métaux"), ("HM", "HM — hors métaux")], required=False),
         "region": choice_field(LABELS["region"], [("", "—")] + [(r, r) for r in REGIONS], required=False),
+        "siret": _identifier_field(LABELS["siret"], "14 chiffres, clé de contrôle vérifiée."),
     }
     base_order = ("raison_sociale", "asc")
     export_name = "entreprises"
@@ -130,6 +157,8 @@ class EntrepriseView(ScopedModelView):
     def check_rules(self, item):
         item.secteur = item.secteur or None
         item.region = item.region or None
+        _ensure_unique(item, "siret", "Une entreprise existe déjà avec ce SIRET : un compte "
+                                      "employeur par établissement.", "R-ACC-6")
 
 
 class EtablissementApi(ScopedApi):
@@ -141,6 +170,12 @@ class EtablissementApi(ScopedApi):
     add_columns = edit_columns = ["organisme", "libelle", "siret", "adresse", "code_postal", "ville",
                                   "region", "contact_nom", "contact_email", "contact_telephone"]
     search_columns = ["nom", "siret", "ville", "region"]
+    # _info lists the organismes one reads; the organisme a POST/PUT sets is checked against them
+    # and the row against the write perimeter (ScopedApi.pre_add/pre_update).
+    add_query_rel_fields = edit_query_rel_fields = {"organisme": [["id", PerimeterFilter, "read"]]}
+
+    def check_rules(self, item):
+        _ensure_unique(item, "siret", "Un établissement existe déjà avec ce SIRET.")
 
 
 class OrganismeApi(ScopedApi):
@@ -150,6 +185,10 @@ class OrganismeApi(ScopedApi):
     list_columns = show_columns = ["id", "nom", "siren", "actif", "reseau.id", "reseau.nom"]
     add_columns = edit_columns = ["nom", "siren", "reseau"]
     search_columns = ["nom", "siren"]
+    add_query_rel_fields = edit_query_rel_fields = {"reseau": [["id", PerimeterFilter, "read"]]}
+
+    def check_rules(self, item):
+        _ensure_unique(item, "siren", "Un organisme existe déjà avec ce SIREN.")
 
 
 class EntrepriseApi(ScopedApi):
@@ -160,6 +199,9 @@ class EntrepriseApi(ScopedApi):
     add_columns = edit_columns = ["raison_sociale", "siret", "naf", "secteur", "adresse",
                                   "code_postal", "ville"]
     search_columns = ["raison_sociale", "siret"]
+
+    def check_rules(self, item):
+        _ensure_unique(item, "siret", "Une entreprise existe déjà avec ce SIRET.", "R-ACC-6")
 
 
 def register(appbuilder):

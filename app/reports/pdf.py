@@ -1,0 +1,292 @@
+"""The one PDF renderer: Jinja templates of app/reports/templates through xhtml2pdf.
+
+Documents are rendered outside any request (background jobs, CLI), so they use their own Jinja
+environment, not Flask's: a template sees only the context it is given. The only files a document
+may load are ours, under app/reports/static/; remote URLs and any other path are refused twice,
+by the link_callback and by xhtml2pdf's resource policy (no network, reads confined to static/).
+"""
+import io
+import logging
+import multiprocessing
+import os
+import re
+import threading
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from datetime import date, datetime
+from functools import cache, lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES_DIR = HERE / "templates"
+STATIC_DIR = HERE / "static"
+# A path that never exists: what a refused link resolves to (xhtml2pdf then skips it).
+REFUSED = str(STATIC_DIR / ".refused")
+_DATA_IMAGE = re.compile(r"^data:image/(png|jpeg);base64,[A-Za-z0-9+/=\s]+$")
+
+MOIS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+        "octobre", "novembre", "décembre"]
+
+
+class RenderError(RuntimeError):
+    """xhtml2pdf reported errors while building the document."""
+
+
+def link_callback(uri, rel=None) -> str:
+    """Resolve a link of a template: our static files and inline images only, nothing else."""
+    uri = str(uri or "").strip()
+    if uri.startswith("data:"):
+        return uri if _DATA_IMAGE.match(uri) else REFUSED
+    if ":" in uri.split("/", 1)[0] or uri.startswith("//"):  # http:, file:, ftp:, //host…
+        log.warning("Lien refusé dans un document : %s", uri[:120])
+        return REFUSED
+    relative = uri.split("?", 1)[0].lstrip("/")
+    relative = relative.removeprefix("static/")
+    try:
+        path = (STATIC_DIR / relative).resolve()
+    except (OSError, ValueError):
+        return REFUSED
+    if path.is_relative_to(STATIC_DIR) and path.is_file():
+        return str(path)
+    log.warning("Fichier refusé dans un document : %s", uri[:120])
+    return REFUSED
+
+
+def _policy():
+    from xhtml2pdf.config.resources import ResourceAccessPolicy
+    return ResourceAccessPolicy.server(base_dir=STATIC_DIR, allow_remote=False,
+                                       max_document_bytes=64 * 1024 * 1024,
+                                       max_render_seconds=300)
+
+
+# -- template filters --------------------------------------------------------------------------
+def _as_date(value):
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def date_fr(value) -> str:
+    """R-FMT-4: dd/mm/yyyy (dates may come as ISO strings from a frozen JSON copy)."""
+    d = _as_date(value)
+    return f"{d.day:02d}/{d.month:02d}/{d.year:04d}" if d else ""
+
+
+def date_long(value) -> str:
+    """'12 mars 2026', as the certificate models write it ('1er' for the first day)."""
+    d = _as_date(value)
+    if d is None:
+        return ""
+    day = "1er" if d.day == 1 else str(d.day)
+    return f"{day} {MOIS[d.month - 1]} {d.year}"
+
+
+def masque(name) -> str:
+    """'Jean Dupont' -> 'J*** D***': enough to recognise, not enough to collect names."""
+    words = [w for w in re.split(r"\s+", str(name or "").strip()) if w]
+    return " ".join(f"{w[0].upper()}***" for w in words)
+
+
+@cache
+def _static_text(name: str) -> str:
+    return (STATIC_DIR / name).read_text(encoding="utf-8")
+
+
+def stylesheet(name: str = "documents.css") -> Markup:
+    """Inline our stylesheet (read once per process) so rendering reads no file per document."""
+    return Markup(_static_text(name))
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)),
+                      autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(date_fr=date_fr, date_long=date_long, masque=masque)
+    env.globals.update(stylesheet=stylesheet)
+    return env
+
+
+def needs_unicode_font(value) -> bool:
+    """Whether some text cannot be drawn with the built-in Helvetica (Windows-1252 only): a name
+    like « Łukasz Şahin » then switches the document to the embedded DejaVu Sans. Only then:
+    embedding a font makes each PDF ten times larger and slower to join in a print batch."""
+    if isinstance(value, str):
+        try:
+            value.encode("cp1252")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(needs_unicode_font(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(needs_unicode_font(v) for v in value)
+    return False
+
+
+def render_html(template: str, context: dict) -> str:
+    """The HTML of a document.
+
+    A context with a `verification_url` gets its QR code (`qr`) drawn here, so that the frozen
+    data of a document holds the URL and never an image."""
+    extra = {"unicode_font": needs_unicode_font(context)}
+    if context.get("verification_url") and "qr" not in context:
+        from app.reports.qr import qr_data_uri
+        extra["qr"] = qr_data_uri(context["verification_url"])
+    return environment().get_template(template).render(**context, **extra)
+
+
+def html_to_pdf(html: str) -> bytes:
+    from xhtml2pdf import pisa
+    out = io.BytesIO()
+    result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=link_callback,
+                            resource_policy=_policy())
+    if result.err:
+        raise RenderError(f"xhtml2pdf : {result.err} erreur(s) de rendu")
+    return out.getvalue()
+
+
+def render_pdf(template: str, context: dict) -> bytes:
+    """Render app/reports/templates/<template> with `context` into PDF bytes."""
+    return html_to_pdf(render_html(template, context))
+
+
+# -- long documents: parts rendered side by side, then joined -------------------------------------
+# xhtml2pdf is pure Python and renders one document at a time per process (a global lock): a
+# 500-row PV takes several seconds on one core. A long document is therefore cut into parts by its
+# caller (same template, a slice of the rows each), rendered in worker processes and joined.
+# Workers come from a "forkserver": forked from a clean process, never from a web or RQ worker
+# that may hold locks or database connections at the moment of the fork.
+def pdf_processes() -> int:
+    configured = os.environ.get("PDF_PROCESSES")
+    if configured and configured.isdigit():
+        return max(1, int(configured))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _render_part(part) -> bytes:
+    """A part is (template, context)."""
+    return render_pdf(*part)
+
+
+def join_pdfs(parts: list[bytes]) -> bytes:
+    """One PDF of several, in order (print batches join the issued PDFs as they are)."""
+    from pypdf import PdfReader, PdfWriter
+    if len(parts) == 1:
+        return parts[0]
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(PdfReader(io.BytesIO(part)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+_pool = None
+_pool_pid = None
+_pool_lock = threading.Lock()
+
+
+def _exit_with(parent_pid: int) -> None:
+    """Pool worker initializer: leave when the process that owns the pool is gone. Its workers
+    would otherwise outlive a parent that ends with os._exit (RQ work horses, pytest-xdist
+    workers): they hold both ends of their queues and never see end-of-file."""
+    import time
+
+    def watch():
+        while True:
+            time.sleep(2)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _executor(processes: int) -> ProcessPoolExecutor:
+    """A process pool kept for the life of this process: its workers stay warm (xhtml2pdf loaded,
+    caches filled), so only the first long document pays for starting them."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if (_pool is None or _pool_pid != os.getpid() or getattr(_pool, "_broken", False)
+                or _pool._max_workers != processes):
+            if _pool is not None and _pool_pid == os.getpid():
+                _pool.shutdown(wait=False, cancel_futures=True)
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["app.reports.pdf", "xhtml2pdf.pisa", "app.reports.qr"])
+            _pool = ProcessPoolExecutor(max_workers=processes, mp_context=ctx,
+                                        initializer=_exit_with, initargs=(os.getpid(),))
+            _pool_pid = os.getpid()
+        return _pool
+
+
+def render_many(parts: list, on_part_done=None) -> list[bytes]:
+    """Render each part (see _render_part) into its own PDF, in parallel when several CPUs.
+
+    on_part_done(index) is called in this process as each part completes (progress bars)."""
+    processes = min(pdf_processes(), len(parts))
+    results: list[bytes | None] = [None] * len(parts)
+    if processes <= 1:
+        for i, part in enumerate(parts):
+            results[i] = _render_part(part)
+            if on_part_done:
+                on_part_done(i)
+        return results
+    try:
+        pool = _executor(pdf_processes())
+        futures = {pool.submit(_render_part, part): i for i, part in enumerate(parts)}
+        for future in as_completed(futures):
+            i = futures[future]
+            results[i] = future.result()
+            if on_part_done:
+                on_part_done(i)
+    except BrokenProcessPool:  # e.g. a __main__ the workers cannot import: render here instead
+        log.warning("Rendu en parallèle impossible, rendu séquentiel", exc_info=True)
+        for i, part in enumerate(parts):
+            if results[i] is None:
+                results[i] = _render_part(part)
+                if on_part_done:
+                    on_part_done(i)
+    return results
+
+
+def render_pdf_parts(parts: list, on_part_done=None) -> bytes:
+    """Render the parts of one long document and join them, in order, into one PDF."""
+    return join_pdfs(render_many(parts, on_part_done))
+
+
+def stamp_page_numbers(pdf: bytes, label: str = "page {i} / {n}", font_size: float = 7) -> bytes:
+    """Write 'page i / n' at the bottom right of every page (documents rendered in parts cannot
+    number their pages themselves: each part starts again at 1)."""
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.pdfgen import canvas
+    reader = PdfReader(io.BytesIO(pdf))
+    n = len(reader.pages)
+    overlay_buf = io.BytesIO()
+    c = canvas.Canvas(overlay_buf)
+    for i, page in enumerate(reader.pages, start=1):
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        c.setPageSize((width, height))
+        c.setFont("Helvetica", font_size)
+        c.drawRightString(width - 34, 16, label.format(i=i, n=n))
+        c.showPage()
+    c.save()
+    overlay = PdfReader(io.BytesIO(overlay_buf.getvalue()))
+    writer = PdfWriter(clone_from=reader)
+    for page, stamp in zip(writer.pages, overlay.pages):
+        page.merge_page(stamp)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

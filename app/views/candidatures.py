@@ -1,0 +1,335 @@
+"""Candidature lists (filters, counts, exports), creation after the duplicate search (R-CAN-2),
+abandoned dossiers (R-CAN-7) and rattachement requests (R-CAN-6)."""
+import sqlalchemy as sa
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import expose
+from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from wtforms import SelectField
+
+from app.extensions import db
+from app.models import Certification, Dispositif, Entreprise, Etablissement, Organisme
+from app.models.candidature import STATUTS, Candidature, RattachementDemande
+from app.reports.exports import ListExport, send_dataset
+from app.security import perimeter
+from app.security.perimeter import PerimeterFilter, current_perimetre
+from app.views.base import ScopedModelView
+from app.views.candidature_forms import (
+    CreationForm,
+    DecisionRattachementForm,
+    RattachementForm,
+    RechercheForm,
+    split,
+)
+from app.workflow import PerimeterViolation, RuleViolation, rattachements
+from app.workflow import candidats as candidats_wf
+from app.workflow.candidatures import CREATOR_KIND, NotAllowed, create_candidature
+
+LIST_COLUMNS = ["numero", "candidat", "certification.code", "titulaire", "statut_label",
+                "created_on", "envoye_le"]
+EXPORT_COLUMNS = ["numero", "candidat.nom_naissance", "candidat.nom_usage", "candidat.prenom",
+                  "candidat.date_naissance", "candidat.lieu_naissance", "certification.code",
+                  "certification.intitule", "titulaire", "statut_label", "financement", "origine",
+                  "created_on", "envoye_le", "decision", "decide_le"]
+COLUMN_LABELS = {
+    "numero": "N° de dossier", "candidat": "Candidat", "certification.code": "Certification",
+    "certification.intitule": "Intitulé", "titulaire": "Établissement / entreprise",
+    "statut_label": "Statut", "statut": "Statut", "created_on": "Créée le",
+    "envoye_le": "Envoyée en certification le", "candidat.nom_naissance": "Nom de naissance",
+    "candidat.nom_usage": "Nom d'usage", "candidat.prenom": "Prénom",
+    "candidat.date_naissance": "Date de naissance", "candidat.lieu_naissance": "Lieu de naissance",
+    "financement": "Financement", "origine": "Origine", "decision": "Décision",
+    "decide_le": "Date de décision", "certification": "Certification",
+    "etablissement": "Établissement", "abandonne_le": "Abandonnée le",
+    "abandon_motif": "Motif", "abandon_precision": "Précision",
+}
+
+
+def _status_search_field():
+    return SelectField("Statut", choices=[("", "—")] + list(STATUTS))
+
+
+class CandidatureView(ScopedModelView):
+    """The dossiers of the perimeter; the dossier page is app/views/dossier.py."""
+
+    route_base = "/candidatures"
+    datamodel = SQLAInterface(Candidature)
+    class_permission_name = "Candidatures"
+    method_permission_name = {**ScopedModelView.method_permission_name, "recherche": "read",
+                              "nouvelle": "write"}
+    exclude_route_methods = {"edit", "delete", "api", "api_read", "api_get", "api_create",
+                             "api_update", "api_delete", "api_column_add", "api_column_edit",
+                             "api_readvalues", "download"}
+    list_title = "Candidatures"
+    list_template = "candidatures/list.html"
+    list_columns = LIST_COLUMNS
+    export_columns = EXPORT_COLUMNS
+    search_columns = ["numero", "statut", "certification", "etablissement", "created_on"]
+    search_form_extra_fields = {"statut": _status_search_field()}
+    search_form_query_rel_fields = {"etablissement": [["id", PerimeterFilter, "read"]]}
+    order_columns = ["numero", "created_on", "envoye_le"]
+    label_columns = COLUMN_LABELS
+    base_order = ("created_on", "desc")
+    export_name = "candidatures"
+    status_filter = None  # subclasses fix one status
+
+    def __init__(self, **kwargs):
+        if self.status_filter:
+            self.base_filters = [["statut", FilterEqual, self.status_filter]]
+        super().__init__(**kwargs)
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        self.update_redirect()
+        widgets = self._list()
+        return self.render_template(self.list_template, title=self.list_title, widgets=widgets,
+                                    counts=self._counts(), view_name=self.__class__.__name__)
+
+    def _counts(self):
+        """Dossiers per status in the perimeter (one grouped query)."""
+        rows = (db.session.query(Candidature.statut, sa.func.count(Candidature.id))
+                .filter(perimeter.criterion(Candidature)).group_by(Candidature.statut).all())
+        order = {code: i for i, code in enumerate(STATUTS.codes)}
+        return [(code, STATUTS.label(code), n) for code, n in sorted(rows, key=lambda r: order[r[0]])]
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        return redirect(url_for("DossierView.dossier", pk=pk))
+
+    # -- creation: search first (R-CAN-2), then the form ---------------------------------------
+    @expose("/add", methods=["GET"])
+    @has_access
+    def add(self):
+        return redirect(url_for("CandidatureView.recherche", creation=1))
+
+    @expose("/recherche", methods=["GET"])
+    @has_access
+    def recherche(self):
+        """R-CAN-2: search existing candidates (every perimeter, minimal columns)."""
+        form = RechercheForm(request.args)
+        rows, error, searched = [], None, any(v for k, v in request.args.items() if k != "creation")
+        if searched:
+            try:
+                rows = candidats_wf.search(**{k: getattr(form, k).data for k in (
+                    "numero", "nom", "prenom", "date_naissance", "ville_naissance",
+                    "code_postal_naissance", "pays_naissance")})
+            except RuleViolation as exc:
+                error = str(exc)
+        p = current_perimetre()
+        visible = set()
+        if rows:
+            ids = [c.id for c, _ in rows]
+            visible = {i for (i,) in db.session.query(Candidature.id).filter(
+                Candidature.id.in_(ids), perimeter.criterion(Candidature, p))}
+        return self.render_template("candidatures/recherche.html", form=form, rows=rows,
+                                    error=error, searched=searched, visible=visible,
+                                    creation=request.args.get("creation"),
+                                    may_create=p.role in CREATOR_KIND,
+                                    may_transfer=p.role in rattachements.ORG,
+                                    title="Rechercher un candidat")
+
+    @expose("/nouvelle", methods=["GET", "POST"])
+    @has_access
+    def nouvelle(self):
+        p = current_perimetre()
+        form = CreationForm()
+        _creation_choices(form, p)
+        if request.method == "GET":
+            for key in ("nom_naissance", "prenom"):
+                getattr(form, key).data = request.args.get(key) or getattr(form, key).data
+            if request.args.get("date_naissance"):
+                try:
+                    form.date_naissance.data = candidats_wf._date(request.args["date_naissance"], "x")
+                except RuleViolation:
+                    pass
+        if form.validate_on_submit():
+            identity, fields = split(form)
+            try:
+                c = create_candidature(
+                    p, certification=form.certification.data, identite=identity,
+                    etablissement=form.etablissement.data, entreprise=form.entreprise.data,
+                    organisme_formation=form.organisme_formation.data,
+                    parcours=form.parcours.data, vae=form.vae.data,
+                    cqpi_detenu=form.cqpi_detenu.data,
+                    recevabilite_recue_le=form.recevabilite_recue_le.data, **fields)
+                db.session.commit()
+            except NotAllowed as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
+            except RuleViolation as exc:
+                db.session.rollback()
+                _form_error(form, exc)
+            else:
+                flash(f"Dossier {c.numero} créé le {c.created_on:%d/%m/%Y}.", "success")
+                return redirect(url_for("DossierView.dossier", pk=c.id))
+        return self.render_template("candidatures/form.html", form=form, groups=form.GROUPS,
+                                    title="Créer une candidature", multipart=False)
+
+
+def _form_error(form, exc):
+    field = getattr(form, exc.field or "", None)
+    if field is not None:
+        field.errors = list(field.errors or []) + [exc.message]
+    else:
+        flash(str(exc), "danger")
+
+
+def _creation_choices(form, p):
+    """Only what the user may choose: dispositifs that let this role create, its établissements."""
+    kind = CREATOR_KIND.get(p.role)
+    disp_q = db.session.query(Dispositif).filter(Dispositif.actif.is_(True))
+    if p.role == "secretariat":
+        disp_q = disp_q.filter(Dispositif.id == p.valeur)
+    dispositifs = [d for d in disp_q if kind and (d.allows_creator(kind) or (
+        kind == "secretariat" and d.allows_creator("candidat")))]
+    certs = (db.session.query(Certification)
+             .filter(Certification.dispositif_id.in_([d.id for d in dispositifs] or [0]),
+                     Certification.date_suppression.is_(None))
+             .order_by(Certification.dispositif_id, Certification.code).all())
+    form.certification.choices = [("", "—")] + [(c.id, f"{c.dispositif.code} — {c.code} — "
+                                                       f"{c.intitule}") for c in certs]
+    etabs = perimeter.scoped_query(Etablissement, p).filter(Etablissement.actif.is_(True)) \
+        .order_by(Etablissement.nom).limit(500).all() if p.role != "employeur" else []
+    form.etablissement.choices = [("", "—")] + [(e.id, e.nom) for e in etabs]
+    ents = db.session.query(Entreprise).order_by(Entreprise.raison_sociale).limit(500).all() \
+        if p.role != "employeur" else []
+    form.entreprise.choices = [("", "—")] + [(e.id, e.raison_sociale) for e in ents]
+    orgs = db.session.query(Organisme).filter(Organisme.actif.is_(True)) \
+        .order_by(Organisme.nom).limit(500).all()
+    form.organisme_formation.choices = [("", "—")] + [(o.id, o.nom) for o in orgs]
+    cqpis = [c for c in certs if c.type == "CQPI" and c.membre_branche]
+    form.cqpi_detenu.choices = [("", "—")] + [(c.id, c.intitule) for c in cqpis]
+
+
+class CandidatureAbandonneeView(CandidatureView):
+    """R-CAN-7: abandoned dossiers listed apart; export of the last 30 days."""
+
+    route_base = "/candidatures-abandonnees"
+    exclude_route_methods = CandidatureView.exclude_route_methods | {"add", "nouvelle", "recherche"}
+    status_filter = "abandonnee"
+    list_title = "Candidatures abandonnées"
+    list_template = "candidatures/abandonnees.html"
+    list_columns = ["numero", "candidat", "titulaire", "abandonne_le", "abandon_motif_label"]
+    export_columns = ["numero", "candidat.nom_naissance", "candidat.prenom", "titulaire",
+                      "certification.code", "abandonne_le", "abandon_motif_label",
+                      "abandon_precision"]
+    search_columns = ["numero", "certification", "etablissement", "abandonne_le"]
+    search_form_extra_fields = {}
+    order_columns = ["numero", "abandonne_le"]
+    label_columns = {**COLUMN_LABELS, "abandon_motif_label": "Motif"}
+    base_order = ("abandonne_le", "desc")
+    export_name = "candidatures-abandonnees"
+
+    @expose("/export-30-jours/<string:fmt>/")
+    @has_access
+    def export_30_jours(self, fmt):
+        if fmt not in ("xlsx", "csv", "ods"):
+            abort(404)
+        from app.workflow.candidatures import abandoned_since
+        items = (perimeter.scoped_query(Candidature).filter(*abandoned_since(30))
+                 .order_by(Candidature.abandonne_le.desc()).limit(100_000).all())
+        export = ListExport("abandons-30-jours", self.export_columns, self.label_columns, items,
+                            self.formatters_columns)
+        return send_dataset(export, fmt)
+
+
+CandidatureAbandonneeView.method_permission_name = {
+    **CandidatureView.method_permission_name, "export_30_jours": "read"}
+
+
+class RattachementView(ScopedModelView):
+    """R-CAN-6: requests; the certifier accepts or refuses, the requester follows them."""
+
+    route_base = "/rattachements"
+    datamodel = SQLAInterface(RattachementDemande)
+    class_permission_name = "Candidatures"
+    method_permission_name = {**ScopedModelView.method_permission_name, "demander": "write",
+                              "decider": "decide_transfer"}
+    exclude_route_methods = {"edit", "delete", "add", "download"}
+    list_title = "Demandes de rattachement"
+    show_title = "Demande de rattachement"
+    list_columns = ["created_on", "candidature.numero", "etablissement_demandeur",
+                    "ancien_etablissement", "motif_label", "etat_label", "decide_le"]
+    show_columns = list_columns + ["precision", "reponse"]
+    search_columns = ["etat", "motif", "created_on"]
+    label_columns = {"created_on": "Demandée le", "candidature.numero": "Dossier",
+                     "etablissement_demandeur": "Établissement demandeur",
+                     "ancien_etablissement": "Établissement actuel", "motif_label": "Motif",
+                     "etat_label": "État", "decide_le": "Décidée le", "precision": "Précision",
+                     "reponse": "Réponse", "etat": "État", "motif": "Motif"}
+    base_order = ("created_on", "desc")
+    export_name = "rattachements"
+    show_template = "candidatures/rattachement_show.html"
+
+    @expose("/demander/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def demander(self, pk):
+        """The request form for a dossier found by the search (outside the perimeter)."""
+        c = db.session.get(Candidature, pk)
+        if c is None:
+            abort(404)
+        p = current_perimetre()
+        form = RattachementForm()
+        form.etablissement.choices = [(e.id, e.nom) for e in perimeter.scoped_query(
+            Etablissement, p).filter(Etablissement.actif.is_(True)).order_by(Etablissement.nom)
+            .limit(500)]
+        if form.validate_on_submit():
+            try:
+                rattachements.request_transfer(p, c, form.etablissement.data, form.motif.data,
+                                               form.precision.data)
+                db.session.commit()
+            except NotAllowed:
+                db.session.rollback()
+                abort(403)
+            except PerimeterViolation:
+                db.session.rollback()
+                abort(404)
+            except RuleViolation as exc:
+                db.session.rollback()
+                _form_error(form, exc)
+            else:
+                flash("Demande de rattachement envoyée au certificateur.", "success")
+                return redirect(url_for("RattachementView.list"))
+        # Only the number and the status are shown: the dossier is not in the perimeter.
+        return self.render_template("opencertif/public_form.html", form=form,
+                                    title=f"Demande de rattachement du dossier {c.numero}",
+                                    message=f"Statut actuel : {c.statut_label}.")
+
+    @expose("/decider/<int:pk>/<string:choix>", methods=["POST"])
+    @has_access
+    def decider(self, pk, choix):
+        d = perimeter.scoped_get(RattachementDemande, pk)
+        if d is None or choix not in ("accepter", "refuser"):
+            abort(404)
+        form = DecisionRattachementForm()
+        try:
+            rattachements.decide_transfer(current_perimetre(), d, choix == "accepter",
+                                          form.reponse.data)
+            db.session.commit()
+        except NotAllowed:
+            db.session.rollback()
+            abort(403)
+        except PerimeterViolation:
+            db.session.rollback()
+            abort(404)
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            flash(f"Demande {'acceptée' if choix == 'accepter' else 'refusée'}.", "success")
+        return redirect(url_for("RattachementView.show", pk=pk))
+
+
+def register(appbuilder):
+    cat = dict(category="Candidatures", category_icon="fa-id-card", category_label="Candidatures")
+    appbuilder.add_view(CandidatureView, "Toutes les candidatures", label="Toutes les candidatures",
+                        icon="fa-list", **cat)
+    appbuilder.add_view(CandidatureAbandonneeView, "Candidatures abandonnées",
+                        label="Candidatures abandonnées", icon="fa-archive", **cat)
+    appbuilder.add_view(RattachementView, "Demandes de rattachement",
+                        label="Demandes de rattachement", icon="fa-key", **cat)
+    from app.views import dossier
+    dossier.register(appbuilder)

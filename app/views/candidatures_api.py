@@ -1,0 +1,119 @@
+"""REST API of the dossiers: scoped lists and reads, creation and edition through the workflow,
+actions as POST /api/v1/candidature/<pk>/action/<verb> under the same guard as the buttons."""
+from flask import request
+from flask_appbuilder.api import expose, protect, safe
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from app.extensions import db
+from app.models.candidature import Candidature
+from app.security import perimeter
+from app.security.perimeter import current_perimetre
+from app.views.base import READ_WRITE, ScopedApi
+from app.workflow import PerimeterViolation, RuleViolation
+from app.workflow import transitions
+from app.workflow.candidatures import (
+    DOSSIER_FIELDS, NotAllowed, create_candidature, update_candidature,
+)
+
+LIST = ["id", "numero", "statut", "statut_label", "dispositif.code", "certification.code",
+        "candidat.nom_naissance", "candidat.nom_usage", "candidat.prenom", "etablissement.nom",
+        "entreprise.raison_sociale", "created_on", "envoye_le"]
+SHOW = LIST + ["candidat.civilite", "candidat.date_naissance", "candidat.ne_etranger",
+               "candidat.ne_outre_mer", "candidat.ville_naissance",
+               "candidat.code_postal_naissance", "candidat.pays_naissance", "candidat.email",
+               "candidat.adresse", "candidat.code_postal", "candidat.ville", "financement",
+               "statut_inscription", "origine", "niveau_formation", "parcours", "vae",
+               "objectifs_professionnels", "decision", "decide_le", "recevabilite_statut"]
+
+
+UPDATE_KEYS = set(DOSSIER_FIELDS) | {"identite", "entreprise", "recevabilite_recue_le"}
+CREATE_KEYS = UPDATE_KEYS | {"certification", "candidat", "etablissement", "organisme_formation",
+                             "parcours", "vae", "cqpi_detenu"}
+
+
+class CandidatureApi(ScopedApi):
+    resource_name = "candidature"
+    datamodel = SQLAInterface(Candidature)
+    class_permission_name = "Candidatures"
+    method_permission_name = {**READ_WRITE, "actions": "read", "run_action": "read"}
+    list_columns = LIST
+    show_columns = SHOW
+    add_columns = edit_columns = ["financement"]  # writes go through the workflow below
+    search_columns = ["numero", "statut", "certification", "etablissement"]
+    order_columns = ["numero", "created_on"]
+    base_order = ("created_on", "desc")
+
+    def _answer(self, fn):
+        try:
+            result = fn()
+            db.session.commit()
+            return result
+        except NotAllowed as exc:
+            db.session.rollback()
+            return self.response(403, message=str(exc))
+        except PerimeterViolation:
+            db.session.rollback()
+            return self.response_404()
+        except RuleViolation as exc:
+            db.session.rollback()
+            return self.response(422, message=str(exc), rule=exc.rule, field=exc.field)
+
+    def post_headless(self):
+        """Create a dossier: {"certification": id, "identite": {...}, "etablissement": id, ...}."""
+        if not request.is_json:
+            return self.response_400(message="Request is not JSON")
+        body = {k: v for k, v in dict(request.json or {}).items() if k in CREATE_KEYS}
+
+        def create():
+            c = create_candidature(current_perimetre(), **body)
+            db.session.flush()
+            return c
+        result = self._answer(create)
+        if isinstance(result, Candidature):
+            return self.response(201, id=result.id, numero=result.numero, statut=result.statut)
+        return result
+
+    def put_headless(self, pk):
+        c = perimeter.scoped_get(Candidature, pk)
+        if c is None:
+            return self.response_404()
+        if not request.is_json:
+            return self.response_400(message="Request is not JSON")
+        body = {k: v for k, v in dict(request.json or {}).items() if k in UPDATE_KEYS}
+        result = self._answer(lambda: update_candidature(current_perimetre(), c, **body))
+        if isinstance(result, list):
+            return self.response(200, id=c.id, changed=result)
+        return result
+
+    def delete_headless(self, pk):
+        return self.response(405, message="Un dossier ne se supprime pas : déclarez un abandon.")
+
+    @expose("/<int:pk>/actions", methods=["GET"])
+    @protect()
+    @safe
+    def actions(self, pk):
+        """The verbs the caller may run now (what the dossier page shows as buttons)."""
+        c = perimeter.scoped_get(Candidature, pk)
+        if c is None:
+            return self.response_404()
+        states = transitions.action_states(current_perimetre(), c)
+        return self.response(200, statut=c.statut, locked=c.locked,
+                             allowed=[m.verb for m, reason in states if reason is None],
+                             blocked={m.verb: reason for m, reason in states if reason})
+
+    @expose("/<int:pk>/action/<string:verb>", methods=["POST"])
+    @protect()
+    @safe
+    def run_action(self, pk, verb):
+        c = perimeter.scoped_get(Candidature, pk)
+        if c is None:
+            return self.response_404()
+        params = dict(request.json or {}) if request.is_json else dict(request.form)
+        result = self._answer(lambda: transitions.perform(current_perimetre(), c, verb, **params))
+        if hasattr(result, "status_code"):
+            return result
+        return self.response(200, id=c.id, statut=c.statut, statut_label=c.statut_label)
+
+
+def register(appbuilder):
+    appbuilder.add_api(CandidatureApi)

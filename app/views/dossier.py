@@ -1,0 +1,231 @@
+"""The dossier page (tabs like the sources) and its actions: every button is a POST running the
+workflow verb, whose guard is the one that decided to show the button (R-WF-*, R-ACC-5)."""
+from urllib.parse import quote
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+
+from app.extensions import db
+from app.models.candidature import MOTIFS_ABANDON, TYPES_PIECE, Candidature, Document
+from app.models.evaluation import NATURES_AMENAGEMENT
+from app.security import perimeter
+from app.security.perimeter import current_perimetre
+from app.views.candidature_forms import DocumentForm, EditionForm, IDENTITY_KEYS, split
+from app.workflow import PerimeterViolation, RuleViolation
+from app.workflow import documents as documents_wf
+from app.workflow import evaluations as evaluations_wf
+from app.workflow import transitions, vae
+from app.workflow.candidatures import NotAllowed, update_candidature
+
+# Small forms opened from a button (<details>, no JavaScript): verb -> fields.
+PARAMS = {
+    "confirm_evaluator": [("evaluateur", "Évaluateur habilité", "evaluateurs", True),
+                          ("date_evaluation", "Date de l'évaluation", "date", False)],
+    "invite_metier": [("prenom", "Prénom", "text", True), ("nom", "Nom", "text", True),
+                      ("email", "E-mail", "email", True), ("fonction", "Fonction", "text", False)],
+    "plan_evaluation": [("date_evaluation", "Date de l'évaluation", "date", True)],
+    "declare_abandon": [("motif", "Motif de l'abandon", [
+        (c, label) for c, label in MOTIFS_ABANDON if c != "automatique"], True),
+        ("precision", "Précision", "textarea", False)],
+    "decide_recevabilite": [("recevable", "Décision", [("1", "Recevable"), ("0", "Refusée")], True),
+                            ("motif", "Motifs (obligatoires en cas de refus)", "textarea", False),
+                            ("decidee_le", "Décidée le", "date", False)],
+    "add_amenagement": [("nature", "Nature", list(NATURES_AMENAGEMENT), True),
+                        ("description", "Description", "textarea", True)],
+    "open_evaluation": [("date_evaluation", "Date de la commission", "date", False)],
+    "unlock": [("commentaire", "Motif de l'annulation", "textarea", False)],
+    "reinstate": [("commentaire", "Commentaire", "textarea", False)],
+}
+# Buttons that open a page instead of posting.
+PAGES = {
+    "edit": "DossierView.modifier",
+    "enter_results": "EvaluationView.saisie",
+    "start_evaluation": "EvaluationView.saisie",
+    "enter_commission_results": "EvaluationView.saisie",
+    "add_formation": "EvaluationView.formation",
+}
+TABS = [("fiche", "Fiche individu"), ("parcours", "Parcours"), ("documents", "Documents"),
+        ("formations", "Formations"), ("evaluations", "Évaluations"),
+        ("decision", "Décision du jury"), ("envois", "Historique des envois"),
+        ("historique", "Historique")]
+
+
+def load(pk, mode="read") -> Candidature:
+    """The dossier, only inside the perimeter (R-ACC-5): 404 otherwise, whatever the id."""
+    c = perimeter.scoped_get(Candidature, pk, mode=mode)
+    if c is None:
+        abort(404)
+    return c
+
+
+def run(fn, *args, **kwargs):
+    """Commit a workflow call; (True, result) or (False, violation) after a flash."""
+    try:
+        result = fn(*args, **kwargs)
+        db.session.commit()
+        return True, result
+    except NotAllowed:
+        db.session.rollback()
+        abort(403)
+    except PerimeterViolation:
+        db.session.rollback()
+        abort(404)
+    except RuleViolation as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return False, exc
+
+
+def _evaluateur_choices(c):
+    from app.workflow.habilitations import evaluateurs_possibles
+    if not c.region:
+        return []
+    return [(e.user_id, f"{e.nom_complet}" + (f" — {e.employeur_nom}" if e.employeur_nom else ""))
+            for e in evaluateurs_possibles(c.certification, c.region).limit(300)]
+
+
+class DossierView(BaseView):
+    route_base = "/dossier"
+    default_view = "dossier"
+    class_permission_name = "Candidatures"
+    # The FAB permission only opens the door; the workflow guard decides each action.
+    method_permission_name = {"dossier": "read", "action": "read", "modifier": "read",
+                              "document": "read", "telecharger": "read", "retirer": "read"}
+
+    @expose("/<int:pk>")
+    @has_access
+    def dossier(self, pk):
+        c = load(pk)
+        p = current_perimetre()
+        states = transitions.action_states(p, c)
+        allowed = {m.verb for m, reason in states if reason is None}
+        choices = {}
+        if "confirm_evaluator" in allowed:
+            choices["evaluateurs"] = _evaluateur_choices(c)
+        evs = evaluations_wf.evaluations_of(c)
+        return self.render_template(
+            "candidatures/dossier.html", c=c, p=p, wf=transitions.workflow_of(c), states=states,
+            allowed=allowed, params=PARAMS, pages=PAGES, choices=choices, tabs=TABS,
+            evaluations=evs, blocs=evaluations_wf.blocs_acquis,
+            historique=sorted(c.historique, key=lambda h: h.id, reverse=True),
+            doc_form=DocumentForm(), types_piece=self._types_piece(p),
+            may_upload=bool({"upload_document", "upload_evaluation_document"} & allowed),
+            echeance_recevabilite=vae.echeance_recevabilite(c), echeance_jury=vae.echeance_jury(c),
+            avis_requis=evaluations_wf.avis_entreprise_requis(c),
+            title=f"Candidat — {c.candidat.nom_complet}")
+
+    def _types_piece(self, p):
+        if p.role == transitions.EV:
+            return [(k, v) for k, v in TYPES_PIECE if k in documents_wf.EVALUATOR_PIECES]
+        return list(TYPES_PIECE)
+
+    @expose("/<int:pk>/action/<string:verb>", methods=["POST"])
+    @has_access
+    def action(self, pk, verb):
+        c = load(pk)
+        params = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        ok, _ = run(transitions.perform, current_perimetre(), c, verb, **params)
+        if ok:
+            flash("Action effectuée.", "success")
+        return redirect(url_for("DossierView.dossier", pk=c.id))
+
+    @expose("/<int:pk>/modifier", methods=["GET", "POST"])
+    @has_access
+    def modifier(self, pk):
+        c = load(pk)
+        p = current_perimetre()
+        try:
+            transitions.check(p, c, "edit")
+        except NotAllowed:
+            abort(403)
+        except PerimeterViolation:
+            abort(404)
+        except RuleViolation as exc:
+            flash(str(exc), "danger")
+            return redirect(url_for("DossierView.dossier", pk=c.id))
+        form = EditionForm(obj=None)
+        from app.models import Entreprise
+        form.entreprise.choices = [("", "—")] + [(e.id, e.raison_sociale) for e in db.session.query(
+            Entreprise).order_by(Entreprise.raison_sociale).limit(500)]
+        if request.method == "GET":
+            for key in IDENTITY_KEYS:
+                getattr(form, key).data = getattr(c.candidat, key)
+            for key in ("statut_inscription", "financement", "type_public", "niveau_formation",
+                        "branche_delegataire", "socle_contextualise", "origine_demarche",
+                        "initiative_salarie", "diplomes", "objectifs_professionnels",
+                        "objectifs_extra_professionnels", "recevabilite_recue_le"):
+                getattr(form, key).data = getattr(c, key)
+            form.entreprise.data = c.entreprise_id
+        if form.validate_on_submit():
+            identity, fields = split(form)
+            extra = {"recevabilite_recue_le": form.recevabilite_recue_le.data}
+            if p.role != "employeur":
+                extra["entreprise"] = form.entreprise.data or ""
+            try:
+                update_candidature(p, c, identite=identity, **fields, **extra)
+                db.session.commit()
+            except NotAllowed:
+                db.session.rollback()
+                abort(403)
+            except RuleViolation as exc:
+                db.session.rollback()
+                field = getattr(form, exc.field or "", None)
+                if field is not None:
+                    field.errors = list(field.errors or []) + [exc.message]
+                else:
+                    flash(str(exc), "danger")
+            else:
+                flash("Fiche enregistrée.", "success")
+                return redirect(url_for("DossierView.dossier", pk=c.id))
+        return self.render_template("candidatures/form.html", form=form, groups=form.GROUPS,
+                                    title=f"Modifier la fiche — {c.numero}", multipart=False,
+                                    back=url_for("DossierView.dossier", pk=c.id))
+
+    @expose("/<int:pk>/document", methods=["POST"])
+    @has_access
+    def document(self, pk):
+        """Upload (R-CAN-4); the guard of the dossier applies (R-WF-3)."""
+        c = load(pk)
+        upload = request.files.get("fichier")
+        data = upload.read(documents_wf.MAX_SIZE + 1) if upload else b""
+        ok, _ = run(documents_wf.add_document, current_perimetre(), c,
+                    filename=upload.filename if upload else "", data=data,
+                    type_piece=request.form.get("type_piece") or "autre",
+                    evaluation=request.form.get("evaluation") or None,
+                    formation=request.form.get("formation") or None)
+        if ok:
+            flash("Document ajouté.", "success")
+        return redirect(request.form.get("next") or
+                        url_for("DossierView.dossier", pk=c.id, onglet="documents"))
+
+    @expose("/document/<int:doc_id>")
+    @has_access
+    def telecharger(self, doc_id):
+        """Download only within the perimeter: the dossier is loaded with scoped_get first."""
+        doc = db.session.get(Document, doc_id)
+        if doc is None:
+            abort(404)
+        load(doc.candidature_id)
+        name = quote(doc.nom_fichier)
+        return Response(doc.contenu, mimetype=doc.mimetype, headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+            "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+    @expose("/document/<int:doc_id>/retirer", methods=["POST"])
+    @has_access
+    def retirer(self, doc_id):
+        doc = db.session.get(Document, doc_id)
+        if doc is None:
+            abort(404)
+        c = load(doc.candidature_id)
+        ok, _ = run(documents_wf.delete_document, current_perimetre(), doc)
+        if ok:
+            flash("Document retiré.", "success")
+        return redirect(url_for("DossierView.dossier", pk=c.id, onglet="documents"))
+
+
+def register(appbuilder):
+    appbuilder.add_view_no_menu(DossierView)
+    from app.views import evaluations
+    evaluations.register(appbuilder)

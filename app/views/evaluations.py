@@ -1,0 +1,201 @@
+"""Evaluation screens: chimie results (évaluateur habilité), CléA préalable/finale with « enregistrer
+et reprendre plus tard », metallurgy commission; formations (R-EVA-7); the métier evaluator's page
+reached from the e-mailed link, without an account (R-EVA-1)."""
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+
+from app.extensions import db
+from app.models import Bloc
+from app.models.evaluation import AVIS_ENTREPRISE
+from app.security.perimeter import current_perimetre
+from app.views.candidature_forms import FormationForm
+from app.views.dossier import load, run
+from app.workflow import RuleViolation
+from app.workflow import documents as documents_wf
+from app.workflow import evaluations as ev_wf
+from app.workflow import transitions
+
+
+def results_from_form(ev, form) -> dict:
+    """{competence_id: {"acquis": bool|None, "commentaire": str}} from acquis_<id>/commentaire_<id>."""
+    out = {}
+    for r in ev.resultats:
+        if r.pre_acquis:
+            continue
+        raw = form.get(f"acquis_{r.competence_id}")
+        out[r.competence_id] = {
+            "acquis": {"1": True, "0": False}.get(raw) if raw is not None else r.acquis,
+            "commentaire": form.get(f"commentaire_{r.competence_id}", r.commentaire or ""),
+        }
+    return out
+
+
+def _clea_groups(ev):
+    groups = {}
+    for r in ev.resultats:
+        groups.setdefault(r.competence.bloc, []).append(r)
+    return sorted(groups.items(), key=lambda kv: kv[0].ordre if kv[0] else 0)
+
+
+class EvaluationView(BaseView):
+    route_base = "/evaluation"
+    default_view = "saisie"
+    class_permission_name = "Candidatures"
+    method_permission_name = {"saisie": "read", "nouvelle": "read", "formation": "read"}
+
+    @expose("/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def saisie(self, pk):
+        c = load(pk)
+        p = current_perimetre()
+        wf = transitions.workflow_of(c)
+        if request.method == "POST":
+            return self._post(c, p, wf)
+        ev = ev_wf.in_progress(c) if wf.key == "domaines_clea" else ev_wf.latest(c)
+        verb = {"competences": "enter_results", "domaines_clea": "save_evaluation",
+                "blocs": "enter_commission_results"}[wf.key]
+        reason = None
+        try:
+            transitions.check(p, c, verb)
+        except RuleViolation as exc:
+            reason = str(exc)
+        can_start = wf.key == "domaines_clea" and transitions.can(p, c, "start_evaluation")
+        start_reason = None
+        if wf.key == "domaines_clea" and ev is None and not can_start:
+            try:
+                transitions.check(p, c, "start_evaluation")
+            except RuleViolation as exc:
+                start_reason = str(exc)
+        groups = (_clea_groups(ev) if wf.key == "domaines_clea" else
+                  [(b, rows) for b, rows, _ in ev_wf.blocs_acquis(ev)]) if ev else []
+        return self.render_template(
+            "candidatures/evaluation.html", c=c, ev=ev, wf=wf, reason=reason, editable=reason is None,
+            can_start=can_start, start_reason=start_reason, groups=groups,
+            avis=list(AVIS_ENTREPRISE), avis_requis=ev_wf.avis_entreprise_requis(c),
+            can_upload=transitions.can(p, c, "upload_evaluation_document"),
+            title=f"Évaluation — {c.candidat.nom_complet} ({c.numero})")
+
+    def _post(self, c, p, wf):
+        form = request.form
+        finalise = form.get("finaliser") == "1"
+        ev = ev_wf.in_progress(c) if wf.key == "domaines_clea" else ev_wf.latest(c)
+        if ev is None:
+            abort(404)
+        upload = request.files.get("fichier")
+        if upload and upload.filename:
+            kind = "matrice_evaluation" if wf.key == "domaines_clea" else "guide_evaluation"
+            ok, _ = run(documents_wf.add_document, p, c, filename=upload.filename,
+                        data=upload.read(documents_wf.MAX_SIZE + 1),
+                        type_piece=form.get("type_piece") or kind, evaluation=ev)
+            if not ok:
+                return redirect(url_for("EvaluationView.saisie", pk=c.id))
+        results = results_from_form(ev, form)
+        if wf.key == "competences":
+            ok, _ = run(ev_wf.record_results, p, c, resultats=results,
+                        observations_candidat=form.get("observations_candidat"),
+                        commentaire=form.get("commentaire"), finalise=finalise)
+        elif wf.key == "domaines_clea":
+            data = {k: form.get(k) for k in ("date_evaluation", "evaluateur_nom",
+                                             "evaluateur_prenom", "evaluateur_email",
+                                             "conclusion", "commentaire")}
+            fn = ev_wf.finalize_evaluation if finalise else ev_wf.save_evaluation
+            ok, _ = run(fn, p, c, evaluation=ev, resultats=results, **data)
+        else:
+            ok, _ = run(ev_wf.record_commission_results, p, c, resultats=results,
+                        date_evaluation=form.get("date_evaluation"),
+                        avis_entreprise=form.get("avis_entreprise"),
+                        avis_entreprise_commentaire=form.get("avis_entreprise_commentaire"),
+                        commentaire=form.get("commentaire"), finalise=finalise)
+        if not ok:
+            return redirect(url_for("EvaluationView.saisie", pk=c.id))
+        flash("Évaluation finalisée." if finalise else "Évaluation enregistrée : vous pouvez la "
+              "reprendre plus tard.", "success")
+        if finalise:
+            return redirect(url_for("DossierView.dossier", pk=c.id, onglet="evaluations"))
+        return redirect(url_for("EvaluationView.saisie", pk=c.id))
+
+    @expose("/<int:pk>/nouvelle", methods=["POST"])
+    @has_access
+    def nouvelle(self, pk):
+        """CléA: « Ajouter une évaluation » (préalable, then finale after a formation)."""
+        c = load(pk)
+        data = {k: request.form.get(k) for k in ("date_evaluation", "evaluateur_nom",
+                                                 "evaluateur_prenom", "evaluateur_email")}
+        ok, _ = run(ev_wf.start_evaluation, current_perimetre(), c, **data)
+        if ok:
+            flash("Évaluation créée.", "success")
+        return redirect(url_for("EvaluationView.saisie", pk=c.id))
+
+    @expose("/<int:pk>/formation", methods=["GET", "POST"])
+    @has_access
+    def formation(self, pk):
+        """R-EVA-7: a formation with its domains, dates, hours and attendance certificate."""
+        c = load(pk)
+        p = current_perimetre()
+        form = FormationForm()
+        blocs = db.session.query(Bloc).filter(Bloc.certification_id == c.certification_id) \
+            .order_by(Bloc.ordre).all()
+        form.domaines.choices = [(b.id, f"{b.code}. {b.intitule}") for b in blocs]
+        if form.validate_on_submit():
+            def create():
+                f = ev_wf.add_formation(p, c, intitule=form.intitule.data,
+                                        organisme_formation=form.organisme_formation.data,
+                                        date_debut=form.date_debut.data, date_fin=form.date_fin.data,
+                                        duree_heures=form.duree_heures.data,
+                                        domaines=form.domaines.data, commentaire=form.commentaire.data)
+                upload = request.files.get("attestation")
+                if upload and upload.filename:
+                    documents_wf.add_document(p, c, filename=upload.filename,
+                                              data=upload.read(documents_wf.MAX_SIZE + 1),
+                                              type_piece="attestation_formation", formation=f)
+                return f
+            ok, _ = run(create)
+            if ok:
+                flash("Formation enregistrée.", "success")
+                return redirect(url_for("DossierView.dossier", pk=c.id, onglet="formations"))
+        return self.render_template("candidatures/form.html", form=form, multipart=True,
+                                    groups=[("Formation", [f.name for f in form
+                                                          if f.name != "csrf_token"])],
+                                    title=f"Ajouter une formation — {c.numero}",
+                                    back=url_for("DossierView.dossier", pk=c.id))
+
+
+class MetierPublicView(BaseView):
+    """R-EVA-1: the évaluateur métier's page, reached by the signed single-use link only."""
+
+    route_base = "/evaluation-metier"
+    default_view = "observations"
+
+    @expose("/<token>", methods=["GET", "POST"])
+    def observations(self, token):
+        try:
+            inv = ev_wf.invitation_for_token(token)
+        except RuleViolation as exc:
+            return self.render_template("opencertif/public_form.html", title="Lien invalide",
+                                        message=str(exc)), 400
+        if request.method == "POST":
+            observations = {r.competence_id: request.form.get(f"observation_{r.competence_id}", "")
+                            for r in inv.evaluation.resultats if not r.pre_acquis}
+            try:
+                ev_wf.record_metier_observations(token, observations, request.form.get("commentaire"))
+                db.session.commit()
+            except RuleViolation as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
+            else:
+                return self.render_template("opencertif/public_form.html",
+                                            title="Observations enregistrées",
+                                            message="Merci : vos observations sont transmises à "
+                                                    "l'évaluateur habilité et à l'entreprise.")
+        ev = inv.evaluation
+        c = ev.candidature
+        return self.render_template("candidatures/metier.html", inv=inv, ev=ev, c=c,
+                                    title="Observations de l'évaluateur métier")
+
+
+def register(appbuilder):
+    appbuilder.add_view_no_menu(EvaluationView)
+    appbuilder.add_view_no_menu(MetierPublicView)
+    from app.views import candidatures_api
+    candidatures_api.register(appbuilder)

@@ -1,0 +1,467 @@
+"""Jury screens (DOMAIN.md §8–9): the secretariat's calendar (CRUD), composition and convocations,
+the registration of a dossier, the deliberation page of the members, closing, the decision sheet;
+and « Dates des prochains jurys » for every signed-in role (R-JUR-1).
+
+Views are thin: each POST calls one verb of app/workflow/jurys.py and turns a RuleViolation into a
+flash; every row is loaded through the perimeter (members see only their juries).
+"""
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DatePickerWidget, Select2Widget
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField, IntegerField, SelectField, StringField, TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.extensions import db
+from app.models import Profil
+from app.models.candidature import Candidature
+from app.models.jury import COLLEGES, ETATS_JURY, MODALITES, InscriptionJury, Jury, JuryMembre
+from app.models.structures import REGIONS
+from app.reports.exports import send_dataset
+from app.reports.feuille_decision import FeuilleDecisionExport, anonymous, feuille_pdf
+from app.security import perimeter
+from app.security.perimeter import PerimeterFilter, current_perimetre
+from app.views.base import READ_WRITE, ScopedModelView
+from app.views.labels import labels
+from app.workflow import PerimeterViolation, RuleViolation
+from app.workflow import jurys as wf
+from app.workflow.jury_decisions import decision_rows, may_deliberate, propose_decision
+from app.workflow.transitions import NotAllowed, dossier_link
+
+PERMS = {
+    **READ_WRITE, "composition": "read", "ajouter_membre": "write", "retirer_membre": "write",
+    "votant": "write", "designations": "write", "convoquer": "write", "affecter": "write",
+    "retirer_dossier": "write", "cloturer": "write", "deliberation": "deliberate",
+    "decision": "deliberate", "complement": "deliberate", "piece": "deliberate",
+    "feuille": "read", "emettre": "write",
+}
+# Pieces the jury examines (R-JUR-10): dossier candidat, evaluation guide, VAE dossier and guide.
+PIECES_JURY = ("dossier_candidat", "guide_evaluation", "dossier_vae", "guide_evaluation_vae",
+               "matrice_evaluation", "cerfa_12818", "complement", "attestation_formation")
+
+
+def _flash_violation(exc: RuleViolation):
+    db.session.rollback()
+    if isinstance(exc, PerimeterViolation):
+        abort(404)
+    if isinstance(exc, NotAllowed):
+        abort(403)
+    flash(str(exc), "danger")
+
+
+def _display_name(ins: InscriptionJury, on_deliberation: bool = False) -> str:
+    """R-JUR-7: an anonymous jury sees numbers until it closes (the organiser manages by name)."""
+    jury = ins.jury
+    hide = anonymous(jury) and (on_deliberation or not wf.is_organiser(current_perimetre(),
+                                                                       jury.dispositif_id))
+    if hide:
+        return f"Candidat n° {ins.numero_anonyme}"
+    return ins.candidature.candidat.nom_complet
+
+
+class MembreForm(FlaskForm):
+    college = SelectField("Collège", choices=list(COLLEGES), validators=[DataRequired()])
+    # Checked by add_member (a "Membre de jury" account of the dispositif), not by the choices.
+    user = SelectField("Compte « Membre de jury »", coerce=str, validators=[Optional()],
+                       validate_choice=False)
+    nom = StringField("Nom (sans compte)", validators=[Optional(), Length(max=100)])
+    prenom = StringField("Prénom", validators=[Optional(), Length(max=100)])
+    email = StringField("E-mail", validators=[Optional(), Length(max=200)])
+    organisation = StringField("Organisation (entreprise, UIMM, syndicat…)",
+                               validators=[Optional(), Length(max=200)])
+    qualite = StringField("Qualité", validators=[Optional(), Length(max=150)])
+    syndicat = StringField("Organisation syndicale mandante (délégation salariale)",
+                           validators=[Optional(), Length(max=120)])
+    syndicat_email = StringField("E-mail de l'organisation syndicale (demande de désignation, "
+                                 "copie des convocations)",
+                                 validators=[Optional(), Length(max=200)])
+    votant = SelectField("Voix délibérative", choices=[("", "Automatique"), ("1", "Oui"),
+                                                       ("0", "Non")], validators=[Optional()],
+                         validate_choice=False)
+
+
+class JuryView(ScopedModelView):
+    """The juries of the perimeter: the secretariat's calendar; a member's own juries."""
+
+    route_base = "/jurys"
+    datamodel = SQLAInterface(Jury)
+    class_permission_name = "Jurys"
+    method_permission_name = PERMS
+    exclude_route_methods = {"api", "api_read", "api_get", "api_create", "api_update",
+                             "api_delete", "api_column_add", "api_column_edit",
+                             "api_readvalues", "download"}
+    list_title = "Jurys"
+    show_title = "Jury"
+    add_title = "Nouveau jury"
+    edit_title = "Modifier le jury"
+    list_columns = ["date", "intitule", "certificateur", "region", "lieu", "modalite_label",
+                    "capacite", "date_limite_inscription", "etat_label"]
+    add_columns = ["dispositif", "certificateur", "region", "libelle", "date", "lieu", "modalite",
+                   "capacite", "date_limite_inscription", "anonyme"]
+    edit_columns = ["certificateur", "region", "libelle", "date", "lieu", "modalite", "capacite",
+                    "date_limite_inscription", "anonyme"]
+    show_columns = add_columns + ["etat_label"]
+    search_columns = ["date", "certificateur", "etat", "lieu"]
+    search_form_extra_fields = {"etat": SelectField("État", choices=[("", "—")] + list(ETATS_JURY))}
+    order_columns = ["date", "certificateur", "capacite", "date_limite_inscription"]
+    label_columns = {**labels("dispositif", "certificateur", "region", "lieu"),
+                     "libelle": "Intitulé", "intitule": "Jury", "date": "Date du jury",
+                     "modalite": "Modalité", "modalite_label": "Modalité",
+                     "capacite": "Capacité (dossiers)",
+                     "date_limite_inscription": "Date limite d'inscription",
+                     "anonyme": "Délibération anonyme", "etat": "État", "etat_label": "État"}
+    description_columns = {
+        "capacite": "Nombre maximum de dossiers (R-JUR-3). Vide : capacité par défaut du dispositif.",
+        "date_limite_inscription": "Vide : date du jury moins le délai d'inscription du dispositif "
+                                   "(3 semaines, R-JUR-2).",
+        "certificateur": "Vide : le certificateur du dispositif. CléA : Transitions Pro de la région "
+                         "ou la CPNE (socle contextualisé).",
+        "region": "Vide : le jury reçoit les dossiers de toutes les régions.",
+        "anonyme": "Les membres voient des numéros au lieu des noms pendant la délibération (R-JUR-7).",
+    }
+    _fields = {
+        "modalite": SelectField("Modalité", choices=list(MODALITES), validators=[DataRequired()],
+                                widget=Select2Widget()),
+        "region": SelectField("Région", choices=[("", "—")] + [(r, r) for r in REGIONS],
+                              validators=[Optional()], widget=Select2Widget()),
+        "capacite": IntegerField("Capacité (dossiers)", validators=[Optional()],
+                                 widget=BS3TextFieldWidget()),
+        "date_limite_inscription": DateField("Date limite d'inscription", validators=[Optional()],
+                                             widget=DatePickerWidget()),
+        "lieu": StringField("Lieu", validators=[Optional(), Length(max=200)],
+                            widget=BS3TextFieldWidget()),
+        "certificateur": StringField("Certificateur", validators=[Optional(), Length(max=200)],
+                                     widget=BS3TextFieldWidget()),
+    }
+    add_form_extra_fields = edit_form_extra_fields = _fields
+    add_form_query_rel_fields = {"dispositif": [["id", PerimeterFilter, "write"]]}
+    base_order = ("date", "desc")
+    export_name = "jurys"
+
+    def check_rules(self, item):
+        wf.prepare_jury(current_perimetre(), item)
+
+    def pre_delete(self, item):
+        perimeter.ensure(item, "write")
+        if item.inscriptions or item.etat != "planifie":
+            raise RuleViolation("Un jury qui a des dossiers inscrits ou qui est convoqué ne se "
+                                "supprime pas.", "R-JUR-1")
+
+    def _jury(self, pk, mode="read") -> Jury:
+        jury = perimeter.scoped_get(Jury, pk, mode=mode)
+        if jury is None:
+            abort(404)
+        return jury
+
+    def _back(self, jury, endpoint="JuryView.show"):
+        return redirect(url_for(endpoint, pk=jury.id))
+
+    def _run(self, fn, *args, success=None):
+        try:
+            result = fn(current_perimetre(), *args)
+            db.session.commit()
+        except RuleViolation as exc:
+            _flash_violation(exc)
+            return None
+        if success:
+            flash(success(result) if callable(success) else success, "success")
+        return result
+
+    # -- the jury page ---------------------------------------------------------------------------
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        jury = self._jury(pk)
+        p = current_perimetre()
+        rows = decision_rows(jury)
+        from app.models.document import DocumentEmis
+        issued = (db.session.query(DocumentEmis).filter(DocumentEmis.jury_id == jury.id)
+                  .order_by(DocumentEmis.type, DocumentEmis.id).all()) \
+            if wf.is_organiser(p, jury.dispositif_id) else []
+        return self.render_template(
+            "jurys/show.html", jury=jury, rows=rows, title=jury.intitule, issued=issued,
+            problems=wf.check_composition(jury), organiser=wf.is_organiser(p, jury.dispositif_id),
+            deliberate=may_deliberate(p, jury), count=wf.count_active(jury.id),
+            name=_display_name, waiting=self._waiting(jury) if wf.is_organiser(
+                p, jury.dispositif_id) else 0)
+
+    @staticmethod
+    def _waiting(jury):
+        import sqlalchemy as sa
+        return db.session.query(sa.func.count(Candidature.id)).filter(
+            Candidature.dispositif_id == jury.dispositif_id, Candidature.statut.in_(wf.WAITING),
+            ~sa.exists().where(InscriptionJury.candidature_id == Candidature.id,
+                               InscriptionJury.active.is_(True))).scalar()
+
+    # -- composition (R-JUR-5, R-JUR-6) --------------------------------------------------------
+    @expose("/composition/<pk>", methods=["GET"])
+    @has_access
+    def composition(self, pk):
+        jury = self._jury(pk)
+        p = current_perimetre()
+        form = MembreForm()
+        form.user.choices = self._accounts(jury)
+        return self.render_template("jurys/composition.html", jury=jury, form=form,
+                                    problems=wf.check_composition(jury),
+                                    organiser=wf.is_organiser(p, jury.dispositif_id),
+                                    title=f"Composition — {jury.intitule}")
+
+    @staticmethod
+    def _accounts(jury):
+        from flask_appbuilder.security.sqla.models import User
+        users = (db.session.query(User).join(Profil, Profil.user_id == User.id)
+                 .filter(Profil.role == "jury", Profil.dispositif_id == jury.dispositif_id,
+                         User.active.is_(True)).order_by(User.last_name).limit(500).all())
+        return [("", "—")] + [(str(u.id), f"{u.last_name} {u.first_name}"
+                                          f"{' — ' + u.profil.organisation if u.profil.organisation else ''}")
+                              for u in users]
+
+    @expose("/composition/<pk>/ajouter", methods=["POST"])
+    @has_access
+    def ajouter_membre(self, pk):
+        jury = self._jury(pk, "write")
+        form = MembreForm()
+        form.user.choices = self._accounts(jury)
+        if not form.validate():
+            for field, errors in form.errors.items():
+                flash(f"{getattr(form, field).label.text} : {' '.join(errors)}", "danger")
+            return self._back(jury, "JuryView.composition")
+        votant = {"1": True, "0": False}.get(form.votant.data)
+        self._run(wf.add_member, jury, form.college.data, form.user.data or None,
+                  form.nom.data, form.prenom.data, form.email.data, form.organisation.data,
+                  form.qualite.data, form.syndicat.data, form.syndicat_email.data, votant,
+                  success="Membre ajouté.")
+        return self._back(jury, "JuryView.composition")
+
+    def _membre(self, mid) -> JuryMembre:
+        m = perimeter.scoped_get(JuryMembre, mid, mode="write")
+        if m is None:
+            abort(404)
+        return m
+
+    @expose("/membre/<mid>/retirer", methods=["POST"])
+    @has_access
+    def retirer_membre(self, mid):
+        m = self._membre(mid)
+        jury = m.jury
+        self._run(wf.remove_member, m, success="Membre retiré.")
+        return self._back(jury, "JuryView.composition")
+
+    @expose("/membre/<mid>/votant", methods=["POST"])
+    @has_access
+    def votant(self, mid):
+        m = self._membre(mid)
+        self._run(wf.set_voter, m, success="Représentant votant choisi.")
+        return self._back(m.jury, "JuryView.composition")
+
+    @expose("/designations/<pk>", methods=["POST"])
+    @has_access
+    def designations(self, pk):
+        jury = self._jury(pk, "write")
+        self._run(wf.request_designations, jury,
+                  success=lambda n: f"Demande de désignation envoyée à {n} organisation(s) "
+                                    "syndicale(s).")
+        return self._back(jury, "JuryView.composition")
+
+    @expose("/convoquer/<pk>", methods=["POST"])
+    @has_access
+    def convoquer(self, pk):
+        jury = self._jury(pk, "write")
+        self._run(wf.convene, jury, success=lambda n: f"{n} membre(s) convoqué(s).")
+        return self._back(jury, "JuryView.composition")
+
+    # -- dossiers ------------------------------------------------------------------------------
+    @expose("/affecter/<pk>", methods=["POST"])
+    @has_access
+    def affecter(self, pk):
+        jury = self._jury(pk, "write")
+        self._run(wf.assign_waiting, jury,
+                  success=lambda regs: f"{len(regs)} dossier(s) en attente inscrit(s) à ce jury.")
+        return self._back(jury)
+
+    @expose("/retirer-dossier/<ins_id>", methods=["POST"])
+    @has_access
+    def retirer_dossier(self, ins_id):
+        ins = perimeter.scoped_get(InscriptionJury, ins_id, mode="write")
+        if ins is None:
+            abort(404)
+        self._run(wf.withdraw_from_jury, ins, request.form.get("motif"),
+                  success="Dossier retiré du jury : il attend une nouvelle affectation.")
+        return self._back(ins.jury)
+
+    # -- deliberation (R-JUR-7, R-JUR-8, R-JUR-10) -----------------------------------------------
+    @expose("/deliberation/<pk>")
+    @has_access
+    def deliberation(self, pk):
+        jury = self._jury(pk)
+        p = current_perimetre()
+        if not may_deliberate(p, jury):
+            abort(403)
+        rows = decision_rows(jury, with_files=True)
+        from app.workflow.evaluations import blocs_acquis
+        items = []
+        for ins in rows:
+            c = ins.candidature
+            proposal = propose_decision(ins)
+            ev = proposal["evaluation"]
+            items.append({
+                "ins": ins, "c": c, "name": _display_name(ins, on_deliberation=True),
+                "proposal": proposal, "evaluation": ev,
+                "groupes": blocs_acquis(ev) if ev is not None else [],
+                "acquis": set(ins.competences_acquises or []) if ins.decision
+                else set(proposal["acquis"]),
+                "decision": ins.decision or proposal["decision"],
+                "pieces": [d for d in c.documents if d.type_piece in PIECES_JURY],
+                "complement": "request_complement" in wf.workflow_of(c).moves,
+            })
+        return self.render_template("jurys/deliberation.html", jury=jury, items=items,
+                                    decisions=jury.dispositif.decisions,
+                                    anonyme=anonymous(jury), organiser=wf.is_organiser(
+                                        p, jury.dispositif_id),
+                                    title=f"Délibération — {jury.intitule}")
+
+    def _inscription(self, ins_id) -> InscriptionJury:
+        ins = perimeter.scoped_get(InscriptionJury, ins_id)
+        if ins is None:
+            abort(404)
+        return ins
+
+    @expose("/decision/<ins_id>", methods=["POST"])
+    @has_access
+    def decision(self, ins_id):
+        ins = self._inscription(ins_id)
+        self._run(wf.record_decision, ins, request.form.get("decision", ""),
+                  request.form.getlist("acquis"), request.form.get("commentaire"),
+                  success=lambda i: f"Décision enregistrée pour le candidat n° "
+                                    f"{i.numero_anonyme} : {i.decision_label}.")
+        return redirect(url_for("JuryView.deliberation", pk=ins.jury_id) + f"#ins-{ins.id}")
+
+    @expose("/complement/<ins_id>", methods=["POST"])
+    @has_access
+    def complement(self, ins_id):
+        ins = self._inscription(ins_id)
+        self._run(wf.request_complement, ins, request.form.get("commentaire", ""),
+                  success="Complément demandé à l'organisme : le dossier reviendra à un "
+                          "prochain jury une fois complété (R-WF-4).")
+        return redirect(url_for("JuryView.deliberation", pk=ins.jury_id))
+
+    @expose("/piece/<ins_id>/<doc_id>")
+    @has_access
+    def piece(self, ins_id, doc_id):
+        """A piece of a dossier of this jury (R-JUR-10), after the perimeter checks of both."""
+        from app.models.candidature import Document
+        ins = self._inscription(ins_id)
+        if not may_deliberate(current_perimetre(), ins.jury):
+            abort(403)
+        doc = perimeter.scoped_get(Document, doc_id)
+        if doc is None or doc.candidature_id != ins.candidature_id:
+            abort(404)
+        return Response(doc.contenu, mimetype=doc.mimetype, headers={
+            "Content-Disposition": f'attachment; filename="{_safe(doc.nom_fichier)}"'})
+
+    @expose("/cloturer/<pk>", methods=["POST"])
+    @has_access
+    def cloturer(self, pk):
+        jury = self._jury(pk, "write")
+        self._run(wf.close_jury, jury,
+                  success=lambda n: f"Jury clos : {n} décision(s) publiée(s) dans les dossiers.")
+        return self._back(jury)
+
+    # -- documents of a closed jury (issue 6: numbered, frozen, stored by documents_emis) ----------
+    @expose("/emettre/<pk>/<kind>", methods=["POST"])
+    @has_access
+    def emettre(self, pk, kind):
+        from app.workflow import jury_documents
+        jury = self._jury(pk, "write")
+        p = current_perimetre()
+        self._run(lambda p_, j: jury_documents.issue_jury_documents(p_, j, kind,
+                                                                    emis_par=p.user_id),
+                  jury, success=lambda rows: f"{len(rows)} document(s) émis.")
+        return self._back(jury)
+
+    # -- decision sheet (R-DOC-6) ---------------------------------------------------------------
+    @expose("/feuille/<pk>/<fmt>")
+    @has_access
+    def feuille(self, pk, fmt):
+        if fmt not in ("xlsx", "csv", "pdf"):
+            abort(404)
+        jury = self._jury(pk)
+        rows = decision_rows(jury)
+        if fmt == "pdf":
+            body = feuille_pdf(jury, rows)
+            name = FeuilleDecisionExport(jury, []).name
+            return Response(body, mimetype="application/pdf", headers={
+                "Content-Disposition": f'attachment; filename="{name}.pdf"'})
+        return send_dataset(FeuilleDecisionExport(jury, rows), fmt)
+
+
+def _safe(name: str) -> str:
+    return "".join(ch for ch in (name or "piece") if ch.isalnum() or ch in "._- ")[:120] or "piece"
+
+
+class InscriptionJuryForm(FlaskForm):
+    jury = SelectField("Jury", coerce=str, validators=[Optional()], validate_choice=False)
+    commentaire = TextAreaField("Commentaire", validators=[Optional(), Length(max=2000)])
+
+
+class InscriptionJuryView(BaseView):
+    """« Inscrire à un jury » from a dossier: the actor its dispositif allows (R-JUR-2..4)."""
+
+    route_base = "/inscription-jury"
+    class_permission_name = "Candidatures"
+    method_permission_name = {"inscrire": "write"}
+    default_view = "inscrire"
+
+    @expose("/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def inscrire(self, pk):
+        p = current_perimetre()
+        c = perimeter.scoped_get(Candidature, pk)
+        if c is None:
+            abort(404)
+        form = InscriptionJuryForm()
+        juries = wf.open_juries_for(c)
+        form.jury.choices = [("", "Prochain jury disponible")] + [
+            (str(j.id), f"{j.date:%d/%m/%Y} — {j.certificateur}{' — ' + j.lieu if j.lieu else ''}"
+                        f" ({wf.count_active(j.id)}/{j.capacite} dossiers, inscriptions jusqu'au "
+                        f"{j.date_limite_inscription:%d/%m/%Y})") for j in juries]
+        if request.method == "POST" and form.validate():
+            try:
+                reg = wf.register_to_jury(p, c, form.jury.data or None, form.commentaire.data)
+                db.session.commit()
+            except RuleViolation as exc:
+                _flash_violation(exc)
+            else:
+                flash(reg.message, "warning" if reg.reported else "success")
+                return redirect(dossier_link(c))
+        return self.render_template("jurys/inscrire.html", form=form, c=c, juries=juries,
+                                    current=wf.active_inscription(c),
+                                    title=f"Inscrire le dossier {c.numero} à un jury")
+
+
+class CalendrierJurysView(BaseView):
+    """R-JUR-1: « Dates des prochains jurys » — last jury and next ones, per certificateur."""
+
+    route_base = "/jurys-calendrier"
+    class_permission_name = "CalendrierJurys"
+    method_permission_name = {"calendrier": "read"}
+    default_view = "calendrier"
+
+    @expose("/")
+    @has_access
+    def calendrier(self):
+        from app.models.base import today
+        return self.render_template("jurys/calendrier.html", groups=wf.calendar(),
+                                    today=today(), title="Dates des prochains jurys")
+
+
+def register(appbuilder):
+    cat = dict(category="Jurys", category_icon="fa-gavel", category_label="Jurys")
+    appbuilder.add_view(JuryView, "Jurys", label="Jurys", icon="fa-calendar", **cat)
+    appbuilder.add_view(CalendrierJurysView, "Dates des prochains jurys",
+                        label="Dates des prochains jurys", icon="fa-calendar-o", **cat)
+    appbuilder.add_view_no_menu(InscriptionJuryView)

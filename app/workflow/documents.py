@@ -1,0 +1,132 @@
+"""Attachments (R-CAN-4): PDF, Excel, Word or Zip recognised by content, 4 MB at most, the same file
+not twice on a dossier; stored in the database and served only after a scoped get."""
+import hashlib
+import io
+import os
+import re
+import zipfile
+
+from app.extensions import db
+from app.models.candidature import TYPES_PIECE, Candidature, Document
+from app.models.evaluation import Evaluation, Formation
+from app.security.perimeter import Perimetre
+from app.workflow import RuleViolation
+from app.workflow.transitions import EV, check, record, verb
+
+MAX_SIZE = 4 * 1024 * 1024
+OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+MIMETYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
+    "zip": "application/zip",
+}
+# Pieces an évaluateur habilité may upload (outil n°4, R-EVA-3).
+EVALUATOR_PIECES = ("guide_evaluation", "guide_evaluation_vae", "matrice_evaluation")
+ACCEPTED = "Fichiers acceptés : PDF, Excel, Word, Zip. Taille maximum : 4,0 Mo."
+
+
+def sniff(data: bytes) -> str:
+    """The format of `data` by its content, not its name: pdf, docx, xlsx, doc, xls or zip."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(OLE_MAGIC):
+        # Legacy Office: the compound file's directory names its main stream (UTF-16LE).
+        if "WordDocument".encode("utf-16-le") in data:
+            return "doc"
+        if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
+            return "xls"
+        raise RuleViolation("Ce document Office n'est ni un fichier Word ni un fichier Excel. "
+                            + ACCEPTED, "R-CAN-4", field="fichier")
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        try:
+            names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            raise RuleViolation("Archive Zip illisible. " + ACCEPTED, "R-CAN-4", field="fichier")
+        if any(n.endswith("vbaProject.bin") for n in names):
+            raise RuleViolation("Les documents contenant des macros sont refusés.", "R-CAN-4",
+                                field="fichier")
+        if "word/document.xml" in names:
+            return "docx"
+        if "xl/workbook.xml" in names:
+            return "xlsx"
+        return "zip"
+    raise RuleViolation("Format de fichier non accepté. " + ACCEPTED, "R-CAN-4", field="fichier")
+
+
+def clean_filename(name: str, fmt: str) -> str:
+    base = os.path.basename((name or "").replace("\\", "/"))
+    base = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", base).strip() or "document"
+    stem, _, ext = base.rpartition(".")
+    if not stem or ext.lower() != fmt:
+        base = f"{base}.{fmt}"  # the extension tells the truth about the content
+    return base[-255:]
+
+
+def _verb_for(p: Perimetre, evaluation, formation) -> str:
+    if formation is not None:
+        return "add_formation"
+    if evaluation is not None or p.role == EV:
+        return "upload_evaluation_document"
+    return "upload_document"
+
+
+@verb("upload_document")
+def add_document(p: Perimetre, c: Candidature, filename: str = None, data: bytes = None,
+                 type_piece: str = "autre", evaluation=None, formation=None, **_) -> Document:
+    """R-CAN-4 then the dossier's guard (R-WF-3: nothing is added once locked)."""
+    if isinstance(evaluation, (int, str)) and str(evaluation).strip():
+        evaluation = db.session.get(Evaluation, int(evaluation)) if str(evaluation).isdigit() else None
+    if isinstance(formation, (int, str)) and str(formation).strip():
+        formation = db.session.get(Formation, int(formation)) if str(formation).isdigit() else None
+    evaluation = evaluation or None
+    formation = formation or None
+    check(p, c, _verb_for(p, evaluation, formation))
+    for owner in (evaluation, formation):
+        if owner is not None and owner.candidature_id != c.id:
+            raise RuleViolation("Ce document ne peut être rattaché qu'à ce dossier.", "R-CAN-4")
+    if evaluation is not None and evaluation.finalisee:
+        raise RuleViolation("L'évaluation est finalisée.", "R-EVA-5")
+    if type_piece not in TYPES_PIECE.codes:
+        raise RuleViolation("Type de pièce inconnu.", "R-CAN-4", field="type_piece")
+    if p.role == EV and type_piece not in EVALUATOR_PIECES:
+        raise RuleViolation("L'évaluateur habilité dépose le guide d'évaluation (outil n°4).",
+                            "R-EVA-3", field="type_piece")
+    if formation is not None and type_piece not in ("attestation_formation", "preuve_formation"):
+        type_piece = "attestation_formation"
+    data = data or b""
+    if not data:
+        raise RuleViolation("Le fichier est vide.", "R-CAN-4", field="fichier")
+    if len(data) > MAX_SIZE:
+        raise RuleViolation("Le fichier dépasse 4,0 Mo.", "R-CAN-4", field="fichier")
+    fmt = sniff(data)
+    digest = hashlib.sha256(data).hexdigest()
+    same = db.session.query(Document.nom_fichier).filter(
+        Document.candidature_id == c.id, Document.sha256 == digest).first()
+    if same:
+        raise RuleViolation(f"Ce fichier est déjà joint au dossier (« {same.nom_fichier} ») : "
+                            "chaque document ne se téléverse qu'une fois.", "R-CAN-4", field="fichier")
+    doc = Document(candidature=c, evaluation_id=evaluation.id if evaluation else None,
+                   formation_id=formation.id if formation else None, type_piece=type_piece,
+                   nom_fichier=clean_filename(filename, fmt), mimetype=MIMETYPES[fmt], format=fmt,
+                   taille=len(data), sha256=digest, contenu=data, created_by_id=p.user_id)
+    db.session.add(doc)
+    db.session.flush()
+    if evaluation is not None and doc not in evaluation.documents:
+        evaluation.documents.append(doc)
+    if formation is not None and doc not in formation.documents:
+        formation.documents.append(doc)
+    record(p, c, "upload_document", f"Document ajouté : {doc.nom_fichier}", doc.type_label)
+    return doc
+
+
+def delete_document(p: Perimetre, doc: Document):
+    """Remove an attachment while the dossier is still open (never once locked, R-WF-3)."""
+    c = doc.candidature
+    check(p, c, _verb_for(p, doc.evaluation_id, doc.formation_id))
+    if p.role == EV and doc.created_by_id != p.user_id:
+        raise RuleViolation("Vous ne pouvez retirer que vos propres documents.", "R-EVA-3")
+    record(p, c, "delete_document", f"Document retiré : {doc.nom_fichier}")
+    db.session.delete(doc)

@@ -1,0 +1,363 @@
+"""Issuing documents (R-DOC-1…6, R-DEC-4): numbers, frozen data, PDF, verification, corrections,
+duplicates, revocation and mailing history (R-ENV-1/2). Print batches and the reminders of the
+letter to the GTP are in documents_lots.py.
+
+The jury code builds the data dict of each document (see app/workflow/documents_data.py for
+what each template expects) and calls issue_document() or issue_many(); nothing here reads a
+jury or a candidature to render, so a document can always be rendered again from its frozen
+copy. The functions flush but do not commit: the caller commits with its own changes.
+"""
+import hashlib
+import secrets
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy.orm import load_only
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.document import (
+    CANAUX_ENVOI,
+    STATUTS_ENVOI,
+    TYPES_DOCUMENT,
+    DocumentEmis,
+    Envoi,
+)
+from app.reports import pdf as renderer
+from app.reports.qr import verification_url
+from app.workflow import RuleViolation
+from app.workflow.documents_data import MODELES, normalise, pv_parts
+
+# Printed on paper and typed back: no 0/O, 1/I/L. 12 characters of 31 = 59 bits, drawn by
+# `secrets`: nobody can walk the codes of the public page.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 12
+PREFIXES = {"certificat": "MC", "pv": "PV", "emargement": "EM", "lettre_gtp": "GTP",
+            "lettre_decision": "LD"}
+DUPLICABLES = ("certificat", "lettre_decision")
+# Keys this module adds to the data: recomputed for a duplicate or a correction.
+SYSTEM_KEYS = ("numero", "numero_certificat", "numero_origine", "code_verification",
+               "verification_url", "emis_le", "duplicata", "original", "correction_de")
+PV_PARALLEL_ROWS = 150  # above this, a PV is rendered in parts side by side
+
+
+# -- numbers and codes -------------------------------------------------------------------------
+def _bump(key: str, count: int = 1) -> int:
+    """Add `count` to the counter `key` and return its new value, atomically.
+
+    One INSERT … ON CONFLICT DO UPDATE … RETURNING: on PostgreSQL the counter row stays locked
+    until the transaction ends, so concurrent issuers wait and never share a number; SQLite
+    serialises writers. The counter table is shared with the dossier numbers (other keys)."""
+    from app.models.candidature import NumeroSequence
+    table = NumeroSequence.__table__
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table).values(cle=key, dernier=count)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.cle],
+                                      set_={"dernier": table.c.dernier + count})
+    return db.session.execute(stmt.returning(table.c.dernier)).scalar_one()
+
+
+def allocate_numbers(dispositif, type_: str, count: int = 1, year: int | None = None) -> list[str]:
+    """R-DOC-4: `count` new numbers `<prefix><year><6 digits>`, unique per (dispositif, type)."""
+    year = year or date.today().year
+    last = _bump(f"doc:{dispositif.id}:{type_}:{year}", count)
+    return [f"{PREFIXES[type_]}{year}{n:06d}" for n in range(last - count + 1, last + 1)]
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in str(code or "").upper() if ch.isalnum())[:CODE_LENGTH + 4]
+
+
+# -- issuing -------------------------------------------------------------------------------------
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def _base_url() -> str:
+    return current_app.config.get("PUBLIC_BASE_URL", "") if has_app_context() else ""
+
+
+def _template_for(type_: str, template: str | None, data: dict) -> str:
+    modele = (template or "").removesuffix(".html")
+    if type_ not in MODELES:
+        raise RuleViolation(f"Type de document inconnu : {type_}.")
+    if not modele:
+        if type_ == "lettre_decision":
+            modele = "lettre_validation_partielle" if data.get("acquis") else "lettre_non_admission"
+        elif len(MODELES[type_]) == 1:
+            modele = MODELES[type_][0]
+        else:
+            raise RuleViolation("Précisez le modèle du certificat.", "R-DOC-4")
+    if modele not in MODELES[type_]:
+        raise RuleViolation(f"Le modèle « {modele} » ne convient pas à ce type de document.",
+                            "R-DOC-4")
+    return modele
+
+
+def _context(data: dict, numero: str, code: str, emis_le: datetime, **extra) -> dict:
+    ctx = {**data, **extra, "numero": numero, "code_verification": code,
+           "verification_url": verification_url(code, _base_url()),
+           "emis_le": emis_le.isoformat(timespec="seconds")}
+    ctx.setdefault("duplicata", False)
+    ctx["numero_certificat"] = ctx["original"]["numero"] if ctx["duplicata"] else numero
+    return ctx
+
+
+def _render(modele: str, context: dict) -> bytes:
+    """One document's PDF; a long PV is rendered in parts side by side and its pages numbered."""
+    if modele == "pv":
+        parts = pv_parts(context, renderer.pdf_processes(), PV_PARALLEL_ROWS)
+        pdf = renderer.render_pdf_parts([("pv.html", p) for p in parts])
+        return renderer.stamp_page_numbers(pdf)
+    return renderer.render_pdf(f"{modele}.html", context)
+
+
+def _summary(type_: str, ctx: dict) -> dict:
+    """Columns shown by lists without opening the JSON."""
+    t = ctx.get("titulaire") or {}
+    titulaire = f"{t.get('prenom', '')} {str(t.get('nom', '')).upper()}".strip() or None
+    cert = ctx.get("certification") or {}
+    if cert:
+        intitule = f"{cert.get('code', '')} — {cert.get('intitule', '')}"
+        if ctx.get("bloc"):
+            intitule = f"{ctx['bloc'].get('code', '')} {ctx['bloc'].get('intitule', '')} ({intitule})"
+    else:
+        n = len(ctx.get("sections") or ctx.get("certifications") or [])
+        intitule = f"{TYPES_DOCUMENT.label(type_)} — {n} certification(s)"
+    jury_date = (ctx.get("jury") or {}).get("date")
+    return {"titulaire": titulaire, "intitule": intitule[:300],
+            "date_reference": date.fromisoformat(jury_date[:10]) if jury_date else None}
+
+
+def _row(type_, modele, dispositif, ctx, pdf, *, candidature_id=None, jury_id=None, emis_par=None,
+         envoi_papier=False, remplace=None, duplicata=False) -> DocumentEmis:
+    doc = DocumentEmis(
+        type=type_, modele=modele, dispositif_id=dispositif.id, numero=ctx["numero"],
+        donnees=ctx, pdf=pdf, taille=len(pdf), sha256=hashlib.sha256(pdf).hexdigest(),
+        code_verification=ctx["code_verification"], statut="valide",
+        remplace_id=getattr(remplace, "id", None), duplicata=duplicata,
+        emis_le=datetime.fromisoformat(ctx["emis_le"]), emis_par_id=getattr(emis_par, "id", emis_par),
+        candidature_id=candidature_id, jury_id=jury_id, envoi_papier=bool(envoi_papier),
+        **_summary(type_, ctx))
+    db.session.add(doc)
+    return doc
+
+
+def issue_document(type_: str, dispositif, data: dict, template: str | None = None, *,
+                   candidature_id: int | None = None, jury_id: int | None = None, emis_par=None,
+                   envoi_papier: bool = False) -> DocumentEmis:
+    """Number, render and store one document; returns the flushed row (the caller commits)."""
+    item = {"data": data, "template": template, "candidature_id": candidature_id,
+            "envoi_papier": envoi_papier}
+    return issue_many(type_, dispositif, [item], jury_id=jury_id, emis_par=emis_par)[0]
+
+
+def issue_many(type_: str, dispositif, items: list[dict], *, jury_id: int | None = None,
+               emis_par=None) -> list[DocumentEmis]:
+    """Issue several documents of one type at once (all certificates of a jury): one number
+    allocation, renders side by side, one flush. items: [{data, template, candidature_id,
+    envoi_papier}, …]."""
+    if not items:
+        return []
+    prepared = []
+    for item in items:
+        modele = _template_for(type_, item.get("template"), item["data"])
+        data = _jsonable(normalise(type_, modele, item["data"], dispositif, jury_id=jury_id))
+        prepared.append((modele, data, item))
+    numeros = allocate_numbers(dispositif, type_, len(prepared))
+    emis_le = utcnow().replace(microsecond=0)
+    contexts = [_context(data, numero, new_code(), emis_le)
+                for (modele, data, item), numero in zip(prepared, numeros)]
+    if type_ == "pv" or len(prepared) == 1:
+        pdfs = [_render(modele, ctx) for (modele, _, _), ctx in zip(prepared, contexts)]
+    else:
+        pdfs = renderer.render_many([(f"{modele}.html", ctx)
+                                     for (modele, _, _), ctx in zip(prepared, contexts)])
+    docs = [_row(type_, modele, dispositif, ctx, pdf, candidature_id=item.get("candidature_id"),
+                 jury_id=jury_id, emis_par=emis_par, envoi_papier=item.get("envoi_papier"))
+            for (modele, _, item), ctx, pdf in zip(prepared, contexts, pdfs)]
+    db.session.flush()
+    return docs
+
+
+def _business_data(doc: DocumentEmis) -> dict:
+    return {k: v for k, v in (doc.donnees or {}).items() if k not in SYSTEM_KEYS}
+
+
+def issue_duplicate(doc: DocumentEmis, emis_par=None) -> DocumentEmis:
+    """R-DOC-5: a certified duplicate of a lost original — a new document marked DUPLICATA that
+    shows the original's number and points to it; the original stays valid."""
+    if doc.type not in DUPLICABLES:
+        raise RuleViolation("Seuls les certificats et les lettres ont des duplicatas.", "R-DOC-5")
+    original = doc.remplace if doc.duplicata else doc
+    if not doc.valide or not original.valide:
+        raise RuleViolation("Un document révoqué ne peut pas être dupliqué.", "R-DOC-5")
+    k = _bump(f"doc:{original.id}:duplicata")
+    numero = f"{original.numero}-D{k}"
+    ctx = _context(_business_data(original), numero, new_code(), utcnow().replace(microsecond=0),
+                   duplicata=True,
+                   original={"numero": original.numero, "emis_le": original.donnees["emis_le"]})
+    new = _row(original.type, original.modele, original.dispositif, ctx, _render(original.modele, ctx),
+               candidature_id=original.candidature_id, jury_id=original.jury_id,
+               emis_par=emis_par, envoi_papier=original.envoi_papier, remplace=original,
+               duplicata=True)
+    db.session.flush()
+    return new
+
+
+def correct(doc: DocumentEmis, new_data: dict, motif: str = "Correction", emis_par=None) -> DocumentEmis:
+    """A corrected document: a new number `<original>-C<k>`, the old one revoked and pointed to.
+    new_data replaces the top-level keys it names (e.g. {"titulaire": {...}})."""
+    if not doc.valide:
+        raise RuleViolation("Ce document est révoqué : corrigez le document qui le remplace.",
+                            "R-DOC-4")
+    root = doc.donnees.get("numero_origine") or doc.numero
+    k = _bump(f"doc:{doc.dispositif_id}:C:{root}")
+    data = _jsonable(normalise(doc.type, doc.modele, {**_business_data(doc), **new_data},
+                               doc.dispositif, jury_id=doc.jury_id))
+    ctx = _context(data, f"{root}-C{k}", new_code(), utcnow().replace(microsecond=0),
+                   correction_de=doc.numero, numero_origine=root)
+    new = _row(doc.type, doc.modele, doc.dispositif, ctx, _render(doc.modele, ctx),
+               candidature_id=doc.candidature_id, jury_id=doc.jury_id, emis_par=emis_par,
+               envoi_papier=doc.envoi_papier, remplace=doc)
+    db.session.flush()
+    revoke(doc, f"Remplacé par le document n° {new.numero} ({motif}).", par=emis_par)
+    return new
+
+
+def revoke(doc: DocumentEmis, motif: str, par=None) -> DocumentEmis:
+    """Mark a document revoked (it stays stored and verifiable as revoked); its duplicates too."""
+    if not (motif or "").strip():
+        raise RuleViolation("Indiquez le motif de la révocation.", field="motif")
+    if not doc.valide:
+        raise RuleViolation("Ce document est déjà révoqué.")
+    now = utcnow()
+    targets = [doc] + db.session.query(DocumentEmis).filter(
+        DocumentEmis.remplace_id == doc.id, DocumentEmis.duplicata.is_(True),
+        DocumentEmis.statut == "valide").all()
+    for target in targets:
+        target.statut = "revoque"
+        target.motif_revocation = motif.strip() if target is doc else \
+            f"Original n° {doc.numero} révoqué : {motif.strip()}"
+        target.revoque_le = now
+        target.revoque_par_id = getattr(par, "id", par)
+    db.session.flush()
+    return doc
+
+
+# -- verification --------------------------------------------------------------------------------
+def find_by_code(code: str) -> DocumentEmis | None:
+    code = normalise_code(code)
+    if len(code) != CODE_LENGTH:
+        return None
+    return db.session.query(DocumentEmis).options(load_only(*_LIGHT)).filter(
+        DocumentEmis.code_verification == code).one_or_none()
+
+
+def verify_upload(data: bytes) -> DocumentEmis | None:
+    """The document whose stored PDF has exactly these bytes (SHA-256), or None."""
+    digest = hashlib.sha256(data or b"").hexdigest()
+    return db.session.query(DocumentEmis).options(load_only(*_LIGHT)).filter(
+        DocumentEmis.sha256 == digest).order_by(DocumentEmis.id).first()
+
+
+_LIGHT = [DocumentEmis.id, DocumentEmis.type, DocumentEmis.numero, DocumentEmis.statut,
+          DocumentEmis.titulaire, DocumentEmis.intitule, DocumentEmis.date_reference,
+          DocumentEmis.emis_le, DocumentEmis.duplicata, DocumentEmis.remplace_id,
+          DocumentEmis.dispositif_id, DocumentEmis.revoque_le, DocumentEmis.code_verification]
+
+
+def public_summary(doc: DocumentEmis) -> dict:
+    """What the public page may show: status, what it certifies, date, holder partly masked."""
+    replaced = db.session.query(sa.exists().where(
+        DocumentEmis.remplace_id == doc.id, DocumentEmis.duplicata.is_(False))).scalar()
+    return {
+        "valide": doc.statut == "valide", "statut": doc.statut_label, "type": doc.type_label,
+        "numero": doc.numero, "intitule": doc.intitule, "date": doc.date_reference,
+        "emis_le": doc.emis_le, "titulaire": renderer.masque(doc.titulaire),
+        "duplicata": doc.duplicata, "remplace": replaced, "revoque_le": doc.revoque_le,
+        "certificateur": doc.dispositif.certificateur,
+    }
+
+
+# -- mailing (R-ENV-1/2) -------------------------------------------------------------------------
+def record_envoi(doc: DocumentEmis, statut: str, canal: str, suivi: str | None = None,
+                 commentaire: str = "", date_traitement: date | None = None,
+                 adresse: str | None = None, par=None, notifier=None) -> Envoi:
+    """One line of the mailing history; an undelivered letter notifies (rubric Pli non distribué)
+    those who can correct the address: the dossier's établissement/company users, else the
+    secretariat."""
+    if doc.type not in DUPLICABLES:
+        raise RuleViolation("Seuls les certificats et les lettres sont envoyés aux candidats.",
+                            "R-ENV-2")
+    if statut not in STATUTS_ENVOI.codes:
+        raise RuleViolation("Statut d'envoi inconnu.", "R-ENV-2", field="statut")
+    if canal not in CANAUX_ENVOI.codes:
+        raise RuleViolation("Canal de distribution inconnu.", "R-ENV-2", field="canal")
+    day = date_traitement or date.today()
+    suivi = (suivi or "").strip() or None
+    if not commentaire and statut == "envoye":
+        commentaire = f"Déposé à La Poste le {renderer.date_fr(day)}"
+    if suivi and suivi not in commentaire:
+        commentaire = f"{commentaire} — N° suivi {suivi}".lstrip(" —")
+    if adresse is None:  # R-ENV-1: posted to the address of the dossier, frozen at issue
+        adresse = "\n".join((doc.donnees.get("titulaire") or {}).get("adresse_lignes") or []) or None
+    envoi = Envoi(document_id=doc.id, statut=statut, canal=canal, numero_suivi=suivi,
+                  commentaire=commentaire, date_traitement=day, adresse=adresse,
+                  enregistre_par_id=getattr(par, "id", par))
+    db.session.add(envoi)
+    if statut == "pli_non_distribue":
+        from app.workflow.notifications import notify
+        users = notifier if notifier is not None else _pli_recipients(doc)
+        notify(users, "pli_non_distribue", f"Pli non distribué : {doc.type_label.lower()} n° {doc.numero}",
+               f"Le courrier adressé à {doc.titulaire or 'le candidat'} ({doc.intitule}) est revenu "
+               f"non distribué le {renderer.date_fr(day)}. Vérifiez l'adresse du dossier."
+               + (f" N° de suivi : {suivi}." if suivi else ""),
+               lien=f"/documents/show/{doc.id}")
+    db.session.flush()
+    return envoi
+
+
+def _pli_recipients(doc: DocumentEmis) -> list[int]:
+    from app.models.comptes import Profil
+    conditions = []
+    if doc.candidature_id:
+        from app.models.candidature import Candidature
+        cand = db.session.query(Candidature.etablissement_id, Candidature.entreprise_id).filter(
+            Candidature.id == doc.candidature_id).one_or_none()
+        if cand and cand.etablissement_id:
+            conditions.append(Profil.etablissement_id == cand.etablissement_id)
+        if cand and cand.entreprise_id:
+            conditions.append(Profil.entreprise_id == cand.entreprise_id)
+    ids = []
+    if conditions:
+        ids = [r[0] for r in db.session.query(Profil.user_id).filter(sa.or_(*conditions))]
+    if not ids:
+        ids = [r[0] for r in db.session.query(Profil.user_id).filter(
+            Profil.role == "secretariat", Profil.dispositif_id == doc.dispositif_id)]
+    return ids
+
+
+def certificates_to_post(dispositif_id: int):
+    """R-ENV-1: valid certificates whose holder asked for paper and that were not posted yet."""
+    posted = sa.exists().where(Envoi.document_id == DocumentEmis.id,
+                               Envoi.statut.in_(("envoye", "remis")))
+    return db.session.query(DocumentEmis).options(load_only(*_LIGHT)).filter(
+        DocumentEmis.dispositif_id == dispositif_id, DocumentEmis.type == "certificat",
+        DocumentEmis.statut == "valide", DocumentEmis.envoi_papier.is_(True),
+        ~posted).order_by(DocumentEmis.date_reference, DocumentEmis.id)

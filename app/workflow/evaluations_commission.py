@@ -1,0 +1,81 @@
+"""Metallurgy: the commission d'évaluation's results per competence grouped by bloc, and the
+company's opinion where it applies (R-EVA-8, R-CAN-3). Re-exported by app/workflow/evaluations.py."""
+from app.models.base import utcnow
+from app.models.candidature import Candidature
+from app.models.evaluation import AVIS_ENTREPRISE, Evaluation
+from app.security.perimeter import Perimetre
+from app.workflow import RuleViolation
+from app.workflow.candidats import _bool, _date
+from app.workflow.evaluations import (
+    _apply_results,
+    _ensure_all_entered,
+    _finalise,
+    _new_evaluation,
+    _proposition,
+    latest,
+)
+from app.workflow.transitions import check, precondition, record, set_status, verb
+
+
+def avis_entreprise_requis(c: Candidature) -> bool:
+    """The company's opinion applies unless VAE, CCPM/CCPI, employee-initiated, or no company."""
+    return (c.entreprise_id is not None and not c.vae and not c.initiative_salarie
+            and c.certification.type not in ("CCPM", "CCPI"))
+
+
+@verb("open_evaluation")
+def open_evaluation(p: Perimetre, c: Candidature, date_evaluation=None, **_) -> Evaluation:
+    """Metallurgy: inscription → évaluation, with one row per competence of the referential."""
+    check(p, c, "open_evaluation")
+    ev = _new_evaluation(c, "commission", date_evaluation=_date(date_evaluation, "date_evaluation"))
+    set_status(p, c, "open_evaluation", "evaluation")
+    return ev
+
+
+@precondition("enter_commission_results")
+def _commission_open(p, c):
+    ev = latest(c)
+    if ev is None or ev.finalisee:
+        raise RuleViolation("Aucune évaluation de commission en cours.", "R-EVA-8")
+
+
+@verb("enter_commission_results")
+def record_commission_results(p: Perimetre, c: Candidature, resultats=None, date_evaluation=None,
+                              avis_entreprise=None, avis_entreprise_commentaire=None,
+                              commentaire=None, finalise=False, **_) -> Evaluation:
+    """Results of the commission d'évaluation per competence, the company's opinion."""
+    check(p, c, "enter_commission_results")
+    ev = latest(c)
+    _apply_results(ev, resultats)
+    if date_evaluation not in (None, ""):
+        ev.date_evaluation = _date(date_evaluation, "date_evaluation")
+    if avis_entreprise not in (None, ""):
+        if avis_entreprise not in AVIS_ENTREPRISE.codes:
+            raise RuleViolation("Avis de l'entreprise inconnu.", "R-CAN-3", field="avis_entreprise")
+        ev.avis_entreprise = avis_entreprise
+    if avis_entreprise_commentaire is not None:
+        ev.avis_entreprise_commentaire = (avis_entreprise_commentaire or "").strip() or None
+    if commentaire is not None:
+        ev.commentaire = (commentaire or "").strip() or None
+    ev.resultats_saisis_le = ev.resultats_saisis_le or utcnow()
+    if _bool(finalise):
+        _ensure_all_entered(ev, "R-EVA-4")
+        if ev.date_evaluation is None:
+            raise RuleViolation("Indiquez la date de la commission.", "R-EVA-8", field="date_evaluation")
+        if avis_entreprise_requis(c) and not ev.avis_entreprise:
+            raise RuleViolation("Recueillez l'avis de l'entreprise.", "R-CAN-3", field="avis_entreprise")
+        _finalise(p, ev, _proposition(ev))
+        record(p, c, "enter_commission_results",
+               f"Résultats de la commission finalisés ({ev.resultat_label})")
+    return ev
+
+
+def blocs_acquis(ev: Evaluation) -> list[tuple]:
+    """(bloc, [results], acquired) grouped by bloc, in the referential's order."""
+    groups = {}
+    for r in ev.resultats:
+        groups.setdefault(r.competence.bloc, []).append(r)
+    out = []
+    for bloc, rows in sorted(groups.items(), key=lambda kv: (kv[0].ordre if kv[0] else 9999)):
+        out.append((bloc, rows, all(r.acquis for r in rows)))
+    return out

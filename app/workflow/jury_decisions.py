@@ -1,0 +1,336 @@
+"""Deliberation (R-JUR-7, R-JUR-8, R-JUR-10, R-DEC-1, R-WF-4), closing a jury (R-JUR-9) and what a
+decision leaves behind: acquired competences kept (R-DEC-2), certifications, blocs and CQPI
+attributed (R-DEC-3), passerelle information (R-DEC-5).
+
+Public verbs (re-exported by app/workflow/jurys.py):
+  propose_decision(ins)                          the proposal from the evaluation (R-DEC-1)
+  record_decision(p, ins, decision, acquis=None, commentaire=None)
+  request_complement(p, ins, commentaire)        CléA (R-WF-4)
+  close_jury(p, jury)                            publishes every decision the same day (R-JUR-9)
+  acquis_valides(c)                              R-DEC-2 pre-fill of a new dossier's evaluation
+The documents feature registers in AFTER_CLOSE a function fn(p, jury, inscriptions) called once
+the decisions are published (PV, certificates of the AttributionCertification rows, letters).
+"""
+from datetime import date as date_type
+
+import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import Bloc, Certification, Competence
+from app.models.base import today, utcnow
+from app.models.candidature import Candidature, cle
+from app.models.jury import AcquisCompetence, AttributionCertification, InscriptionJury, Jury
+from app.models.referentiel import certification_equivalence
+from app.security.perimeter import Perimetre
+from app.workflow import PerimeterViolation, RuleViolation
+from app.workflow import candidatures
+from app.workflow.jurys import ensure_organiser, is_organiser, jury_link, members_of
+from app.workflow.mail import send_mail
+from app.workflow.notifications import notify
+from app.workflow.transitions import NotAllowed, dossier_link, holders, record
+
+FULL = ("valide", "admis", "certifiee")
+AFTER_CLOSE: list = []
+
+
+# --- what the jury reads (R-JUR-10) and the proposal (R-DEC-1) -----------------------------------
+def decision_rows(jury: Jury, with_files: bool = False) -> list[InscriptionJury]:
+    """The dossiers of a jury (withdrawn ones left out), eager-loaded for one page or export."""
+    opts = selectinload(InscriptionJury.candidature)
+    q = db.session.query(InscriptionJury).filter(InscriptionJury.jury_id == jury.id,
+                                                 InscriptionJury.etat != "retire")
+    q = q.options(opts.selectinload(Candidature.entreprise), opts.selectinload(Candidature.etablissement))
+    if with_files:
+        q = q.options(opts.selectinload(Candidature.evaluations),
+                      opts.selectinload(Candidature.documents),
+                      opts.selectinload(Candidature.amenagements))
+    return q.order_by(InscriptionJury.rang).all()
+
+
+def _evaluation(c: Candidature):
+    from app.workflow.evaluations import latest
+    return latest(c, finalised_only=True)
+
+
+def _universe(c: Candidature, ev=None) -> list[int]:
+    """The competences the decision is about: those evaluated, else the referential's."""
+    ev = ev if ev is not None else _evaluation(c)
+    if ev is not None and ev.resultats:
+        return [r.competence_id for r in ev.resultats]
+    return [comp.id for comp in c.certification.competences]
+
+
+def blocs_complets(certification: Certification, acquis: list[int]) -> list[int]:
+    """Blocs whose every competence is acquired."""
+    got = set(acquis)
+    return [b.id for b in certification.blocs
+            if b.competences and all(comp.id in got for comp in b.competences)]
+
+
+def propose_decision(ins: InscriptionJury) -> dict:
+    """R-DEC-1 / R-EVA-4: Validé when every competence is acquired, Non validé when none, Partiel
+    otherwise (Admis / Non admis and Certifiée / Non certifiée likewise); the jury may decide
+    otherwise (R-JUR-8)."""
+    c = ins.candidature
+    ev = _evaluation(c)
+    acquis = [r.competence_id for r in (ev.resultats if ev else []) if r.acquis]
+    total = len(_universe(c, ev))
+    vocab = c.dispositif.vocabulaire_decision
+    everything = bool(total) and len(acquis) == total
+    if vocab == "valide_partiel":
+        decision = "valide" if everything else ("non_valide" if not acquis else "partiel")
+    elif vocab == "admis":
+        decision = "admis" if everything else "non_admis"
+    else:
+        decision = "certifiee" if ev is not None and ev.resultat == "valide" else "non_certifiee"
+        acquis = acquis if decision == "certifiee" else []
+    return {"decision": decision, "acquis": acquis, "evaluation": ev,
+            "blocs": blocs_complets(c.certification, acquis)}
+
+
+# --- deliberation (R-JUR-8) ----------------------------------------------------------------------
+def may_deliberate(p: Perimetre, jury: Jury) -> bool:
+    if is_organiser(p, jury.dispositif_id):
+        return True
+    m = members_of(jury, p.user_id) if p.role == "jury" else None
+    return m is not None and m.college != "invite"
+
+
+def _ensure_deliberator(p: Perimetre, jury: Jury):
+    """The jury's members (guests have no vote) and the dispositif's secretariat record decisions."""
+    if may_deliberate(p, jury):
+        return
+    if p.role == "jury" and members_of(jury, p.user_id) is None:
+        raise PerimeterViolation()
+    raise NotAllowed("Seuls les membres du jury (hors invités) et le secrétariat enregistrent les "
+                     "décisions.", "R-JUR-8")
+
+
+def _ensure_open(jury: Jury):
+    if jury.etat == "clos":
+        raise RuleViolation("Le jury est clos : ses décisions sont publiées.", "R-JUR-9")
+
+
+def record_decision(p: Perimetre, ins: InscriptionJury, decision: str, acquis=None,
+                    commentaire=None) -> InscriptionJury:
+    """The jury's decision on one dossier, in the dispositif's vocabulary (R-DIS-2), with the
+    competences acquired (R-DEC-1/2). Not visible on the dossier before the jury closes (R-JUR-9)."""
+    jury = ins.jury
+    _ensure_deliberator(p, jury)
+    _ensure_open(jury)
+    if today() < jury.date:
+        raise RuleViolation(f"Le jury délibère le jour de sa réunion (le {jury.date:%d/%m/%Y}).",
+                            "R-JUR-8")
+    if ins.etat != "inscrit" or not ins.active:
+        raise RuleViolation("Ce dossier n'est plus inscrit à ce jury.", "R-JUR-8")
+    c = ins.candidature
+    choices = dict(c.dispositif.decisions)
+    if decision not in choices:
+        raise RuleViolation("Choisissez une décision : " + " / ".join(choices.values()) + ".",
+                            "R-DIS-2", field="decision")
+    universe = _universe(c)
+    total = len(universe)
+    if acquis is None:
+        acquis = universe if decision in FULL else (
+            propose_decision(ins)["acquis"] if decision in ("partiel", "non_admis") else [])
+    try:
+        acquis = sorted({int(x) for x in acquis if str(x).strip()})
+    except (TypeError, ValueError):
+        raise RuleViolation("Compétences acquises invalides.", "R-DEC-1", field="acquis")
+    if set(acquis) - set(universe):
+        raise RuleViolation("Compétence hors du référentiel de ce dossier.", "R-DEC-1",
+                            field="acquis")
+    n = len(acquis)
+    if decision in FULL and n != total:
+        raise RuleViolation(f"« {choices[decision]} » : toutes les compétences sont acquises ; "
+                            f"cochez-les toutes ({n}/{total}) ou choisissez une autre décision.",
+                            "R-DEC-1", field="acquis")
+    if decision == "partiel" and not 0 < n < total:
+        raise RuleViolation("« Partiel » : une partie seulement des compétences est acquise ; "
+                            "cochez celles qui le sont.", "R-DEC-1", field="acquis")
+    if decision == "non_valide" and n:
+        raise RuleViolation("« Non validé » : aucune compétence n'est acquise.", "R-DEC-1",
+                            field="acquis")
+    if decision == "non_admis" and total and n == total:
+        raise RuleViolation("Toutes les compétences sont acquises : le candidat est admis.",
+                            "R-DEC-3", field="acquis")
+    if decision == "non_certifiee":
+        acquis = []  # CléA keeps no partial benefit (R-DIS table)
+    blocs = blocs_complets(c.certification, acquis)
+    ins.decision, ins.decide_par_id, ins.decide_le = decision, p.user_id, utcnow()
+    ins.competences_acquises, ins.blocs_acquis = acquis, blocs
+    ins.commentaire = (commentaire or "").strip() or None
+    if jury.etat in ("planifie", "convoque"):
+        jury.etat, jury.tenu_le = "tenu", utcnow()
+        if jury.convoque_le is None:
+            jury.convoque_le = jury.tenu_le
+    return ins
+
+
+def request_complement(p: Perimetre, ins: InscriptionJury, commentaire: str) -> InscriptionJury:
+    """R-WF-4 (CléA): the jury asks the organisation for complements; the dossier leaves this jury,
+    goes to « En attente de complément » and, once completed and re-sent, to the next jury."""
+    jury = ins.jury
+    _ensure_deliberator(p, jury)
+    _ensure_open(jury)
+    if ins.etat != "inscrit" or not ins.active:
+        raise RuleViolation("Ce dossier n'est plus inscrit à ce jury.", "R-WF-4")
+    candidatures.request_complement(p, ins.candidature, commentaire)
+    ins.etat, ins.active = "complement", False
+    ins.complement_demande = commentaire.strip()
+    ins.decide_par_id = p.user_id
+    return ins
+
+
+# --- closing (R-JUR-9) and consequences ------------------------------------------------------------
+def close_jury(p: Perimetre, jury: Jury) -> int:
+    """Publish every decision of the jury to its dossiers at once (R-JUR-9): status, notification
+    « Décision du jury », mails, acquired competences (R-DEC-2), attributions (R-DEC-3),
+    passerelles (R-DEC-5). Returns the number of dossiers decided."""
+    ensure_organiser(p, jury.dispositif_id)
+    if jury.etat == "clos":
+        raise RuleViolation("Ce jury est déjà clos.", "R-JUR-9")
+    if today() < jury.date:
+        raise RuleViolation(f"Le jury se clôt le jour de sa réunion (le {jury.date:%d/%m/%Y}), "
+                            "pas avant.", "R-JUR-9")
+    rows = [i for i in decision_rows(jury) if i.active and i.etat == "inscrit"]
+    missing = [i for i in rows if i.decision is None]
+    if missing:
+        numbers = ", ".join(str(i.numero_anonyme) for i in missing[:10])
+        raise RuleViolation(f"{len(missing)} dossier(s) sans décision (n° {numbers}) : enregistrez "
+                            "toutes les décisions avant de clore le jury.", "R-JUR-8")
+    now = utcnow()
+    for ins in rows:
+        _publish(p, ins, now)
+    jury.etat, jury.clos_le, jury.clos_par_id = "clos", now, p.user_id
+    jury.tenu_le = jury.tenu_le or now
+    jury.convoque_le = jury.convoque_le or now
+    notify([m.user_id for m in jury.membres if m.user_id], "jury",
+           f"Jury du {jury.date:%d/%m/%Y} clos", f"{len(rows)} décision(s) publiée(s).",
+           jury_link(jury))
+    for hook in AFTER_CLOSE:
+        hook(p, jury, rows)
+    return len(rows)
+
+
+def _publish(p: Perimetre, ins: InscriptionJury, now):
+    c, jury = ins.candidature, ins.jury
+    candidatures.apply_decision(p, c, ins.decision, decide_le=jury.date,
+                                commentaire=ins.commentaire)  # notifies « Décision du jury »
+    ins.etat, ins.publiee_le = "publie", now
+    acquis = _keep_acquis(ins)
+    attributions = _attribute(ins)
+    passerelles = passerelles_info(c) if ins.decision in FULL else []
+    if passerelles:
+        record(p, c, "information_passerelle", "Information sur les passerelles (R-DEC-5)",
+               "\n".join(passerelles))
+    ctx = dict(c=c, jury=jury, inscription=ins, decision=ins.decision_label, acquis=acquis,
+               attributions=attributions, passerelles=passerelles, lien=dossier_link(c))
+    for user in holders(c):
+        send_mail(user.email, "jury_decision", user=user, **ctx)
+    if c.candidat.email:
+        send_mail(c.candidat.email, "jury_decision_candidat", **ctx)
+
+
+def benefit_months(c: Candidature) -> int | None:
+    """R-DEC-2 (R-DIS table): how long acquired competences are kept; None = permanently (unless
+    the referential changes). Chimie parcours 2 and 3 keep them permanently; a certification in
+    the RNCP may have its own duration (metallurgy: 5 years instead of 24 months)."""
+    d = c.dispositif
+    if d.structure_evaluation == "competences" and c.parcours in ("2", "3"):
+        return None
+    if c.certification.rncp_code and d.duree_acquis_rncp_mois:
+        return d.duree_acquis_rncp_mois
+    return d.duree_acquis_mois
+
+
+def _keep_acquis(ins: InscriptionJury) -> list[AcquisCompetence]:
+    """R-DEC-2: one row per acquired competence, valid until the end of the benefit."""
+    c = ins.candidature
+    if c.dispositif.vocabulaire_decision == "certifie" or not ins.competences_acquises:
+        return []
+    months = benefit_months(c)
+    until = None if ins.decision in FULL or months is None else \
+        ins.jury.date + relativedelta(months=months)
+    comps = (db.session.query(Competence).filter(Competence.id.in_(ins.competences_acquises))
+             .order_by(Competence.ordre).all())
+    rows = [AcquisCompetence(candidat_id=c.candidat_id, certification_id=c.certification_id,
+                             competence_id=comp.id, bloc_id=comp.bloc_id, candidature_id=c.id,
+                             inscription_id=ins.id, date_jury=ins.jury.date,
+                             valable_jusqu_au=until, competence=comp)
+            for comp in comps]
+    db.session.add_all(rows)
+    return rows
+
+
+def cqpi_of(cert: Certification) -> Certification | None:
+    """R-DEC-3: the CQPI a CQPM gives when it is on the CQPI list (R-REF-4 suffix « I »)."""
+    if cert.type != "CQPM":
+        return None
+    linked = sa.select(certification_equivalence.c.cqpi_id).where(
+        certification_equivalence.c.cqp_id == cert.id)
+    return (db.session.query(Certification)
+            .filter(Certification.type == "CQPI", Certification.dispositif_id == cert.dispositif_id,
+                    sa.or_(Certification.id.in_(linked),
+                           Certification.code == f"{cert.code} (CQPI)"))
+            .order_by(Certification.id).first())
+
+
+def _attribute(ins: InscriptionJury) -> list[AttributionCertification]:
+    """R-DEC-3: the certification (and its CQPI) when admitted; otherwise the blocs passed of a
+    certification registered in the RNCP (they are certificates of their own)."""
+    c = ins.candidature
+    cert = c.certification
+    rows = []
+    if ins.decision in FULL:
+        rows.append(AttributionCertification(nature="certification", certification=cert))
+        cqpi = cqpi_of(cert)
+        if cqpi is not None:
+            rows.append(AttributionCertification(nature="cqpi", certification=cqpi))
+    elif ins.blocs_acquis and cert.rncp_code:
+        for bloc in (db.session.query(Bloc).filter(Bloc.id.in_(ins.blocs_acquis))
+                     .order_by(Bloc.ordre)):
+            rows.append(AttributionCertification(nature="bloc", certification=cert, bloc=bloc))
+    for row in rows:
+        row.inscription, row.candidature_id, row.candidat_id = ins, c.id, c.candidat_id
+        row.date_jury = ins.jury.date
+        db.session.add(row)
+    return rows
+
+
+def passerelles_info(c: Candidature) -> list[str]:
+    """R-DEC-5: what a holder of this certification is told when the parchment is handed over."""
+    out = []
+    for p in c.certification.passerelles:
+        nature = "totale" if p.nature == "totale" else "partielle"
+        out.append(f"Passerelle ({nature}) vers « {p.certification_autre} » — {p.autre_branche} : "
+                   f"vous pouvez demander cette certification au secrétariat de l'autre branche, "
+                   f"avec la copie du parchemin de votre {c.certification.type}.")
+    return out
+
+
+def acquis_valides(c: Candidature, on: date_type | None = None) -> dict:
+    """R-DEC-2: competences a jury declared acquired for this candidate in this dispositif (other
+    dossiers), still within their benefit: {competence code (same certification) or normalised
+    title: source}. The evaluation of a new dossier starts with them."""
+    if c.candidat_id is None:
+        return {}
+    day = on or today()
+    rows = (db.session.query(AcquisCompetence).join(Certification,
+                                                    Certification.id == AcquisCompetence.certification_id)
+            .filter(AcquisCompetence.candidat_id == c.candidat_id,
+                    Certification.dispositif_id == c.dispositif_id,
+                    AcquisCompetence.candidature_id != (c.id or 0),
+                    sa.or_(AcquisCompetence.valable_jusqu_au.is_(None),
+                           AcquisCompetence.valable_jusqu_au >= day))
+            .order_by(AcquisCompetence.date_jury.desc()).all())
+    found = {}
+    for a in rows:
+        until = f", jusqu'au {a.valable_jusqu_au:%d/%m/%Y}" if a.valable_jusqu_au else ""
+        source = f"Acquis au jury du {a.date_jury:%d/%m/%Y} ({a.certification.code}{until})"
+        if a.certification_id == c.certification_id:
+            found.setdefault((a.competence.code or "").upper(), source)
+        found.setdefault(cle(a.competence.intitule), source)
+    return found

@@ -1,0 +1,408 @@
+"""The dossier workflow engine: one table of allowed moves per kind of dispositif, one guard.
+
+The table is keyed by the dispositif's `structure_evaluation` (R-DIS-2: a new dispositif set to
+"competences" runs the chemical workflow, etc.). Each Move names the statuses it starts from, the
+statuses it may lead to, the roles that may run it and whether it may touch a locked dossier.
+`check()` is the only guard: the dossier page shows a button when `allowed_actions()` lists it, and
+the POST/REST endpoints run the same `check()` inside the verb functions (app/workflow/candidatures.py,
+evaluations.py, documents.py, vae.py, rattachements.py).
+"""
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_appbuilder.security.sqla.models import User
+
+from app.extensions import db
+from app.models import Profil
+from app.models.base import utcnow
+from app.models.candidature import STATUTS, Candidature, Historique
+from app.security import perimeter, roles
+from app.security.perimeter import Perimetre
+from app.workflow import PerimeterViolation, RuleViolation
+
+SYSTEM = Perimetre(None, "system", None, None)  # daily jobs (abandon-stale, alerts)
+
+EMP, SEC, EV, JURY = "employeur", "secretariat", "evaluateur", "jury"
+ORG = ("admin_reseau", "admin_organisme", "utilisateur_organisme", "admin_etablissement",
+       "utilisateur_etablissement")
+# R-EVA-5: "Administrateur organisme and above" reopen a finalised evaluation.
+REOPENERS = ("admin_reseau", "admin_organisme", SEC)
+
+
+class NotAllowed(RuleViolation):
+    """The user's role may not do this at all (views answer 403)."""
+
+
+@dataclass(frozen=True)
+class Move:
+    verb: str
+    label: str
+    sources: frozenset
+    targets: frozenset = frozenset()   # empty: the status does not change
+    roles: frozenset = frozenset()
+    grant: tuple | None = None         # (area, named permission) also required in GRANTS
+    on_locked: bool = False            # may run on a locked dossier (R-WF-3)
+    system: bool = False               # called by code (jury, finalisation, jobs), never a button
+    button: bool = True                # offered on the dossier page
+    style: str = "default"
+    confirm: str | None = None
+
+
+def _m(verb, label, sources, targets=(), roles=(), **kw):
+    return Move(verb, label, frozenset(sources), frozenset(targets), frozenset(roles), **kw)
+
+
+@dataclass
+class Workflow:
+    key: str
+    statuses: list            # in the order the users read them
+    initial: str
+    initial_vae: str | None
+    locked: frozenset         # R-WF-3
+    final: frozenset
+    rule: str                 # the rule listing the statuses
+    moves: dict = field(default_factory=dict)
+
+    def pairs(self) -> set:
+        """Every (from, to) status change the table allows."""
+        return {(s, t) for m in self.moves.values() for s in m.sources for t in m.targets}
+
+
+def _workflow(key, statuses, initial, initial_vae, locked, final, rule, moves):
+    return Workflow(key, statuses, initial, initial_vae, frozenset(locked), frozenset(final), rule,
+                    {m.verb: m for m in moves})
+
+
+# --- CQP des industries chimiques (R-WF-1) -------------------------------------------------------
+_C_OPEN = ("en_attente_recevabilite", "en_cours_inscription", "en_attente_evaluation")
+CHIMIE = _workflow(
+    "competences",
+    ["en_attente_recevabilite", "recevabilite_refusee", "en_cours_inscription",
+     "en_attente_evaluation", "en_attente_jury", "valide", "partiel", "non_valide", "abandonnee"],
+    "en_cours_inscription", "en_attente_recevabilite",
+    ["en_attente_jury", "valide", "partiel", "non_valide"], ["valide", "partiel", "non_valide"],
+    "R-WF-1",
+    [
+        _m("edit", "Modifier la fiche", _C_OPEN, roles=(EMP, SEC), button=False),
+        _m("upload_document", "Ajouter un document", _C_OPEN, roles=(EMP, SEC), button=False),
+        _m("add_amenagement", "Ajouter un aménagement", _C_OPEN, roles=(EMP, SEC), button=False),
+        _m("decide_recevabilite", "Décider de la recevabilité", ["en_attente_recevabilite"],
+           ["en_cours_inscription", "recevabilite_refusee"], (SEC,), style="primary"),
+        _m("confirm_evaluator", "Confirmer l'évaluateur habilité", ["en_cours_inscription"],
+           ["en_attente_evaluation"], (EMP, SEC), style="primary"),
+        _m("plan_evaluation", "Modifier la date d'évaluation", ["en_attente_evaluation"],
+           roles=(EMP, EV)),
+        _m("invite_metier", "Inviter l'évaluateur métier", ["en_attente_evaluation"], roles=(EV,),
+           style="primary"),
+        _m("enter_results", "Saisir les résultats", ["en_attente_evaluation"], roles=(EV,),
+           button=False),
+        _m("upload_evaluation_document", "Téléverser l'outil n°4", ["en_attente_evaluation"],
+           roles=(EV,), button=False),
+        _m("reopen_evaluation", "Rouvrir l'évaluation", ["en_attente_evaluation"], roles=(SEC,),
+           grant=("Evaluations", "reopen"), button=False),
+        _m("submit_to_jury", "Inscrire au jury", ["en_attente_evaluation"], ["en_attente_jury"],
+           (EMP, SEC), style="success",
+           confirm="Le dossier ne pourra plus être modifié. Confirmer l'inscription au jury ?"),
+        _m("unlock", "Annuler l'inscription au jury", ["en_attente_jury"], ["en_attente_evaluation"],
+           (SEC,), grant=("Candidatures", "unlock"), on_locked=True, style="warning"),
+        _m("apply_decision", "Décision du jury", ["en_attente_jury"],
+           ["valide", "partiel", "non_valide"], (SEC, JURY), on_locked=True, system=True),
+        _m("declare_abandon", "Abandonner", _C_OPEN, ["abandonnee"], (EMP, SEC), style="danger"),
+        _m("reinstate", "Réintégrer le dossier", ["abandonnee"], _C_OPEN, (EMP, SEC)),
+    ],
+)
+
+# --- CléA (R-WF-2) ---------------------------------------------------------------------------------
+_L_OPEN = ("en_attente_evaluation_prealable", "en_attente_evaluation_finale",
+           "en_attente_envoi_certification")
+_L_EVAL = ("en_attente_evaluation_prealable", "en_attente_evaluation_finale")
+_ORG_SEC = ORG + (SEC,)
+CLEA = _workflow(
+    "domaines_clea",
+    ["en_attente_evaluation_prealable", "en_attente_evaluation_finale",
+     "en_attente_envoi_certification", "en_attente_jury", "en_attente_complement",
+     "candidature_completee", "certifiee", "non_certifiee", "abandonnee"],
+    "en_attente_evaluation_prealable", None,
+    ["en_attente_jury", "candidature_completee", "certifiee", "non_certifiee"],
+    ["certifiee", "non_certifiee"], "R-WF-2",
+    [
+        _m("edit", "Modifier la fiche", _L_OPEN + ("en_attente_complement",), roles=_ORG_SEC,
+           button=False),
+        _m("upload_document", "Ajouter un document", _L_OPEN + ("en_attente_complement",),
+           roles=_ORG_SEC, button=False),
+        _m("add_amenagement", "Ajouter un aménagement", _L_OPEN, roles=_ORG_SEC, button=False),
+        _m("start_evaluation", "Ajouter une évaluation", _L_EVAL, roles=ORG, style="primary",
+           button=False),
+        _m("save_evaluation", "Enregistrer l'évaluation", _L_EVAL, roles=ORG, button=False),
+        _m("upload_evaluation_document", "Ajouter un document d'évaluation", _L_EVAL, roles=ORG,
+           button=False),
+        _m("finalize_evaluation", "Finaliser l'évaluation", _L_EVAL,
+           ["en_attente_evaluation_finale", "en_attente_envoi_certification"], ORG, button=False),
+        _m("reopen_evaluation", "Modifier l'évaluation (rouvrir)",
+           ["en_attente_evaluation_finale", "en_attente_envoi_certification"], _L_EVAL, REOPENERS,
+           grant=("Evaluations", "reopen"), button=False),
+        _m("add_formation", "Ajouter une formation", _L_OPEN, roles=ORG, button=False),
+        _m("send_to_certification", "Envoyer en certification", ["en_attente_envoi_certification"],
+           ["en_attente_jury"], ORG, style="success",
+           confirm="Après l'envoi, vous ne pourrez plus modifier ce dossier. Confirmer l'envoi en "
+                   "certification ?"),
+        _m("unlock", "Annuler l'envoi en certification", ["en_attente_jury"],
+           ["en_attente_envoi_certification"], ("admin_reseau", SEC),
+           grant=("Candidatures", "unlock"), on_locked=True, style="warning"),
+        _m("request_complement", "Demander un complément", ["en_attente_jury"],
+           ["en_attente_complement"], (SEC, JURY), on_locked=True, system=True),
+        _m("complete_and_resend", "Renvoyer le dossier complété", ["en_attente_complement"],
+           ["candidature_completee"], ORG, style="success",
+           confirm="Le dossier complété repart au jury et ne pourra plus être modifié. Confirmer ?"),
+        _m("apply_decision", "Décision du jury", ["en_attente_jury", "candidature_completee"],
+           ["certifiee", "non_certifiee"], (SEC, JURY), on_locked=True, system=True),
+        _m("declare_abandon", "Abandonner", _L_OPEN, ["abandonnee"], _ORG_SEC, style="danger"),
+        _m("reinstate", "Réintégrer le dossier", ["abandonnee"], _L_OPEN, _ORG_SEC),
+        _m("auto_abandon", "Abandon automatique", _L_OPEN, ["abandonnee"], (), system=True),
+    ],
+)
+
+# --- CQPM / CCPM de la métallurgie ---------------------------------------------------------------
+_M_OPEN = ("en_attente_recevabilite", "inscription", "evaluation")
+_HOLD = (EMP,) + ORG + (SEC,)
+METALLURGIE = _workflow(
+    "blocs",
+    ["en_attente_recevabilite", "recevabilite_refusee", "inscription", "evaluation",
+     "en_attente_jury", "admis", "non_admis", "abandonnee"],
+    "inscription", "en_attente_recevabilite",
+    ["en_attente_jury", "admis", "non_admis"], ["admis", "non_admis"], "R-WF-1",
+    [
+        _m("edit", "Modifier la fiche", _M_OPEN, roles=_HOLD, button=False),
+        _m("upload_document", "Ajouter un document", _M_OPEN, roles=_HOLD, button=False),
+        _m("add_amenagement", "Ajouter un aménagement", _M_OPEN, roles=_HOLD, button=False),
+        _m("decide_recevabilite", "Décider de la recevabilité", ["en_attente_recevabilite"],
+           ["inscription", "recevabilite_refusee"], (SEC,), style="primary"),
+        _m("open_evaluation", "Ouvrir l'évaluation", ["inscription"], ["evaluation"], _HOLD,
+           style="primary"),
+        _m("enter_commission_results", "Saisir les résultats de la commission", ["evaluation"],
+           roles=_HOLD, button=False),
+        _m("upload_evaluation_document", "Ajouter un document d'évaluation", ["evaluation"],
+           roles=_HOLD, button=False),
+        _m("reopen_evaluation", "Rouvrir l'évaluation", ["evaluation"], roles=REOPENERS,
+           grant=("Evaluations", "reopen"), button=False),
+        _m("submit_to_jury", "Présenter au jury", ["evaluation"], ["en_attente_jury"], _HOLD,
+           style="success", confirm="Le dossier ne pourra plus être modifié. Confirmer ?"),
+        _m("unlock", "Annuler la présentation au jury", ["en_attente_jury"], ["evaluation"],
+           ("admin_reseau", SEC), grant=("Candidatures", "unlock"), on_locked=True,
+           style="warning"),
+        _m("apply_decision", "Décision du jury", ["en_attente_jury"], ["admis", "non_admis"],
+           (SEC, JURY), on_locked=True, system=True),
+        _m("declare_abandon", "Abandonner", _M_OPEN, ["abandonnee"], _HOLD, style="danger"),
+        _m("reinstate", "Réintégrer le dossier", ["abandonnee"], _M_OPEN, _HOLD),
+    ],
+)
+
+WORKFLOWS = {w.key: w for w in (CHIMIE, CLEA, METALLURGIE)}
+# A dossier in one of these counts as "in progress or certified" (R-CAN-2): no second dossier for
+# the same candidate and certification. A failure, an abandon or a partial result allows a new one.
+ENDED_WITHOUT_TITLE = ("partiel", "non_valide", "non_certifiee", "non_admis", "abandonnee",
+                       "recevabilite_refusee")
+assert all(s in STATUTS.codes for w in WORKFLOWS.values() for s in w.statuses)
+
+
+def workflow_for(dispositif) -> Workflow:
+    return WORKFLOWS[dispositif.structure_evaluation]
+
+
+def workflow_of(c: Candidature) -> Workflow:
+    return workflow_for(c.dispositif)
+
+
+def is_locked(c: Candidature) -> bool:
+    """R-WF-3: sent to certification / the jury, or decided."""
+    return c.statut in workflow_of(c).locked
+
+
+def is_open(c: Candidature) -> bool:
+    """Editable at all: neither locked nor abandoned nor refused."""
+    wf = workflow_of(c)
+    return c.statut in wf.moves["edit"].sources
+
+
+# --- preconditions registered by the verb modules -----------------------------------------------
+PRECONDITIONS: dict[str, list] = {}
+VERBS: dict[str, callable] = {}
+
+
+def precondition(*verbs):
+    """Register fn(p, c) raising RuleViolation when a move's domain condition is not met."""
+    def deco(fn):
+        for verb in verbs:
+            PRECONDITIONS.setdefault(verb, []).append(fn)
+        return fn
+    return deco
+
+
+def verb(name):
+    """Register a verb function fn(p, c, **params) for the generic action endpoints."""
+    def deco(fn):
+        VERBS[name] = fn
+        return fn
+    return deco
+
+
+def _load_verb_modules():
+    from app.workflow import candidatures, documents, evaluations, rattachements, vae  # noqa: F401
+    from app.workflow import jurys  # noqa: F401  (jury registration hooks, R-JUR-2..4)
+
+
+# --- the guard ------------------------------------------------------------------------------------
+def _check_static(p: Perimetre, c: Candidature, move: Move | None, verb_name: str, internal: bool):
+    wf = workflow_of(c)
+    if move is None:
+        raise NotAllowed(f"L'action « {verb_name} » n'existe pas pour le dispositif "
+                         f"{c.dispositif.nom}.", wf.rule)
+    if p.role == "system":
+        if not move.system:
+            raise NotAllowed("Action réservée aux utilisateurs.", wf.rule)
+    else:
+        if move.system and not internal:
+            raise NotAllowed(f"« {move.label} » se fait depuis l'écran du jury.", wf.rule)
+        if p.role not in move.roles:
+            raise NotAllowed(f"Votre rôle ne permet pas l'action « {move.label} ».", "R-ACC-5")
+        if move.grant and not roles.allowed(p.role, *move.grant):
+            raise NotAllowed(f"Votre rôle ne permet pas l'action « {move.label} ».", "R-ACC-5")
+        if not perimeter.contains(c, p, "read"):
+            raise PerimeterViolation()
+        if p.role == EV:
+            if c.evaluateur_id != p.user_id:
+                raise PerimeterViolation()
+        elif p.role != JURY and not perimeter.contains(c, p, "write"):
+            raise PerimeterViolation()
+    if c.statut not in move.sources:
+        raise RuleViolation(f"« {move.label} » n'est pas possible quand le dossier est "
+                            f"« {STATUTS.label(c.statut)} » : les étapes précédentes doivent être "
+                            "terminées.", wf.rule)
+    if c.statut in wf.locked and not move.on_locked:
+        raise RuleViolation("Ce dossier a été envoyé en certification : il ne peut plus être "
+                            "modifié.", "R-WF-3")
+
+
+def check(p: Perimetre, c: Candidature, verb_name: str, internal: bool = False) -> Move:
+    """The guard of every move: role, perimeter, status, lock, then the domain preconditions."""
+    _load_verb_modules()
+    move = workflow_of(c).moves.get(verb_name)
+    _check_static(p, c, move, verb_name, internal)
+    for fn in PRECONDITIONS.get(verb_name, []):
+        fn(p, c)
+    return move
+
+
+def action_states(p: Perimetre, c: Candidature) -> list[tuple[Move, str | None]]:
+    """The buttons of the dossier page: (move, None) when allowed now, (move, reason) when only a
+    domain condition is missing. Moves the user can never do here are left out."""
+    _load_verb_modules()
+    states = []
+    for move in workflow_of(c).moves.values():
+        if move.system:
+            continue
+        try:
+            _check_static(p, c, move, move.verb, False)
+        except RuleViolation:
+            continue
+        try:
+            for fn in PRECONDITIONS.get(move.verb, []):
+                fn(p, c)
+        except RuleViolation as exc:
+            states.append((move, str(exc)))
+        else:
+            states.append((move, None))
+    return states
+
+
+def allowed_actions(p: Perimetre, c: Candidature) -> list[str]:
+    """Verbs `p` may run on `c` now — the same answer the POST endpoints give."""
+    return [m.verb for m, reason in action_states(p, c) if reason is None]
+
+
+def can(p: Perimetre, c: Candidature, verb_name: str) -> bool:
+    try:
+        check(p, c, verb_name)
+    except RuleViolation:
+        return False
+    return True
+
+
+def perform(p: Perimetre, c: Candidature, verb_name: str, /, **params):
+    """Run a registered verb by name (generic POST and REST endpoints)."""
+    _load_verb_modules()
+    fn = VERBS.get(verb_name)
+    move = workflow_of(c).moves.get(verb_name)
+    if fn is None or move is None or move.system:
+        raise NotAllowed(f"L'action « {verb_name} » n'existe pas pour ce dossier.",
+                         workflow_of(c).rule)
+    if verb_name in FILE_VERBS:  # files come through the upload routes, never as parameters
+        raise RuleViolation("Téléversez le fichier depuis l'onglet Documents.", "R-CAN-4")
+    params = {k: v for k, v in params.items() if k not in ("p", "c", "self")}
+    return fn(p, c, **params)
+
+
+FILE_VERBS = ("upload_document", "upload_evaluation_document")
+
+
+# --- history (R-WF-5) ---------------------------------------------------------------------------
+def _auteur(p: Perimetre) -> str:
+    if p.user_id is None:
+        return "Système"
+    user = db.session.get(User, p.user_id)
+    return f"{user.first_name} {user.last_name}" if user else "Système"
+
+
+def record(p: Perimetre | None, c: Candidature, action: str, libelle: str, commentaire=None,
+           auteur: str | None = None) -> Historique:
+    """An event line without status change (document added, invitation sent…)."""
+    p = p or SYSTEM
+    row = Historique(candidature=c, statut_avant=c.statut, statut_apres=c.statut, action=action,
+                     libelle=libelle[:200], commentaire=(commentaire or None),
+                     user_id=p.user_id, auteur=auteur or _auteur(p))
+    db.session.add(row)
+    return row
+
+
+def set_status(p: Perimetre, c: Candidature, verb_name: str, target: str, commentaire=None,
+               libelle: str | None = None) -> Historique:
+    """Change the status along the table — the only place that writes `statut` after creation."""
+    move = workflow_of(c).moves[verb_name]
+    if target != c.statut and target not in move.targets:
+        raise RuleViolation(f"« {move.label} » ne mène pas au statut « {STATUTS.label(target)} ».",
+                            workflow_of(c).rule)
+    row = Historique(candidature=c, statut_avant=c.statut, statut_apres=target, action=verb_name,
+                     libelle=(libelle or move.label)[:200], commentaire=commentaire or None,
+                     user_id=p.user_id, auteur=_auteur(p))
+    db.session.add(row)
+    c.statut = target
+    c.updated_on = utcnow()
+    return row
+
+
+# --- who hears about a dossier ------------------------------------------------------------------
+def holders(c: Candidature) -> list[User]:
+    """The users who hold the dossier: its établissement, its organisme's administrators, its
+    company's employer accounts."""
+    conds = []
+    if c.etablissement_id:
+        conds.append(Profil.etablissement_id == c.etablissement_id)
+    if c.organisme_id:
+        conds.append(sa.and_(Profil.organisme_id == c.organisme_id, Profil.role == "admin_organisme"))
+    if c.entreprise_id:
+        conds.append(sa.and_(Profil.entreprise_id == c.entreprise_id, Profil.role == EMP))
+    if not conds:
+        return []
+    return (db.session.query(User).join(Profil, Profil.user_id == User.id)
+            .filter(User.active.is_(True), sa.or_(*conds)).all())
+
+
+def secretariat_of(dispositif_id) -> list[User]:
+    return (db.session.query(User).join(Profil, Profil.user_id == User.id)
+            .filter(User.active.is_(True), Profil.role == SEC,
+                    Profil.dispositif_id == dispositif_id).all())
+
+
+def dossier_link(c: Candidature) -> str:
+    """Path of the dossier page (no request context needed: used by jobs and mails too)."""
+    return f"/dossier/{c.id}"

@@ -1,0 +1,129 @@
+"""Browser (Playwright + Debian's Chromium): the secretariat creates a jury of capacity 2, three
+dossiers are registered and the third lands in the next jury (R-JUR-3, R-JUR-4), a member
+deliberates one partial decision (R-JUR-8, R-DEC-1) and the exported decision sheet, read back with
+openpyxl, holds the decisions (R-DOC-6).
+
+Self-contained (its own live server on the test app), so it runs whether or not a shared
+tests/browser/conftest.py exists."""
+import datetime as dt
+import io
+import os
+import shutil
+import threading
+
+import pytest
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture
+def jury_live_server(app):
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+
+
+@pytest.fixture
+def jury_page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(executable):
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium est requis pour les tests navigateur (CI).")
+        pytest.skip("Chromium absent.")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True,
+                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        context = browser.new_context(accept_downloads=True, locale="fr-FR")
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        yield page
+        browser.close()
+
+
+def login(page, base, user):
+    from tests.factories import Factories
+    page.goto(f"{base}/logout/")
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", Factories.PASSWORD)
+    page.click("[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, f"login failed for {user.username}"
+
+
+def test_jury_capacity_deliberation_and_decision_sheet(make, db, jury_live_server, jury_page):  # R-JUR-3 R-JUR-4 R-JUR-8 R-DOC-6
+    import openpyxl
+
+    from app.models.jury import InscriptionJury, Jury
+    base, page = jury_live_server, jury_page
+    chimie = make.ref["CHIMIE"]
+    sec = make.user("secretariat", dispositif=chimie)
+    employer = make.user("employeur", entreprise=make.entreprise(region="Île-de-France"))
+    ent = employer.profil.entreprise
+    dossiers = [make.dossier_pret_jury("CHIMIE", acquis=2, by=employer, entreprise=ent)
+                for _ in range(3)]
+    nxt = make.jury("CHIMIE", date=TODAY + dt.timedelta(days=60), lieu="Lyon")
+    day = TODAY + dt.timedelta(days=30)
+
+    # The secretariat creates the jury (capacity 2; deadline from the dispositif).
+    login(page, base, sec)
+    page.goto(f"{base}/jurys/add")
+    page.select_option("select[name=dispositif]", str(chimie.id))
+    # The datepicker widget owns the field: set its value as the picker would.
+    page.eval_on_selector("input[name=date]", "(el, v) => { el.value = v; }", day.isoformat())
+    page.fill("input[name=lieu]", "Paris")
+    page.fill("input[name=capacite]", "2")
+    page.click("form [type=submit]")
+    page.wait_for_load_state()
+    db.session.expire_all()
+    jury = db.session.query(Jury).filter(Jury.lieu == "Paris").one()
+    assert jury.capacite == 2 and jury.date_limite_inscription == day - dt.timedelta(days=21)
+
+    # The employer registers the three dossiers to it: the third goes to the next jury.
+    login(page, base, employer)
+    messages = []
+    for c in dossiers:
+        page.goto(f"{base}/inscription-jury/{c.id}")
+        page.select_option("select[name=jury]", str(jury.id))
+        page.click("#btn-inscrire")
+        page.wait_for_load_state()
+        messages.append(page.content())
+    assert "complet" in messages[2] and "jury suivant" in messages[2]
+    db.session.expire_all()
+    placed = {i.candidature_id: i.jury_id for i in db.session.query(InscriptionJury)}
+    assert [placed[c.id] for c in dossiers] == [jury.id, jury.id, nxt.id]
+
+    # Members deliberate on the day of the jury: one partial decision.
+    members = make.jury_compose(jury)
+    jury.date, jury.date_limite_inscription = TODAY, TODAY - dt.timedelta(days=1)
+    db.session.commit()
+    login(page, base, members["CFDT"].user)
+    page.goto(f"{base}/jurys/deliberation/{jury.id}")
+    first = db.session.query(InscriptionJury).filter_by(candidature_id=dossiers[0].id).one()
+    block = page.locator(f"#ins-{first.id}")
+    assert "Partiel" in block.locator(".proposition").inner_text()  # R-DEC-1
+    block.locator("select[name=decision]").select_option("partiel")
+    block.locator("textarea[name=commentaire]").first.fill("Deux compétences à consolider")
+    block.locator(".form-decision button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "Décision enregistrée" in page.content()
+    db.session.expire_all()
+    assert first.decision == "partiel" and len(first.competences_acquises) == 2
+
+    # The decision sheet, exported from the jury page and read back.
+    page.goto(f"{base}/jurys/show/{jury.id}")
+    with page.expect_download() as download:
+        page.click("#feuille-xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(open(download.value.path(), "rb").read()))
+    rows = list(book.active.iter_rows(values_only=True))
+    header, lines = rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
+    assert "Décision" in header and len(lines) == 2
+    decided = [line for line in lines if line["N° anonyme"] == first.numero_anonyme][0]
+    assert decided["Décision"] == "Partiel"
+    assert decided["Commentaire"] == "Deux compétences à consolider"
+    assert [line["Décision"] for line in lines if line is not decided] == ["À délibérer"]
