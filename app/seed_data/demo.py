@@ -92,5 +92,73 @@ def load_demo() -> list[tuple[str, str, str]]:
         label = role_name(role)
         scope = next((str(v) for v in perimetre.values()), "toute la plateforme")
         result.append((login, label, scope))
+    db.session.flush()
+    _demo_habilitations(disp, etabs)
     db.session.commit()
+    _demo_dossiers_and_juries(disp, etabs)
     return result
+
+
+DEMO_CANDIDATS = [
+    ("MME", "Moreau", "Julie", "1988-04-12", "Lyon", "69003"),
+    ("M", "Bernard", "Karim", "1979-11-03", "Villeurbanne", "69100"),
+    ("MME", "Lefèvre", "Chloé", "1995-07-21", "Grenoble", "38000"),
+]
+
+
+def _demo_dossiers_and_juries(disp, etabs):
+    """A few CléA dossiers at Lyon and the next juries of each certificateur (once)."""
+    import datetime as dt
+
+    from app.models import Certification
+    from app.models.candidature import Candidature
+    from app.models.jury import Jury
+    from app.security.perimeter import Perimetre, perimetre_of
+    from app.workflow.candidatures import create_candidature
+    from app.workflow.jurys import create_jury
+
+    admin = Perimetre(None, "admin", None, None)
+    today = dt.date.today()
+    if not db.session.query(Jury.id).first():
+        for code, days in (("CHIMIE", 45), ("CHIMIE", 120), ("CLEA", 30), ("CLEA", 75),
+                           ("METALLURGIE", 60)):
+            create_jury(admin, disp[code], today + dt.timedelta(days=days), lieu="Lyon")
+        db.session.commit()
+    if db.session.query(Candidature.id).first():
+        return
+    user = db.session.query(User).filter_by(username="utilisateur.etablissement").one()
+    clea = db.session.query(Certification).filter_by(dispositif_id=disp["CLEA"].id).first()
+    for civ, nom, prenom, naissance, ville, cp in DEMO_CANDIDATS:
+        identite = dict(civilite=civ, nom_naissance=nom, prenom=prenom,
+                        date_naissance=dt.date.fromisoformat(naissance), ne_etranger=False,
+                        ne_outre_mer=False, ville_naissance=ville, code_postal_naissance=cp,
+                        email=f"{prenom.lower()}.{nom.lower()}@demo.invalid",
+                        adresse="1 place Bellecour", code_postal="69002", ville="Lyon")
+        create_candidature(perimetre_of(user), certification=clea, identite=identite,
+                           etablissement=etabs[0], statut_inscription="demandeur_emploi",
+                           financement="CPF", origine="DE",
+                           objectifs_professionnels="Accéder à un emploi de préparateur de commandes.")
+    db.session.commit()
+
+
+def _demo_habilitations(disp, etabs):
+    """The Lyon and Nantes sites are habilitated (CléA, chimie); the évaluateur for two CQP."""
+    import datetime as dt
+
+    from app.models import Certification
+    from app.models.habilitation import EvaluateurHabilite, Habilitation, HabilitationEvaluateur
+    today = dt.date.today()
+    for etab in (etabs[0], etabs[2]):
+        for code in ("CLEA", "CHIMIE"):
+            _get_or_create(Habilitation, {"etablissement_id": etab.id, "dispositif_id": disp[code].id},
+                           etat="validee", date_debut=today - dt.timedelta(days=200),
+                           date_fin=today + dt.timedelta(days=900))
+    user = db.session.query(User).filter_by(username="evaluateur").one()
+    ev = _get_or_create(EvaluateurHabilite, {"user_id": user.id},
+                        employeur_nom="Cabinet d'évaluation indépendant (démo)", ville="Lyon")
+    certifs = db.session.query(Certification).filter_by(dispositif_id=disp["CHIMIE"].id)\
+        .order_by(Certification.code).limit(2).all()
+    for cert in certifs:
+        _get_or_create(HabilitationEvaluateur, {"evaluateur_id": ev.id, "certification_id": cert.id,
+                                                "region": "Auvergne-Rhône-Alpes"},
+                       date_debut=today - dt.timedelta(days=30), date_fin=today + dt.timedelta(days=700))

@@ -77,6 +77,16 @@ def run(fn, *args, **kwargs):
         return False, exc
 
 
+def _documents_emis(c):
+    """Certificates and letters issued for the dossier, with their mailing history (R-ENV-2)."""
+    from sqlalchemy.orm import selectinload
+
+    from app.extensions import db
+    from app.models.document import DocumentEmis
+    return (db.session.query(DocumentEmis).options(selectinload(DocumentEmis.envois))
+            .filter(DocumentEmis.candidature_id == c.id).order_by(DocumentEmis.emis_le).all())
+
+
 def _evaluateur_choices(c):
     from app.workflow.habilitations import evaluateurs_possibles
     if not c.region:
@@ -113,6 +123,7 @@ class DossierView(BaseView):
             may_upload=bool({"upload_document", "upload_evaluation_document"} & allowed),
             echeance_recevabilite=vae.echeance_recevabilite(c), echeance_jury=vae.echeance_jury(c),
             avis_requis=evaluations_wf.avis_entreprise_requis(c),
+            documents_emis=_documents_emis(c),
             title=f"Candidat — {c.candidat.nom_complet}")
 
     def _types_piece(self, p):

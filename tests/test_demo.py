@@ -1,0 +1,24 @@
+"""`flask demo` (run by `make run`) loads accounts, habilitations, dossiers and juries, idempotently."""
+
+
+def test_demo_is_idempotent_and_accounts_log_in(app, db):  # R-REF-1
+    from flask_appbuilder.security.sqla.models import User
+
+    from app.models.candidature import Candidature
+    from app.models.jury import Jury
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    counts = (db.session.query(User).count(), db.session.query(Candidature).count(),
+              db.session.query(Jury).count())
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0, second.output
+    assert (db.session.query(User).count(), db.session.query(Candidature).count(),
+            db.session.query(Jury).count()) == counts
+    assert "secretariat.chimie" in first.output
+    client = app.test_client()
+    r = client.post("/login/", data={"username": "utilisateur.etablissement",
+                                     "password": "Demo-OpenCertif-2026!"})
+    assert r.status_code == 302
+    assert counts[1:] == (3, 5)
+    assert "Bonjour" in client.get("/").get_data(as_text=True)
