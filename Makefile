@@ -47,6 +47,11 @@ test-postgres:
 	DATABASE_URL_TEST=$(PG_URL) $(PYTEST) -n 2 --ignore=tests/browser $(PYTEST_ARGS) tests
 	DATABASE_URL_TEST=$(PG_URL) $(PYTEST) $(PYTEST_ARGS) tests/browser
 
+## Benchmark at national scale on PostgreSQL (issue 9): make bench BENCH_ARGS="--scale 0.01"
+BENCH_ARGS ?=
+bench: venv
+	$(BIN)/python -m bench.seed $(BENCH_ARGS) && $(BIN)/python -m bench.run $(BENCH_ARGS)
+
 ## New migration after a model change: make migrate m="what changed"
 migrate: venv
 	$(BIN)/flask db migrate -m "$(m)"

@@ -149,7 +149,7 @@ def test_other_users_notification_is_404(db, people, login_as):  # R-NOT-1, R-AC
 
 
 def test_notifications_cannot_be_forged_or_rewritten(db, people, login_as):  # R-NOT-1
-    me, other = people
+    me, _ = people
     c = login_as(me)
     mine = db.session.query(Notification).filter_by(user_id=me.id, rubrique="decision_jury").one()
     c.post("/notificationview/add", data={"rubrique": "compte", "titre": "Forgée", "contenu": "x"})

@@ -361,6 +361,6 @@ def test_anonymous_gets_nothing(world, client):  # R-ACC-5
         assert "ALPHAVILLE" not in r.get_data(as_text=True).upper()
     for api in ("etablissement", "organisme", "entreprise", "certification", "notification"):
         assert client.get(f"/api/v1/{api}/").status_code in (401, 403)
-    r = client.post(f"/etablissementview/action_post",
+    r = client.post("/etablissementview/action_post",
                     data={"action": "desactiver", "rowid": [str(world.ea.id)]})
     assert r.status_code in (302, 401, 403)

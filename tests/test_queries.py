@@ -91,7 +91,7 @@ def test_list_statement_count_does_not_grow_with_rows(make, world, login_as, que
 @pytest.mark.parametrize("kind", ["etablissement", "profil"])
 def test_export_statement_count_does_not_grow_with_rows(make, world, login_as, queries, kind):
     # R-ACC-5 exports of the perimeter stay linear in rows, constant in statements
-    url, view, role = LISTS[kind]
+    url, _, role = LISTS[kind]
     export = url.replace("/list/", "/export/csv/")
     c = login_as(world["users"][role])
     _grow(make, kind, SMALL, world)

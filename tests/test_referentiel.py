@@ -9,7 +9,14 @@ from collections import Counter
 import pytest
 
 from app.models import (
-    Bloc, Certification, Competence, Dispositif, Entreprise, Etablissement, Organisme, Passerelle,
+    Bloc,
+    Certification,
+    Competence,
+    Dispositif,
+    Entreprise,
+    Etablissement,
+    Organisme,
+    Passerelle,
 )
 from app.seed_data import referentiels as data
 
