@@ -50,7 +50,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         etabs.append(_get_or_create(Etablissement, {"siret": siret}, organisme=org, libelle=libelle,
                                     ville=ville, code_postal=cp, region=region,
                                     adresse=f"{n} rue de la Démonstration",
-                                    contact_nom="Contact démo", contact_email=f"contact{n}@demo.invalid"))
+                                    contact_nom="Contact démo", contact_email=f"contact{n}@demo.example.org"))
     ent = _get_or_create(Entreprise, {"siret": luhn_complete("9100000100001")},
                          raison_sociale="CHIMIE DÉMO SA", naf="20.14Z", secteur="HM",
                          branche="Industries chimiques", ville="Lyon", code_postal="69007",
@@ -82,7 +82,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         user = db.session.query(User).filter_by(username=login).one_or_none()
         if user is None:
             user = User(username=login, first_name=prenom, last_name=nom, active=True,
-                        email=f"{login}@demo.opencertif.invalid",
+                        email=f"{login}@demo.example.org",
                         password=generate_password_hash(DEMO_PASSWORD))
             db.session.add(user)
         user.roles = [sm.find_role("Admin" if role == "admin" else role_name(role))]
@@ -132,7 +132,7 @@ def _demo_dossiers_and_juries(disp, etabs):
         identite = dict(civilite=civ, nom_naissance=nom, prenom=prenom,
                         date_naissance=dt.date.fromisoformat(naissance), ne_etranger=False,
                         ne_outre_mer=False, ville_naissance=ville, code_postal_naissance=cp,
-                        email=f"{prenom.lower()}.{nom.lower()}@demo.invalid",
+                        email=f"{prenom.lower()}.{nom.lower()}@demo.example.org",
                         adresse="1 place Bellecour", code_postal="69002", ville="Lyon")
         create_candidature(perimetre_of(user), certification=clea, identite=identite,
                            etablissement=etabs[0], statut_inscription="demandeur_emploi",
