@@ -1,0 +1,1 @@
+"""National-scale benchmark (issue 9): bulk seeding and timed requests."""

@@ -1,0 +1,245 @@
+"""Time the main screens, documents and exports through the real app (issue 9).
+
+Usage: python -m bench.run [--scale S] [--repeat N] [--quick]
+A logged-in Flask test client of create_app() on the bench database (see bench.seed) issues each
+request N times; the table gives median and p95 wall time, the SQL statements of one request
+(engine event), and the target of issue 9. Results also go to bench-results/<timestamp>.json.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.seed import DEFAULT_URL, PASSWORD
+
+# (key, label, user, url, target median ms, target p95 ms, max statements, heavy)
+# heavy: measured with fewer repetitions, peak Python memory traced.
+PAGES = [
+    ("liste_sec", "Liste candidatures p.1 (secrétariat)", "bench_secretariat",
+     "/candidatures/list/", 30, 60, 12, False),
+    ("liste_sec_statut", "Liste filtrée par statut (secrétariat)", "bench_secretariat",
+     "/candidatures/list/?_flt_3_statut=en_attente_jury", 30, 60, 12, False),
+    ("liste_sec_p2000", "Liste page 2000 (secrétariat)", "bench_secretariat",
+     "/candidatures/list/?page_CandidatureView=1999", 30, 60, 12, False),
+    ("liste_etab", "Liste candidatures p.1 (établissement)", "bench_etablissement",
+     "/candidatures/list/", 30, 60, 12, False),
+    ("liste_etab_statut", "Liste filtrée par statut (établissement)", "bench_etablissement",
+     "/candidatures/list/?_flt_3_statut=en_attente_jury", 30, 60, 12, False),
+    ("liste_etab_p2000", "Liste page 2000 (établissement)", "bench_etablissement",
+     "/candidatures/list/?page_CandidatureView=1999", 30, 60, 12, False),
+    ("dossier", "Page dossier", "bench_secretariat", "/dossier/{dossier_id}", 30, 60, 12, False),
+    ("accueil_sec", "Tableau de bord (secrétariat)", "bench_secretariat", "/", 30, 60, 12, False),
+    ("accueil_etab", "Tableau de bord (établissement)", "bench_etablissement", "/", 30, 60, 12,
+     False),
+    ("doublons", "Recherche de doublon avant création", "bench_secretariat",
+     "/candidatures/recherche?nom=Martin&prenom=Jean&date_naissance=", 30, 60, 12, False),
+    ("rapport", "Rapport manager (tous dossiers)", "bench_manager", "/rapports/", 300, None,
+     None, False),
+    ("feuille_xlsx", "Feuille de décision jury 500 (xlsx)", "bench_secretariat",
+     "/jurys/feuille/1/xlsx", None, None, None, True),
+    ("feuille_pdf", "Feuille de décision jury 500 (pdf)", "bench_secretariat",
+     "/jurys/feuille/1/pdf", 4000, None, None, True),
+    ("export_stats_csv", "Export dossiers statistiques csv (flux)", "bench_manager",
+     "/statistiques/dossiers/csv/", 1000, None, None, True),
+    ("export_stats_xlsx", "Export dossiers statistiques xlsx (flux)", "bench_manager",
+     "/statistiques/dossiers/xlsx/", 8000, None, None, True),
+    ("export_liste_csv", "Export liste candidatures csv (≤100 000)", "bench_secretariat",
+     "/candidatures/export/csv/", 1000, None, None, True),
+    ("export_liste_xlsx", "Export liste candidatures xlsx (≤100 000)", "bench_secretariat",
+     "/candidatures/export/xlsx/", 8000, None, None, True),
+]
+
+
+def percentile(values, q):
+    values = sorted(values)
+    k = (len(values) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def make_app(url):
+    os.environ["DATABASE_URL"] = url
+    from config import Config
+
+    class BenchConfig(Config):
+        SQLALCHEMY_DATABASE_URI = url
+        WTF_CSRF_ENABLED = False
+        RATELIMIT_ENABLED = False
+        MAIL_SERVER = None
+        REDIS_URL = None
+
+    from app import create_app
+    return create_app(BenchConfig)
+
+
+def login(app, username):
+    client = app.test_client()
+    r = client.post("/login/", data={"username": username, "password": PASSWORD})
+    if r.status_code != 302 or "/login" in r.headers.get("Location", ""):
+        raise SystemExit(f"connexion impossible pour {username}")
+    return client
+
+
+def measure(app, engine, client, url, repeat, heavy, trace=False):
+    """Time `repeat` GETs. Heavy requests also report memory: the growth of the process's peak
+    RSS (getrusage; 0 when the request stays under an earlier peak, so a lower bound), or with
+    trace=True the Python peak from tracemalloc (exact, but it slows the request 2-5x, so the
+    time of a traced run is not comparable)."""
+    import sqlalchemy as sa
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    times, status, size, peak, rss_growth = [], None, 0, None, None
+    for i in range(repeat):
+        statements.clear()
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if heavy and trace:
+            tracemalloc.start()
+        sa.event.listen(engine, "before_cursor_execute", count)
+        t = time.perf_counter()
+        r = client.get(url)
+        body = r.get_data()  # consumes streamed responses too
+        times.append((time.perf_counter() - t) * 1000)
+        sa.event.remove(engine, "before_cursor_execute", count)
+        if heavy and trace:
+            peak = max(peak or 0, tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+        if heavy:
+            growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+            rss_growth = max(rss_growth or 0, growth)
+        status, size = r.status_code, len(body)
+        r.close()
+    return {"median_ms": statistics.median(times), "p95_ms": percentile(times, 0.95),
+            "min_ms": min(times), "runs": len(times), "statements": len(statements),
+            "status": status, "bytes": size, "lines": body.count(b"\n") if heavy and "csv" in url else None,
+            "peak_python_mb": round(peak / 2**20, 1) if peak else None,
+            "rss_peak_growth_mb": round(rss_growth, 1) if rss_growth is not None else None,
+            "sql": statements[:40]}
+
+
+def floor_ms(engine, sql, repeat=5):
+    """The hand-written SQL floor: time of one equivalent statement executed directly."""
+    import sqlalchemy as sa
+    times = []
+    with engine.connect() as conn:
+        for _ in range(repeat):
+            t = time.perf_counter()
+            conn.execute(sa.text(sql)).fetchall()
+            times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+FLOORS = {
+    "liste_sec": "SELECT * FROM candidature WHERE dispositif_id = 1 ORDER BY created_on DESC LIMIT 25",
+    "liste_sec_statut": "SELECT * FROM candidature WHERE dispositif_id = 1 AND statut = "
+                        "'en_attente_jury' ORDER BY created_on DESC LIMIT 25",
+    "liste_sec_p2000": "SELECT * FROM candidature WHERE dispositif_id = 1 ORDER BY created_on "
+                       "DESC LIMIT 25 OFFSET 49975",
+    "liste_etab": "SELECT * FROM candidature WHERE etablissement_id = 1 ORDER BY created_on DESC "
+                  "LIMIT 25",
+    "dossier": "SELECT * FROM candidature c JOIN candidat k ON k.id = c.candidat_id "
+               "WHERE c.id = {dossier_id}",
+    "doublons": "SELECT * FROM candidat WHERE cle_nom >= 'MARTIN' AND cle_nom < 'MARTIO' "
+                "AND cle_prenom LIKE 'JEAN%' LIMIT 50",
+    "rapport": "SELECT dispositif_id, statut, count(*) FROM candidature WHERE dispositif_id = 1 "
+               "GROUP BY 1, 2",
+}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--heavy-repeat", type=int, default=3)
+    ap.add_argument("--only", default="", help="comma-separated measure keys")
+    ap.add_argument("--skip-heavy", action="store_true")
+    ap.add_argument("--trace-memory", action="store_true",
+                    help="tracemalloc on heavy requests (exact Python peak, distorted times)")
+    ap.add_argument("--keep", action="store_true", help="ignored (bench.seed option)")
+    args, _ = ap.parse_known_args(argv)
+    app = make_app(args.url)
+    from app.extensions import db
+    import sqlalchemy as sa
+    results = []
+    with app.app_context():
+        engine = db.engine
+        with engine.connect() as conn:
+            dossier_id = conn.execute(sa.text(
+                "SELECT max(id) FROM candidature WHERE dispositif_id = 1")).scalar()
+            volumes = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() for t in (
+                "candidature", "candidat", "etablissement", "ab_user", "jury", "historique",
+                "inscription_jury")}
+        print(f"Volumes: {volumes}")
+        clients = {}
+        only = {k for k in args.only.split(",") if k}
+        for key, label, user, url, t_med, t_p95, t_stmt, heavy in PAGES:
+            if (only and key not in only) or (heavy and args.skip_heavy):
+                continue
+            url = url.format(dossier_id=dossier_id)
+            client = clients.get(user) or clients.setdefault(user, login(app, user))
+            if not heavy:
+                client.get(url)  # warm-up (templates, caches); heavy ones are long enough
+            repeat = args.repeat if not heavy else (1 if key.startswith("export") else
+                                                   args.heavy_repeat)
+            res = measure(app, engine, client, url, repeat, heavy, args.trace_memory)
+            floor = FLOORS.get(key)
+            res.update(key=key, label=label, user=user, url=url, target_median_ms=t_med,
+                       target_p95_ms=t_p95, target_statements=t_stmt,
+                       floor_sql_ms=round(floor_ms(engine, floor.format(dossier_id=dossier_id)), 2)
+                       if floor else None)
+            results.append(res)
+            print(f"  {label:<45} {res['median_ms']:9.1f} {res['p95_ms']:9.1f} "
+                  f"{res['statements']:5d}  HTTP {res['status']}"
+                  + (f"  {res['lines'] or '?'} lignes csv, {res['bytes']} octets, +{res['rss_peak_growth_mb']} Mo RSS" if heavy else ""),
+                  flush=True)
+    print_table(results)
+    out = Path("bench-results")
+    out.mkdir(exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = out / f"{stamp}.json"
+    path.write_text(json.dumps({
+        "timestamp": stamp, "scale": args.scale, "repeat": args.repeat, "volumes": volumes,
+        "machine": {"cpus": os.cpu_count(), "load": os.getloadavg(),
+                    "python": sys.version.split()[0], "platform": platform.platform()},
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "results": results}, indent=2, ensure_ascii=False))
+    print(f"Résultats JSON: {path}")
+
+
+def print_table(results):
+    def fmt(v, nd=1):
+        return "—" if v is None else (f"{v:.{nd}f}" if isinstance(v, float) else str(v))
+
+    def mem(r):
+        if r["peak_python_mb"] is not None:
+            return f"{r['peak_python_mb']} (tracemalloc)"
+        return "—" if r["rss_peak_growth_mb"] is None else f"+{r['rss_peak_growth_mb']} RSS"
+
+    head = f"| {'mesure':<45} | médiane ms | p95 ms | requêtes SQL | plancher SQL ms | cible | mémoire Mo |"
+    print("\n" + head)
+    print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
+    for r in results:
+        target = []
+        if r["target_median_ms"]:
+            target.append(f"méd ≤ {r['target_median_ms']}")
+        if r["target_p95_ms"]:
+            target.append(f"p95 ≤ {r['target_p95_ms']}")
+        if r["target_statements"]:
+            target.append(f"≤ {r['target_statements']} req")
+        print(f"| {r['label']:<45} | {fmt(r['median_ms']):>10} | {fmt(r['p95_ms']):>6} | "
+              f"{r['statements']:>12} | {fmt(r['floor_sql_ms'], 2):>15} | "
+              f"{', '.join(target) or '—'} | {mem(r)} |")
+
+
+if __name__ == "__main__":
+    main()
