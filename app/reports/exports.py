@@ -4,6 +4,7 @@ Cells that a spreadsheet would run as formulas are neutralised. Ordinary exports
 tablib; `stream_csv` serves large ones row by row.
 """
 import csv
+from abc import ABC, abstractmethod
 import io
 from collections.abc import Iterable
 
@@ -34,17 +35,19 @@ def cell(value):
     return neutralise_formula(str(value))
 
 
-class Export:
+class Export(ABC):
     """Subclasses set `name` and implement header() and rows()."""
 
     name = "export"
     title = "Export"
 
+    @abstractmethod
     def header(self) -> list[str]:
-        raise NotImplementedError
+        """Column titles."""
 
+    @abstractmethod
     def rows(self) -> Iterable[list]:
-        raise NotImplementedError
+        """One list of cell values per row."""
 
     def dataset(self) -> tablib.Dataset:
         data = tablib.Dataset(headers=[neutralise_formula(h) for h in self.header()],

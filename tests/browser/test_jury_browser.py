@@ -7,9 +7,6 @@ Self-contained (its own live server on the test app), so it runs whether or not 
 tests/browser/conftest.py exists."""
 import datetime as dt
 import io
-import os
-import shutil
-import threading
 
 import pytest
 
@@ -17,32 +14,15 @@ TODAY = dt.date.today()
 
 
 @pytest.fixture
-def jury_live_server(app):
-    from werkzeug.serving import make_server
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+def jury_live_server(live_server):
+    """The shared live server of tests/browser/conftest.py."""
+    return live_server
 
 
 @pytest.fixture
-def jury_page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.path.exists(executable):
-        if os.environ.get("CI") == "true":
-            pytest.fail("Chromium est requis pour les tests navigateur (CI).")
-        pytest.skip("Chromium absent.")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
-        context = browser.new_context(accept_downloads=True, locale="fr-FR")
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        yield page
-        browser.close()
+def jury_page(page):
+    """The shared headless Chromium page of tests/browser/conftest.py."""
+    return page
 
 
 def login(page, base, user):

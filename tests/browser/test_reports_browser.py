@@ -2,12 +2,8 @@
 (an inline <svg>, no script library) and downloads the xlsx, read back with openpyxl (R-STA-3,
 issue 7 acceptance).
 
-Self-contained (its own live server on the test app), so it runs whether or not a shared
-tests/browser/conftest.py exists."""
+Served and driven by the shared fixtures of tests/browser/conftest.py."""
 import io
-import os
-import shutil
-import threading
 
 import pytest
 
@@ -15,32 +11,15 @@ from tests.test_statistics import _fast_password_hash, build_world, mine  # noqa
 
 
 @pytest.fixture
-def reports_live_server(app):
-    from werkzeug.serving import make_server
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+def reports_live_server(live_server):
+    """The shared live server of tests/browser/conftest.py."""
+    return live_server
 
 
 @pytest.fixture
-def reports_page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.path.exists(executable):
-        if os.environ.get("CI") == "true":
-            pytest.fail("Chromium est requis pour les tests navigateur (CI).")
-        pytest.skip("Chromium absent.")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
-        context = browser.new_context(accept_downloads=True, locale="fr-FR")
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        yield page
-        browser.close()
+def reports_page(page):
+    """The shared headless Chromium page of tests/browser/conftest.py."""
+    return page
 
 
 def login(page, base, user):
