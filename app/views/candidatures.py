@@ -15,6 +15,7 @@ from app.reports.exports import ListExport, send_dataset
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
 from app.views.base import ScopedModelView
+from app.views.dossier import run
 from app.views.candidature_forms import (
     CreationForm,
     DecisionRattachementForm,
@@ -306,20 +307,9 @@ class RattachementView(ScopedModelView):
         if d is None or choix not in ("accepter", "refuser"):
             abort(404)
         form = DecisionRattachementForm()
-        try:
-            rattachements.decide_transfer(current_perimetre(), d, choix == "accepter",
-                                          form.reponse.data)
-            db.session.commit()
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except PerimeterViolation:
-            db.session.rollback()
-            abort(404)
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
+        done, _ = run(rattachements.decide_transfer, current_perimetre(), d, choix == "accepter",
+                      form.reponse.data)
+        if done:
             flash(f"Demande {'acceptée' if choix == 'accepter' else 'refusée'}.", "success")
         return redirect(url_for("RattachementView.show", pk=pk))
 
