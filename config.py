@@ -1,7 +1,8 @@
 """Configuration read from the environment, with development defaults.
 
 No secret lives in the repository: without SECRET_KEY a random key is generated once into
-instance/secret_key and reused.
+instance/secret_key and reused (development, SQLite). gunicorn on a shared database refuses to
+start without SECRET_KEY: every worker must sign sessions and links with the same key.
 """
 import os
 import secrets
@@ -13,14 +14,32 @@ BASE_DIR = Path(__file__).resolve().parent
 _INSTANCE = Path(os.environ.get("OPENCERTIF_INSTANCE") or BASE_DIR / "instance")
 
 
-def _secret_key() -> str:
+def _secret_key(database_uri: str) -> str:
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
+    # gunicorn sets SERVER_SOFTWARE. With PostgreSQL the workers may run on several machines or
+    # containers: a key generated on one disk is not shared and is lost at redeploy, so every
+    # session and signed link would break. Only SQLite (a single machine) may use the file.
+    if (os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn")
+            and not database_uri.startswith("sqlite")):
+        raise RuntimeError(
+            "SECRET_KEY manquante : sous gunicorn avec une base partagée, donnez la même "
+            "SECRET_KEY à chaque worker par l'environnement.")
     _INSTANCE.mkdir(parents=True, exist_ok=True)
     key_file = _INSTANCE / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
+        # Written aside then linked (fails if the file exists): processes starting together
+        # (gunicorn workers, flask CLI) all keep the first complete key, never two keys.
+        tmp = _INSTANCE / f".secret_key.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
     return key_file.read_text().strip()
 
 
@@ -91,7 +110,7 @@ class Config:
     @classmethod
     def load(cls) -> dict:
         values = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
-        values["SECRET_KEY"] = _secret_key()
+        values["SECRET_KEY"] = _secret_key(values["SQLALCHEMY_DATABASE_URI"])
         return values
 
 

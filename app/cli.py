@@ -92,6 +92,15 @@ def register_cli(app):
         dispatch_pending()
         db.session.remove()
 
+    @candidatures_group.command("recompter")
+    @with_appcontext
+    def candidatures_recount():
+        """Rebuild the per-status counters from the dossiers (after a bulk SQL change)."""
+        from app.models.compteur import recount
+        rows = recount(db.session.connection())
+        db.session.commit()
+        click.echo(f"Compteurs recalculés : {rows} ligne(s).")
+
     @app.cli.command("purge")
     @click.option("--dry-run", is_flag=True, help="Lister ce qui serait supprimé, sans supprimer.")
     @click.option("--date", "day", default=None, help="Date du jour (AAAA-MM-JJ), pour rejouer.")

@@ -205,7 +205,22 @@ class Candidature(Model):
         sa.CheckConstraint("recevabilite_statut IS NULL OR recevabilite_statut <> 'refusee' "
                            "OR recevabilite_motif IS NOT NULL", name="ck_candidature_recevabilite_motif"),
         sa.Index("ix_candidature_dispositif_statut", "dispositif_id", "statut", "created_on"),
-        sa.Index("ix_candidature_etablissement", "etablissement_id", "created_on"),
+        # Issue 9: each perimeter level (one column, app/security/perimeter.py) has its list
+        # order (created_on, id: deep pages read ids from the index alone), the dashboard's "last
+        # modified" (updated_on) and "last certified" (decide_le, decided dossiers only).
+        sa.Index("ix_candidature_dispositif_created", "dispositif_id", "created_on", "id"),
+        sa.Index("ix_candidature_etablissement", "etablissement_id", "created_on", "id"),
+        sa.Index("ix_candidature_organisme_created", "organisme_id", "created_on", "id"),
+        sa.Index("ix_candidature_reseau_created", "reseau_id", "created_on", "id"),
+        sa.Index("ix_candidature_entreprise_created", "entreprise_id", "created_on", "id"),
+        sa.Index("ix_candidature_dispositif_updated", "dispositif_id", "updated_on"),
+        sa.Index("ix_candidature_etablissement_updated", "etablissement_id", "updated_on"),
+        sa.Index("ix_candidature_organisme_updated", "organisme_id", "updated_on"),
+        sa.Index("ix_candidature_reseau_updated", "reseau_id", "updated_on"),
+        *[sa.Index(f"ix_candidature_{level}_decide", f"{level}_id", "decide_le",
+                   postgresql_where=sa.text("decide_le IS NOT NULL"),
+                   sqlite_where=sa.text("decide_le IS NOT NULL"))
+          for level in ("dispositif", "etablissement", "organisme", "reseau")],
         sa.Index("ix_candidature_candidat_cert", "candidat_id", "certification_id"),
         sa.Index("ix_candidature_created", "created_on", "id"),
         sa.Index("ix_candidature_abandon", "statut", "abandonne_le"),
@@ -221,9 +236,9 @@ class Candidature(Model):
     certification_id = sa.Column(sa.ForeignKey("certification.id"), nullable=False, index=True)
     # Denormalised from the établissement so that every perimeter filter is one indexed column.
     etablissement_id = sa.Column(sa.ForeignKey("etablissement.id"))
-    organisme_id = sa.Column(sa.ForeignKey("organisme.id"), index=True)
-    reseau_id = sa.Column(sa.ForeignKey("reseau.id"), index=True)
-    entreprise_id = sa.Column(sa.ForeignKey("entreprise.id"), index=True)
+    organisme_id = sa.Column(sa.ForeignKey("organisme.id"))
+    reseau_id = sa.Column(sa.ForeignKey("reseau.id"))
+    entreprise_id = sa.Column(sa.ForeignKey("entreprise.id"))
     # Chimie: the training organisation named by the employer (R-HAB-6 independence), no access.
     organisme_formation_id = sa.Column(sa.ForeignKey("organisme.id"))
     evaluateur_id = sa.Column(sa.ForeignKey("ab_user.id"), index=True)

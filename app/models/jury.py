@@ -194,6 +194,10 @@ class InscriptionJury(Model):
         sa.Index("uq_inscription_jury_active", "candidature_id", unique=True,
                  postgresql_where=sa.text("active"), sqlite_where=sa.text("active")),
         sa.Index("ix_inscription_jury_jury", "jury_id", "active", "rang"),
+        # The dashboard counts the dossiers a jury has taken and not decided yet (issue 9).
+        sa.Index("ix_inscription_jury_en_attente", "candidature_id",
+                 postgresql_where=sa.text("active AND etat = 'inscrit'"),
+                 sqlite_where=sa.text("active AND etat = 'inscrit'")),
     )
     id = sa.Column(sa.Integer, primary_key=True)
     jury_id = sa.Column(sa.ForeignKey("jury.id"), nullable=False)

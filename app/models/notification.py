@@ -1,6 +1,5 @@
 """In-app notifications (R-NOT-1) and the outgoing mail queue."""
 import sqlalchemy as sa
-from sqlalchemy.orm import relationship
 
 from .base import Choices, Model, utcnow
 

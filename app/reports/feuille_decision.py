@@ -1,5 +1,7 @@
 """The jury's decision sheet (R-DOC-6, seed 000 « Exporter la feuille de décision du jury »):
-xlsx / csv through the Export base (formulas neutralised) and pdf through render_pdf."""
+xlsx / csv through the Export base (formulas neutralised) and pdf drawn by ReportLab directly
+(render_feuille), like the PV: xhtml2pdf took 15 s for a 500-row sheet (issue 9, see
+app/reports/pv_pdf.py). templates/feuille_decision.html shows the same content, no longer used."""
 from datetime import date
 
 from app.formats import format_date_fr, neutralise_formula
@@ -77,5 +79,60 @@ class FeuilleDecisionExport(Export):
 
 
 def feuille_pdf(jury: Jury, rows: list[InscriptionJury]) -> bytes:
-    from app.reports.pdf import render_pdf
-    return render_pdf("feuille_decision.html", FeuilleDecisionExport(jury, rows).pdf_context())
+    return render_feuille(FeuilleDecisionExport(jury, rows).pdf_context())
+
+
+# Relative widths of the columns (any other column: 10).
+LARGEURS = {"N° anonyme": 7, "N° de dossier": 9, "Nom": 10, "Prénom": 9, "Date de naissance": 8,
+            "Certification": 11, "Intitulé": 13, "Décision": 8, "Compétences / blocs acquis": 17,
+            "Commentaire": 15, "Décision enregistrée le": 9}
+
+
+def render_feuille(context: dict) -> bytes:
+    """The sheet of pdf_context() as PDF bytes: what templates/feuille_decision.html prints, one
+    table over as many pages as needed (header repeated), its pages numbered "page i / n"."""
+    from reportlab.platypus import Paragraph, Spacer
+
+    from app.reports.pdf import date_fr, needs_unicode_font
+    from app.reports.pv_pdf import (
+        MARGIN,
+        PAGE,
+        build,
+        entete,
+        esc,
+        grille,
+        signature,
+        styles,
+        wrap_text,
+    )
+    st = styles(needs_unicode_font(context))
+    jury = context["jury"]
+    jour = date_fr(jury.get("date"))
+    colonnes = context["colonnes"]
+    weights = [LARGEURS.get(h, 10) for h in colonnes]
+    width = PAGE[0] - 2 * MARGIN
+    widths = [width * w / sum(weights) for w in weights]
+    header = [Paragraph(esc(h), st["th"]) for h in colonnes]
+    rows = [[wrap_text(v, st["regular"], w) for v, w in zip(row, widths)]
+            for row in context["lignes"]]
+    columns = [("FONTNAME", (0, 1), (-1, -1), st["regular"])]
+    if not rows:
+        rows = [["Aucun dossier."] + [""] * (len(colonnes) - 1)]
+        columns.append(("SPAN", (0, 1), (-1, 1)))
+    sous_titre = f"Jury du {jour}"
+    if jury.get("lieu"):
+        sous_titre += f" — {esc(jury['lieu'])}"
+    sous_titre += f" — {esc(jury.get('etat'))}"
+    if context.get("anonyme"):
+        sous_titre += " — candidats anonymisés"
+    story = [entete(context.get("emetteur") or {}, st),
+             Paragraph("Feuille de décision du jury", st["h1"]),
+             Paragraph(esc(jury.get("intitule")), st["centre_gras"]),
+             Paragraph(sous_titre, st["centre"]),
+             grille(header, rows, widths, columns)]
+    if jury.get("president"):
+        story += [Spacer(1, 14),
+                  signature(["Le Président du jury", f"<b>{esc(jury['president'])}</b>"], st)]
+    footer = f"Feuille de décision — jury du {jour} — éditée le {context.get('edite_le', '')}"
+    return build(story, title=f"Feuille de décision — {jury.get('intitule') or ''}",
+                 footer=footer, st=st)

@@ -240,30 +240,28 @@ class Bucket:
         return [code for code, _, _ in self.parts]
 
 
-def _registered_to_jury():
-    """SQL: the dossier has an active jury registration (None before the jury feature)."""
-    try:
-        from app.models.jury import InscriptionJury
-    except ImportError:
-        return None
-    return sa.exists().where(InscriptionJury.candidature_id == Candidature.id,
-                             InscriptionJury.active.is_(True))
+def _taken_by_a_jury(p: Perimetre, statuts) -> dict[str, int]:
+    """Dossiers of the perimeter in these statuses that a jury has taken and not decided yet
+    (an active registration still "inscrit": few rows, read from a partial index)."""
+    from app.models.jury import InscriptionJury
+    stmt = (sa.select(Candidature.statut, sa.func.count(Candidature.id))
+            .select_from(InscriptionJury)
+            .join(Candidature, Candidature.id == InscriptionJury.candidature_id)
+            .where(InscriptionJury.active.is_(True), InscriptionJury.etat == "inscrit",
+                   Candidature.statut.in_(list(statuts)), perimeter.criterion(Candidature, p))
+            .group_by(Candidature.statut))
+    return {statut: int(n) for statut, n in db.session.execute(stmt)}
 
 
 def dashboard_counts(p: Perimetre) -> list[Bucket]:
-    """The three dashboard counts of the perimeter, from one grouped statement. A dossier waiting
-    for its jury counts as "waiting for assignment" only while no jury has taken it."""
+    """The three dashboard counts of the perimeter: the status counters (app/reports/counts.py),
+    less, for the dossiers waiting for their jury, those a jury has already taken."""
+    from app.reports.counts import status_counts
     wanted = sorted({s for _, _, ss in DASHBOARD_BUCKETS for s in ss})
     jury_statuses = next(ss for code, _, ss in DASHBOARD_BUCKETS if code == "affectation_jury")
-    registered = _registered_to_jury()
-    count = sa.func.count(Candidature.id)
-    if registered is not None:  # a CASE sum, not a second GROUP BY key
-        count = sa.func.sum(sa.case(
-            (sa.and_(Candidature.statut.in_(jury_statuses), registered), 0), else_=1))
-    stmt = (sa.select(Candidature.statut, count)
-            .where(perimeter.criterion(Candidature, p), Candidature.statut.in_(wanted))
-            .group_by(Candidature.statut))
-    counts = {statut: int(n or 0) for statut, n in db.session.execute(stmt)}
+    counts = status_counts(p, wanted)
+    for statut, n in _taken_by_a_jury(p, jury_statuses).items():
+        counts[statut] = counts.get(statut, 0) - n
     buckets = []
     for code, label, statuses in DASHBOARD_BUCKETS:
         parts = [(s, STATUTS.label(s), counts[s]) for s in statuses if counts.get(s)]

@@ -16,7 +16,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from app.formats import format_date_fr, format_datetime_fr
 from app.reports.exports import ListExport, send_dataset
 from app.security import perimeter
-from app.security.perimeter import PerimeterFilter, current_perimetre
+from app.security.perimeter import PerimeterFilter
 from app.workflow import PerimeterViolation, RuleViolation
 
 READ_WRITE = {

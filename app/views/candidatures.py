@@ -1,6 +1,5 @@
 """Candidature lists (filters, counts, exports), creation after the duplicate search (R-CAN-2),
 abandoned dossiers (R-CAN-7) and rattachement requests (R-CAN-6)."""
-import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.filters import FilterEqual
@@ -11,10 +10,12 @@ from wtforms import SelectField
 from app.extensions import db
 from app.models import Certification, Dispositif, Entreprise, Etablissement, Organisme
 from app.models.candidature import STATUTS, Candidature, RattachementDemande
+from app.reports.counts import status_counts
 from app.reports.exports import ListExport, send_dataset
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
 from app.views.base import ScopedModelView
+from app.views.candidatures_query import CandidatureInterface
 from app.views.dossier import run
 from app.views.candidature_forms import (
     CreationForm,
@@ -55,7 +56,7 @@ class CandidatureView(ScopedModelView):
     """The dossiers of the perimeter; the dossier page is app/views/dossier.py."""
 
     route_base = "/candidatures"
-    datamodel = SQLAInterface(Candidature)
+    datamodel = CandidatureInterface(Candidature)
     class_permission_name = "Candidatures"
     method_permission_name = {**ScopedModelView.method_permission_name, "recherche": "read",
                               "nouvelle": "write"}
@@ -90,11 +91,10 @@ class CandidatureView(ScopedModelView):
                                     counts=self._counts(), view_name=self.__class__.__name__)
 
     def _counts(self):
-        """Dossiers per status in the perimeter (one grouped query)."""
-        rows = (db.session.query(Candidature.statut, sa.func.count(Candidature.id))
-                .filter(perimeter.criterion(Candidature)).group_by(Candidature.statut).all())
-        order = {code: i for i, code in enumerate(STATUTS.codes)}
-        return [(code, STATUTS.label(code), n) for code, n in sorted(rows, key=lambda r: order[r[0]])]
+        """Dossiers per status in the perimeter (the status counters, app/reports/counts.py)."""
+        counts = status_counts(current_perimetre())
+        return [(code, STATUTS.label(code), counts[code]) for code in STATUTS.codes
+                if counts.get(code)]
 
     @expose("/show/<pk>")
     @has_access

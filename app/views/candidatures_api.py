@@ -2,12 +2,12 @@
 actions as POST /api/v1/candidature/<pk>/action/<verb> under the same guard as the buttons."""
 from flask import request
 from flask_appbuilder.api import expose, protect, safe
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.extensions import db
 from app.models.candidature import Candidature
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
+from app.views.candidatures_query import CandidatureInterface
 from app.views.base import READ_WRITE, ScopedApi
 from app.workflow import PerimeterViolation, RuleViolation
 from app.workflow import transitions
@@ -33,7 +33,7 @@ CREATE_KEYS = UPDATE_KEYS | {"certification", "candidat", "etablissement", "orga
 
 class CandidatureApi(ScopedApi):
     resource_name = "candidature"
-    datamodel = SQLAInterface(Candidature)
+    datamodel = CandidatureInterface(Candidature)
     class_permission_name = "Candidatures"
     method_permission_name = {**READ_WRITE, "actions": "read", "run_action": "read"}
     list_columns = LIST

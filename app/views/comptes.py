@@ -1,5 +1,5 @@
 """Accounts: users of one's perimeter, invitations, password links, employer sign-up, my account."""
-from flask import abort, flash, g, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -13,9 +13,9 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 from app.extensions import db
 from app.models import Profil
 from app.models.comptes import ROLES
-from app.security.perimeter import PerimeterFilter, current_perimetre
+from app.security.perimeter import current_perimetre
 from app.views.base import ScopedModelView
-from app.views.labels import LABELS, labels
+from app.views.labels import labels
 from app.workflow import RuleViolation
 from app.workflow import comptes
 

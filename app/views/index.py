@@ -1,5 +1,5 @@
 """Home page: the user's starting point."""
-from flask import redirect, url_for
+from flask import redirect
 from flask_appbuilder import IndexView, expose
 from flask_login import current_user
 

@@ -1,7 +1,6 @@
 """Screens of the dispositifs and of the certifications' referential (R-DIS, R-REF)."""
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import SelectMultipleField
-from wtforms.validators import Optional
 
 from app.formats import FormatError, check_bloc_code, check_certification_code, check_rncp, check_rs
 from app.models import Bloc, Certification, Competence, Dispositif, Passerelle

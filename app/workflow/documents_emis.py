@@ -27,7 +27,7 @@ from app.models.document import (
 from app.reports import pdf as renderer
 from app.reports.qr import verification_url
 from app.workflow import RuleViolation
-from app.workflow.documents_data import MODELES, normalise, pv_parts
+from app.workflow.documents_data import MODELES, normalise
 
 # Printed on paper and typed back: no 0/O, 1/I/L. 12 characters of 31 = 59 bits, drawn by
 # `secrets`: nobody can walk the codes of the public page.
@@ -119,11 +119,12 @@ def _context(data: dict, numero: str, code: str, emis_le: datetime, **extra) -> 
 
 
 def _render(modele: str, context: dict) -> bytes:
-    """One document's PDF; a long PV is rendered in parts side by side and its pages numbered."""
+    """One document's PDF. The PV, one row per candidate, is drawn by ReportLab directly, in one
+    process, with its pages numbered (issue 9: see app/reports/pv_pdf.py for why it departs from
+    render_pdf); pv.html, pv_parts and PV_PARALLEL_ROWS are no longer used to issue it."""
     if modele == "pv":
-        parts = pv_parts(context, renderer.pdf_processes(), PV_PARALLEL_ROWS)
-        pdf = renderer.render_pdf_parts([("pv.html", p) for p in parts])
-        return renderer.stamp_page_numbers(pdf)
+        from app.reports.pv_pdf import render_pv
+        return render_pv(context)
     return renderer.render_pdf(f"{modele}.html", context)
 
 

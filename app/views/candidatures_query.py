@@ -1,0 +1,63 @@
+"""The candidature lists' data access at national scale (issue 9).
+
+FAB counts every list page with `SELECT count(*)` over the filtered dossiers and pages with
+OFFSET, which at a million dossiers scans the perimeter on each page (100 ms and more) and, deep
+in the list, reads and throws away every skipped row. This interface keeps FAB's filters and
+ordering but:
+- answers the count from the status counters (app/reports/counts.py) when the only filters are
+  the perimeter and the status — the list as it opens, and the status links of the dashboard;
+- reads deep pages by "deferred join": the ids of the page first (from the perimeter's
+  (column, created_on, id) index alone), then those 25 dossiers.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_appbuilder.models.sqla.filters import FilterEqual, FilterIn
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from app.reports.counts import status_counts
+from app.security.perimeter import PerimeterFilter, current_perimetre
+
+UNCOUNTABLE = object()
+
+
+def status_filter_values(filters):
+    """The statuses the filters allow (None: any) when they are only the perimeter and status
+    equal / in filters; UNCOUNTABLE when any other filter applies."""
+    allowed = None
+    for flt, value in zip(getattr(filters, "filters", []) or [], getattr(filters, "values", []) or []):
+        if isinstance(flt, PerimeterFilter) and value in (None, "", "read"):
+            continue
+        if flt.column_name != "statut" or type(flt) not in (FilterEqual, FilterIn):
+            return UNCOUNTABLE
+        values = set(value if isinstance(value, (list, tuple, set)) else [value])
+        allowed = values if allowed is None else allowed & values
+    return allowed
+
+
+class CandidatureInterface(SQLAInterface):
+    DEFERRED_FROM = 500  # rows skipped before a page reads its ids first
+
+    def get_related_interface(self, col_name):
+        """Related models (the search form's certification select) get FAB's plain interface."""
+        return SQLAInterface(self.get_related_model(col_name), self.session)
+
+    def query_count(self, query, filters=None, select_columns=None) -> int:
+        statuts = status_filter_values(filters)
+        if statuts is UNCOUNTABLE:
+            return super().query_count(query, filters, select_columns)
+        return sum(status_counts(current_perimetre(), statuts).values())
+
+    def query(self, filters=None, order_column="", order_direction="", page=None,
+              page_size=None, select_columns=None, outer_default_load=False):
+        if not page or not page_size or page * page_size < self.DEFERRED_FROM or select_columns:
+            return super().query(filters, order_column, order_direction, page, page_size,
+                                 select_columns, outer_default_load)
+        model = self.obj
+        count = self.query_count(self.session.query(model), filters)
+        ids = self._apply_inner_all(self.session.query(model.id), filters, order_column,
+                                    order_direction, page, page_size, aliases_mapping={})
+        page_ids = ids.subquery()
+        rows = self.session.query(model).filter(model.id.in_(sa.select(page_ids.c.id)))
+        rows = self.apply_order_by(rows, order_column, order_direction, add_pk=True)
+        return count, rows.all()

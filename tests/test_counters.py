@@ -1,0 +1,165 @@
+"""Status counters and the candidature lists at scale (issue 9).
+
+The counters (app/models/compteur.py) must equal a fresh count after every kind of change; the
+lists read their totals from them and their deep pages by deferred join, and their SQL statement
+count depends neither on the page size nor on the number of dossiers.
+"""
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from app.models.candidature import Candidature
+from app.models.compteur import KEY, CompteurStatut, recount
+from app.reports.counts import status_counts
+from app.security import perimeter
+from app.security.perimeter import perimetre_of
+from app.views.candidatures_query import CandidatureInterface
+
+
+def truth(db):
+    c = Candidature.__table__.c
+    cols = [c[k] for k in KEY]
+    return {tuple(r[:-1]): r[-1] for r in db.session.execute(
+        sa.select(*cols, sa.func.count()).group_by(*cols))}
+
+
+def maintained(db):
+    return {tuple(getattr(r, k) for k in KEY): r.n
+            for r in db.session.query(CompteurStatut) if r.n}
+
+
+@pytest.fixture
+def dossiers(make, db, ref):
+    etab_a, etab_b = make.etablissement(), make.etablissement()
+    for e in (etab_a, etab_b):
+        make.habilitation(e, ref["CLEA"])
+    user_a = make.user("admin_etablissement", etablissement=etab_a)
+    user_b = make.user("admin_etablissement", etablissement=etab_b)
+    out = [make.candidature("CLEA", etablissement=etab_a, by=user_a) for _ in range(3)]
+    out += [make.candidature("CLEA", etablissement=etab_b, by=user_b) for _ in range(2)]
+    out.append(make.candidature("CHIMIE"))
+    db.session.commit()
+    return {"dossiers": out, "etab_a": etab_a, "etab_b": etab_b, "user_a": user_a,
+            "user_b": user_b}
+
+
+def test_counters_follow_creation_status_change_move_and_rollback(dossiers, db):
+    assert maintained(db) == truth(db) and sum(truth(db).values()) == 6
+    a, b, c = dossiers["dossiers"][:3]
+    a.statut = "en_attente_jury"  # a loaded dossier
+    db.session.commit()
+    assert maintained(db) == truth(db)
+    db.session.expire_all()  # an expired one: its old status must still be decremented
+    b.statut = "en_attente_evaluation_finale"
+    db.session.commit()
+    assert maintained(db) == truth(db)
+    etab_b = dossiers["etab_b"]  # moved to another établissement (and organisme / réseau)
+    c.etablissement_id, c.organisme_id = etab_b.id, etab_b.organisme_id
+    c.reseau_id = etab_b.organisme.reseau_id
+    db.session.commit()
+    assert maintained(db) == truth(db)
+    before = maintained(db)
+    a.statut = "certifiee"
+    db.session.flush()
+    assert maintained(db) != before  # counted in the flush ...
+    db.session.rollback()
+    assert maintained(db) == before == truth(db)  # ... and undone with it
+
+
+def test_counters_follow_deletion(dossiers, db):
+    doomed = dossiers["dossiers"][-1]
+    db.session.expire_all()
+    for table in ("historique", "evaluation", "document"):  # what the dossier owns, if any
+        db.session.execute(sa.text(f"DELETE FROM {table} WHERE candidature_id = :i"),
+                           {"i": doomed.id})
+    db.session.delete(doomed)
+    db.session.commit()
+    assert maintained(db) == truth(db) and sum(truth(db).values()) == 5
+
+
+def test_recount_rebuilds_the_same_counters(dossiers, db):
+    expected = maintained(db)
+    db.session.execute(sa.update(Candidature.__table__).values(statut="en_attente_jury"))
+    assert maintained(db) == expected != truth(db)  # a Core UPDATE is not seen ...
+    recount(db.session.connection())
+    assert maintained(db) == truth(db)  # ... until the counters are rebuilt
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("who", ["admin", "secretariat", "etablissement", "reseau", "autre"])
+def test_status_counts_equal_a_count_of_the_perimeter(dossiers, make, ref, db, who):  # R-ACC-5
+    etab = dossiers["etab_a"]
+    user = {"admin": lambda: make.user("admin"),
+            "secretariat": lambda: make.user("secretariat", dispositif=ref["CLEA"]),
+            "etablissement": lambda: dossiers["user_a"],
+            "reseau": lambda: make.user("admin_reseau", reseau=etab.organisme.reseau),
+            "autre": lambda: make.user("admin_etablissement",
+                                       etablissement=make.etablissement())}[who]()
+    p = perimetre_of(user)
+    expected = dict(db.session.execute(
+        sa.select(Candidature.statut, sa.func.count()).where(
+            perimeter.criterion(Candidature, p)).group_by(Candidature.statut)).all())
+    assert status_counts(p) == expected
+    if who == "autre":
+        assert expected == {}
+
+
+def _ids(html):
+    return re.findall(r"/candidatures/show/(\d+)", html)
+
+
+def test_deep_pages_read_by_deferred_join_match_offset_paging(make, db, ref, login_as, monkeypatch):
+    etab = make.etablissement()
+    make.habilitation(etab, ref["CLEA"])
+    user = make.user("admin_etablissement", etablissement=etab)
+    for _ in range(12):
+        make.candidature("CLEA", etablissement=etab, by=user)
+    client = login_as(user)
+    url = "/candidatures/list/?psize_CandidatureView=5&page_CandidatureView=2"
+    offset_ids = _ids(client.get(url).get_data(as_text=True))
+    monkeypatch.setattr(CandidatureInterface, "DEFERRED_FROM", 1)
+    deferred = client.get(url).get_data(as_text=True)
+    assert _ids(deferred) == offset_ids and len(offset_ids) == 2
+    assert "12" in deferred  # the total still comes from the counters
+
+
+def _statements(queries, client, url):
+    assert client.get(url).status_code == 200
+    with queries() as statements:
+        r = client.get(url)
+    assert r.status_code == 200
+    return statements
+
+
+@pytest.mark.parametrize("who", ["secretariat", "etablissement"])
+def test_list_statements_do_not_grow_with_page_size_rows_or_depth(make, db, ref, login_as,
+                                                                   queries, who, monkeypatch):
+    # Issue 9 acceptance: a main list's statement count is fixed (≤ 12), whatever the page
+    # size, the number of dossiers, the status filter or the page depth.
+    etab = make.etablissement()
+    make.habilitation(etab, ref["CLEA"])
+    creator = make.user("admin_etablissement", etablissement=etab)
+    user = creator if who == "etablissement" else make.user("secretariat", dispositif=ref["CLEA"])
+    client = login_as(user)
+    monkeypatch.setattr(CandidatureInterface, "DEFERRED_FROM", 20)
+    base = "/candidatures/list/?psize_CandidatureView={size}"
+    figures = {}
+    for total in (4, 30):
+        while db.session.query(Candidature).count() < total:
+            i = db.session.query(Candidature).count()
+            make.candidature("CLEA", etablissement=etab, by=creator,
+                             entreprise=make.entreprise() if i % 2 else None)
+        for size in (10, 100):
+            figures[(total, size)] = len(_statements(queries, client, base.format(size=size)))
+    from app.views.dashboard import _filter_index
+    equal = _filter_index("equal")  # the dashboard's status links
+    figures["statut"] = len(_statements(
+        queries, client, base.format(size=10) + f"&_flt_{equal}_statut=en_attente_evaluation_prealable"))
+    deep = _statements(queries, client, base.format(size=10) + "&page_CandidatureView=2")
+    figures["deep"] = len(deep)
+    assert len(set(figures.values())) == 1, str(figures)
+    assert max(figures.values()) <= 12, figures
+    # The total is read from the counters: no count(*) over the dossiers.
+    assert not any("count(" in s.lower() and "candidature" in s.lower()
+                   and "compteur_statut" not in s.lower() for s in deep), deep
