@@ -19,6 +19,11 @@ def create_app(config_object=None) -> Flask:
     app.config.from_mapping((config_object or Config).load())
     os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)
     logging.basicConfig(level=logging.INFO)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # PostgreSQL's JIT compiles the big report and export statements for 200–250 ms before
+        # running them (measured at a million dossiers, issue 9): more than it ever saves here.
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("options", "-c jit=off")
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(

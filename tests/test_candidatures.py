@@ -77,6 +77,21 @@ def test_search_ignores_accents_case_and_finds_usage_names(make, db):  # R-CAN-2
     assert candidats.search(nom="Lefèvre", prenom="Marie") == []
 
 
+def test_search_unites_birth_and_usage_names_within_the_limit(make, db):  # R-CAN-2
+    # Each name column is searched by its own limited branch (issue 9): the union must still
+    # list each dossier once, in name order, and count both branches against the limit.
+    born = {"prenom": "Jeanne", "date_naissance": dt.date(1990, 1, 1)}
+    by_birth = make.candidature("CLEA", identite=ident(make, nom_naissance="Martinez", **born))
+    by_usage = make.candidature("CLEA", identite=ident(make, nom_naissance="Bernard",
+                                                        nom_usage="Martin", **born))
+    both = make.candidature("CLEA", identite=ident(make, nom_naissance="Martineau",
+                                                    nom_usage="Martinet", **born))
+    rows = candidats.search(nom="martin", prenom="jeanne", limit=3)
+    assert [r[0].id for r in rows] == [by_usage.id, both.id, by_birth.id]  # BERNARD, MARTINEAU, MARTINEZ
+    with pytest.raises(candidats.SearchTooBroad):
+        candidats.search(nom="martin", prenom="jeanne", limit=2)
+
+
 @pytest.mark.parametrize("kw", [{"nom": "Dupont"}, {"date_naissance": "1985-05-04"},
                                 {"nom": "D", "prenom": "Jean"}, {"prenom": "Jean", "ville_naissance": "Lyon"},
                                 {}])

@@ -4,18 +4,15 @@ The workbook is a tablib Databook (a few aggregated sheets); the dossier-level e
 hundreds of thousands of lines, so it is read in batches and written by XlsxWriter in constant
 memory (or by the csv module), through the same Export base class as every other export.
 """
-import tempfile
 
 import sqlalchemy as sa
 import tablib
-import xlsxwriter
-from flask import send_file
 
 from app.extensions import db
-from app.formats import format_datetime_fr, neutralise_formula
+from app.formats import format_datetime_fr
 from app.models import Certification, Dispositif, Entreprise, Etablissement
 from app.models.candidature import STATUTS, Candidat, Candidature
-from app.reports.exports import MIMETYPES, Export, cell
+from app.reports.exports import Export
 from app.reports.reports import ReportExport, run_report
 from app.reports.statistics import (
     CATEGORIES, CATEGORY_LABELS, REGION, Filters, by_status, join_region, scoped, shows_identity,
@@ -54,6 +51,7 @@ class DossierExport(Export):
 
     name = "statistiques-dossiers"
     title = "Dossiers"
+    large = True
     BATCH = 2000
 
     def __init__(self, p: Perimetre, filters: Filters | None = None):
@@ -99,18 +97,3 @@ class DossierExport(Export):
                      STATUTS.label(row["decision"]) if row["decision"] else None,
                      row["decide_le"], row["abandonne_le"]]
             yield line
-
-
-def send_xlsx(export: Export, filename: str):
-    """An .xlsx written row by row (XlsxWriter constant memory) into a temporary file, then
-    streamed: memory stays flat for hundreds of thousands of lines (FAB-NOTES measures)."""
-    out = tempfile.TemporaryFile()  # noqa: SIM115  (send_file closes it after the response)
-    book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_formulas": False,
-                                     "strings_to_urls": False, "strings_to_numbers": False})
-    sheet = book.add_worksheet(export.title[:31])
-    sheet.write_row(0, 0, [neutralise_formula(h) for h in export.header()])
-    for i, row in enumerate(export.rows(), start=1):
-        sheet.write_row(i, 0, [cell(v) for v in row])
-    book.close()
-    out.seek(0)
-    return send_file(out, mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=filename)

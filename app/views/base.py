@@ -14,7 +14,7 @@ from flask_appbuilder.urltools import get_filter_args, get_order_args
 from werkzeug.datastructures import ImmutableMultiDict
 
 from app.formats import format_date_fr, format_datetime_fr
-from app.reports.exports import ListExport, send_dataset
+from app.reports.exports import ListExport, send_export
 from app.security import perimeter
 from app.security.perimeter import PerimeterFilter
 from app.workflow import PerimeterViolation, RuleViolation
@@ -199,12 +199,18 @@ class ScopedModelView(ModelView):
         filters = self.datamodel.get_filters(self.search_columns)
         get_filter_args(filters)
         order = get_order_args().get(self.__class__.__name__) or self.base_order or ("", "")
-        count, items = self.datamodel.query(filters.get_joined_filters(self._base_filters),
-                                            order[0], order[1], page=0, page_size=EXPORT_MAX_ROWS)
-        columns = self.export_columns or self.list_columns
-        export = ListExport(self.export_name, columns, self.label_columns, items,
-                            self.formatters_columns)
-        return send_dataset(export, fmt)
+        dm = self.datamodel
+        # FAB's filters (perimeter included) and order, no page: rows are read in batches while
+        # the file is written (app/reports/exports.py send_export).
+        query = dm.apply_all(dm.session.query(dm.obj),
+                             filters.get_joined_filters(self._base_filters), *order)
+        return send_export(self.make_export(query), fmt)
+
+    def make_export(self, query):
+        """The export of this list's rows (a subclass may select columns instead of objects)."""
+        return ListExport(self.export_name, self.export_columns or self.list_columns,
+                          self.label_columns, query.limit(EXPORT_MAX_ROWS).yield_per(1000),
+                          self.formatters_columns, large=True)
 
 
 class ScopedApi(ModelRestApi):

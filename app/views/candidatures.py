@@ -14,7 +14,8 @@ from app.reports.counts import status_counts
 from app.reports.exports import ListExport, send_dataset
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
-from app.views.base import ScopedModelView
+from app.views import candidatures_export
+from app.views.base import EXPORT_MAX_ROWS, ScopedModelView
 from app.views.candidatures_query import CandidatureInterface
 from app.views.dossier import run
 from app.views.candidature_forms import (
@@ -89,6 +90,13 @@ class CandidatureView(ScopedModelView):
         widgets = self._list()
         return self.render_template(self.list_template, title=self.list_title, widgets=widgets,
                                     counts=self._counts(), view_name=self.__class__.__name__)
+
+    def make_export(self, query):
+        if candidatures_export.supports(self.export_columns):
+            return candidatures_export.CandidatureListExport(
+                self.export_name, self.export_columns, self.label_columns, query,
+                EXPORT_MAX_ROWS)
+        return super().make_export(query)
 
     def _counts(self):
         """Dossiers per status in the perimeter (the status counters, app/reports/counts.py)."""

@@ -6,7 +6,7 @@ managers, the "Rapports" area to the certifier and the managers (app/security/ro
 """
 from urllib.parse import urlencode
 
-from flask import abort, request, stream_with_context
+from flask import abort, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
@@ -17,7 +17,7 @@ from app.models.structures import REGIONS
 from app.reports import charts
 from app.reports import statistics as stats
 from app.reports import statistics_downloads as downloads
-from app.reports.exports import send_dataset, stream_csv
+from app.reports.exports import send_dataset, send_export
 from app.reports.reports import DIMENSIONS, STEPS, ReportExport, chart_series, run_report
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
@@ -87,13 +87,9 @@ class StatistiquesView(BaseView):
         """The dossier-level data, streamed (xlsx written in constant memory, csv row by row)."""
         export = downloads.DossierExport(current_perimetre(),
                                          stats.Filters.from_args(request.args))
-        if fmt == "xlsx":
-            return downloads.send_xlsx(export, "statistiques-dossiers.xlsx")
-        if fmt == "csv":
-            response = stream_csv(export, "statistiques-dossiers.csv")
-            response.response = stream_with_context(response.response)
-            return response
-        abort(404)
+        if fmt not in ("xlsx", "csv"):
+            abort(404)
+        return send_export(export, fmt)
 
 
 class RapportsView(BaseView):
