@@ -32,8 +32,8 @@ PAGES = [
      "/candidatures/list/", 30, 60, 12, False),
     ("liste_etab_statut", "Liste filtrée par statut (établissement)", "bench_etablissement",
      "/candidatures/list/?_flt_3_statut=en_attente_jury", 30, 60, 12, False),
-    ("liste_etab_p2000", "Liste page 2000 (établissement)", "bench_etablissement",
-     "/candidatures/list/?page_CandidatureView=1999", 30, 60, 12, False),
+    ("liste_etab_p2000", "Liste page 600 (établissement)", "bench_etablissement",
+     "/candidatures/list/?page_CandidatureView=599", 30, 60, 12, False),
     ("dossier", "Page dossier", "bench_secretariat", "/dossier/{dossier_id}", 30, 60, 12, False),
     ("accueil_sec", "Tableau de bord (secrétariat)", "bench_secretariat", "/", 30, 60, 12, False),
     ("accueil_etab", "Tableau de bord (établissement)", "bench_etablissement", "/", 30, 60, 12,
@@ -126,6 +126,68 @@ def measure(app, engine, client, url, repeat, heavy, trace=False):
             "sql": statements[:40]}
 
 
+def measure_call(engine, fn, repeat):
+    """Time `repeat` calls of fn() (documents are issued in-process, then rolled back)."""
+    import sqlalchemy as sa
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    times, cpu, size = [], [], 0
+    for _ in range(repeat):
+        statements.clear()
+        sa.event.listen(engine, "before_cursor_execute", count)
+        t, c = time.perf_counter(), time.process_time()
+        size = fn()
+        times.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return {"median_ms": statistics.median(times), "p95_ms": percentile(times, 0.95),
+            "min_ms": min(times), "runs": len(times), "statements": len(statements),
+            "status": "ok", "bytes": size, "lines": None, "peak_python_mb": None,
+            "rss_peak_growth_mb": None, "cpu_ms_this_process": statistics.median(cpu),
+            "sql": statements[:10]}
+
+
+def measure_documents(app, engine, repeat):
+    """PV of the closed 500-candidate jury and the print batch of its 500 certificates (issued
+    once and kept, like the secretariat would), through the workflow functions themselves."""
+    from flask_appbuilder.security.sqla.models import User
+
+    from app.extensions import db
+    from app.models.document import DocumentEmis
+    from app.models.jury import Jury
+    from app.security.perimeter import perimetre_of
+    from app.workflow.documents_lots import print_certificates
+    from app.workflow.jury_documents import issue_jury_documents
+    from bench.seed import CLOSED_JURY
+    out = []
+    with app.test_request_context():
+        user = db.session.query(User).filter_by(username="bench_secretariat").one()
+        p, jury = perimetre_of(user), db.session.get(Jury, CLOSED_JURY)
+
+        def pv():
+            doc = issue_jury_documents(p, jury, "pv")[0]
+            size = doc.taille
+            db.session.rollback()
+            return size
+        out.append(("pv", "PV d'un jury de 500 candidats (émission)", 4000,
+                    measure_call(engine, pv, repeat)))
+        ids = [i for (i,) in db.session.query(DocumentEmis.id).filter(
+            DocumentEmis.jury_id == CLOSED_JURY, DocumentEmis.type == "certificat",
+            DocumentEmis.statut == "valide").order_by(DocumentEmis.id)]
+        if not ids:
+            t = time.perf_counter()
+            ids = [d.id for d in issue_jury_documents(p, jury, "certificat")]
+            db.session.commit()
+            print(f"  500 certificats émis une fois en {time.perf_counter() - t:.1f} s "
+                  f"(numérotés, rendus, enregistrés)", flush=True)
+        out.append(("certificats_lot", f"Lot d'impression de {len(ids)} certificats", 4000,
+                    measure_call(engine, lambda: len(print_certificates(ids)), repeat)))
+    return out
+
+
 def floor_ms(engine, sql, repeat=5):
     """The hand-written SQL floor: time of one equivalent statement executed directly."""
     import sqlalchemy as sa
@@ -142,14 +204,28 @@ FLOORS = {
     "liste_sec": "SELECT * FROM candidature WHERE dispositif_id = 1 ORDER BY created_on DESC LIMIT 25",
     "liste_sec_statut": "SELECT * FROM candidature WHERE dispositif_id = 1 AND statut = "
                         "'en_attente_jury' ORDER BY created_on DESC LIMIT 25",
-    "liste_sec_p2000": "SELECT * FROM candidature WHERE dispositif_id = 1 ORDER BY created_on "
-                       "DESC LIMIT 25 OFFSET 49975",
+    "liste_sec_p2000": "SELECT * FROM candidature WHERE id IN (SELECT id FROM candidature "
+                       "WHERE dispositif_id = 1 ORDER BY created_on DESC, id DESC LIMIT 25 "
+                       "OFFSET 49975) ORDER BY created_on DESC, id DESC",
+    "liste_etab_p2000": "SELECT * FROM candidature WHERE id IN (SELECT id FROM candidature "
+                        "WHERE etablissement_id = 1 ORDER BY created_on DESC, id DESC LIMIT 25 "
+                        "OFFSET 14975) ORDER BY created_on DESC, id DESC",
+    "liste_etab_statut": "SELECT * FROM candidature WHERE etablissement_id = 1 AND statut = "
+                         "'en_attente_jury' ORDER BY created_on DESC LIMIT 25",
+    "accueil_sec": "SELECT statut, sum(n) FROM compteur_statut WHERE dispositif_id = 1 "
+                   "GROUP BY statut",
+    "accueil_etab": "SELECT statut, sum(n) FROM compteur_statut WHERE etablissement_id = 1 "
+                    "GROUP BY statut",
+    "export_liste_csv": "SELECT c.numero, k.nom_naissance, k.prenom, k.date_naissance, "
+                        "c.statut, c.created_on FROM candidature c JOIN candidat k ON "
+                        "k.id = c.candidat_id WHERE c.dispositif_id = 1 ORDER BY "
+                        "c.created_on DESC LIMIT 100000",
     "liste_etab": "SELECT * FROM candidature WHERE etablissement_id = 1 ORDER BY created_on DESC "
                   "LIMIT 25",
     "dossier": "SELECT * FROM candidature c JOIN candidat k ON k.id = c.candidat_id "
                "WHERE c.id = {dossier_id}",
     "doublons": "SELECT * FROM candidat WHERE cle_nom >= 'MARTIN' AND cle_nom < 'MARTIO' "
-                "AND cle_prenom LIKE 'JEAN%' LIMIT 50",
+                "AND cle_prenom >= 'JEAN' AND cle_prenom < 'JEAO' LIMIT 51",
     "rapport": "SELECT dispositif_id, statut, count(*) FROM candidature WHERE dispositif_id = 1 "
                "GROUP BY 1, 2",
 }
@@ -166,7 +242,12 @@ def main(argv=None):
     ap.add_argument("--trace-memory", action="store_true",
                     help="tracemalloc on heavy requests (exact Python peak, distorted times)")
     ap.add_argument("--keep", action="store_true", help="ignored (bench.seed option)")
+    ap.add_argument("--sqlite", action="store_true",
+                    help="measure the SQLite copy (instance/bench.db, see bench.seed --sqlite)")
     args, _ = ap.parse_known_args(argv)
+    if args.sqlite:
+        from bench.sqlite_copy import sqlite_url
+        args.url = sqlite_url()
     app = make_app(args.url)
     from app.extensions import db
     import sqlalchemy as sa
@@ -202,6 +283,16 @@ def main(argv=None):
                   f"{res['statements']:5d}  HTTP {res['status']}"
                   + (f"  {res['lines'] or '?'} lignes csv, {res['bytes']} octets, +{res['rss_peak_growth_mb']} Mo RSS" if heavy else ""),
                   flush=True)
+        if not args.skip_heavy and (not only or only & {"pv", "certificats_lot"}):
+            for key, label, target, res in measure_documents(app, engine, args.heavy_repeat):
+                if only and key not in only:
+                    continue
+                res.update(key=key, label=label, user="bench_secretariat", url=None,
+                           target_median_ms=target, target_p95_ms=None, target_statements=None,
+                           floor_sql_ms=None)
+                results.append(res)
+                print(f"  {label:<45} {res['median_ms']:9.1f} {res['p95_ms']:9.1f} "
+                      f"{res['statements']:5d}  {res['bytes']} octets", flush=True)
     print_table(results)
     out = Path("bench-results")
     out.mkdir(exist_ok=True)

@@ -17,7 +17,8 @@ from werkzeug.security import generate_password_hash
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/opencertif_bench"
 PASSWORD = "Bench-OpenCertif-2026!"
 FULL = {"candidatures": 1_000_000, "etablissements": 10_000, "users": 200_000, "juries": 5_000}
-BIG_JURY = 500  # R-JUR: the jury whose PV / decision sheet is measured
+BIG_JURY = 500  # R-JUR: the jury whose decision sheet is measured (jury 1, still open)
+CLOSED_JURY = 4  # a closed CHIMIE jury: its PV and 500 certificates are measured
 
 # Statuses each scheme's dossiers may hold (app/workflow/candidatures.py WORKFLOWS), no abandon
 # (that would need abandon_motif/abandonne_le, ck_candidature_abandon).
@@ -196,7 +197,43 @@ SELECT 1, id, row_number() OVER (ORDER BY id), row_number() OVER (ORDER BY id), 
 FROM (SELECT c.id FROM candidature c JOIN dispositif d ON d.id = c.dispositif_id
       WHERE d.code = 'CHIMIE' AND c.statut = 'en_attente_jury' ORDER BY c.id
       LIMIT {BIG_JURY}) s"""),
-        ("analyze", "ANALYZE"),
+        # Jury 4 (CHIMIE) is closed with 500 published admissions and their attributions: the
+        # PV and the 500 certificates are issued from it (bench.run).
+        ("jury clos", f"""
+WITH chosen AS (
+  SELECT c.id, c.candidat_id, c.certification_id, row_number() OVER (ORDER BY c.id) AS n
+  FROM candidature c JOIN dispositif d ON d.id = c.dispositif_id
+  WHERE d.code = 'CHIMIE' AND c.statut = 'valide' ORDER BY c.id LIMIT {BIG_JURY}),
+closed AS (
+  UPDATE jury SET etat = 'clos', clos_le = now(), tenu_le = now(), capacite = {BIG_JURY}
+  WHERE id = {CLOSED_JURY} RETURNING id),
+president AS (
+  INSERT INTO jury_membre (jury_id, nom, prenom, organisation, qualite, college, votant,
+                           created_on)
+  SELECT id, 'Durand', 'Claire', 'France Chimie', 'Présidente', 'president', true, now()
+  FROM closed),
+ins AS (
+  INSERT INTO inscription_jury (jury_id, candidature_id, numero_anonyme, rang, etat, active,
+                                inscrit_le, decision, competences_acquises, blocs_acquis,
+                                decide_le, publiee_le)
+  SELECT (SELECT id FROM closed), id, n, n, 'publie', true, now(), 'valide', '[]', '[]', now(),
+         now() FROM chosen RETURNING id, candidature_id)
+INSERT INTO attribution_certification (inscription_id, candidature_id, candidat_id, nature,
+                                       certification_id, date_jury, created_on)
+SELECT ins.id, chosen.id, chosen.candidat_id, 'certification', chosen.certification_id,
+       current_date, now()
+FROM ins JOIN chosen ON chosen.id = ins.candidature_id"""),
+        # Bulk SQL bypasses the ORM events that keep the status counters (app/models/compteur.py).
+        ("compteurs", """
+INSERT INTO compteur_statut (cle, dispositif_id, reseau_id, organisme_id, etablissement_id,
+                             entreprise_id, statut, n)
+SELECT concat_ws(':', dispositif_id, coalesce(reseau_id::text, ''),
+                 coalesce(organisme_id::text, ''), coalesce(etablissement_id::text, ''),
+                 coalesce(entreprise_id::text, ''), statut),
+       dispositif_id, reseau_id, organisme_id, etablissement_id, entreprise_id, statut, count(*)
+FROM candidature
+GROUP BY dispositif_id, reseau_id, organisme_id, etablissement_id, entreprise_id, statut"""),
+        ("vacuum analyze", "VACUUM ANALYZE"),
     ]
 
 
@@ -206,11 +243,20 @@ def main(argv=None):
     ap.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     ap.add_argument("--repeat", type=int, default=0, help="ignored (bench.run option)")
     ap.add_argument("--keep", action="store_true", help="reuse an already seeded database")
+    ap.add_argument("--sqlite", action="store_true",
+                    help="also copy the seeded database into instance/bench.db (SQLite)")
     args, _ = ap.parse_known_args(argv)
     n = sizes(args.scale)
     if args.keep:
         print("Base conservée, pas de réensemencement.")
-        return
+    else:
+        seed(args, n)
+    if args.sqlite:
+        from bench.sqlite_copy import copy_to_sqlite
+        copy_to_sqlite(args.url)
+
+
+def seed(args, n):
     t0 = time.perf_counter()
     print(f"Ensemencement de {args.url} à l'échelle {args.scale}: {n}")
     recreate_database(args.url)

@@ -209,3 +209,26 @@ def test_large_exports_stream_with_a_fixed_number_of_statements(make, db, ref, l
             counts.append(len([s for s in statements if "candidature" in s.lower()]))
     # (on PostgreSQL the csv is written by COPY on the raw connection: no statement seen here)
     assert all(len(set(counts)) == 1 and counts[0] <= 1 for counts in figures.values()), figures
+
+
+def test_streamed_xlsx_reads_back_as_the_tablib_workbook(tmp_path):
+    # The row-by-row .xlsx writer (issue 9) gives openpyxl the same cells as tablib's file.
+    import io
+
+    from openpyxl import load_workbook
+
+    from app.reports.exports import ListExport, render
+    from app.reports.xlsx_stream import column_letters, write_xlsx
+    items = [{"a": "=1+2", "b": 3, "c": "x < y & z", "d": None, "e": 1.5, "f": " espace "}
+             for _ in range(3)] * 10
+    export = ListExport("Liste : [x]", list("abcdef"), {k: k.upper() for k in "abcdef"},
+                        [type("R", (), row)() for row in items])
+    out = io.BytesIO()
+    write_xlsx(out, export.title, export.header(), export.cells())
+    streamed = list(load_workbook(io.BytesIO(out.getvalue())).active.iter_rows(values_only=True))
+    tabled = list(load_workbook(io.BytesIO(render(export, "xlsx"))).active.iter_rows(values_only=True))
+    assert streamed == tabled and streamed[1] == ("'=1+2", 3, "x < y & z", None, 1.5, " espace ")
+    assert column_letters(28)[-3:] == ["Z", "AA", "AB"]
+    out = io.BytesIO()  # characters XML cannot hold are dropped, not an error
+    write_xlsx(out, "x", ["A"], [["a\x01b\x0bc"]])
+    assert load_workbook(io.BytesIO(out.getvalue())).active["A2"].value == "abc"

@@ -3,8 +3,9 @@
 Cells that a spreadsheet would run as formulas are neutralised. `send_export` is the one place
 that chooses how a file is written: tablib for ordinary exports (a few hundred lines: a jury, a
 report); for a `large` export (a list of dossiers, up to 100,000 lines) the csv module row by row,
-streamed, and XlsxWriter in constant memory — tablib holds the whole sheet in memory (474 MB and
-14 s for 100,000 lines × 10 columns, issue 9) where these stay flat.
+streamed, and a sheet of inline strings written row by row (xlsx_stream.py) — tablib holds the
+whole sheet in memory (474 MB and 14 s for 100,000 lines × 10 columns, issue 9) where these stay
+flat.
 """
 import csv
 import datetime as dt
@@ -14,10 +15,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 
 import tablib
-import xlsxwriter
 from flask import Response, send_file, stream_with_context
 
-from app.formats import _FORMULA_STARTS, format_date_fr, format_datetime_fr, neutralise_formula
+from app.formats import (
+    _FORMULA_STARTS,
+    format_date_fr,
+    format_datetime_fr,
+    neutralise_formula,
+)
+from app.reports.xlsx_stream import write_xlsx
 
 MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -141,16 +147,11 @@ def send_export(export: Export, fmt: str) -> Response:
 
 
 def send_xlsx(export: Export, filename: str) -> Response:
-    """An .xlsx written row by row (XlsxWriter constant memory) into a temporary file, then
+    """An .xlsx written row by row (app/reports/xlsx_stream.py) into a temporary file, then
     sent: memory stays flat for a hundred thousand lines."""
     out = tempfile.TemporaryFile()  # noqa: SIM115  (send_file closes it after the response)
-    book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_formulas": False,
-                                     "strings_to_urls": False, "strings_to_numbers": False})
-    sheet = book.add_worksheet(export.title[:31])
-    sheet.write_row(0, 0, [neutralise_formula(h) for h in export.header()])
-    for i, row in enumerate(export.cells(), start=1):
-        sheet.write_row(i, 0, row)
-    book.close()
+    write_xlsx(out, export.title, [neutralise_formula(h) for h in export.header()],
+               export.cells())
     out.seek(0)
     return send_file(out, mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=filename)
 
