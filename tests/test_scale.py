@@ -232,3 +232,22 @@ def test_streamed_xlsx_reads_back_as_the_tablib_workbook(tmp_path):
     out = io.BytesIO()  # characters XML cannot hold are dropped, not an error
     write_xlsx(out, "x", ["A"], [["a\x01b\x0bc"]])
     assert load_workbook(io.BytesIO(out.getvalue())).active["A2"].value == "abc"
+
+
+@pytest.mark.parametrize("role", ["secretariat", "manager"])
+def test_statistics_export_cells_written_by_the_database_equal_python_cells(make, db, ref, role):
+    # R-STA-2: the dossier-level statistics export reads cells from SQL (issue 9); they must be
+    # the very text the Python path (exports.cell) gives, identity columns included or not.
+    from app.reports.exports import cell
+    from app.reports.statistics_downloads import DossierExport
+    etab = make.etablissement()
+    make.habilitation(etab, ref["CLEA"])
+    user = make.user("admin_etablissement", etablissement=etab)
+    a = make.candidature("CLEA", etablissement=etab, by=user, entreprise=make.entreprise())
+    make.candidature("CLEA", etablissement=etab, by=user)
+    a.statut, a.decision, a.decide_le = "certifiee", "certifiee", a.created_on.date()
+    db.session.commit()
+    export = DossierExport(perimetre_of(make.user(role, dispositif=ref["CLEA"])))
+    python = [[str(cell(v)) for v in row] for row in export.rows()]
+    sql = [[str(v) for v in row] for row in export.cells()]
+    assert sql == python and len(sql) == 2

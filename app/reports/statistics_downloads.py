@@ -12,6 +12,7 @@ from app.extensions import db
 from app.formats import format_datetime_fr
 from app.models import Certification, Dispositif, Entreprise, Etablissement
 from app.models.candidature import STATUTS, Candidat, Candidature
+from app.reports import sql_cells as cells
 from app.reports.exports import Export
 from app.reports.reports import ReportExport, run_report
 from app.reports.statistics import (
@@ -82,6 +83,31 @@ class DossierExport(Export):
             stmt = stmt.join(Candidat, Candidat.id == Candidature.candidat_id)
         stmt = scoped(join_region(stmt), self.p, self.filters, joined_region=True)
         return stmt.order_by(Candidature.created_on, Candidature.id)
+
+    def cell_statement(self):
+        """The same lines with every cell written by the database (app/reports/sql_cells.py):
+        the csv is then COPY's on PostgreSQL and the xlsx only copies texts."""
+        stmt = self.statement()
+        cols = {c.key: c for c in stmt.selected_columns}
+        category = sa.case(*[(cols["statut"].in_(list(ss)), CATEGORY_LABELS[code])
+                             for code, _, ss in CATEGORIES if ss],
+                           else_=CATEGORY_LABELS["en_cours"])
+        cells_ = [cells.text(cols["numero"]), cells.text(cols["dispositif"]),
+                  cells.text(cols["certification"]), cells.text(cols["intitule"])]
+        if self.identity:
+            cells_ += [cells.text(cols["nom_naissance"]), cells.text(cols["prenom"])]
+        cells_ += [cells.text(cols["etablissement"]), cells.text(cols["raison_sociale"]),
+                   cells.text(cols["region"]), cells.text(cells.label(cols["statut"], STATUTS)),
+                   cells.text(category), cells.text(cols["financement"]),
+                   cells.text(cols["origine"]), cells.datetime(cols["created_on"]),
+                   cells.datetime(cols["envoye_le"]),
+                   cells.text(cells.label(cols["decision"], STATUTS)),
+                   cells.date(cols["decide_le"]), cells.date(cols["abandonne_le"])]
+        return stmt.with_only_columns(*cells_)
+
+    def cells(self):
+        statement = self.cell_statement().execution_options(yield_per=self.BATCH)
+        return db.session.execute(statement)
 
     def rows(self):
         category = {s: code for code, _, ss in CATEGORIES if ss for s in ss}
