@@ -158,6 +158,38 @@ def test_median_even_and_odd_groups(db, make, ref):  # R-STA-3
     assert report.totals.delays["evaluation"] == (9.7, 5.0, 7)
 
 
+def test_median_with_repeated_values_and_empty_keys(db, make, ref):  # R-STA-3
+    """Medians counted from repeated delay values (issue 9: no per-dossier sort), in a group whose
+    key is NULL (company dossiers, no établissement) and in the totals, on both databases."""
+    world = build_world(db, make, ref, count=0)
+    day = dt.date.today() - dt.timedelta(days=300)
+    for after in (3, 3, 3, 8):                   # with an établissement: median 3, mean 4.25
+        world.dossier("CLEA", "en_attente_evaluation_finale", day, etab=world.A1, eval_after=after)
+    for after in (1, 5, 5, 9, 9, 9):             # company dossiers: (5 + 9) / 2 = 7
+        world.dossier("CLEA", "en_attente_evaluation_finale", day, entreprise=world.E,
+                      eval_after=after)
+    world.dossier("CLEA", "en_attente_evaluation_finale", day, etab=world.A1)  # no evaluation
+    world.dossier.commit()
+    report = run_report(perimetre_of(make.user("admin")), group_by=("etablissement",))
+    by_key = {line.keys[0]: line for line in report.lines}
+    assert set(by_key) == {world.A1.id, None}
+    assert by_key[world.A1.id].delays["evaluation"] == (4.2, 3.0, 4)  # 4.25 rounded half-even
+    assert by_key[world.A1.id].total == 5
+    assert by_key[None].delays["evaluation"] == (6.3, 7.0, 6)
+    assert by_key[None].labels == ("Sans établissement (dossier d'entreprise)",)
+    # all ten values: 1 3 3 3 5 | 5 8 9 9 9 -> 5; the totals are not a mix of the groups' medians
+    assert report.totals.delays["evaluation"] == (5.5, 5.0, 10)
+    assert report.totals.total == 11 and report.totals.counts["en_cours"] == 11
+    for rows, line in ((world.rows, report.totals),
+                       ([r for r in world.rows if r["etab"] is None], by_key[None])):
+        assert_line(line, rows)
+    # without delays, the same statement shape gives the same counts
+    plain = run_report(perimetre_of(make.user("admin")), group_by=("etablissement",),
+                       with_delays=False)
+    assert [(x.keys, x.total) for x in plain.lines] == [(x.keys, x.total) for x in report.lines]
+    assert plain.totals.total == 11 and plain.totals.delays == {}
+
+
 # --- the page, the chart and the exports ---------------------------------------------------------------
 def test_reports_page_for_managers_and_certifier_only(w, make, login_as):  # R-STA-3
     for user in (make.user("manager", dispositif=w.ref["CLEA"]),

@@ -2,17 +2,19 @@
 outcome counts, the success rate and the mean and median delays between the steps
 creation → evaluation → jury → certificate.
 
-A report is two SQL statements whatever the number of dossiers: the grouped rows and the totals
-row (a median cannot be summed from groups, so the totals are aggregated by the database too).
-Step dates, per dossier:
+A report is ONE statement, one pass over the perimeter's dossiers, whatever their number
+(issue 9): the lines and the totals line (a median cannot be summed from groups, so the totals
+are aggregated by the database too) come out of the same GROUP BY, see `_statement`.
+Step dates, per dossier (merged into one subquery, one join, `_step_dates`):
   evaluation   the first evaluation actually held (finalised or with results entered);
   jury         the date of the jury that decided (jury model), else the day the dossier was sent
                to the jury (`envoye_le`);
   certificate  the first certificate issued (document model), else the positive decision's date.
-Labels (dispositif name, certification title, établissement name) are joined to the aggregated
-groups, not to every dossier. Medians: PostgreSQL's percentile_cont; elsewhere (SQLite) the
-middle row(s) of each group found with ROW_NUMBER() and COUNT() windows — still one statement,
-exact, and never Python over rows.
+Delays are whole days, so the dossiers are first counted by (keys, status, decision, delays) —
+a hash aggregation, the only per-dossier work; means and medians are then computed exactly from
+these counts (running counts per delay value, window functions), the same on PostgreSQL and
+SQLite, without sorting the dossiers and never in Python. Labels (dispositif name, certification
+title, établissement name) are joined to the aggregated groups, not to every dossier.
 """
 from __future__ import annotations
 
@@ -224,8 +226,6 @@ def _statement(dims, filters, p, with_delays):
             .group_by(*keys, rows.c.statut, rows.c.decision, *delay_cols)
             .cte("histogramme"))
     hkeys = [hist.c[f"k{i}"] for i in range(len(dims))]
-    big = sa.BigInteger()
-    count_t, num_t = sa.Numeric(), sa.Numeric()
     null_keys = [_typed_null(k).label(k.name) for k in hkeys]
     # per step and delay value: dossiers of each group (tot = 0) and of the whole (tot = 1)
     levels = [(0, hkeys), (1, [])] if dims else [(1, [])]
@@ -252,23 +252,24 @@ def _statement(dims, filters, p, with_delays):
             *[_typed_null(hist.c.statut).label("statut"),
               _typed_null(hist.c.decision).label("decision")],
             *[_typed_null(c).label(c.name) for c in (hist.c[f"d_{s}"] for s in steps)],
-            sa.cast(sa.null(), big).label("c"),
+            sa.cast(sa.null(), sa.BigInteger()).label("c"),
             ranked.c.step, ranked.c.v, ranked.c.cum, ranked.c.n))
     tail = [sa.cast(sa.null(), sa.Integer()).label("step"),
             sa.cast(sa.null(), sa.Integer()).label("v"),
-            sa.cast(sa.null(), count_t).label("cum"), sa.cast(sa.null(), count_t).label("n")]
+            sa.cast(sa.null(), sa.Numeric()).label("cum"),
+            sa.cast(sa.null(), sa.Numeric()).label("n")]
     body = [hist.c.statut, hist.c.decision, *[hist.c[f"d_{s}"] for s in steps], hist.c.c]
     counted = [sa.select(sa.literal(1).label("tot"), *null_keys, *body, *tail)]
     if dims:
         counted.insert(0, sa.select(sa.literal(0).label("tot"), *hkeys, *body, *tail))
     everything = sa.union_all(*counted, *medians).subquery("tout")
     t = everything.c
-    c = t.c
+    dossiers = t.c   # the histogram's counts (NULL on the median rows)
 
     def weighted(condition):
-        return sa.func.coalesce(sa.func.sum(sa.case((condition, c), else_=0)), 0)
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, dossiers), else_=0)), 0)
 
-    cols = [sa.func.coalesce(sa.func.sum(c), 0).label("total")]
+    cols = [sa.func.coalesce(sa.func.sum(dossiers), 0).label("total")]
     for code, _, statuses in CATEGORIES:
         cols.append(weighted(t.statut.in_(statuses or IN_PROGRESS)).label(code))
     cols += [weighted(t.decision.isnot(None)).label("decided"),
@@ -276,10 +277,10 @@ def _statement(dims, filters, p, with_delays):
     postgres = dialect() == "postgresql"
     for index, step in enumerate(steps):
         d = t[f"d_{step}"]
-        n = sa.func.sum(sa.case((d.isnot(None), c)))
-        total = sa.func.sum(d * c)
+        n = sa.func.sum(sa.case((d.isnot(None), dossiers)))
+        total = sa.func.sum(d * dossiers)
         # the same arithmetic as avg(): numeric division (PostgreSQL), float (SQLite)
-        mean = (sa.cast(total, num_t) / sa.cast(n, num_t)) if postgres else \
+        mean = (sa.cast(total, sa.Numeric()) / sa.cast(n, sa.Numeric())) if postgres else \
             (sa.cast(total, sa.Float()) / n)
         this = t.step == index
         low = sa.func.min(sa.case((sa.and_(this, 2 * t.cum >= t.n), t.v)))
@@ -299,10 +300,11 @@ def _statement(dims, filters, p, with_delays):
     return named
 
 
-# For the report's transaction only (PostgreSQL): JIT compilation costs more (~80 ms) than it
-# saves on this statement, and the planner, which expects as many histogram groups as dossiers,
-# sorts them on disk with the default 4 MB instead of hashing them.
-SETTINGS = sa.text("SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true)")
+# For the report's transaction only (PostgreSQL): the planner expects as many histogram groups
+# as dossiers and, with the default 4 MB, sorts them (on disk) instead of hashing them — 1.6
+# times slower at a million dossiers for two dimensions (issue 9). JIT is off for the whole
+# connection (app/__init__.py).
+SETTINGS = sa.text("SELECT set_config('work_mem', '64MB', true)")
 
 
 def _aggregate(dims, filters, p, with_delays):

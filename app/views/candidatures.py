@@ -5,6 +5,7 @@ from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.widgets import ListWidget
 from wtforms import SelectField
 
 from app.extensions import db
@@ -49,6 +50,10 @@ COLUMN_LABELS = {
 }
 
 
+class DossierListWidget(ListWidget):
+    template = "candidatures/list_widget.html"
+
+
 def _status_search_field():
     return SelectField("Statut", choices=[("", "—")] + list(STATUTS))
 
@@ -66,6 +71,7 @@ class CandidatureView(ScopedModelView):
                              "api_readvalues", "download"}
     list_title = "Candidatures"
     list_template = "candidatures/list.html"
+    list_widget = DossierListWidget
     list_columns = LIST_COLUMNS
     export_columns = EXPORT_COLUMNS
     # No établissement filter: FAB renders every établissement of the perimeter into the search
