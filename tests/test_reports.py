@@ -221,6 +221,24 @@ def test_reports_page_shows_table_totals_and_chart(w, make, login_as):  # R-STA-
     assert "/rapports/export/xlsx/?region=Occitanie&amp;statut=admis&amp;groupe1=certification" in page
 
 
+def test_reports_page_table_is_capped_not_the_totals(w, make, login_as, monkeypatch):  # R-STA-3
+    """Issue 9: a page never renders tens of thousands of lines; totals and exports stay whole."""
+    from app.views import reports as view
+    monkeypatch.setattr(view, "TABLE_MAX_LINES", 2)
+    manager = make.user("manager", dispositif=w.ref["CLEA"])
+    c = login_as(manager)
+    rows = mine(w.rows, disp="CLEA")
+    page = c.get("/rapports/?groupe1=etablissement&groupe2=statut").get_data(as_text=True)
+    body = page.split('id="oc-rapport"')[1].split("<tfoot>")[0]
+    assert body.count("<tr>") == 2 + 2  # two header rows, two lines
+    assert "Le tableau montre les 2 premières lignes sur" in page
+    assert f'<td class="text-right">{len(rows)}</td>' in page.split('class="oc-total"')[1]
+    text = c.get("/rapports/export/csv/?groupe1=etablissement&groupe2=statut").get_data(
+        as_text=True)
+    lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))[1:-1]
+    assert len(lines) > 2 and sum(int(x[2]) for x in lines) == len(rows)
+
+
 def test_report_exports_read_back(w, make, login_as):  # R-STA-3
     manager = make.user("manager", dispositif=w.ref["CLEA"])
     c = login_as(manager)

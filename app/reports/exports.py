@@ -189,16 +189,18 @@ def _postgres_copy(export: Export):
     if statement is None:
         return None
     from app.extensions import db
-    connection = db.session.connection()
-    if connection.dialect.name != "postgresql":
+    dialect = db.session.get_bind().dialect
+    if dialect.name != "postgresql":
         return None
-    compiled = statement.compile(dialect=connection.dialect,
-                                 compile_kwargs={"render_postcompile": True})
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, DELIMITER ';')"
 
     def lines():
+        # The connection is taken when the response is sent: the request may have committed
+        # (and released its connection) after the view returned.
+        raw = db.session.connection().connection.driver_connection
         chunk = bytearray()  # COPY hands one line at a time: sent in 64 KB pieces
-        with connection.connection.driver_connection.cursor() as cursor:
+        with raw.cursor() as cursor:
             with cursor.copy(sql, compiled.params) as copy:
                 for data in copy:
                     chunk += data

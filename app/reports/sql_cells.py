@@ -49,6 +49,12 @@ def text(expr):
                    else_=sa.func.coalesce(expr, ""))
 
 
+def code(expr):
+    """A value the application itself writes (numbers, codes, labels of a Choices list): never a
+    formula, only NULL to ''."""
+    return sa.func.coalesce(expr, "")
+
+
 def date(expr):
     """dd/mm/yyyy, '' for NULL (R-FMT-4)."""
     return sa.func.coalesce(_date_text(expr), "")

@@ -92,16 +92,16 @@ class DossierExport(Export):
         category = sa.case(*[(cols["statut"].in_(list(ss)), CATEGORY_LABELS[code])
                              for code, _, ss in CATEGORIES if ss],
                            else_=CATEGORY_LABELS["en_cours"])
-        cells_ = [cells.text(cols["numero"]), cells.text(cols["dispositif"]),
-                  cells.text(cols["certification"]), cells.text(cols["intitule"])]
+        cells_ = [cells.code(cols["numero"]), cells.code(cols["dispositif"]),
+                  cells.code(cols["certification"]), cells.text(cols["intitule"])]
         if self.identity:
             cells_ += [cells.text(cols["nom_naissance"]), cells.text(cols["prenom"])]
         cells_ += [cells.text(cols["etablissement"]), cells.text(cols["raison_sociale"]),
-                   cells.text(cols["region"]), cells.text(cells.label(cols["statut"], STATUTS)),
-                   cells.text(category), cells.text(cols["financement"]),
-                   cells.text(cols["origine"]), cells.datetime(cols["created_on"]),
+                   cells.text(cols["region"]), cells.label(cols["statut"], STATUTS),
+                   category, cells.code(cols["financement"]),
+                   cells.code(cols["origine"]), cells.datetime(cols["created_on"]),
                    cells.datetime(cols["envoye_le"]),
-                   cells.text(cells.label(cols["decision"], STATUTS)),
+                   cells.label(cols["decision"], STATUTS),
                    cells.date(cols["decide_le"]), cells.date(cols["abandonne_le"])]
         return stmt.with_only_columns(*cells_)
 

@@ -21,7 +21,7 @@ K, CERT, ETAB, ENT = (aliased(Candidat), aliased(Certification), aliased(Etablis
 
 # export column -> the cell's text, written by the database (app/reports/sql_cells.py)
 SQL = {
-    "numero": cells.text(Candidature.numero),
+    "numero": cells.code(Candidature.numero),
     "candidat.nom_naissance": cells.text(K.nom_naissance),
     "candidat.nom_usage": cells.text(K.nom_usage),
     "candidat.prenom": cells.text(K.prenom),
@@ -30,16 +30,16 @@ SQL = {
     "candidat.lieu_naissance": cells.text(sa.case(
         (K.ne_etranger.is_(True), cells.joined(", ", K.ville_naissance, K.pays_naissance)),
         else_=cells.joined(" ", K.code_postal_naissance, K.ville_naissance))),
-    "certification.code": cells.text(CERT.code),
+    "certification.code": cells.code(CERT.code),
     "certification.intitule": cells.text(CERT.intitule),
     "titulaire": cells.text(sa.case((Candidature.etablissement_id.isnot(None), ETAB.nom),
                                     else_=sa.func.coalesce(ENT.raison_sociale, ""))),
-    "statut_label": cells.text(cells.label(Candidature.statut, STATUTS)),
-    "financement": cells.text(Candidature.financement),
-    "origine": cells.text(Candidature.origine),
+    "statut_label": cells.label(Candidature.statut, STATUTS),
+    "financement": cells.code(Candidature.financement),
+    "origine": cells.code(Candidature.origine),
     "created_on": cells.datetime(Candidature.created_on),
     "envoye_le": cells.datetime(Candidature.envoye_le),
-    "decision": cells.text(Candidature.decision),
+    "decision": cells.code(Candidature.decision),
     "decide_le": cells.date(Candidature.decide_le),
 }
 
