@@ -95,11 +95,15 @@ def register_cli(app):
     @candidatures_group.command("recompter")
     @with_appcontext
     def candidatures_recount():
-        """Rebuild the per-status counters from the dossiers (after a bulk SQL change)."""
+        """Rebuild the per-status counters and the step dates of the reports from their sources
+        (after a change made in raw SQL)."""
+        from app.models import etapes
         from app.models.compteur import recount
         rows = recount(db.session.connection())
+        etapes.refresh(db.session.connection())
         db.session.commit()
-        click.echo(f"Compteurs recalculés : {rows} ligne(s).")
+        click.echo(f"Compteurs recalculés : {rows} ligne(s) ; dates d'étape des dossiers "
+                   "recalculées.")
 
     @app.cli.command("purge")
     @click.option("--dry-run", is_flag=True, help="Lister ce qui serait supprimé, sans supprimer.")

@@ -233,6 +233,11 @@ SELECT concat_ws(':', dispositif_id, coalesce(reseau_id::text, ''),
        dispositif_id, reseau_id, organisme_id, etablissement_id, entreprise_id, statut, count(*)
 FROM candidature
 GROUP BY dispositif_id, reseau_id, organisme_id, etablissement_id, entreprise_id, statut"""),
+        # … nor the step dates of the reports (app/models/etapes.py): the closed jury's dossiers.
+        ("dates d'étape", """
+UPDATE candidature c SET etape_jury_le = j.date
+FROM inscription_jury i JOIN jury j ON j.id = i.jury_id
+WHERE i.candidature_id = c.id AND i.decision IS NOT NULL"""),
         ("vacuum analyze", "VACUUM ANALYZE"),
     ]
 

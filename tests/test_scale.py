@@ -251,3 +251,29 @@ def test_statistics_export_cells_written_by_the_database_equal_python_cells(make
     python = [[str(cell(v)) for v in row] for row in export.rows()]
     sql = [[str(v) for v in row] for row in export.cells()]
     assert sql == python and len(sql) == 2
+
+
+def test_report_step_dates_follow_their_sources(db, make, ref):
+    # R-STA-3 (issue 9): the step dates kept on the dossier equal a recomputation from the
+    # evaluations, jury decisions and certificates, after every kind of change.
+    from app.models import etapes
+    from app.models.jury import Jury
+    from tests.test_statistics import build_world
+    build_world(db, make, ref, count=30)
+    cols = list(etapes.STEPS)
+
+    def kept():
+        db.session.expire_all()
+        return {c.id: tuple(getattr(c, k) for k in cols) for c in db.session.query(Candidature)}
+
+    before = kept()
+    assert any(v[0] for v in before.values()) and any(v[1] for v in before.values())
+    etapes.refresh(db.session.connection())
+    assert kept() == before  # nothing to correct
+    jury = db.session.query(Jury).filter(Jury.inscriptions.any()).first() \
+        if hasattr(Jury, "inscriptions") else db.session.query(Jury).first()
+    jury.date = jury.date.replace(year=jury.date.year + 1)  # a jury moved after its decisions
+    db.session.commit()
+    after = kept()
+    etapes.refresh(db.session.connection())
+    assert kept() == after and after != before

@@ -217,6 +217,10 @@ class Candidature(Model):
         sa.Index("ix_candidature_etablissement_updated", "etablissement_id", "updated_on"),
         sa.Index("ix_candidature_organisme_updated", "organisme_id", "updated_on"),
         sa.Index("ix_candidature_reseau_updated", "reseau_id", "updated_on"),
+        # The managers' report of a dispositif reads every column it needs from this index alone.
+        sa.Index("ix_candidature_dispositif_rapport", "dispositif_id", "certification_id", "statut",
+                 "decision", "created_on", "envoye_le", "decide_le", "etape_evaluation_le",
+                 "etape_jury_le", "etape_certificat_le", "etablissement_id", "entreprise_id"),
         *[sa.Index(f"ix_candidature_{level}_decide", f"{level}_id", "decide_le",
                    postgresql_where=sa.text("decide_le IS NOT NULL"),
                    sqlite_where=sa.text("decide_le IS NOT NULL"))
@@ -281,6 +285,10 @@ class Candidature(Model):
     # Set by the jury's decision (the jury feature calls apply_decision).
     decision = sa.Column(sa.String(20))
     decide_le = sa.Column(sa.Date)
+    # Step dates for the managers' reports, recomputed from their sources (app/models/etapes.py).
+    etape_evaluation_le = sa.Column(sa.Date)
+    etape_jury_le = sa.Column(sa.Date)
+    etape_certificat_le = sa.Column(sa.DateTime)
 
     candidat = relationship("Candidat", back_populates="candidatures", lazy="selectin")
     dispositif = relationship("Dispositif", lazy="selectin")
