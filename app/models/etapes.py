@@ -92,3 +92,14 @@ def _keep_step_dates(session, flush_context):
     ids = _touched(session)
     if ids:
         refresh(session.connection(), ids)
+        session.info.setdefault("_etapes_refreshed", set()).update(ids)
+
+
+@event.listens_for(orm.Session, "after_flush_postexec")
+def _reload_step_dates(session, flush_context):
+    """The dossiers already loaded read their new step dates from the database next time."""
+    from .candidature import Candidature
+    for pk in session.info.pop("_etapes_refreshed", ()):
+        obj = session.identity_map.get(orm.util.identity_key(Candidature, pk))
+        if obj is not None:
+            session.expire(obj, list(STEPS))
