@@ -12,35 +12,27 @@ from app.formats import _FORMULA_STARTS
 
 
 class _date_text(FunctionElement):
+    """dd/mm/yyyy of a date or datetime (PostgreSQL's and SQLite's own formatting)."""
     type = sa.String()
     name = "date_text"
     inherit_cache = True
+    formats = ("DD/MM/YYYY", "%d/%m/%Y")
 
 
-class _datetime_text(FunctionElement):
-    type = sa.String()
+class _datetime_text(_date_text):
     name = "datetime_text"
     inherit_cache = True
+    formats = ("DD/MM/YYYY HH24:MI", "%d/%m/%Y %H:%M")
 
 
 @compiles(_date_text, "postgresql")
-def _date_pg(element, compiler, **kw):
-    return f"to_char({compiler.process(element.clauses, **kw)}, 'DD/MM/YYYY')"
+def _format_pg(element, compiler, **kw):
+    return f"to_char({compiler.process(element.clauses, **kw)}, '{element.formats[0]}')"
 
 
 @compiles(_date_text)
-def _date_default(element, compiler, **kw):  # SQLite
-    return f"strftime('%d/%m/%Y', {compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_datetime_text, "postgresql")
-def _datetime_pg(element, compiler, **kw):
-    return f"to_char({compiler.process(element.clauses, **kw)}, 'DD/MM/YYYY HH24:MI')"
-
-
-@compiles(_datetime_text)
-def _datetime_default(element, compiler, **kw):  # SQLite
-    return f"strftime('%d/%m/%Y %H:%M', {compiler.process(element.clauses, **kw)})"
+def _format_default(element, compiler, **kw):  # SQLite
+    return f"strftime('{element.formats[1]}', {compiler.process(element.clauses, **kw)})"
 
 
 def text(expr):
