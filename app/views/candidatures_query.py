@@ -12,6 +12,7 @@ ordering but:
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterIn
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
@@ -37,10 +38,11 @@ def status_filter_values(filters):
 
 class CandidatureInterface(SQLAInterface):
     DEFERRED_FROM = 500  # rows skipped before a page reads its ids first
+    NOT_LISTED = ("dispositif", "evaluateur")
 
     def get_related_interface(self, col_name):
         """Related models (the search form's certification select) get FAB's plain interface."""
-        return SQLAInterface(self.get_related_model(col_name), self.session)
+        return ChoicesInterface(self.get_related_model(col_name), self.session)
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
         statuts = status_filter_values(filters)
@@ -50,14 +52,33 @@ class CandidatureInterface(SQLAInterface):
 
     def query(self, filters=None, order_column="", order_direction="", page=None,
               page_size=None, select_columns=None, outer_default_load=False):
-        if not page or not page_size or page * page_size < self.DEFERRED_FROM or select_columns:
+        if not page_size or select_columns:  # REST (select_columns) and others: FAB's own path
             return super().query(filters, order_column, order_direction, page, page_size,
                                  select_columns, outer_default_load)
         model = self.obj
         count = self.query_count(self.session.query(model), filters)
-        ids = self._apply_inner_all(self.session.query(model.id), filters, order_column,
-                                    order_direction, page, page_size, aliases_mapping={})
-        page_ids = ids.subquery()
-        rows = self.session.query(model).filter(model.id.in_(sa.select(page_ids.c.id)))
-        rows = self.apply_order_by(rows, order_column, order_direction, add_pk=True)
+        # The list shows neither the dispositif nor the evaluator: not loaded (one round trip
+        # each with their default "selectin").
+        rows = self.session.query(model).options(
+            *[orm.lazyload(getattr(model, name)) for name in self.NOT_LISTED])
+        if (page or 0) * page_size < self.DEFERRED_FROM:
+            rows = self.apply_all(rows, filters, order_column, order_direction, page, page_size)
+        else:
+            ids = self._apply_inner_all(self.session.query(model.id), filters, order_column,
+                                        order_direction, page, page_size, aliases_mapping={})
+            page_ids = ids.subquery()
+            rows = rows.filter(model.id.in_(sa.select(page_ids.c.id)))
+            rows = self.apply_order_by(rows, order_column, order_direction, add_pk=True)
         return count, rows.all()
+
+
+class ChoicesInterface(SQLAInterface):
+    """The search form's related selects (certifications): the rows, without FAB's count."""
+
+    def query(self, filters=None, order_column="", order_direction="", page=None,
+              page_size=None, select_columns=None, outer_default_load=False):
+        if filters or page or page_size or select_columns:
+            return super().query(filters, order_column, order_direction, page, page_size,
+                                 select_columns, outer_default_load)
+        rows = self.session.query(self.obj).all()
+        return len(rows), rows
