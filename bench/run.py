@@ -224,6 +224,24 @@ FLOORS = {
                   "LIMIT 25",
     "dossier": "SELECT * FROM candidature c JOIN candidat k ON k.id = c.candidat_id "
                "WHERE c.id = {dossier_id}",
+    "export_liste_xlsx": "SELECT c.numero, k.nom_naissance, k.prenom, k.date_naissance, "
+                         "c.statut, c.created_on FROM candidature c JOIN candidat k ON "
+                         "k.id = c.candidat_id WHERE c.dispositif_id = 1 ORDER BY "
+                         "c.created_on DESC LIMIT 100000",
+    "export_stats_csv": "SELECT c.numero, c.statut, c.created_on, c.decision FROM candidature c "
+                        "WHERE c.dispositif_id = 1 ORDER BY c.created_on, c.id",
+    "export_stats_xlsx": "SELECT c.numero, c.statut, c.created_on, c.decision FROM candidature c "
+                         "WHERE c.dispositif_id = 1 ORDER BY c.created_on, c.id",
+    "feuille_xlsx": "SELECT i.numero_anonyme, c.numero, k.nom_naissance, k.prenom, i.decision "
+                    "FROM inscription_jury i JOIN candidature c ON c.id = i.candidature_id "
+                    "JOIN candidat k ON k.id = c.candidat_id WHERE i.jury_id = 1",
+    "feuille_pdf": "SELECT i.numero_anonyme, c.numero, k.nom_naissance, k.prenom, i.decision "
+                   "FROM inscription_jury i JOIN candidature c ON c.id = i.candidature_id "
+                   "JOIN candidat k ON k.id = c.candidat_id WHERE i.jury_id = 1",
+    "pv": "SELECT k.nom_naissance, k.prenom, k.date_naissance, k.ville_naissance, c.origine, "
+          "c.financement, i.decision FROM inscription_jury i JOIN candidature c ON "
+          "c.id = i.candidature_id JOIN candidat k ON k.id = c.candidat_id WHERE i.jury_id = 4",
+    "certificats_lot": "SELECT pdf FROM document_emis WHERE jury_id = 4 AND type = 'certificat'",
     "doublons": "SELECT * FROM candidat WHERE cle_nom >= 'MARTIN' AND cle_nom < 'MARTIO' "
                 "AND cle_prenom >= 'JEAN' AND cle_prenom < 'JEAO' LIMIT 51",
     "rapport": "SELECT dispositif_id, statut, count(*) FROM candidature WHERE dispositif_id = 1 "
@@ -289,7 +307,8 @@ def main(argv=None):
                     continue
                 res.update(key=key, label=label, user="bench_secretariat", url=None,
                            target_median_ms=target, target_p95_ms=None, target_statements=None,
-                           floor_sql_ms=None)
+                           floor_sql_ms=round(floor_ms(engine, FLOORS[key]), 2)
+                           if key in FLOORS else None)
                 results.append(res)
                 print(f"  {label:<45} {res['median_ms']:9.1f} {res['p95_ms']:9.1f} "
                       f"{res['statements']:5d}  {res['bytes']} octets", flush=True)
