@@ -200,52 +200,53 @@ def floor_ms(engine, sql, repeat=5):
     return statistics.median(times)
 
 
+def _first_page(where):
+    return f"SELECT * FROM candidature WHERE {where} ORDER BY created_on DESC LIMIT 25"
+
+
+def _deferred_page(column, offset):
+    return (f"SELECT * FROM candidature WHERE id IN (SELECT id FROM candidature WHERE {column} = 1 "
+            f"ORDER BY created_on DESC, id DESC LIMIT 25 OFFSET {offset}) "
+            "ORDER BY created_on DESC, id DESC")
+
+
+_EXPORT_LIST = ("SELECT c.numero, k.nom_naissance, k.prenom, k.date_naissance, c.statut, "
+                "c.created_on FROM candidature c JOIN candidat k ON k.id = c.candidat_id "
+                "WHERE c.dispositif_id = 1 ORDER BY c.created_on DESC LIMIT 100000")
+_EXPORT_STATS = ("SELECT c.numero, c.statut, c.created_on, c.decision FROM candidature c "
+                 "WHERE c.dispositif_id = 1 ORDER BY c.created_on, c.id")
+_JURY_SHEET = ("SELECT i.numero_anonyme, c.numero, k.nom_naissance, k.prenom, i.decision "
+               "FROM inscription_jury i JOIN candidature c ON c.id = i.candidature_id "
+               "JOIN candidat k ON k.id = c.candidat_id WHERE i.jury_id = 1")
+
+# The hand-written SQL returning the same data as each measure (its "floor").
 FLOORS = {
-    "liste_sec": "SELECT * FROM candidature WHERE dispositif_id = 1 ORDER BY created_on DESC LIMIT 25",
-    "liste_sec_statut": "SELECT * FROM candidature WHERE dispositif_id = 1 AND statut = "
-                        "'en_attente_jury' ORDER BY created_on DESC LIMIT 25",
-    "liste_sec_p2000": "SELECT * FROM candidature WHERE id IN (SELECT id FROM candidature "
-                       "WHERE dispositif_id = 1 ORDER BY created_on DESC, id DESC LIMIT 25 "
-                       "OFFSET 49975) ORDER BY created_on DESC, id DESC",
-    "liste_etab_p2000": "SELECT * FROM candidature WHERE id IN (SELECT id FROM candidature "
-                        "WHERE etablissement_id = 1 ORDER BY created_on DESC, id DESC LIMIT 25 "
-                        "OFFSET 14975) ORDER BY created_on DESC, id DESC",
-    "liste_etab_statut": "SELECT * FROM candidature WHERE etablissement_id = 1 AND statut = "
-                         "'en_attente_jury' ORDER BY created_on DESC LIMIT 25",
+    "liste_sec": _first_page("dispositif_id = 1"),
+    "liste_sec_statut": _first_page("dispositif_id = 1 AND statut = 'en_attente_jury'"),
+    "liste_sec_p2000": _deferred_page("dispositif_id", 49975),
+    "liste_etab": _first_page("etablissement_id = 1"),
+    "liste_etab_statut": _first_page("etablissement_id = 1 AND statut = 'en_attente_jury'"),
+    "liste_etab_p2000": _deferred_page("etablissement_id", 14975),
+    "dossier": "SELECT * FROM candidature c JOIN candidat k ON k.id = c.candidat_id "
+               "WHERE c.id = {dossier_id}",
     "accueil_sec": "SELECT statut, sum(n) FROM compteur_statut WHERE dispositif_id = 1 "
                    "GROUP BY statut",
     "accueil_etab": "SELECT statut, sum(n) FROM compteur_statut WHERE etablissement_id = 1 "
                     "GROUP BY statut",
-    "export_liste_csv": "SELECT c.numero, k.nom_naissance, k.prenom, k.date_naissance, "
-                        "c.statut, c.created_on FROM candidature c JOIN candidat k ON "
-                        "k.id = c.candidat_id WHERE c.dispositif_id = 1 ORDER BY "
-                        "c.created_on DESC LIMIT 100000",
-    "liste_etab": "SELECT * FROM candidature WHERE etablissement_id = 1 ORDER BY created_on DESC "
-                  "LIMIT 25",
-    "dossier": "SELECT * FROM candidature c JOIN candidat k ON k.id = c.candidat_id "
-               "WHERE c.id = {dossier_id}",
-    "export_liste_xlsx": "SELECT c.numero, k.nom_naissance, k.prenom, k.date_naissance, "
-                         "c.statut, c.created_on FROM candidature c JOIN candidat k ON "
-                         "k.id = c.candidat_id WHERE c.dispositif_id = 1 ORDER BY "
-                         "c.created_on DESC LIMIT 100000",
-    "export_stats_csv": "SELECT c.numero, c.statut, c.created_on, c.decision FROM candidature c "
-                        "WHERE c.dispositif_id = 1 ORDER BY c.created_on, c.id",
-    "export_stats_xlsx": "SELECT c.numero, c.statut, c.created_on, c.decision FROM candidature c "
-                         "WHERE c.dispositif_id = 1 ORDER BY c.created_on, c.id",
-    "feuille_xlsx": "SELECT i.numero_anonyme, c.numero, k.nom_naissance, k.prenom, i.decision "
-                    "FROM inscription_jury i JOIN candidature c ON c.id = i.candidature_id "
-                    "JOIN candidat k ON k.id = c.candidat_id WHERE i.jury_id = 1",
-    "feuille_pdf": "SELECT i.numero_anonyme, c.numero, k.nom_naissance, k.prenom, i.decision "
-                   "FROM inscription_jury i JOIN candidature c ON c.id = i.candidature_id "
-                   "JOIN candidat k ON k.id = c.candidat_id WHERE i.jury_id = 1",
-    "pv": "SELECT k.nom_naissance, k.prenom, k.date_naissance, k.ville_naissance, c.origine, "
-          "c.financement, i.decision FROM inscription_jury i JOIN candidature c ON "
-          "c.id = i.candidature_id JOIN candidat k ON k.id = c.candidat_id WHERE i.jury_id = 4",
-    "certificats_lot": "SELECT pdf FROM document_emis WHERE jury_id = 4 AND type = 'certificat'",
     "doublons": "SELECT * FROM candidat WHERE cle_nom >= 'MARTIN' AND cle_nom < 'MARTIO' "
                 "AND cle_prenom >= 'JEAN' AND cle_prenom < 'JEAO' LIMIT 51",
     "rapport": "SELECT dispositif_id, statut, count(*) FROM candidature WHERE dispositif_id = 1 "
                "GROUP BY 1, 2",
+    "export_liste_csv": _EXPORT_LIST,
+    "export_liste_xlsx": _EXPORT_LIST,
+    "export_stats_csv": _EXPORT_STATS,
+    "export_stats_xlsx": _EXPORT_STATS,
+    "feuille_xlsx": _JURY_SHEET,
+    "feuille_pdf": _JURY_SHEET,
+    "pv": "SELECT k.nom_naissance, k.prenom, k.date_naissance, k.ville_naissance, c.origine, "
+          "c.financement, i.decision FROM inscription_jury i JOIN candidature c ON "
+          "c.id = i.candidature_id JOIN candidat k ON k.id = c.candidat_id WHERE i.jury_id = 4",
+    "certificats_lot": "SELECT pdf FROM document_emis WHERE jury_id = 4 AND type = 'certificat'",
 }
 
 

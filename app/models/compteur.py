@@ -97,8 +97,7 @@ def _apply(connection, deltas: Counter) -> None:
     stmt = insert(table)
     stmt = stmt.on_conflict_do_update(index_elements=[table.c.cle],
                                       set_={"n": table.c.n + stmt.excluded.n})
-    for row in rows:
-        connection.execute(stmt, row)
+    connection.execute(stmt, rows)
 
 
 def _is_dossier(obj) -> bool:

@@ -59,7 +59,11 @@ def refresh(connection, ids=None) -> None:
                           .scalar_subquery())
     # Not a modification of the dossier by someone: its "last modified" date stays.
     stmt = sa.update(table).values(**values, updated_on=table.c.updated_on)
-    if ids is not None:
+    if ids is None:  # every dossier that has a step date, or a source of one
+        sourced = sa.union(*[sa.select(source().subquery().c.cid) for source, _ in STEPS.values()])
+        stmt = stmt.where(sa.or_(table.c.id.in_(sourced),
+                                 *[table.c[column].isnot(None) for column in STEPS]))
+    else:
         ids = sorted(i for i in ids if i is not None)
         if not ids:
             return
