@@ -131,11 +131,11 @@ class Factories:
         import datetime as dt
         n = self._n()
         letters = "".join("ABCDEFGHIJ"[int(d)] for d in str(n))
-        base = dict(civilite="MME", nom_naissance=f"Martin{letters.lower()}", prenom="Claire",
-                    date_naissance=dt.date(1990, 1, 1) + dt.timedelta(days=n % 3000),
-                    ne_etranger=False, ne_outre_mer=False, ville_naissance="Lyon",
-                    code_postal_naissance="69003", email=f"candidat{n}@test.invalid",
-                    adresse="1 rue de la Paix", code_postal="75002", ville="Paris")
+        base = {"civilite": "MME", "nom_naissance": f"Martin{letters.lower()}", "prenom": "Claire",
+                    "date_naissance": dt.date(1990, 1, 1) + dt.timedelta(days=n % 3000),
+                    "ne_etranger": False, "ne_outre_mer": False, "ville_naissance": "Lyon",
+                    "code_postal_naissance": "69003", "email": f"candidat{n}@test.invalid",
+                    "adresse": "1 rue de la Paix", "code_postal": "75002", "ville": "Paris"}
         base.update(kw)
         return base
 

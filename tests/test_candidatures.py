@@ -23,9 +23,9 @@ def ident(make=None, **kw):
     """A valid identity; without `make` (pure tests, no database) a fixed one."""
     if make is not None:
         return make.identite(**kw)
-    base = dict(civilite="MME", nom_naissance="Martin", prenom="Claire", date_naissance=dt.date(1990, 1, 1),
-                ne_etranger=False, ne_outre_mer=False, ville_naissance="Lyon", code_postal_naissance="69003",
-                email="claire.martin@test.invalid", adresse="1 rue de la Paix", code_postal="75002", ville="Paris")
+    base = {"civilite": "MME", "nom_naissance": "Martin", "prenom": "Claire", "date_naissance": dt.date(1990, 1, 1),
+                "ne_etranger": False, "ne_outre_mer": False, "ville_naissance": "Lyon", "code_postal_naissance": "69003",
+                "email": "claire.martin@test.invalid", "adresse": "1 rue de la Paix", "code_postal": "75002", "ville": "Paris"}
     return {**base, **kw}
 
 

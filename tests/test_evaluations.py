@@ -320,8 +320,8 @@ def test_new_evaluation_after_non_valide_needs_formation_with_attestation(clea, 
     assert exc.value.field == "date_fin"
     db.session.rollback()
     for bad in ({"duree_heures": 0}, {"domaines": []}):
-        kw = dict(intitule="Remise à niveau", date_debut=TODAY - dt.timedelta(days=20),
-                  date_fin=TODAY - dt.timedelta(days=2), duree_heures=35, domaines=blocs)
+        kw = {"intitule": "Remise à niveau", "date_debut": TODAY - dt.timedelta(days=20),
+                  "date_fin": TODAY - dt.timedelta(days=2), "duree_heures": 35, "domaines": blocs}
         kw.update(bad)
         with pytest.raises(RuleViolation):
             evaluations.add_formation(P(user), c, **kw)

@@ -617,9 +617,9 @@ def test_evaluator_independence(db, w, make):  # R-HAB-6
     refused(ev_greta, entreprise=ent_greta)
     # Independent cases pass.
     other = make.entreprise()
-    for ev, kw in [(ev_ent, dict(entreprise=other, organisme=w.A)), (ev_of, dict(organisme=w.A)),
-                   (ev_greta, dict(organisme=w.B, entreprise=other)),
-                   (ev_regional, dict(organisme=w.B))]:
+    for ev, kw in [(ev_ent, {"entreprise": other, "organisme": w.A}), (ev_of, {"organisme": w.A}),
+                   (ev_greta, {"organisme": w.B, "entreprise": other}),
+                   (ev_regional, {"organisme": w.B})]:
         assert wf.ensure_evaluator_allowed(ev.user, cert, region, **kw)
 
 

@@ -55,37 +55,37 @@ def world(db, make, ref):
 def _resources(w):
     """Per resource: views/APIs, the BRAVO row, valid form data that would change it, a marker."""
     return {
-        "etablissement": dict(
-            view="etablissementview", api="etablissement", model=Etablissement, row=w.eb,
-            marker="BRAVOVILLE", field="libelle", action="desactiver",
-            form={"organisme": str(w.ob.id), "libelle": "Piraté", "siret": w.eb.siret,
+        "etablissement": {
+            "view": "etablissementview", "api": "etablissement", "model": Etablissement, "row": w.eb,
+            "marker": "BRAVOVILLE", "field": "libelle", "action": "desactiver",
+            "form": {"organisme": str(w.ob.id), "libelle": "Piraté", "siret": w.eb.siret,
                   "region": "Bretagne"},
-            rest={"libelle": "Piraté"}),
-        "organisme": dict(
-            view="organismeview", api="organisme", model=Organisme, row=w.ob, marker="BRAVOFORM",
-            field="nom", action="desactiver",
-            form={"nom": "PIRATE", "siren": w.ob.siren, "reseau": str(w.rb.id)},
-            rest={"nom": "PIRATE"}),
-        "entreprise": dict(
-            view="entrepriseview", api="entreprise", model=Entreprise, row=w.entb,
-            marker="BRAVO INDUSTRIE", field="raison_sociale", action=None,
-            form={"raison_sociale": "PIRATE", "siret": w.entb.siret}, rest={"raison_sociale": "PIRATE"}),
-        "profil": dict(
-            view="utilisateurview", api=None, model=Profil, row=w.profil_b, marker="BRAVOUSER",
-            field="telephone", action="desactiver",
-            form={"prenom": "X", "nom": "PIRATE", "email": "pirate@test.invalid",
+            "rest": {"libelle": "Piraté"}},
+        "organisme": {
+            "view": "organismeview", "api": "organisme", "model": Organisme, "row": w.ob, "marker": "BRAVOFORM",
+            "field": "nom", "action": "desactiver",
+            "form": {"nom": "PIRATE", "siren": w.ob.siren, "reseau": str(w.rb.id)},
+            "rest": {"nom": "PIRATE"}},
+        "entreprise": {
+            "view": "entrepriseview", "api": "entreprise", "model": Entreprise, "row": w.entb,
+            "marker": "BRAVO INDUSTRIE", "field": "raison_sociale", "action": None,
+            "form": {"raison_sociale": "PIRATE", "siret": w.entb.siret}, "rest": {"raison_sociale": "PIRATE"}},
+        "profil": {
+            "view": "utilisateurview", "api": None, "model": Profil, "row": w.profil_b, "marker": "BRAVOUSER",
+            "field": "telephone", "action": "desactiver",
+            "form": {"prenom": "X", "nom": "PIRATE", "email": "pirate@test.invalid",
                   "role": "utilisateur_etablissement", "etablissement_id": str(w.eb.id),
-                  "telephone": "0600000000"}, rest=None),
-        "notification": dict(
-            view="notificationview", api="notification", model=Notification, row=w.notif_b,
-            marker="BRAVONOTIF", field="lu", action="marquer_lu",
-            form={"titre": "PIRATE", "rubrique": "compte", "contenu": "x", "lu": "y"},
-            rest={"lu": True}),
-        "certification": dict(
-            view="certificationview", api="certification", model=Certification, row=w.cert_b,
-            marker="CQP-CHIMIE-01", field="intitule", action=None,
-            form={"dispositif": str(w.cert_b.dispositif_id), "type": "CQP", "code": "CQP-CHIMIE-01",
-                  "intitule": "PIRATE"}, rest={"intitule": "PIRATE"}),
+                  "telephone": "0600000000"}, "rest": None},
+        "notification": {
+            "view": "notificationview", "api": "notification", "model": Notification, "row": w.notif_b,
+            "marker": "BRAVONOTIF", "field": "lu", "action": "marquer_lu",
+            "form": {"titre": "PIRATE", "rubrique": "compte", "contenu": "x", "lu": "y"},
+            "rest": {"lu": True}},
+        "certification": {
+            "view": "certificationview", "api": "certification", "model": Certification, "row": w.cert_b,
+            "marker": "CQP-CHIMIE-01", "field": "intitule", "action": None,
+            "form": {"dispositif": str(w.cert_b.dispositif_id), "type": "CQP", "code": "CQP-CHIMIE-01",
+                  "intitule": "PIRATE"}, "rest": {"intitule": "PIRATE"}},
     }
 
 

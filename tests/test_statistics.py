@@ -81,11 +81,11 @@ class DossierMaker:
         if statut == "abandonnee":
             c.abandon_motif = "candidat"
             c.abandonne_le = created_at + dt.timedelta(days=20)
-        row = dict(c=c, disp=disp, cert=cert.id, etab=etab.id if etab else None,
-                   organisme=etab.organisme_id if etab else None,
-                   reseau=etab.organisme.reseau_id if etab else None,
-                   region=(etab.region if etab else entreprise.region if entreprise else None),
-                   created=created, statut=statut, decision=None, eval=None, jury=None, cert_date=None)
+        row = {"c": c, "disp": disp, "cert": cert.id, "etab": etab.id if etab else None,
+                   "organisme": etab.organisme_id if etab else None,
+                   "reseau": etab.organisme.reseau_id if etab else None,
+                   "region": (etab.region if etab else entreprise.region if entreprise else None),
+                   "created": created, "statut": statut, "decision": None, "eval": None, "jury": None, "cert_date": None}
         db.session.add(c)
         if statut in EVALUATED and eval_after is not None:
             first = created + dt.timedelta(days=eval_after)
@@ -170,9 +170,9 @@ def build_world(db, make, ref, seed=7, count=90):
         disp = ["CLEA", "CHIMIE", "METALLURGIE"][i % 3]
         statut = rnd.choice(FLOWS[disp])
         holder = rnd.choice([w.A1, w.A2, w.B1])
-        kw = dict(etab=holder)
+        kw = {"etab": holder}
         if disp == "CHIMIE":
-            kw = dict(entreprise=w.E) if i % 2 else dict(etab=holder, entreprise=w.E)
+            kw = {"entreprise": w.E} if i % 2 else {"etab": holder, "entreprise": w.E}
             kw["cert"] = chimie_certs[i % 2]
         w.dossier(disp, statut, start + dt.timedelta(days=rnd.randrange(0, 500)),
                   eval_after=rnd.choice([None, 3, 10, 25, 40, 41]) if i % 7 else None,
@@ -277,12 +277,12 @@ REFUSED = ["utilisateur_organisme", "admin_etablissement", "utilisateur_etabliss
 
 
 def _user(make, w, role):
-    perim = {"admin_organisme": dict(organisme=w.A), "utilisateur_organisme": dict(organisme=w.A),
-             "admin_reseau": dict(reseau=w.r1), "superviseur_reseau": dict(reseau=w.r1),
-             "admin_etablissement": dict(etablissement=w.A1),
-             "utilisateur_etablissement": dict(etablissement=w.A1),
-             "employeur": dict(entreprise=w.E),
-             "secretariat": dict(dispositif=w.ref["CLEA"]), "manager": dict(dispositif=w.ref["CLEA"])}
+    perim = {"admin_organisme": {"organisme": w.A}, "utilisateur_organisme": {"organisme": w.A},
+             "admin_reseau": {"reseau": w.r1}, "superviseur_reseau": {"reseau": w.r1},
+             "admin_etablissement": {"etablissement": w.A1},
+             "utilisateur_etablissement": {"etablissement": w.A1},
+             "employeur": {"entreprise": w.E},
+             "secretariat": {"dispositif": w.ref["CLEA"]}, "manager": {"dispositif": w.ref["CLEA"]}}
     return make.user(role, **perim.get(role, {}))
 
 

@@ -129,11 +129,11 @@ def _demo_dossiers_and_juries(disp, etabs):
     user = db.session.query(User).filter_by(username="utilisateur.etablissement").one()
     clea = db.session.query(Certification).filter_by(dispositif_id=disp["CLEA"].id).first()
     for civ, nom, prenom, naissance, ville, cp in DEMO_CANDIDATS:
-        identite = dict(civilite=civ, nom_naissance=nom, prenom=prenom,
-                        date_naissance=dt.date.fromisoformat(naissance), ne_etranger=False,
-                        ne_outre_mer=False, ville_naissance=ville, code_postal_naissance=cp,
-                        email=f"{prenom.lower()}.{nom.lower()}@demo.example.org",
-                        adresse="1 place Bellecour", code_postal="69002", ville="Lyon")
+        identite = {"civilite": civ, "nom_naissance": nom, "prenom": prenom,
+                        "date_naissance": dt.date.fromisoformat(naissance), "ne_etranger": False,
+                        "ne_outre_mer": False, "ville_naissance": ville, "code_postal_naissance": cp,
+                        "email": f"{prenom.lower()}.{nom.lower()}@demo.example.org",
+                        "adresse": "1 place Bellecour", "code_postal": "69002", "ville": "Lyon"}
         create_candidature(perimetre_of(user), certification=clea, identite=identite,
                            etablissement=etabs[0], statut_inscription="demandeur_emploi",
                            financement="CPF", origine="DE",

@@ -4,17 +4,17 @@ from app.models import Bloc, Certification, Competence, Dispositif, Passerelle
 from app.seed_data import referentiels as ref
 
 DISPOSITIFS = [
-    dict(code="CHIMIE", nom="CQP des Industries Chimiques", certificateur="CPNE des Industries Chimiques",
-         structure_evaluation="competences", vocabulaire_decision="valide_partiel",
-         createurs="employeur,secretariat", duree_acquis_mois=60, duree_acquis_rncp_mois=None,
-         capacite_jury_defaut=30),
-    dict(code="CLEA", nom="CléA", certificateur="Certif Pro", structure_evaluation="domaines_clea",
-         vocabulaire_decision="certifie", createurs="etablissement", duree_acquis_mois=None,
-         capacite_jury_defaut=50),
-    dict(code="METALLURGIE", nom="CQPM / CCPM de la Métallurgie",
-         certificateur="UIMM territoriale — centre de certification", structure_evaluation="blocs",
-         vocabulaire_decision="admis", createurs="employeur,etablissement,candidat",
-         duree_acquis_mois=24, duree_acquis_rncp_mois=60, capacite_jury_defaut=30),
+    {"code": "CHIMIE", "nom": "CQP des Industries Chimiques", "certificateur": "CPNE des Industries Chimiques",
+         "structure_evaluation": "competences", "vocabulaire_decision": "valide_partiel",
+         "createurs": "employeur,secretariat", "duree_acquis_mois": 60, "duree_acquis_rncp_mois": None,
+         "capacite_jury_defaut": 30},
+    {"code": "CLEA", "nom": "CléA", "certificateur": "Certif Pro", "structure_evaluation": "domaines_clea",
+         "vocabulaire_decision": "certifie", "createurs": "etablissement", "duree_acquis_mois": None,
+         "capacite_jury_defaut": 50},
+    {"code": "METALLURGIE", "nom": "CQPM / CCPM de la Métallurgie",
+         "certificateur": "UIMM territoriale — centre de certification", "structure_evaluation": "blocs",
+         "vocabulaire_decision": "admis", "createurs": "employeur,etablissement,candidat",
+         "duree_acquis_mois": 24, "duree_acquis_rncp_mois": 60, "capacite_jury_defaut": 30},
 ]
 
 

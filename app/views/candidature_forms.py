@@ -14,8 +14,8 @@ from app.models.candidature import (
 )
 from app.seed_data.referentiels import FINANCEMENTS
 
-OPTIONAL_INT = dict(coerce=lambda v: int(v) if v not in (None, "", "None") else None,
-                    validate_choice=False)
+OPTIONAL_INT = {"coerce": lambda v: int(v) if v not in (None, "", "None") else None,
+                    "validate_choice": False}
 
 
 class IdentiteMixin:

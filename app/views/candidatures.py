@@ -329,7 +329,7 @@ class RattachementView(ScopedModelView):
 
 
 def register(appbuilder):
-    cat = dict(category="Candidatures", category_icon="fa-id-card", category_label="Candidatures")
+    cat = {"category": "Candidatures", "category_icon": "fa-id-card", "category_label": "Candidatures"}
     appbuilder.add_view(CandidatureView, "Toutes les candidatures", label="Toutes les candidatures",
                         icon="fa-list", **cat)
     appbuilder.add_view(CandidatureAbandonneeView, "Candidatures abandonnées",

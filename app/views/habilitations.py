@@ -423,8 +423,8 @@ def _date(value, field):
 
 def register(appbuilder):
     from app.views import evaluateurs_habilites
-    cat = dict(category="Habilitations", category_icon="fa-certificate",
-               category_label="Habilitations")
+    cat = {"category": "Habilitations", "category_icon": "fa-certificate",
+               "category_label": "Habilitations"}
     appbuilder.add_view(HabilitationView, "Demandes d'habilitation",
                         label="Demandes d'habilitation", icon="fa-check-square-o", **cat)
     appbuilder.add_view(HabilitationView, "Demander une habilitation",

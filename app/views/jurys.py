@@ -460,7 +460,7 @@ class CalendrierJurysView(BaseView):
 
 
 def register(appbuilder):
-    cat = dict(category="Jurys", category_icon="fa-gavel", category_label="Jurys")
+    cat = {"category": "Jurys", "category_icon": "fa-gavel", "category_label": "Jurys"}
     appbuilder.add_view(JuryView, "Jurys", label="Jurys", icon="fa-calendar", **cat)
     appbuilder.add_view(CalendrierJurysView, "Dates des prochains jurys",
                         label="Dates des prochains jurys", icon="fa-calendar-o", **cat)

@@ -190,7 +190,7 @@ class CertificationApi(ScopedApi):
 
 
 def register(appbuilder):
-    cat = dict(category="Référentiel", category_icon="fa-book", category_label="Référentiel")
+    cat = {"category": "Référentiel", "category_icon": "fa-book", "category_label": "Référentiel"}
     appbuilder.add_view(DispositifView, "Dispositifs", label="Dispositifs", icon="fa-sitemap", **cat)
     appbuilder.add_view(CertificationView, "Certifications", label="Certifications", icon="fa-certificate", **cat)
     appbuilder.add_view(BlocView, "Blocs et domaines", label="Blocs et domaines", icon="fa-cubes", **cat)

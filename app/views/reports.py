@@ -162,8 +162,8 @@ class RapportsView(BaseView):
 
 
 def register(appbuilder):
-    cat = dict(category="Statistiques", category_icon="fa-bar-chart",
-               category_label="Statistiques")
+    cat = {"category": "Statistiques", "category_icon": "fa-bar-chart",
+               "category_label": "Statistiques"}
     appbuilder.add_view(StatistiquesView, "Statistiques", label="Statistiques",
                         icon="fa-pie-chart", **cat)
     appbuilder.add_view(RapportsView, "Rapports", label="Rapports", icon="fa-table", **cat)

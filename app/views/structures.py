@@ -205,7 +205,7 @@ class EntrepriseApi(ScopedApi):
 
 
 def register(appbuilder):
-    cat = dict(category="Structures", category_icon="fa-building", category_label="Structures")
+    cat = {"category": "Structures", "category_icon": "fa-building", "category_label": "Structures"}
     appbuilder.add_view(ReseauView, "Réseaux", label="Réseaux", icon="fa-share-alt", **cat)
     appbuilder.add_view(OrganismeView, "Organismes", label="Organismes", icon="fa-university", **cat)
     appbuilder.add_view(EtablissementView, "Établissements", label="Établissements", icon="fa-building-o", **cat)

@@ -226,8 +226,8 @@ def _publish(p: Perimetre, ins: InscriptionJury, now):
     if passerelles:
         record(p, c, "information_passerelle", "Information sur les passerelles (R-DEC-5)",
                "\n".join(passerelles))
-    ctx = dict(c=c, jury=jury, inscription=ins, decision=ins.decision_label, acquis=acquis,
-               attributions=attributions, passerelles=passerelles, lien=dossier_link(c))
+    ctx = {"c": c, "jury": jury, "inscription": ins, "decision": ins.decision_label, "acquis": acquis,
+               "attributions": attributions, "passerelles": passerelles, "lien": dossier_link(c)}
     for user in holders(c):
         send_mail(user.email, "jury_decision", user=user, **ctx)
     if c.candidat.email:
