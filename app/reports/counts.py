@@ -41,7 +41,8 @@ def status_counts(p: Perimetre, statuts=None) -> dict[str, int]:
     counts = cache[p]
     if statuts is None:
         return dict(counts)
-    return {s: n for s, n in counts.items() if s in set(statuts)}
+    wanted = set(statuts)
+    return {s: n for s, n in counts.items() if s in wanted}
 
 
 @event.listens_for(orm.Session, "after_flush")
