@@ -60,6 +60,7 @@ def page(browser):
 def sign_in(page, base_url, user, password=None):
     """Log in through the French login form, as a person would."""
     from tests.factories import Factories
+    page.goto(f"{base_url}/logout/")  # whoever was signed in before
     page.goto(f"{base_url}/login/")
     page.fill("input[name=username]", user.username)
     page.fill("input[name=password]", password or Factories.PASSWORD)

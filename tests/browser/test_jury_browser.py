@@ -8,39 +8,17 @@ tests/browser/conftest.py exists."""
 import datetime as dt
 import io
 
-import pytest
+
+from tests.browser.conftest import sign_in
 
 TODAY = dt.date.today()
 
 
-@pytest.fixture
-def jury_live_server(live_server):
-    """The shared live server of tests/browser/conftest.py."""
-    return live_server
-
-
-@pytest.fixture
-def jury_page(page):
-    """The shared headless Chromium page of tests/browser/conftest.py."""
-    return page
-
-
-def login(page, base, user):
-    from tests.factories import Factories
-    page.goto(f"{base}/logout/")
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", Factories.PASSWORD)
-    page.click("[type=submit]")
-    page.wait_for_load_state()
-    assert "/login" not in page.url, f"login failed for {user.username}"
-
-
-def test_jury_capacity_deliberation_and_decision_sheet(make, db, jury_live_server, jury_page):  # R-JUR-3 R-JUR-4 R-JUR-8 R-DOC-6
+def test_jury_capacity_deliberation_and_decision_sheet(make, db, live_server, page):  # R-JUR-3 R-JUR-4 R-JUR-8 R-DOC-6
     import openpyxl
 
     from app.models.jury import InscriptionJury, Jury
-    base, page = jury_live_server, jury_page
+    base = live_server
     chimie = make.ref["CHIMIE"]
     sec = make.user("secretariat", dispositif=chimie)
     employer = make.user("employeur", entreprise=make.entreprise(region="Île-de-France"))
@@ -51,7 +29,7 @@ def test_jury_capacity_deliberation_and_decision_sheet(make, db, jury_live_serve
     day = TODAY + dt.timedelta(days=30)
 
     # The secretariat creates the jury (capacity 2; deadline from the dispositif).
-    login(page, base, sec)
+    sign_in(page, base, sec)
     page.goto(f"{base}/jurys/add")
     page.select_option("select[name=dispositif]", str(chimie.id))
     # The datepicker widget owns the field: set its value as the picker would.
@@ -65,7 +43,7 @@ def test_jury_capacity_deliberation_and_decision_sheet(make, db, jury_live_serve
     assert jury.capacite == 2 and jury.date_limite_inscription == day - dt.timedelta(days=21)
 
     # The employer registers the three dossiers to it: the third goes to the next jury.
-    login(page, base, employer)
+    sign_in(page, base, employer)
     messages = []
     for c in dossiers:
         page.goto(f"{base}/inscription-jury/{c.id}")
@@ -82,7 +60,7 @@ def test_jury_capacity_deliberation_and_decision_sheet(make, db, jury_live_serve
     members = make.jury_compose(jury)
     jury.date, jury.date_limite_inscription = TODAY, TODAY - dt.timedelta(days=1)
     db.session.commit()
-    login(page, base, members["CFDT"].user)
+    sign_in(page, base, members["CFDT"].user)
     page.goto(f"{base}/jurys/deliberation/{jury.id}")
     first = db.session.query(InscriptionJury).filter_by(candidature_id=dossiers[0].id).one()
     block = page.locator(f"#ins-{first.id}")

@@ -5,41 +5,18 @@ issue 7 acceptance).
 Served and driven by the shared fixtures of tests/browser/conftest.py."""
 import io
 
-import pytest
 
+from tests.browser.conftest import sign_in
 from tests.test_statistics import _fast_password_hash, build_world, mine  # noqa: F401
 
 
-@pytest.fixture
-def reports_live_server(live_server):
-    """The shared live server of tests/browser/conftest.py."""
-    return live_server
-
-
-@pytest.fixture
-def reports_page(page):
-    """The shared headless Chromium page of tests/browser/conftest.py."""
-    return page
-
-
-def login(page, base, user):
-    from tests.factories import Factories
-    page.goto(f"{base}/logout/")
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", Factories.PASSWORD)
-    page.click("[type=submit]")
-    page.wait_for_load_state()
-    assert "/login" not in page.url, f"login failed for {user.username}"
-
-
 def test_manager_filters_a_report_sees_the_chart_and_downloads_xlsx(  # R-STA-3
-        db, make, ref, reports_live_server, reports_page):
+        db, make, ref, live_server, page):
     import openpyxl
     w = build_world(db, make, ref)
     manager = make.user("manager", dispositif=ref["CLEA"])
-    base, page = reports_live_server, reports_page
-    login(page, base, manager)
+    base = live_server
+    sign_in(page, base, manager)
 
     # The report menu leads to the page; the default grouping is by dispositif.
     page.goto(f"{base}/rapports/")
