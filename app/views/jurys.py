@@ -438,8 +438,11 @@ class InscriptionJuryView(BaseView):
             else:
                 flash(reg.message, "warning" if reg.reported else "success")
                 return redirect(dossier_link(c))
+        entry = wf.workflow_of(c).moves.get("submit_to_jury")
         return self.render_template("jurys/inscrire.html", form=form, c=c, juries=juries,
                                     current=wf.active_inscription(c),
+                                    confirm=entry.confirm if entry and c.statut in entry.sources
+                                    else None,
                                     title=f"Inscrire le dossier {c.numero} à un jury")
 
 
