@@ -334,3 +334,23 @@ def test_p16_lists_show_the_jury_and_courrier_envoye(app, make, db, queries):
     assert len(many) == len(few)
     export = client.get("/candidatures/export/csv/").get_data(as_text=True)
     assert export.count("Courrier envoyé") == 4 and export.count(f"{jury.date:%d/%m/%Y}") == 5
+
+
+def test_p11_presented_while_no_jury_is_open_then_registered_by_its_owner(app, make, db):
+    # R-JUR-2: with no jury open the dossier is presented and waits; once a jury opens, its owner
+    # registers it from the dossier page (no dead end, no call to the secretariat needed).
+    c = make.dossier_pret_jury("CHIMIE")
+    client = sign_in(app, c.createur)
+    page = open_page(client, f"/inscription-jury/{c.id}")
+    assert "Aucun jury n'est ouvert" in page.text
+    page = follow(client, page.form(id="form-inscription").submit())
+    assert "le secrétariat l'inscrira au prochain jury" in page.text
+    db.session.expire_all()
+    assert db.session.get(Candidature, c.id).statut == "en_attente_jury"
+    jury = make.jury("CHIMIE", lieu="Marseille")
+    page = dossier_page(client, c)
+    form = open_page(client, page.links(r"/inscription-jury/%d$" % c.id)[0]).form(
+        id="form-inscription")
+    follow(client, form.fill(jury="Marseille").submit())
+    db.session.expire_all()
+    assert jurys.active_inscription(db.session.get(Candidature, c.id)).jury_id == jury.id
