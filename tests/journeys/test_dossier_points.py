@@ -8,9 +8,8 @@ from app.models import Competence
 from app.models.candidature import Candidature
 from app.models.evaluation import Formation
 from app.security.perimeter import perimetre_of as P
-from app.workflow import RuleViolation
+from app.workflow import RuleViolation, evaluations, jurys
 from app.workflow import candidatures as wf
-from app.workflow import evaluations, jurys
 from tests.journeys.forms import follow, open_page
 
 TODAY = dt.date.today()
@@ -47,7 +46,7 @@ def test_p9_certification_without_competences_cannot_be_evaluated_and_says_why(a
         wf.confirm_evaluator(P(c.createur), c, evaluateur=ev_user.id, date_evaluation=TODAY)
     db.session.rollback()
     # An evaluation opened before this rule (no row in its grid) cannot be finalised either.
-    ev = evaluations.create_skills_evaluation(c, ev_user, TODAY)
+    evaluations.create_skills_evaluation(c, ev_user, TODAY)
     c.evaluateur_id = ev_user.id
     c.statut = "en_attente_evaluation"
     db.session.commit()
@@ -132,7 +131,7 @@ def test_p10_late_evaluator_cannot_move_the_date_back_into_the_window(app, make,
 
 def test_p10_the_secretariat_corrects_a_past_date_with_a_reason_kept_in_history(app, make, db):
     # R-EVA-2 / R-WF-5: only the secretariat changes a passed evaluation date, with its reason.
-    c, ev_user = _late_dossier(make, db, 9)
+    c, _ = _late_dossier(make, db, 9)
     sec = make.user("secretariat", dispositif=make.ref["CHIMIE"])
     client = sign_in(app, sec)
     form = action_forms(dossier_page(client, c), "plan_evaluation")[0]
@@ -182,7 +181,7 @@ def test_p11_owner_chooses_the_jury_and_registers_again_after_a_withdrawal(app, 
     c = make.dossier_pret_jury("CHIMIE")
     client = sign_in(app, c.createur)
     page = dossier_page(client, c)
-    link = page.links(r"/inscription-jury/%d$" % c.id)
+    link = page.links(rf"/inscription-jury/{c.id}$")
     assert link, "« Inscrire au jury » opens the page where the jury is chosen"
     form = open_page(client, link[0]).form(id="form-inscription")
     assert len(form.options("jury")) == 3  # « prochain jury disponible » and the two juries
@@ -202,7 +201,7 @@ def test_p11_owner_chooses_the_jury_and_registers_again_after_a_withdrawal(app, 
     third = make.jury("CHIMIE", date=TODAY + dt.timedelta(days=60), lieu="Lille")
     page = dossier_page(client, c)
     assert "attend son inscription à un jury" in page.text
-    inscription = open_page(client, page.links(r"/inscription-jury/%d$" % c.id)[0])
+    inscription = open_page(client, page.links(rf"/inscription-jury/{c.id}$")[0])
     form = inscription.form(id="form-inscription")
     form.fill(jury="Lille")
     r = form.submit()
@@ -349,7 +348,7 @@ def test_p11_presented_while_no_jury_is_open_then_registered_by_its_owner(app, m
     assert db.session.get(Candidature, c.id).statut == "en_attente_jury"
     jury = make.jury("CHIMIE", lieu="Marseille")
     page = dossier_page(client, c)
-    form = open_page(client, page.links(r"/inscription-jury/%d$" % c.id)[0]).form(
+    form = open_page(client, page.links(rf"/inscription-jury/{c.id}$")[0]).form(
         id="form-inscription")
     follow(client, form.fill(jury="Marseille").submit())
     db.session.expire_all()
