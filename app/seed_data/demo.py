@@ -93,6 +93,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         scope = next((str(v) for v in perimetre.values()), "toute la plateforme")
         result.append((login, label, scope))
     db.session.flush()
+    _demo_competences(disp)
     _demo_habilitations(disp, etabs)
     db.session.commit()
     _demo_dossiers_and_juries(disp, etabs)
@@ -141,6 +142,21 @@ def _demo_dossiers_and_juries(disp, etabs):
     db.session.commit()
 
 
+def _demo_competences(disp):
+    """The demo CQPs get the competences a user needs to walk the chemical journey (evaluation,
+    CQPI holder, jury); a référentiel the secretariat has already filled is left as it is."""
+    from app.models import Certification, Competence
+    from app.seed_data.referentiels import DEMO_CHIMIE_COMPETENCES
+    for code, competences in DEMO_CHIMIE_COMPETENCES.items():
+        cert = db.session.query(Certification).filter_by(dispositif_id=disp["CHIMIE"].id,
+                                                         code=code).one_or_none()
+        if cert is None or cert.competences:
+            continue
+        for ordre, comp in enumerate(competences, start=1):
+            cert.competences.append(Competence(ordre=ordre, **comp))
+    db.session.flush()
+
+
 def _demo_habilitations(disp, etabs):
     """The Lyon and Nantes sites are habilitated (CléA, chimie); the évaluateur for two CQP."""
     import datetime as dt
@@ -156,8 +172,11 @@ def _demo_habilitations(disp, etabs):
     user = db.session.query(User).filter_by(username="evaluateur").one()
     ev = _get_or_create(EvaluateurHabilite, {"user_id": user.id},
                         employeur_nom="Cabinet d'évaluation indépendant (démo)", ville="Lyon")
-    certifs = db.session.query(Certification).filter_by(dispositif_id=disp["CHIMIE"].id)\
-        .order_by(Certification.code).limit(2).all()
+    from app.seed_data.referentiels import DEMO_CHIMIE_COMPETENCES
+    # The CQPs whose demo référentiel has competences: the journey can be walked on them.
+    certifs = db.session.query(Certification).filter(
+        Certification.dispositif_id == disp["CHIMIE"].id,
+        Certification.code.in_(list(DEMO_CHIMIE_COMPETENCES))).order_by(Certification.code).all()
     for cert in certifs:
         _get_or_create(HabilitationEvaluateur, {"evaluateur_id": ev.id, "certification_id": cert.id,
                                                 "region": "Auvergne-Rhône-Alpes"},

@@ -437,6 +437,46 @@ CLEA_DOMAINES = [
 ]
 
 # ---------------------------------------------------------------------------
+# R-REF-1 / R-CAN-9 — Compétences de DÉMONSTRATION des CQP chimie utilisés par ``flask demo``
+# ---------------------------------------------------------------------------
+# Les seeds ne listent pas les compétences des CQP : le seed 001 renvoie au référentiel publié
+# sur jetravailledanslachimie.fr (« Les CQP et CQPI par métier »). Sans compétence, un dossier
+# ne peut pas être évalué ; ``flask demo`` donne donc aux deux CQP pour lesquels l'évaluateur de
+# démonstration est habilité (CQP-CHIMIE-01 et -02) des compétences tirées mot pour mot des
+# fiches métier du seed 001 (section FABRICATION) et, pour le conducteur d'équipement, de la
+# description du CQPI « Conducteur d'équipements industriels » du seed 002. Ce N'EST PAS le
+# référentiel officiel : le secrétariat saisit le vrai dans le menu Référentiels.
+# ``specifique_branche`` (R-CAN-9) : ce qui relève des règles propres aux Industries Chimiques
+# (« consignes de fabrication, de qualité, de sécurité et de protection de l'environnement ») ;
+# le reste est commun avec le CQPI.
+DEMO_CHIMIE_COMPETENCES = {
+    "CQP-CHIMIE-01": [
+        {"code": "C1", "intitule": "Surveiller un ensemble limité d'appareils de fabrication "
+                                   "et/ou de conditionnement", "specifique_branche": False},
+        {"code": "C2", "intitule": "Conduire les appareils selon un mode opératoire précis",
+         "specifique_branche": False},
+        {"code": "C3", "intitule": "Respecter les consignes de fabrication et de qualité",
+         "specifique_branche": True},
+        {"code": "C4", "intitule": "Respecter les consignes de sécurité et de protection de "
+                                   "l'environnement", "specifique_branche": True},
+    ],
+    "CQP-CHIMIE-02": [
+        {"code": "C1", "intitule": "Approvisionner et préparer les installations",
+         "specifique_branche": False},
+        {"code": "C2", "intitule": "Effectuer les réglages, les essais et la mise en route",
+         "specifique_branche": False},
+        {"code": "C3", "intitule": "Conduire et surveiller les équipements en marche normale et "
+                                   "en mode dégradé", "specifique_branche": False},
+        {"code": "C4", "intitule": "Assurer l'entretien et la maintenance des matériels conduits",
+         "specifique_branche": False},
+        {"code": "C5", "intitule": "Conduire différents équipements unitaires de fabrication de "
+                                   "produits chimiques dans le respect des consignes de "
+                                   "fabrication, de qualité, de sécurité et de protection de "
+                                   "l'environnement", "specifique_branche": True},
+    ],
+}
+
+# ---------------------------------------------------------------------------
 # R-REF-4 — Jeu de DÉMONSTRATION métallurgie (fictif)
 # ---------------------------------------------------------------------------
 # Format des codes (seed 004, « 3. Identification des certifications ») :

@@ -30,17 +30,21 @@ from app.workflow import PerimeterViolation, RuleViolation, rattachements
 from app.workflow import candidats as candidats_wf
 from app.workflow.candidatures import CREATOR_KIND, NotAllowed, create_candidature
 
+# R-ENV-2 and the CléA list (003: « Jury », « Courrier »): the dossier's jury and the last mailing
+# status of its certificate, read by the list's own statement (app/models/suivi.py).
 LIST_COLUMNS = ["numero", "candidat", "certification.code", "titulaire", "statut_label",
-                "created_on", "envoye_le"]
+                "created_on", "envoye_le", "jury_date", "courrier_label"]
 EXPORT_COLUMNS = ["numero", "candidat.nom_naissance", "candidat.nom_usage", "candidat.prenom",
                   "candidat.date_naissance", "candidat.lieu_naissance", "certification.code",
                   "certification.intitule", "titulaire", "statut_label", "financement", "origine",
-                  "created_on", "envoye_le", "decision", "decide_le"]
+                  "created_on", "envoye_le", "decision", "decide_le", "jury_date",
+                  "courrier_label"]
 COLUMN_LABELS = {
     "numero": "N° de dossier", "candidat": "Candidat", "certification.code": "Certification",
     "certification.intitule": "Intitulé", "titulaire": "Établissement / entreprise",
     "statut_label": "Statut", "statut": "Statut", "created_on": "Créée le",
-    "envoye_le": "Envoyée en certification le", "candidat.nom_naissance": "Nom de naissance",
+    "envoye_le": "Envoyée au jury le", "jury_date": "Jury", "courrier_label": "Courrier",
+    "candidat.nom_naissance": "Nom de naissance",
     "candidat.nom_usage": "Nom d'usage", "candidat.prenom": "Prénom",
     "candidat.date_naissance": "Date de naissance", "candidat.lieu_naissance": "Lieu de naissance",
     "financement": "Financement", "origine": "Origine", "decision": "Décision",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from app.models import Certification, Entreprise, Etablissement
 from app.models.candidature import STATUTS, Candidat, Candidature
+from app.models.document import COURRIER_LABELS
 from app.extensions import db
 from app.reports import sql_cells as cells
 from app.reports.exports import Export
@@ -41,6 +42,9 @@ SQL = {
     "envoye_le": cells.datetime(Candidature.envoye_le),
     "decision": cells.code(Candidature.decision),
     "decide_le": cells.date(Candidature.decide_le),
+    "jury_date": cells.date(Candidature.jury_date),
+    "courrier_label": cells.code(sa.case(*[(Candidature.courrier_statut == k, v)
+                                           for k, v in COURRIER_LABELS.items()], else_="")),
 }
 
 

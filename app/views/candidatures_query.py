@@ -7,7 +7,8 @@ ordering but:
 - answers the count from the status counters (app/reports/counts.py) when the only filters are
   the perimeter and the status — the list as it opens, and the status links of the dashboard;
 - reads deep pages by "deferred join": the ids of the page first (from the perimeter's
-  (column, created_on, id) index alone), then those 25 dossiers.
+  (column, created_on, id) index alone), then those 25 dossiers;
+- reads the dossier's jury and « Courrier envoyé » (R-ENV-2) in that same statement.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import orm
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterIn
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
+from app.models.suivi import LIST_UNDEFER
 from app.reports.counts import status_counts
 from app.security.perimeter import PerimeterFilter, current_perimetre
 
@@ -40,6 +42,14 @@ class CandidatureInterface(SQLAInterface):
     DEFERRED_FROM = 500  # rows skipped before a page reads its ids first
     NOT_LISTED = ("dispositif", "evaluateur")
 
+    def __init__(self, obj, session=None):
+        super().__init__(obj, session)
+        # Read-only figures of the list, not columns: no form, filter or API field is built
+        # for them (FAB would ask a subquery whether it is nullable).
+        for name in LIST_UNDEFER:
+            self.list_properties.pop(name, None)
+            self.list_columns.pop(name, None)
+
     def get_related_interface(self, col_name):
         """Related models (the search form's certification select) get FAB's plain interface."""
         return ChoicesInterface(self.get_related_model(col_name), self.session)
@@ -60,7 +70,8 @@ class CandidatureInterface(SQLAInterface):
         # The list shows neither the dispositif nor the evaluator: not loaded (one round trip
         # each with their default "selectin").
         rows = self.session.query(model).options(
-            *[orm.lazyload(getattr(model, name)) for name in self.NOT_LISTED])
+            *[orm.lazyload(getattr(model, name)) for name in self.NOT_LISTED],
+            *[orm.undefer(getattr(model, name)) for name in LIST_UNDEFER])
         if (page or 0) * page_size < self.DEFERRED_FROM:
             rows = self.apply_all(rows, filters, order_column, order_direction, page, page_size)
         else:

@@ -24,7 +24,9 @@ PARAMS = {
                           ("date_evaluation", "Date de l'évaluation", "date", False)],
     "invite_metier": [("prenom", "Prénom", "text", True), ("nom", "Nom", "text", True),
                       ("email", "E-mail", "email", True), ("fonction", "Fonction", "text", False)],
-    "plan_evaluation": [("date_evaluation", "Date de l'évaluation", "date", True)],
+    "plan_evaluation": [("date_evaluation", "Date de l'évaluation", "date", True),
+                        ("motif", "Motif du changement (obligatoire si une date était fixée)",
+                         "textarea", False)],
     "declare_abandon": [("motif", "Motif de l'abandon", [
         (c, label) for c, label in MOTIFS_ABANDON if c != "automatique"], True),
         ("precision", "Précision", "textarea", False)],
@@ -44,6 +46,8 @@ PAGES = {
     "start_evaluation": "EvaluationView.saisie",
     "enter_commission_results": "EvaluationView.saisie",
     "add_formation": "EvaluationView.formation",
+    # « Inscrire au jury » / « Présenter au jury »: the page where the user chooses the jury.
+    "submit_to_jury": "InscriptionJuryView.inscrire",
 }
 TABS = [("fiche", "Fiche individu"), ("parcours", "Parcours"), ("documents", "Documents"),
         ("formations", "Formations"), ("evaluations", "Évaluations"),
@@ -114,6 +118,8 @@ class DossierView(BaseView):
         if "confirm_evaluator" in allowed:
             choices["evaluateurs"] = _evaluateur_choices(c)
         evs = evaluations_wf.evaluations_of(c)
+        from app.workflow import jurys as jurys_wf
+        from app.workflow.candidatures import pending_complement
         return self.render_template(
             "candidatures/dossier.html", c=c, p=p, wf=transitions.workflow_of(c), states=states,
             allowed=allowed, params=PARAMS, pages=PAGES, choices=choices, tabs=TABS,
@@ -124,6 +130,9 @@ class DossierView(BaseView):
             echeance_recevabilite=vae.echeance_recevabilite(c), echeance_jury=vae.echeance_jury(c),
             avis_requis=evaluations_wf.avis_entreprise_requis(c),
             documents_emis=_documents_emis(c),
+            inscription=jurys_wf.active_inscription(c),
+            may_register=jurys_wf.may_register_again(p, c),
+            complement=pending_complement(c),
             title=f"Candidat — {c.candidat.nom_complet}")
 
     def _types_piece(self, p):

@@ -53,6 +53,7 @@ class EvaluationView(BaseView):
         if request.method == "POST":
             return self._post(c, p, wf)
         ev = ev_wf.in_progress(c) if wf.key == "domaines_clea" else ev_wf.latest(c)
+        added = self._refresh(ev)
         verb = {"competences": "enter_results", "domaines_clea": "save_evaluation",
                 "blocs": "enter_commission_results"}[wf.key]
         reason = None
@@ -74,7 +75,19 @@ class EvaluationView(BaseView):
             can_start=can_start, start_reason=start_reason, groups=groups,
             avis=list(AVIS_ENTREPRISE), avis_requis=ev_wf.avis_entreprise_requis(c),
             can_upload=transitions.can(p, c, "upload_evaluation_document"),
+            added=added, grid_reason=ev_wf.empty_grid_reason(c) if ev is not None and not
+            ev.resultats else None,
             title=f"Évaluation — {c.candidat.nom_complet} ({c.numero})")
+
+    @staticmethod
+    def _refresh(ev) -> list:
+        """Competences added to the référentiel since the evaluation opened join its grid."""
+        if ev is None:
+            return []
+        added = ev_wf.refresh_grid(ev)
+        if added:
+            db.session.commit()
+        return added
 
     def _post(self, c, p, wf):
         form = request.form

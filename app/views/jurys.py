@@ -431,16 +431,34 @@ class InscriptionJuryView(BaseView):
                         f"{j.date_limite_inscription:%d/%m/%Y})") for j in juries]
         if request.method == "POST" and form.validate():
             try:
-                reg = wf.register_to_jury(p, c, form.jury.data or None, form.commentaire.data)
+                if not juries and not form.jury.data and _before_jury(c):
+                    # No jury open yet: the dossier is presented and waits for the secretariat's
+                    # assignment (as the submission always allowed).
+                    from app.workflow import candidatures
+                    candidatures.submit_to_jury(p, c, commentaire=form.commentaire.data)
+                    message, category = ("Dossier présenté : aucun jury n'est ouvert aux "
+                                         "inscriptions pour le moment ; le secrétariat "
+                                         "l'inscrira au prochain jury."), "warning"
+                else:
+                    reg = wf.register_to_jury(p, c, form.jury.data or None, form.commentaire.data)
+                    message, category = reg.message, "warning" if reg.reported else "success"
                 db.session.commit()
             except RuleViolation as exc:
                 _flash_violation(exc)
             else:
-                flash(reg.message, "warning" if reg.reported else "success")
+                flash(message, category)
                 return redirect(dossier_link(c))
+        entry = wf.workflow_of(c).moves.get("submit_to_jury")
         return self.render_template("jurys/inscrire.html", form=form, c=c, juries=juries,
                                     current=wf.active_inscription(c),
+                                    confirm=entry.confirm if entry and c.statut in entry.sources
+                                    else None,
                                     title=f"Inscrire le dossier {c.numero} à un jury")
+
+
+def _before_jury(c) -> bool:
+    move = wf.workflow_of(c).moves.get("submit_to_jury")
+    return move is not None and c.statut in move.sources
 
 
 class CalendrierJurysView(BaseView):

@@ -441,6 +441,15 @@ def request_complement(p: Perimetre, c: Candidature, commentaire: str):
                   lien=dossier_link(c))
 
 
+def pending_complement(c: Candidature) -> Historique | None:
+    """R-WF-4: the jury's open complement request (who asked, when, what), for the page where the
+    organisation completes the dossier."""
+    if c.statut != "en_attente_complement":
+        return None
+    return max((h for h in c.historique if h.action == "request_complement"),
+               key=lambda h: h.id, default=None)
+
+
 @precondition("complete_and_resend")
 def _complement_added(p, c):
     last = (db.session.query(sa.func.max(Historique.id))

@@ -27,7 +27,7 @@ from app.workflow.candidats import _bool, _date
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
 from app.workflow.transitions import (
-    EMP, ORG, check, dossier_link, holders, precondition, record, verb, workflow_of,
+    EMP, ORG, SEC, check, dossier_link, holders, precondition, record, verb, workflow_of,
 )
 
 METIER_PURPOSE = "metier"
@@ -117,6 +117,49 @@ def competences_a_evaluer(c: Candidature) -> list[tuple]:
     return out
 
 
+def empty_grid_reason(c: Candidature) -> str | None:
+    """Why no evaluation of `c` can be opened: its référentiel gives it no competence to evaluate
+    (none entered yet, or, for a CQPI holder, no branch-specific one, R-CAN-9)."""
+    comps = c.certification.competences
+    cert = f"{c.certification.code} — {c.certification.intitule}"
+    if not comps:
+        return (f"Le référentiel de la certification « {cert} » ne contient encore aucune "
+                "compétence : l'évaluation ne peut pas être ouverte. Le secrétariat du dispositif "
+                "doit d'abord saisir ses compétences (menu Référentiels).")
+    if c.cqpi_detenu_id and not any(x.specifique_branche for x in comps):
+        return (f"Le référentiel de la certification « {cert} » ne désigne aucune compétence "
+                "spécifique à la branche : le titulaire d'un CQPI n'a rien à y faire évaluer. Le "
+                "secrétariat du dispositif doit d'abord compléter le référentiel.")
+    return None
+
+
+@precondition("confirm_evaluator", "start_evaluation", "open_evaluation")
+def _grid_not_empty(p, c):
+    """An evaluation needs competences to evaluate: never a « Validé 0 / 0 » (R-EVA-4)."""
+    reason = empty_grid_reason(c)
+    if reason:
+        raise RuleViolation(reason, "R-EVA-4")
+
+
+def refresh_grid(ev: Evaluation) -> list:
+    """Competences added to the référentiel after `ev` opened join its grid while it is open
+    (a finalised evaluation keeps the grid it was decided on). Returns the rows added."""
+    if ev.finalisee:
+        return []
+    present = {r.competence_id for r in ev.resultats}
+    missing = [(comp, source) for comp, source in competences_a_evaluer(ev.candidature)
+               if comp.id not in present]
+    ordre = max((r.ordre or 0 for r in ev.resultats), default=-1)
+    added = []
+    for comp, source in missing:
+        ordre += 1
+        row = ResultatCompetence(competence=comp, ordre=ordre, acquis=True if source else None,
+                                 pre_acquis=bool(source), source=source)
+        ev.resultats.append(row)
+        added.append(row)
+    return added
+
+
 def _new_evaluation(c: Candidature, type_, **values) -> Evaluation:
     items = competences_a_evaluer(c)  # queried before the new rows exist (no early autoflush)
     ev = Evaluation(type=type_, statut="en_cours", **values)
@@ -157,10 +200,15 @@ def _apply_results(ev: Evaluation, resultats: dict | None, metier=False):
 def _proposition(ev: Evaluation) -> str:
     """R-EVA-4 / R-DEC-1: all acquired → valide; none → non_valide; otherwise partiel."""
     acquis, _, total = ev.compte()
-    return "valide" if acquis == total else ("non_valide" if acquis == 0 else "partiel")
+    return "valide" if acquis == total > 0 else ("non_valide" if acquis == 0 else "partiel")
 
 
 def _ensure_all_entered(ev: Evaluation, rule: str):
+    refresh_grid(ev)
+    if not ev.resultats:  # R-EVA-4: nothing evaluated is nothing acquired, never « 0 / 0 validé »
+        raise RuleViolation("Cette évaluation ne porte sur aucune compétence : elle ne peut pas "
+                            "être finalisée. " + (empty_grid_reason(ev.candidature) or ""),
+                            "R-EVA-4")
     missing = [r for r in ev.resultats if r.acquis is None]
     if missing:
         raise RuleViolation(f"{len(missing)} compétence(s) sans résultat, dont « "
@@ -187,22 +235,43 @@ def _chimie_evaluation(c) -> Evaluation:
 
 @precondition("plan_evaluation")
 def _not_started(p, c):
+    """R-EVA-2: the date opens the results window; once the evaluation day has passed, moving
+    it would reopen a closed window, so only the secretariat corrects it, with a reason."""
     ev = _chimie_evaluation(c)
     if ev.resultats_saisis_le is not None:
         raise RuleViolation("Des résultats sont saisis : la date de l'évaluation ne change plus.",
                             "R-EVA-2")
+    if p.role != SEC and ev.date_evaluation is not None and today() > ev.date_evaluation:
+        raise RuleViolation(f"Le jour de l'évaluation ({ev.date_evaluation:%d/%m/%Y}) est passé : "
+                            "seul le secrétariat du dispositif peut en changer la date, motif à "
+                            "l'appui.", "R-EVA-2")
 
 
 @verb("plan_evaluation")
-def plan_evaluation(p: Perimetre, c: Candidature, date_evaluation=None, **_):
-    """Fix the day of the evaluation (the results window starts that day, R-EVA-2)."""
+def plan_evaluation(p: Perimetre, c: Candidature, date_evaluation=None, motif=None, **_):
+    """Fix the day of the evaluation (the results window starts that day, R-EVA-2). The employer
+    and the evaluator plan or postpone it (today or later) before the day; afterwards only the
+    secretariat corrects it. A change of a set date states its reason; each change is in the
+    dossier's history."""
     check(p, c, "plan_evaluation")
     day = _date(date_evaluation, "date_evaluation")
     if day is None:
         raise RuleViolation("Indiquez la date de l'évaluation.", "R-EVA-2", field="date_evaluation")
     ev = _chimie_evaluation(c)
+    if p.role != SEC and day < today():
+        raise RuleViolation("La date de l'évaluation se fixe à aujourd'hui ou plus tard. Pour "
+                            "enregistrer une date passée, adressez-vous au secrétariat du "
+                            "dispositif.", "R-EVA-2", field="date_evaluation")
+    motif = (motif or "").strip()
+    before = ev.date_evaluation
+    if before is not None and day == before:
+        raise RuleViolation(f"L'évaluation est déjà fixée au {day:%d/%m/%Y}.", "R-EVA-2",
+                            field="date_evaluation")
+    if before is not None and not motif:
+        raise RuleViolation("Indiquez le motif du changement de date.", "R-EVA-2", field="motif")
     ev.date_evaluation = day
-    record(p, c, "plan_evaluation", f"Date d'évaluation : {day:%d/%m/%Y}")
+    change = f"{before:%d/%m/%Y} → {day:%d/%m/%Y}" if before else f"{day:%d/%m/%Y}"
+    record(p, c, "plan_evaluation", f"Date d'évaluation : {change}", motif or None)
 
 
 @precondition("invite_metier")
@@ -315,6 +384,7 @@ def record_results(p: Perimetre, c: Candidature, resultats=None, observations_ca
     needs outil n°4. R-EVA-4: the proposal follows the acquired competences."""
     check(p, c, "enter_results")
     ev = _chimie_evaluation(c)
+    refresh_grid(ev)
     _apply_results(ev, resultats)
     if observations_candidat is not None:
         ev.observations_candidat = (observations_candidat or "").strip() or None

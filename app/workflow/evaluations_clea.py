@@ -20,6 +20,7 @@ from app.workflow.evaluations import (
     evaluations_of,
     in_progress,
     latest,
+    refresh_grid,
 )
 from app.workflow.transitions import check, precondition, record, set_status, verb
 
@@ -77,6 +78,7 @@ def save_evaluation(p: Perimetre, c: Candidature, evaluation=None, resultats=Non
     if ev.finalisee:
         raise RuleViolation("Cette évaluation est finalisée : seul un administrateur organisme ou "
                             "au-delà peut la rouvrir.", "R-EVA-5")
+    refresh_grid(ev)
     _apply_results(ev, resultats)
     _evaluator_fields(ev, data)
     return ev

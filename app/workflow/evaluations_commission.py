@@ -13,6 +13,7 @@ from app.workflow.evaluations import (
     _new_evaluation,
     _proposition,
     latest,
+    refresh_grid,
 )
 from app.workflow.transitions import check, precondition, record, set_status, verb
 
@@ -46,6 +47,7 @@ def record_commission_results(p: Perimetre, c: Candidature, resultats=None, date
     """Results of the commission d'évaluation per competence, the company's opinion."""
     check(p, c, "enter_commission_results")
     ev = latest(c)
+    refresh_grid(ev)
     _apply_results(ev, resultats)
     if date_evaluation not in (None, ""):
         ev.date_evaluation = _date(date_evaluation, "date_evaluation")

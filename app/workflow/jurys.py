@@ -32,7 +32,8 @@ from app.workflow import PerimeterViolation, RuleViolation
 from app.workflow import candidatures
 from app.workflow.notifications import notify
 from app.workflow.transitions import (
-    SEC, SYSTEM, NotAllowed, dossier_link, holders, precondition, record, workflow_of,
+    ORG, SEC, SYSTEM, NotAllowed, dossier_link, holders, locked_reason, precondition, record,
+    status_reason, workflow_of,
 )
 
 # Statuses in which a dossier waits for (or sits before) a jury; an inscription is only taken there.
@@ -273,7 +274,7 @@ def place(p: Perimetre, c: Candidature, requested: Jury | None = None,
         where = f"jury du {jury.date:%d/%m/%Y} ({jury.certificateur}{', ' + jury.lieu if jury.lieu else ''})"
         if skipped:
             message = (f"{skipped[0][:1].upper()}{skipped[0][1:]} : le dossier {c.numero} est "
-                       f"inscrit au jury suivant, le {where} (R-JUR-4).")
+                       f"inscrit au jury suivant, le {where}.")
         else:
             message = f"Dossier {c.numero} inscrit au {where}."
         record(p, c, "inscription_jury", f"Inscription au {where}"[:200],
@@ -293,12 +294,52 @@ def _entry_verb(c: Candidature) -> str | None:
     return next((v for v in ENTRY_VERBS if v in moves and c.statut in moves[v].sources), None)
 
 
+def _entry_move(c: Candidature):
+    moves = workflow_of(c).moves
+    return next(moves[v] for v in ENTRY_VERBS if v in moves)
+
+
+def ensure_may_place(p: Perimetre, c: Candidature):
+    """Who registers a dossier that waits for a jury (sent, complement returned, withdrawn from a
+    jury): the secretariat; and where the holders register their dossiers themselves (chimie,
+    metallurgy: « Inscrire au jury »), those holders too (R-JUR-2) — a withdrawal is never a dead
+    end for the dossier's owner. CléA dossiers wait for the certificateur's assignment."""
+    if p is SYSTEM or p.unrestricted:
+        return
+    if p.role != SEC:
+        entry = _entry_move(c)
+        if entry.verb != "submit_to_jury":  # CléA: the certificateur assigns sent dossiers (003)
+            raise NotAllowed("Ce dossier attend son affectation à un jury : le secrétariat "
+                             "l'inscrit.", "R-JUR-2")
+        if p.role not in entry.roles:
+            raise NotAllowed("Votre rôle ne permet pas d'inscrire ce dossier à un jury.", "R-JUR-2")
+        if c.vae and c.parcours != "2":
+            raise NotAllowed("Un dossier de VAE est inscrit au jury par le secrétariat.", "R-JUR-2")
+        if p.role in ORG and c.etablissement is not None:
+            from app.workflow.comptes import ensure_can_operate
+            ensure_can_operate(c.etablissement)
+    if not perimeter.contains(c, p, "write"):
+        raise PerimeterViolation()
+
+
+def may_register_again(p: Perimetre, c: Candidature) -> bool:
+    """The dossier waits for a jury without being in one, and `p` may register it (dossier page:
+    « Inscrire au jury » after a withdrawal)."""
+    if c.statut not in WAITING or active_inscription(c) is not None:
+        return False
+    try:
+        ensure_may_place(p, c)
+    except RuleViolation:
+        return False
+    return True
+
+
 def register_to_jury(p: Perimetre, c: Candidature, jury=None, commentaire=None) -> Registration:
     """Register a ready dossier to a jury (R-JUR-2..4) by the actor its dispositif allows: a dossier
     still before the jury goes through the candidature's own move (submit_to_jury: employer in
     chimie, holders in metallurgy; send_to_certification in CléA), which checks that every
     evaluator input is in; a dossier already waiting (CléA sent, complement returned, withdrawn)
-    is placed by the secretariat."""
+    is placed by its holders or the secretariat, in the jury they choose (or the next one)."""
     jury = _get(Jury, jury)
     verb_name = _entry_verb(c)
     if verb_name is not None:
@@ -310,14 +351,11 @@ def register_to_jury(p: Perimetre, c: Candidature, jury=None, commentaire=None) 
                                 "R-JUR-4", field="jury")
         return reg
     if c.statut not in WAITING:
-        raise RuleViolation(f"« Inscrire au jury » n'est pas possible quand le dossier est "
-                            f"« {c.statut_label} » : les étapes précédentes doivent être "
-                            "terminées.", "R-WF-1")
-    if p is not SYSTEM and p.role != SEC and not p.unrestricted:
-        raise NotAllowed("Ce dossier attend son affectation à un jury : le secrétariat "
-                         "l'inscrit.", "R-JUR-2")
-    if p is not SYSTEM and not perimeter.contains(c, p, "write"):
-        raise PerimeterViolation()
+        wf = workflow_of(c)
+        if c.statut in wf.locked:
+            raise RuleViolation(locked_reason(c), "R-WF-3")
+        raise RuleViolation(status_reason(wf, _entry_move(c), c.statut), "R-WF-1")
+    ensure_may_place(p, c)
     return place(p, c, jury, required=True)
 
 

@@ -22,6 +22,7 @@ MAX_ATTEMPTS = 5
 def send_mail(to: str, template: str, cc: str | None = None, **context) -> MailMessage:
     """Queue the mail `templates/mail/<template>.txt|.html`; it leaves once the transaction commits."""
     context.setdefault("base_url", current_app.config["PUBLIC_BASE_URL"])
+    context.setdefault("vocab", vocabulary(context))
     text = render_template(f"mail/{template}.txt", **context)
     subject, _, body = text.partition("\n")
     try:
@@ -34,6 +35,18 @@ def send_mail(to: str, template: str, cc: str | None = None, **context) -> MailM
     db.session.flush()
     db.session.info.setdefault("mails_to_send", []).append(msg.id)
     return msg
+
+
+def vocabulary(context: dict) -> dict:
+    """The words of the dispositif the mail is about (R-DIS-2): a CléA jury is no « jury
+    paritaire », a chemical dossier is « inscrit au jury », a CléA one « envoyé en certification »."""
+    from app.workflow.transitions import workflow_for
+    subject = context.get("c") or context.get("jury")
+    dispositif = getattr(subject, "dispositif", None)
+    if dispositif is None:
+        return {"jury": "jury", "envoye": "envoyé au jury"}
+    wf = workflow_for(dispositif)
+    return {"jury": wf.jury, "envoye": wf.sent}
 
 
 def _write_eml(msg: MailMessage) -> Path:

@@ -62,15 +62,19 @@ class Workflow:
     final: frozenset
     rule: str                 # the rule listing the statuses
     moves: dict = field(default_factory=dict)
+    # How the dispositif's own users say it (R-DIS-2): what happened to a dossier that went to the
+    # jury, and what its jury is called — on its dossiers, refusals and e-mails.
+    sent: str = "envoyé au jury"
+    jury: str = "jury"
 
     def pairs(self) -> set:
         """Every (from, to) status change the table allows."""
         return {(s, t) for m in self.moves.values() for s in m.sources for t in m.targets}
 
 
-def _workflow(key, statuses, initial, initial_vae, locked, final, rule, moves):
+def _workflow(key, statuses, initial, initial_vae, locked, final, rule, moves, sent, jury):
     return Workflow(key, statuses, initial, initial_vae, frozenset(locked), frozenset(final), rule,
-                    {m.verb: m for m in moves})
+                    {m.verb: m for m in moves}, sent, jury)
 
 
 # --- CQP des industries chimiques (R-WF-1) -------------------------------------------------------
@@ -91,7 +95,7 @@ CHIMIE = _workflow(
         _m("confirm_evaluator", "Confirmer l'évaluateur habilité", ["en_cours_inscription"],
            ["en_attente_evaluation"], (EMP, SEC), style="primary"),
         _m("plan_evaluation", "Modifier la date d'évaluation", ["en_attente_evaluation"],
-           roles=(EMP, EV)),
+           roles=(EMP, EV, SEC)),
         _m("invite_metier", "Inviter l'évaluateur métier", ["en_attente_evaluation"], roles=(EV,),
            style="primary"),
         _m("enter_results", "Saisir les résultats", ["en_attente_evaluation"], roles=(EV,),
@@ -110,6 +114,7 @@ CHIMIE = _workflow(
         _m("declare_abandon", "Abandonner", _C_OPEN, ["abandonnee"], (EMP, SEC), style="danger"),
         _m("reinstate", "Réintégrer le dossier", ["abandonnee"], _C_OPEN, (EMP, SEC)),
     ],
+    sent="inscrit au jury", jury="jury paritaire national",
 )
 
 # --- CléA (R-WF-2) ---------------------------------------------------------------------------------
@@ -160,6 +165,7 @@ CLEA = _workflow(
         _m("reinstate", "Réintégrer le dossier", ["abandonnee"], _L_OPEN, _ORG_SEC),
         _m("auto_abandon", "Abandon automatique", _L_OPEN, ["abandonnee"], (), system=True),
     ],
+    sent="envoyé en certification", jury="jury de certification CléA",
 )
 
 # --- CQPM / CCPM de la métallurgie ---------------------------------------------------------------
@@ -195,6 +201,7 @@ METALLURGIE = _workflow(
         _m("declare_abandon", "Abandonner", _M_OPEN, ["abandonnee"], _HOLD, style="danger"),
         _m("reinstate", "Réintégrer le dossier", ["abandonnee"], _M_OPEN, _HOLD),
     ],
+    sent="présenté au jury", jury="jury paritaire de délibération",
 )
 
 WORKFLOWS = {w.key: w for w in (CHIMIE, CLEA, METALLURGIE)}
@@ -274,13 +281,38 @@ def _check_static(p: Perimetre, c: Candidature, move: Move | None, verb_name: st
                 raise PerimeterViolation()
         elif p.role != JURY and not perimeter.contains(c, p, "write"):
             raise PerimeterViolation()
-    if c.statut not in move.sources:
-        raise RuleViolation(f"« {move.label} » n'est pas possible quand le dossier est "
-                            f"« {STATUTS.label(c.statut)} » : les étapes précédentes doivent être "
-                            "terminées.", wf.rule)
+    # The lock first: a locked dossier is refused because it is locked (R-WF-3), whatever the
+    # move's usual steps say.
     if c.statut in wf.locked and not move.on_locked:
-        raise RuleViolation("Ce dossier a été envoyé en certification : il ne peut plus être "
-                            "modifié.", "R-WF-3")
+        raise RuleViolation(locked_reason(c), "R-WF-3")
+    if c.statut not in move.sources:
+        raise RuleViolation(status_reason(wf, move, c.statut), wf.rule)
+
+
+def locked_reason(c: Candidature) -> str:
+    """Why a locked dossier refuses a change, in its dispositif's words (R-WF-3)."""
+    wf = workflow_of(c)
+    if c.statut in wf.final:
+        return (f"Le jury a statué sur ce dossier (« {STATUTS.label(c.statut)} ») : il ne peut "
+                "plus être modifié.")
+    unlock = wf.moves["unlock"]
+    who = ("un administrateur de réseau ou le secrétariat du dispositif"
+           if "admin_reseau" in unlock.roles else "le secrétariat du dispositif")
+    return (f"Ce dossier est {wf.sent} : il est verrouillé et ne peut plus être modifié. Seul "
+            f"{who} peut {unlock.label[:1].lower()}{unlock.label[1:]}.")
+
+
+def status_reason(wf: Workflow, move: Move, statut: str) -> str:
+    """Why a move does not apply to a dossier in `statut`: abandoned, already past it, or an
+    earlier step still open (R-WF-1)."""
+    label = STATUTS.label(statut)
+    if statut == "abandonnee":
+        return f"Le dossier est abandonné : « {move.label} » n'est possible qu'après sa réintégration."
+    order = {s: i for i, s in enumerate(wf.statuses)}
+    if statut in order and all(order.get(s, -1) < order[statut] for s in move.sources):
+        return f"« {move.label} » n'est plus possible : le dossier est « {label} »."
+    return (f"« {move.label} » n'est pas encore possible : le dossier est « {label} » et les "
+            "étapes précédentes doivent d'abord être terminées.")
 
 
 def check(p: Perimetre, c: Candidature, verb_name: str, internal: bool = False) -> Move:

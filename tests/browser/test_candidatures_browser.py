@@ -114,8 +114,8 @@ def test_chimie_journey(make, db, live_server, page):  # R-EVA-1 R-EVA-2 R-EVA-3
     _logout(page, base)
     sign_in(page, base, employer)
     page.goto(f"{base}/dossier/{pk}")
-    page.click("summary:has-text('Inscrire au jury')")
-    page.click("button:has-text('Confirmer : Inscrire au jury')")
+    page.click("a:has-text('Inscrire au jury')")  # the page where the jury is chosen
+    page.click("#btn-inscrire")
     page.wait_for_load_state()
     assert "En attente de jury" in page.inner_text("#statut")
     assert page.locator("#verrou").count() == 1
