@@ -75,7 +75,7 @@ def test_chimie_journey(make, db, live_server, page):  # R-EVA-1 R-EVA-2 R-EVA-3
     _logout(page, base)
     sign_in(page, base, evaluateur)
     page.goto(f"{base}/dossier/{pk}")
-    blocked = page.locator("[data-verb=enter_results]")  # shown disabled, with the reason
+    blocked = page.locator("button[data-verb=enter_results]")  # shown disabled, with the reason
     assert blocked.is_disabled() and "Invitez d'abord" in blocked.get_attribute("title")
     page.click("summary:has-text(\"Inviter l'évaluateur métier\")")
     page.fill("#invite_metier-prenom", "Marc")
@@ -174,7 +174,7 @@ def test_clea_journey(make, db, live_server, page):  # R-EVA-5 R-EVA-6 R-EVA-7 R
     assert "En attente d'envoi en certification" in page.inner_text("#statut")
     _action(page, "Envoyer en certification")
     assert "En attente de jury" in page.inner_text("#statut")
-    assert page.locator("#verrou").count() == 1 and page.locator("[data-verb]").count() == 0
+    assert page.locator("#verrou").count() == 1 and page.locator("button[data-verb]").count() == 0
     c = _reload(db, pk)
     assert c.statut == "en_attente_jury" and c.envoye_le is not None
     assert [e.resultat for e in c.evaluations] == ["non_valide", "valide"]
