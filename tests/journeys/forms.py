@@ -171,12 +171,12 @@ class Form:
         return values[0] if len(values) == 1 else values
 
     # -- filling ---------------------------------------------------------------------------------
-    def fill(self, **values) -> "Form":
+    def fill(self, **values) -> Form:
         for name, value in values.items():
             self.set(name, value)
         return self
 
-    def set(self, name, value) -> "Form":
+    def set(self, name, value) -> Form:
         ctls = self._controls(name)
         ctl = ctls[0]
         if ctl.kind == "select":
@@ -228,7 +228,7 @@ class Form:
         raise FormError(f"« {name} » has no choice « {value} »; choices: "
                         f"{[(c.value, c.label) for c in ctls]}")
 
-    def check(self, name, value=None) -> "Form":
+    def check(self, name, value=None) -> Form:
         ctls = [c for c in self._controls(name) if c.kind == "checkbox"]
         if not ctls:
             raise FormError(f"« {name} » is not a checkbox")
@@ -239,7 +239,7 @@ class Form:
         self._pick(ctls, name, str(value), only=False)
         return self
 
-    def uncheck(self, name, value=None) -> "Form":
+    def uncheck(self, name, value=None) -> Form:
         ctls = self._controls(name)
         if value is None:
             self.values[name] = []
@@ -248,7 +248,7 @@ class Form:
         del ctls
         return self
 
-    def attach(self, name, content: bytes, filename: str) -> "Form":
+    def attach(self, name, content: bytes, filename: str) -> Form:
         ctl = self._controls(name)[0]
         if ctl.kind != "file":
             raise FormError(f"« {name} » is not a file input")
@@ -298,7 +298,7 @@ class Page:
     @property
     def text(self) -> str:
         """The page's visible text, tags removed, whitespace collapsed."""
-        body = re.sub(r"<(script|style)\b.*?</\1>", " ", self.html, flags=re.S | re.I)
+        body = re.sub(r"<(script|style)\b.*?</\1>", " ", self.html, flags=re.DOTALL | re.IGNORECASE)
         return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
     def forms(self) -> list[Form]:

@@ -19,7 +19,7 @@ PASSWORD = Factories.PASSWORD
 def alerts(page: Page, kind: str = "danger") -> list[str]:
     """The flashed messages of one kind (danger, warning, success) as the user reads them."""
     blocks = re.findall(rf'<div[^>]*class="[^"]*alert-{kind}[^"]*"[^>]*>(.*?)</div>',
-                        page.html, flags=re.S)
+                        page.html, flags=re.DOTALL)
     return [" ".join(re.sub(r"<[^>]+>", " ", b).replace("&times;", "").split()) for b in blocks]
 
 
@@ -50,7 +50,7 @@ def counters_match_lists(client, url: str = "/candidatures/list/") -> dict[str, 
     """Each status counter above the dossier list opens a list with as many dossiers as it says,
     and the counters add up to the list's total. Returns {label: n}."""
     page = open_page(client, url)
-    block = re.search(r'id="compteurs">(.*?)</div>', page.html, re.S)
+    block = re.search(r'id="compteurs">(.*?)</div>', page.html, re.DOTALL)
     assert block, f"{url}: no counters"
     seen = {}
     for href, label, n in re.findall(r'<a[^>]*href="([^"]+)"[^>]*>\s*([^<]*?)\s*<span class="badge">'
@@ -78,7 +78,7 @@ def home_counts_match_lists(client) -> dict[str, int]:
 
 def list_rows(page: Page) -> int:
     """Rows of the list's table (one per record on the first page)."""
-    table = re.search(r'<table[^>]*class="[^"]*table[^"]*"[^>]*>(.*?)</table>', page.html, re.S)
+    table = re.search(r'<table[^>]*class="[^"]*table[^"]*"[^>]*>(.*?)</table>', page.html, re.DOTALL)
     assert table, f"{page.url}: no table"
     body = table.group(1)
     return len(re.findall(r"<tr\b", body)) - 1  # the header row
@@ -129,6 +129,8 @@ def dossier(client, cid: int, onglet: str | None = None) -> Page:
 def act(client, cid: int, verb: str, expect_ok: bool = True, **fields) -> Page:
     """Click a button of the dossier page (open its small form when it has one) and confirm."""
     page = dossier(client, cid)
+    disabled = re.search(rf'<button[^>]*disabled title="([^"]*)" data-verb="{verb}"', page.html)
+    assert disabled is None, f"« {verb} » is disabled: {html_lib.unescape(disabled.group(1))}"
     form = page.form(action=f"/dossier/{cid}/action/{verb}")
     form.fill(**fields)
     landed = follow(client, form.submit())
@@ -163,7 +165,7 @@ def emit(client, jury_id: int, kind: str) -> Page:
 def decide(client, jury_id: int, numero: str, decision: str, acquis=None, commentaire=None) -> Page:
     """The juror's deliberation form of one dossier (found by its number on the page)."""
     page = open_page(client, f"/jurys/deliberation/{jury_id}")
-    ins_id = _ins_of(page, numero, open_for=f"/jurys/decision/")
+    ins_id = _ins_of(page, numero, open_for="/jurys/decision/")
     form = page.form(action=f"/jurys/decision/{ins_id}")
     form.set("decision", decision)
     if acquis is not None:
@@ -181,7 +183,7 @@ def _ins_of(page: Page, label: str, open_for: str | None = None) -> int:
     """The inscription id of the deliberation panel that names `label` (number or name); with
     `open_for`, the one that still shows that form (a dossier back from a complement has two)."""
     for m in re.finditer(r'<div class="panel panel-default dossier-jury" id="ins-(\d+)">(.*?)'
-                         r'(?=<div class="panel panel-default dossier-jury"|\Z)', page.html, re.S):
+                         r'(?=<div class="panel panel-default dossier-jury"|\Z)', page.html, re.DOTALL):
         if label in m.group(2) and (open_for is None or f'{open_for}{m.group(1)}"' in m.group(2)):
             return int(m.group(1))
     raise AssertionError(f"{page.url}: no dossier « {label} » in the deliberation")
@@ -189,3 +191,25 @@ def _ins_of(page: Page, label: str, open_for: str | None = None) -> int:
 
 def ins_of(page: Page, label: str, open_for: str | None = None) -> int:
     return _ins_of(page, label, open_for)
+
+
+# -- juries ---------------------------------------------------------------------------------------
+def create_jury(sec, dispositif_label, day, deadline, **extra):
+    """Jurys › Jurys › « + » : the secretariat's calendar form."""
+    page = open_page(sec, "/jurys/add")
+    form = page.form(has="date")
+    form.fill(dispositif=dispositif_label, date=day.isoformat(),
+              date_limite_inscription=deadline.isoformat(), lieu="Salle 2", **extra)
+    landed = follow(sec, form.submit())
+    no_error(landed)
+    listing = open_page(sec, "/jurys/list/")
+    return max(int(h.rsplit("/", 1)[1]) for h in listing.links(r"/jurys/show/\d+$"))
+
+
+def add_member(sec, jury_id, **fields):
+    page = click(sec, jury_page(sec, jury_id), rf"/jurys/composition/{jury_id}$")
+    form = page.form(action=f"/jurys/composition/{jury_id}/ajouter")
+    form.fill(**fields)
+    landed = follow(sec, form.submit())
+    assert any("Membre ajouté" in a for a in alerts(landed, "success")), alerts(landed)
+    return landed

@@ -6,33 +6,30 @@ import datetime as dt
 
 from tests.journeys.forms import follow, open_page
 from tests.journeys.steps import (
-    act, alerts, click, counters_match_lists, home_counts_match_lists, decide, dossier, emit, first_connection, invite, ins_of, jury_page, link,
-    list_total, no_error, signed_in, statut, submit_ok,
+    act,
+    add_member,
+    alerts,
+    click,
+    counters_match_lists,
+    create_jury,
+    decide,
+    dossier,
+    emit,
+    first_connection,
+    home_counts_match_lists,
+    ins_of,
+    invite,
+    jury_page,
+    link,
+    list_total,
+    no_error,
+    signed_in,
+    statut,
+    submit_ok,
 )
 
 TODAY = dt.date.today()
 PDF = b"%PDF-1.4\n% matrice\n%%EOF\n"
-
-
-def create_jury(sec, dispositif_label, day, deadline, **extra):
-    """Jurys › Jurys › « + » : the secretariat's calendar form."""
-    page = open_page(sec, "/jurys/add")
-    form = page.form(has="date")
-    form.fill(dispositif=dispositif_label, date=day.isoformat(),
-              date_limite_inscription=deadline.isoformat(), lieu="Salle 2", **extra)
-    landed = follow(sec, form.submit())
-    no_error(landed)
-    listing = open_page(sec, "/jurys/list/")
-    return max(int(h.rsplit("/", 1)[1]) for h in listing.links(r"/jurys/show/\d+$"))
-
-
-def add_member(sec, jury_id, **fields):
-    page = click(sec, jury_page(sec, jury_id), rf"/jurys/composition/{jury_id}$")
-    form = page.form(action=f"/jurys/composition/{jury_id}/ajouter")
-    form.fill(**fields)
-    landed = follow(sec, form.submit())
-    assert any("Membre ajouté" in a for a in alerts(landed, "success")), alerts(landed)
-    return landed
 
 
 def evaluate(client, cid, *, acquis_all: bool, matrice: bytes, day=TODAY):
