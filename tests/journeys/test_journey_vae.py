@@ -29,7 +29,7 @@ def test_vae_journey(app, db, make):
     chimie = make.ref["CHIMIE"]
     cqp = make.certification("CHIMIE", "CQP-CHIMIE-04")
     make.competences(cqp, count=4)
-    entreprise = make.entreprise(raison_sociale="PHARMA NORD", region="Normandie")
+    make.entreprise(raison_sociale="PHARMA NORD", region="Normandie")
     sec = signed_in(app, make.user("secretariat", dispositif=chimie))
     evaluator = signed_in(app, make.evaluateur(cqp, region="Normandie").user)
 
