@@ -8,3 +8,25 @@ def csrf_on(app):
     app.config["WTF_CSRF_ENABLED"] = True
     yield
     app.config["WTF_CSRF_ENABLED"] = False
+
+
+# Modules that read the domain's day through `from app.models.base import today`.
+_CLOCK_MODULES = ("app.models.base", "app.views.jurys", "app.workflow.jury_composition",
+                  "app.workflow.evaluations", "app.workflow.vae", "app.workflow.abandons",
+                  "app.workflow.jury_decisions", "app.workflow.candidatures",
+                  "app.workflow.candidats", "app.workflow.jurys", "app.workflow.habilitations",
+                  "app.workflow.evaluations_clea")
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """clock(day): the application's day becomes `day` (a journey waits for the jury's date,
+    15 days after the convocation, R-JUR-6)."""
+    import importlib
+
+    def move_to(day):
+        for name in _CLOCK_MODULES:
+            module = importlib.import_module(name)
+            if hasattr(module, "today"):
+                monkeypatch.setattr(module, "today", lambda: day)
+    return move_to

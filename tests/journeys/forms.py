@@ -30,6 +30,7 @@ class Control:
     options: list[tuple[str, str, bool]] = field(default_factory=list)  # (value, label, selected)
     multiple: bool = False
     label: str = ""
+    id: str = ""
 
 
 class _Parser(HTMLParser):
@@ -42,6 +43,7 @@ class _Parser(HTMLParser):
         self._textarea = None
         self._label_for = None
         self._label_text = ""
+        self._button = None
         self.labels: dict[str, str] = {}
         self.ids: dict[str, Control] = {}
 
@@ -74,10 +76,12 @@ class _Parser(HTMLParser):
             self._add(self._textarea, a)
         elif tag == "button" and a.get("name") and not disabled:
             if (a.get("type") or "submit").lower() == "submit":
-                self._add(Control(a["name"], "submit", a.get("value", "")), a)
+                self._button = Control(a["name"], "submit", a.get("value", ""))
+                self._add(self._button, a)
 
     def _add(self, ctl, a):
         self._form["controls"].append(ctl)
+        ctl.id = a.get("id", "")
         if a.get("id"):
             self.ids[a["id"]] = ctl
 
@@ -86,6 +90,8 @@ class _Parser(HTMLParser):
             self._option[1] += data
         elif self._textarea is not None:
             self._textarea.value += data
+        elif self._button is not None:  # a button's text is its label
+            self._button.label = " ".join((self._button.label + " " + data).split())
         if self._label_for is not None:
             self._label_text += data
 
@@ -100,6 +106,8 @@ class _Parser(HTMLParser):
             self._select = None
         elif tag == "textarea":
             self._textarea = None
+        elif tag == "button":
+            self._button = None
         elif tag == "label":
             if self._label_for:
                 self.labels[self._label_for] = " ".join(self._label_text.split())
@@ -163,12 +171,12 @@ class Form:
         return values[0] if len(values) == 1 else values
 
     # -- filling ---------------------------------------------------------------------------------
-    def fill(self, **values) -> "Form":
+    def fill(self, **values) -> Form:
         for name, value in values.items():
             self.set(name, value)
         return self
 
-    def set(self, name, value) -> "Form":
+    def set(self, name, value) -> Form:
         ctls = self._controls(name)
         ctl = ctls[0]
         if ctl.kind == "select":
@@ -220,7 +228,7 @@ class Form:
         raise FormError(f"« {name} » has no choice « {value} »; choices: "
                         f"{[(c.value, c.label) for c in ctls]}")
 
-    def check(self, name, value=None) -> "Form":
+    def check(self, name, value=None) -> Form:
         ctls = [c for c in self._controls(name) if c.kind == "checkbox"]
         if not ctls:
             raise FormError(f"« {name} » is not a checkbox")
@@ -231,7 +239,7 @@ class Form:
         self._pick(ctls, name, str(value), only=False)
         return self
 
-    def uncheck(self, name, value=None) -> "Form":
+    def uncheck(self, name, value=None) -> Form:
         ctls = self._controls(name)
         if value is None:
             self.values[name] = []
@@ -240,7 +248,7 @@ class Form:
         del ctls
         return self
 
-    def attach(self, name, content: bytes, filename: str) -> "Form":
+    def attach(self, name, content: bytes, filename: str) -> Form:
         ctl = self._controls(name)[0]
         if ctl.kind != "file":
             raise FormError(f"« {name} » is not a file input")
@@ -252,10 +260,13 @@ class Form:
         import io
         out: dict[str, list] = {k: list(v) for k, v in self.values.items() if v}
         if button is not None:
-            submits = [c for c in self.controls if c.kind == "submit"
-                       and button in (c.name, c.value)]
-            if not submits:
-                raise FormError(f"no button « {button} » in the form")
+            buttons = [c for c in self.controls if c.kind == "submit"]
+            # Its text, id or value first; its name only when no other button shares it.
+            submits = [c for c in buttons if button in (c.label, c.id, c.value)] or \
+                [c for c in buttons if c.name == button]
+            if len(submits) != 1:
+                raise FormError(f"{len(submits)} buttons « {button} » in the form: "
+                                f"{[(c.name, c.value, c.id, c.label) for c in buttons]}")
             out.setdefault(submits[0].name, []).append(submits[0].value)
         for name, (content, filename) in self.files.items():
             out[name] = [(io.BytesIO(content), filename)]
@@ -263,8 +274,8 @@ class Form:
 
     def submit(self, button: str | None = None, follow_redirects: bool = False):
         data = self.data(button)
-        if self.method == "get":
-            return self.client.get(self.action, query_string=data,
+        if self.method == "get":  # a browser replaces the action's query with the form's data
+            return self.client.get(self.action.split("?", 1)[0], query_string=data,
                                    follow_redirects=follow_redirects)
         return self.client.post(self.action, data=data, follow_redirects=follow_redirects,
                                 content_type="multipart/form-data" if self.files else None)
@@ -281,12 +292,13 @@ class Page:
         self._forms = parser.forms
         self._labels = parser.labels
         for fid, ctl in parser.ids.items():
-            ctl.label = parser.labels.get(fid, "")
+            if fid in parser.labels:
+                ctl.label = parser.labels[fid]
 
     @property
     def text(self) -> str:
         """The page's visible text, tags removed, whitespace collapsed."""
-        body = re.sub(r"<(script|style)\b.*?</\1>", " ", self.html, flags=re.S | re.I)
+        body = re.sub(r"<(script|style)\b.*?</\1>", " ", self.html, flags=re.DOTALL | re.IGNORECASE)
         return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
     def forms(self) -> list[Form]:
@@ -319,6 +331,9 @@ class Page:
 def open_page(client, url: str, expect: int = 200, follow_redirects: bool = True) -> Page:
     r = client.get(url, follow_redirects=follow_redirects)
     assert r.status_code == expect, f"GET {url} → {r.status_code}"
+    # After a redirect the browser's address is the last one: relative actions resolve from it.
+    if follow_redirects and r.request is not None and r.history:
+        url = r.request.full_path.rstrip("?")
     return Page(client, url, r)
 
 

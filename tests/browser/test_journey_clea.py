@@ -1,0 +1,105 @@
+"""Chromium: the CléA journey's key screens clicked through real forms (issue 13) — the
+établissement's duplicate search and creation, the 28 sub-domains grid finalised, « Envoyer en
+certification », the juror's « Certifiée », closing and « Émettre : Certificats » to a downloadable
+certificate."""
+import datetime as dt
+
+from tests.browser.conftest import sign_in
+
+TODAY = dt.date.today()
+
+
+def test_clea_journey_in_chromium(make, db, live_server, page):
+    base = live_server
+    clea = make.ref["CLEA"]
+    etab = make.etablissement(libelle="Centre Sud")
+    make.habilitation(etab, clea)
+    of = make.user("utilisateur_etablissement", etablissement=etab)
+    sec = make.user("secretariat", dispositif=clea)
+    juror = make.user("jury", dispositif=clea)
+    jury = make.jury("CLEA", date=TODAY, date_limite_inscription=TODAY, capacite=5)
+    from app.security.perimeter import Perimetre
+    from app.workflow.jurys import add_member
+    admin = Perimetre(None, "admin", None, None)
+    add_member(admin, jury, "president", nom="Président", prenom="Paul",
+               email="president@example.com")
+    add_member(admin, jury, "employeurs", user=juror.id)
+    db.session.commit()
+
+    # Établissement: « Proposer une candidature » → search → « Créer un nouveau dossier ».
+    sign_in(page, base, of)
+    page.click("#oc-proposer")
+    page.fill("input[name=nom]", "Roux")
+    page.fill("input[name=prenom]", "Emma")
+    page.fill("input[name=date_naissance]", "1991-03-04")
+    page.click("#form-recherche button[type=submit]")
+    page.wait_for_selector("#aucun")
+    page.click("#creer")
+    page.wait_for_selector("select[name=certification]")
+    page.select_option("select[name=certification]", page.eval_on_selector(
+        "select[name=certification]",
+        "s => [...s.options].find(o => o.text.includes('CLEA-SOCLE')).value"))
+    page.select_option("select[name=etablissement]", label=etab.nom)
+    page.select_option("select[name=civilite]", label="Madame")
+    page.fill("input[name=ville_naissance]", "Nîmes")
+    page.fill("input[name=code_postal_naissance]", "30000")
+    page.fill("input[name=adresse]", "4 rue de la Madeleine")
+    page.fill("input[name=code_postal]", "30000")
+    page.fill("input[name=ville]", "Nîmes")
+    page.select_option("select[name=financement]", "CPF")
+    page.fill("textarea[name=objectifs_professionnels]", "Reprendre un emploi.")
+    page.select_option("select[name=statut_inscription]", label="Demandeur d'emploi")
+    page.click("#enregistrer")
+    page.wait_for_url("**/dossier/**")
+    assert page.inner_text("#statut") == "En attente d'évaluation préalable"
+    dossier_url = page.url
+
+    # Évaluations › « Ajouter une évaluation »: every sub-domain acquired, « Finaliser ».
+    page.click("#onglet-evaluations")
+    page.wait_for_url("**onglet=evaluations")
+    page.click("text=Ajouter une évaluation")
+    page.fill("#evaluateur_nom", "Durand")
+    page.fill("#evaluateur_prenom", "Paul")
+    page.fill("#evaluateur_email", "paul.durand@example.com")
+    page.fill("#date_evaluation", TODAY.isoformat())
+    page.click("#ajouter-evaluation")
+    page.wait_for_selector("#form-evaluation")
+    radios = page.locator("#form-evaluation input[type=radio][value='1']")
+    assert radios.count() == 28
+    for i in range(28):
+        radios.nth(i).check()
+    page.set_input_files("#fichier", files=[{"name": "matrice.pdf", "mimeType": "application/pdf",
+                                             "buffer": b"%PDF-1.4\n% matrice\n%%EOF\n"}])
+    page.click("#finaliser")
+    page.wait_for_url("**/dossier/**")
+    assert page.inner_text("#statut") == "En attente d'envoi en certification"
+
+    # « Envoyer en certification » (its confirmation form).
+    page.goto(dossier_url)
+    page.click("details[data-verb=send_to_certification] summary")
+    page.click("details[data-verb=send_to_certification] button[type=submit]")
+    page.wait_for_selector("#verrou")
+    assert page.inner_text("#statut") == "En attente de jury"
+
+    # The juror records « Certifiée » from the form as shown (issue 13 point 8).
+    sign_in(page, base, juror)
+    page.goto(f"{base}/jurys/show/{jury.id}")
+    page.click("#btn-deliberation")
+    page.select_option("form.form-decision select[name=decision]", label="Certifiée")
+    page.click("form.form-decision button[type=submit]")
+    page.wait_for_selector(".decision-enregistree")
+    assert "Certifiée" in page.inner_text(".decision-enregistree")
+
+    # The secretariat closes the jury and issues the certificate.
+    sign_in(page, base, sec)
+    page.goto(f"{base}/jurys/show/{jury.id}")
+    page.once("dialog", lambda d: d.accept())
+    page.click("#btn-cloturer")
+    page.wait_for_selector("#emettre-certificat")
+    page.click("#emettre-certificat")
+    page.wait_for_selector("#documents-jury a[href^='/documents/pdf/']")
+    href = page.get_attribute("#documents-jury a[href^='/documents/pdf/']", "href")
+    response = page.request.get(f"{base}{href}")
+    assert response.status == 200 and response.body().startswith(b"%PDF")
+    page.goto(dossier_url)
+    assert page.inner_text("#statut") == "Certifiée"
