@@ -15,7 +15,7 @@ READ, WRITE = "read", "write"
 GRANTS: dict[str, dict[str, list[str]]] = {
     "secretariat": {
         "Dispositifs": [READ, WRITE], "Referentiel": [READ, WRITE],
-        "Structures": [READ, WRITE, "activate"], "Comptes": [READ, WRITE],
+        "Structures": [READ, WRITE, "activate"], "Comptes": [READ, WRITE, "api_keys"],
         "Notifications": [READ, WRITE],
         "Habilitations": [READ, WRITE, "decide"], "EvaluateursHabilites": [READ, WRITE],
         "Candidatures": [READ, WRITE, "unlock", "decide_transfer"],

@@ -1,5 +1,5 @@
 """Accounts: users of one's perimeter, invitations, password links, employer sign-up, my account."""
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -7,17 +7,19 @@ from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.security import check_password_hash, generate_password_hash
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 from app.extensions import db
 from app.models import Profil
 from app.models.comptes import ROLES
+from app.security import api_keys
 from app.security.perimeter import current_perimetre
 from app.views.base import ScopedModelView
 from app.views.labels import labels
-from app.workflow import RuleViolation
+from app.workflow import PerimeterViolation, RuleViolation
 from app.workflow import comptes
+from app.workflow.transitions import NotAllowed
 
 
 class UtilisateurForm(FlaskForm):
@@ -50,7 +52,8 @@ class UtilisateurView(ScopedModelView):
     class_permission_name = "Comptes"
     # "delete" is a verb no role holds: an account is deactivated, never deleted (see pre_delete).
     method_permission_name = {**ScopedModelView.method_permission_name, "reinviter": "write",
-                              "desactiver": "write", "delete": "delete"}
+                              "desactiver": "write", "delete": "delete", "cles": "api_keys",
+                              "cles_api": "api_keys", "revoquer_cle": "api_keys"}
     list_title = "Utilisateurs"
     show_title = "Utilisateur"
     add_title = "Inviter un utilisateur"
@@ -148,6 +151,57 @@ class UtilisateurView(ScopedModelView):
         db.session.commit()
         flash("Compte " + ("réactivé." if item.user.active else "désactivé."), "success")
         return redirect(self.get_redirect())
+
+
+    @action("cles_api", "Clés d'API", "", "fa-key", multiple=False)
+    def cles_api(self, item):
+        return redirect(url_for("UtilisateurView.cles", pk=item.id))
+
+    @expose("/cles/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def cles(self, pk):
+        """Issue (shown once) and list the API keys of an account (issue 14)."""
+        profil = self._scoped_item(pk)
+        form, new_key = CleApiForm(), None
+        if form.validate_on_submit():
+            try:
+                new_key = api_keys.issue(current_perimetre(), profil, form.nom.data,
+                                         form.jours.data)
+                db.session.commit()
+            except PerimeterViolation:
+                db.session.rollback()
+                abort(404)
+            except NotAllowed:
+                db.session.rollback()
+                abort(403)
+            except RuleViolation as exc:
+                db.session.rollback()
+                _form_error(form, exc)
+        return self.render_template("opencertif/cles_api.html", form=form, profil=profil,
+                                    cles=api_keys.keys_of(profil), nouvelle_cle=new_key,
+                                    title=f"Clés d'API de {profil}")
+
+    @expose("/cles/<int:pk>/revoquer/<uuid>", methods=["POST"])
+    @has_access
+    def revoquer_cle(self, pk, uuid):
+        profil = self._scoped_item(pk)
+        try:
+            api_keys.revoke(current_perimetre(), profil, uuid)
+            db.session.commit()
+        except PerimeterViolation:
+            db.session.rollback()
+            abort(404)
+        except NotAllowed:
+            db.session.rollback()
+            abort(403)
+        flash("Clé révoquée : elle ne donne plus accès à rien.", "success")
+        return redirect(url_for("UtilisateurView.cles", pk=pk))
+
+
+class CleApiForm(FlaskForm):
+    nom = StringField("Nom de la clé", validators=[DataRequired(), Length(max=200)])
+    jours = IntegerField("Validité en jours (vide : sans limite)",
+                         validators=[Optional(), NumberRange(1, 3650)])
 
 
 class PasswordForm(FlaskForm):
