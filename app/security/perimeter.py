@@ -37,6 +37,8 @@ def perimetre_of(user) -> Perimetre:
     if user is None or not getattr(user, "is_authenticated", False):
         return ANONYMOUS
     profil = getattr(user, "profil", None)
+    if profil is not None and not profil.approuve:
+        return Perimetre(user.id, None, "none", None)  # a sign-up not approved: nothing at all
     if profil is None:
         is_admin = any(r.name == "Admin" for r in user.roles)
         return Perimetre(user.id, "admin", None, None) if is_admin else Perimetre(user.id, None, "none", None)
