@@ -130,3 +130,61 @@ def test_only_administrators_issue_keys(app, db, make, login_as, two_perimeters)
                           data={"nom": "x"}).status_code in (403, 404)
     sec = login_as(make.user("secretariat", dispositif=make.ref["CLEA"]))
     assert sec.post(f"/utilisateurview/cles/{admin_profile.id}", data={"nom": "x"}).status_code == 403
+
+
+def test_clea_dossier_from_creation_to_certification_through_the_api(app, db, make):
+    # R-WF-2, R-EVA-5, R-CAN-2, R-CAN-4 through the token API only (issue 14)
+    import datetime as dt
+    import io
+    etab = make.etablissement()
+    make.habilitation(etab, make.ref["CLEA"])
+    user = make.user("utilisateur_etablissement", etablissement=etab)
+    cert = make.certification("CLEA")
+    api, h = app.test_client(), bearer(jwt_for(app, user))
+    r = api.get("/api/v1/dossier/recherche?nom=Api&prenom=Paul&date_naissance=1980-02-03", headers=h)
+    assert r.status_code == 200 and r.get_json()["dossiers"] == []
+    assert r.get_json()["dossier_ailleurs"] is False
+    identite = {"civilite": "M", "nom_naissance": "Api", "prenom": "Paul",
+                "date_naissance": "1980-02-03", "ville_naissance": "Lille",
+                "code_postal_naissance": "59000", "email": "paul.api@test.invalid",
+                "adresse": "1 rue du Test", "code_postal": "59000", "ville": "Lille"}
+    r = api.post("/api/v1/candidature/", headers=h, json={
+        "certification": cert.id, "etablissement": etab.id, "identite": identite,
+        "statut_inscription": "salarie", "financement": "CPF",
+        "objectifs_professionnels": "Obtenir un emploi stable dans la logistique."})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    pk = r.get_json()["id"]
+
+    def act(verb, **body):
+        resp = api.post(f"/api/v1/candidature/{pk}/action/{verb}", headers=h, json=body)
+        assert resp.status_code == 200, (verb, resp.get_data(as_text=True))
+        return resp.get_json()
+
+    act("start_evaluation", evaluateur_nom="Durand", evaluateur_prenom="Paul",
+        evaluateur_email="paul.durand@test.invalid")
+    ev = api.get(f"/api/v1/dossier/{pk}/evaluations", headers=h).get_json()["evaluations"][-1]
+    r = api.post(f"/api/v1/dossier/{pk}/documents", headers=h, content_type="multipart/form-data",
+                 data={"fichier": (io.BytesIO(Factories.pdf("matrice")), "matrice.pdf"),
+                       "type_piece": "matrice_evaluation", "evaluation": str(ev["id"])})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    doc_id = r.get_json()["id"]
+    got = api.get(f"/api/v1/dossier/{pk}/documents/{doc_id}", headers=h)
+    assert got.status_code == 200 and got.data == Factories.pdf("matrice")
+    results = {str(row["competence_id"]): {"acquis": True} for row in ev["competences"]}
+    assert act("finalize_evaluation", evaluation=ev["id"], resultats=results,
+               date_evaluation=dt.date.today().isoformat())["statut"] == "en_attente_envoi_certification"
+    assert act("send_to_certification")["statut"] == "en_attente_jury"
+    db.session.expire_all()
+    assert db.session.get(Candidature, pk).statut == "en_attente_jury"
+    # Another perimeter's token sees none of it.
+    stranger = make.user("utilisateur_etablissement", etablissement=make.etablissement())
+    hs = bearer(jwt_for(app, stranger))
+    assert api.get(f"/api/v1/dossier/{pk}/documents/{doc_id}", headers=hs).status_code == 404
+    assert api.get(f"/api/v1/dossier/{pk}/evaluations", headers=hs).status_code == 404
+    spec = app.test_client().get("/api/v1/_openapi",
+                                 headers=bearer(jwt_for(app, make.user("admin"))))
+    assert spec.status_code == 200, spec.get_data(as_text=True)[:300]
+    spec = spec.get_json()
+    assert "/api/v1/dossier/{pk}/documents" in spec["paths"] and "/api/v1/dossier/recherche" in spec["paths"]
+    names = {p["name"] for p in spec["paths"]["/api/v1/dossier/recherche"]["get"]["parameters"]}
+    assert {"nom", "prenom", "date_naissance", "numero"} <= names
