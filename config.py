@@ -74,6 +74,12 @@ class Config:
     FAB_UPDATE_PERMS = False
     FAB_API_SWAGGER_UI = True
     FAB_API_MAX_PAGE_SIZE = 100
+    # Long-lived API keys an administrator issues per account (stored hashed, FAB 5.2+).
+    FAB_API_KEY_ENABLED = True
+    FAB_API_KEY_PREFIXES = ["oc_"]
+    # Duplicate search (R-CAN-2) per account: enough for daily work, not for enumeration.
+    DUPLICATE_SEARCH_RATE_LIMIT = os.environ.get("DUPLICATE_SEARCH_RATE_LIMIT",
+                                                 "30 per minute;300 per day")
     AUTH_RATE_LIMITED = True
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     AUTH_RATE_LIMIT = "10 per 5 minute"

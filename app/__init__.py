@@ -40,6 +40,9 @@ def create_app(config_object=None) -> Flask:
         from app.views import register_views
         register_views(appbuilder)
 
+    from app.security import request_auth
+    request_auth.install(app)
+
     from app.workflow.mail import dispatch_pending, install_after_commit_hook
     install_after_commit_hook()
 

@@ -476,16 +476,16 @@ def test_employer_signup_once_per_siret(db, make, client):  # R-ACC-6
     ent = db.session.query(Entreprise).filter_by(siret=siret).one()
     user = db.session.query(User).filter_by(email="eva@example.org").one()
     assert user.profil.role == "employeur" and user.profil.entreprise_id == ent.id
-    assert [m.sujet for m in outbox(db, "eva@example.org")] == ["Votre compte OpenCertif"]
-
+    assert [m.sujet for m in outbox(db, "eva@example.org")] == [
+        "Confirmez votre demande de compte employeur OpenCertif"]
+    # The same SIRET again: the établissement stays one entreprise; the new request joins it,
+    # to be approved by the secretariat or the first account (issue 14).
     r = _signup(client, siret, "autre@example.org", raison="DOUBLON SA")
-    assert r.status_code == 200
-    html = text(r)
-    assert "Un compte employeur existe déjà pour ce SIRET" in html
-    assert 'value="DOUBLON SA"' in html and 'value="autre@example.org"' in html  # data kept
+    assert r.status_code == 302
     db.session.expire_all()
     assert db.session.query(Entreprise).filter_by(siret=siret).count() == 1
-    assert db.session.query(User).filter_by(email="autre@example.org").count() == 0
+    other = db.session.query(User).filter_by(email="autre@example.org").one()
+    assert other.profil.entreprise_id == ent.id and ent.raison_sociale == "CHIMIE DU NORD"
 
 
 def test_employer_signup_bad_siret_and_taken_email(db, make, client):  # R-ACC-6, R-FMT-1
@@ -657,3 +657,101 @@ def test_accounts_are_deactivated_not_deleted(w, db, make, login_as):  # R-ACC-1
     db.session.expire_all()
     assert db.session.get(User, target.id).active is False
     assert not logs_in(c, target.username, Factories.PASSWORD)
+
+
+# -- Issue 14: employer accounts that are someone's -----------------------------------------------
+
+def _confirm_link(db, email):
+    from html import unescape
+    body = outbox(db, email)[-1].corps_texte
+    return unescape(re.search(r"(/compte/inscription/\S+)", body).group(1))
+
+
+def test_public_signup_takeover_sees_nothing_until_approved(db, make, app, client, login_as):
+    # R-ACC-6 (issue 14): a stranger with a valid unused SIRET gets no access before approval
+    victim_ent = make.entreprise(region="Île-de-France")
+    victim_dossier = make.candidature("CHIMIE", entreprise=victim_ent)
+    siret = make.siret()
+    assert _signup(client, siret, "intrus@example.org").status_code == 302
+    db.session.expire_all()
+    user = db.session.query(User).filter_by(email="intrus@example.org").one()
+    assert user.profil.inscription == "email_a_confirmer" and not user.active and user.roles == []
+    link = _confirm_link(db, "intrus@example.org")
+    r = client.post(link, data={"password": "Motdepasse-1", "confirm": "Motdepasse-1"})
+    assert r.status_code == 200 and "transmise au secrétariat" in text(r)
+    assert client.post(link, data={"password": "Motdepasse-1", "confirm": "Motdepasse-1"}
+                       ).status_code == 400  # single use
+    db.session.expire_all()
+    assert db.session.get(User, user.id).profil.inscription == "a_approuver"
+    # Neither the login form nor the token API opens it.
+    assert not logs_in(app.test_client(), "intrus@example.org", "Motdepasse-1")
+    r = app.test_client().post("/api/v1/security/login", json={
+        "username": "intrus@example.org", "password": "Motdepasse-1", "provider": "db"})
+    assert r.status_code == 401
+    # Even switched on by mistake, it has no role and no perimeter.
+    from app.security.perimeter import perimetre_of
+    assert perimetre_of(db.session.get(User, user.id)).niveau == "none"
+    admin = login_as(make.user("admin"))
+    r = admin.post(f"/utilisateurview/action/desactiver/{user.profil.id}")
+    db.session.expire_all()
+    assert db.session.get(User, user.id).active is False  # R-ACC-6: approve, don't switch on
+    db.session.get(User, user.id).active = True  # forced in the database
+    db.session.commit()
+    c = app.test_client()
+    assert logs_in(c, "intrus@example.org", "Motdepasse-1")
+    assert c.get("/candidatures/list/").status_code == 403
+    assert c.get(f"/candidatures/recherche?numero={victim_dossier.numero}").status_code == 403
+    assert c.get("/api/v1/candidature/").status_code == 403
+    assert victim_dossier.numero not in text(c.get("/"))
+
+
+def test_signup_approved_by_the_secretariat_opens_the_account(db, make, app, client, login_as):
+    # R-ACC-6, R-FMT-1 (issue 14)
+    siret = make.siret()
+    _signup(client, siret, "eva@example.org")
+    link = _confirm_link(db, "eva@example.org")
+    sec_user = make.user("secretariat", dispositif=make.ref["CHIMIE"])
+    client.post(link, data={"password": "Motdepasse-1", "confirm": "Motdepasse-1"})
+    assert [m.sujet for m in outbox(db, sec_user.email)] == ["Demande de compte employeur à examiner"]
+    sec = login_as(sec_user)
+    page = text(sec.get("/inscriptions-employeur/"))
+    assert "eva@example.org" in page and siret in page and siret[:9] in page
+    assert page.count("clé valide") == 2
+    profil = db.session.query(User).filter_by(email="eva@example.org").one().profil
+    # Another employer (not of this SIRET) neither sees nor decides it.
+    other = login_as(make.user("employeur", entreprise=make.entreprise()))
+    assert "eva@example.org" not in text(other.get("/inscriptions-employeur/"))
+    assert other.post(f"/inscriptions-employeur/decider/{profil.id}/approuver").status_code == 403
+    r = sec.post(f"/inscriptions-employeur/decider/{profil.id}/refuser", data={"motif": ""})
+    assert "Indiquez la raison du refus" in text(sec.get("/inscriptions-employeur/")) or r.status_code == 302
+    assert sec.post(f"/inscriptions-employeur/decider/{profil.id}/approuver").status_code == 302
+    assert [m.sujet for m in outbox(db, "eva@example.org")][-1] == \
+        "Votre compte employeur OpenCertif est ouvert"
+    assert logs_in(app.test_client(), "eva@example.org", "Motdepasse-1")
+    # Decided once: a second decision is refused.
+    sec.post(f"/inscriptions-employeur/decider/{profil.id}/refuser", data={"motif": "Non"})
+    db.session.expire_all()
+    assert db.session.get(Profil, profil.id).inscription == "approuvee"
+
+
+def test_signup_for_a_known_siret_is_approved_by_its_account_or_refused(db, make, client,
+                                                                        login_as):  # R-ACC-6
+    ent = make.entreprise()
+    owner = make.user("employeur", entreprise=ent)
+    _signup(client, ent.siret, "collegue@example.org", raison="AUTRE NOM")
+    client.post(_confirm_link(db, "collegue@example.org"),
+                data={"password": "Motdepasse-1", "confirm": "Motdepasse-1"})
+    db.session.expire_all()
+    assert db.session.query(Entreprise).filter_by(siret=ent.siret).count() == 1
+    profil = db.session.query(User).filter_by(email="collegue@example.org").one().profil
+    assert profil.entreprise_id == ent.id
+    c = login_as(owner)
+    assert "collegue@example.org" in text(c.get("/inscriptions-employeur/"))
+    assert c.post(f"/inscriptions-employeur/decider/{profil.id}/refuser",
+                  data={"motif": "Inconnu chez nous"}).status_code == 302
+    mail = outbox(db, "collegue@example.org")[-1]
+    assert mail.sujet == "Votre demande de compte employeur OpenCertif"
+    assert "Inconnu chez nous" in mail.corps_texte
+    db.session.expire_all()
+    assert db.session.get(Profil, profil.id).inscription == "refusee"
+    assert db.session.get(User, profil.user_id).active is False

@@ -145,8 +145,11 @@ def test_no_second_dossier_in_progress_or_certified(make, db):  # R-CAN-2
 def test_search_page_offers_rattachement_outside_perimeter(make, db, login_as):  # R-CAN-2 R-CAN-6
     c = make.candidature("CLEA", identite=ident(make, nom_naissance="Rousseau", prenom="Luc"))
     other_user = make.user("utilisateur_etablissement", etablissement=make.etablissement())
+    born = c.candidat.date_naissance.isoformat()
     page = login_as(other_user).get("/candidatures/recherche?nom=rousseau&prenom=luc").get_data(as_text=True)
-    assert c.numero in page and "Demander le rattachement" in page and f"/dossier/{c.id}" not in page
+    assert c.numero not in page and "Demander le rattachement" not in page  # issue 14: no listing
+    page = login_as(other_user).get(f"/candidatures/recherche?nom=rousseau&prenom=luc&date_naissance={born}").get_data(as_text=True)
+    assert c.numero not in page and "Demander le rattachement" in page and f"/dossier/{c.id}" not in page
     page = login_as(c.createur).get("/candidatures/recherche?nom=rousseau&prenom=luc").get_data(as_text=True)
     assert f"/dossier/{c.id}" in page
     page = login_as(c.createur).get("/candidatures/recherche?nom=rousseau").get_data(as_text=True)
@@ -358,15 +361,20 @@ def test_rattachement_refused_at_the_jury(make, db):  # R-CAN-6
 
 
 def test_rattachement_pages(make, db, login_as):  # R-CAN-6
+    import re
+    from html import unescape
     c = make.candidature("CLEA")
     etab = make.etablissement()
     make.habilitation(etab, make.ref["CLEA"])
     requester = make.user("utilisateur_etablissement", etablissement=etab)
     client = login_as(requester)
-    page = client.get(f"/rattachements/demander/{c.id}").get_data(as_text=True)
-    assert c.numero in page and c.candidat.nom_naissance not in page
-    r = client.post(f"/rattachements/demander/{c.id}", data={"etablissement": etab.id,
-                                                             "motif": "souhait_candidat"})
+    cand = c.candidat
+    search = client.get(f"/candidatures/recherche?nom={cand.nom_naissance}&prenom={cand.prenom}"
+                        f"&date_naissance={cand.date_naissance.isoformat()}").get_data(as_text=True)
+    link = unescape(re.search(r'href="(/rattachements/demander/[^"]+)"', search).group(1))
+    page = client.get(link).get_data(as_text=True)
+    assert c.numero not in page and c.certification.intitule in unescape(page)
+    r = client.post(link, data={"etablissement": etab.id, "motif": "souhait_candidat"})
     assert r.status_code == 302
     d = db.session.query(rattachements.RattachementDemande).one()
     sec = make.user("secretariat", dispositif=make.ref["CLEA"])

@@ -28,6 +28,12 @@ RANG = {
     "utilisateur_organisme": 30, "admin_etablissement": 20, "utilisateur_etablissement": 10,
     "employeur": 5, "evaluateur": 5, "jury": 5, "manager": 5,
 }
+INSCRIPTIONS = Choices(
+    ("email_a_confirmer", "Adresse e-mail à confirmer"),
+    ("a_approuver", "En attente d'approbation"),
+    ("approuvee", "Approuvée"),
+    ("refusee", "Refusée"),
+)
 # The perimeter column each role is attached to.
 NIVEAU = {
     "admin": None, "secretariat": "dispositif", "manager": "dispositif",
@@ -40,7 +46,8 @@ NIVEAU = {
 
 class Profil(Model):
     __tablename__ = "profil"
-    __table_args__ = (ROLES.check("role", "ck_profil_role"),)
+    __table_args__ = (ROLES.check("role", "ck_profil_role"),
+                      INSCRIPTIONS.check("inscription", "ck_profil_inscription"))
     id = sa.Column(sa.Integer, primary_key=True)
     user_id = sa.Column(sa.ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, unique=True)
     role = sa.Column(sa.String(32), nullable=False)
@@ -55,8 +62,16 @@ class Profil(Model):
     token_nonce = sa.Column(sa.String(32), nullable=False, default=lambda: secrets.token_hex(8))
     invitation_envoyee_le = sa.Column(sa.DateTime)
     created_on = sa.Column(sa.DateTime, default=utcnow, nullable=False)
+    # Public employer sign-up (issue 14): NULL for accounts an administrator created; otherwise
+    # the account sees and does nothing until its e-mail is confirmed and the request approved.
+    inscription = sa.Column(sa.String(20))
+    email_confirme_le = sa.Column(sa.DateTime)
+    inscription_decide_le = sa.Column(sa.DateTime)
+    inscription_decide_par_id = sa.Column(sa.ForeignKey("ab_user.id", ondelete="SET NULL"))
+    inscription_motif = sa.Column(sa.String(500))
 
-    user = relationship(User, backref=backref("profil", uselist=False, lazy="joined"), lazy="joined")
+    user = relationship(User, backref=backref("profil", uselist=False, lazy="joined"), lazy="joined",
+                        foreign_keys=[user_id])
     # Joined: the users' list shows the perimeter of each row (no SELECT per row), and a user's
     # own profile is loaded with them at each request anyway.
     dispositif = relationship("Dispositif", lazy="joined")
@@ -64,6 +79,15 @@ class Profil(Model):
     organisme = relationship("Organisme", lazy="joined")
     etablissement = relationship("Etablissement", lazy="joined")
     entreprise = relationship("Entreprise", lazy="joined")
+
+    @property
+    def approuve(self) -> bool:
+        """Whether the account may work: not a pending or refused public sign-up."""
+        return self.inscription in (None, "approuvee")
+
+    @property
+    def inscription_label(self):
+        return INSCRIPTIONS.label(self.inscription) if self.inscription else "—"
 
     @property
     def role_label(self):

@@ -9,6 +9,13 @@ log = logging.getLogger(__name__)
 
 
 class OpenCertifSecurityManager(SecurityManager):
+    @property
+    def current_user(self):
+        """The request's user whatever carries it (session, JWT, API key): FAB's own property
+        raises for a request whose JWT was not verified yet (app/security/request_auth.py)."""
+        from app.security.request_auth import request_user
+        return request_user()
+
     def on_user_login_failed(self, user) -> None:
         log.warning("Échec de connexion pour %s", getattr(user, "username", user))
 

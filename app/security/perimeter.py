@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from functools import reduce
 
 import sqlalchemy as sa
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
-from flask_login import current_user
 
 from app.models.comptes import NIVEAU
 from app.workflow import PerimeterViolation
@@ -38,6 +37,8 @@ def perimetre_of(user) -> Perimetre:
     if user is None or not getattr(user, "is_authenticated", False):
         return ANONYMOUS
     profil = getattr(user, "profil", None)
+    if profil is not None and not profil.approuve:
+        return Perimetre(user.id, None, "none", None)  # a sign-up not approved: nothing at all
     if profil is None:
         is_admin = any(r.name == "Admin" for r in user.roles)
         return Perimetre(user.id, "admin", None, None) if is_admin else Perimetre(user.id, None, "none", None)
@@ -51,7 +52,8 @@ def current_perimetre() -> Perimetre:
         return ANONYMOUS
     cached = g.get("_perimetre")
     if cached is None:
-        cached = g._perimetre = perimetre_of(current_user)
+        # The token's user for API clients, the session's for browsers (FAB-NOTES, second wave).
+        cached = g._perimetre = perimetre_of(current_app.appbuilder.sm.current_user)
     return cached
 
 

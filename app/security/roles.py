@@ -15,13 +15,13 @@ READ, WRITE = "read", "write"
 GRANTS: dict[str, dict[str, list[str]]] = {
     "secretariat": {
         "Dispositifs": [READ, WRITE], "Referentiel": [READ, WRITE],
-        "Structures": [READ, WRITE, "activate"], "Comptes": [READ, WRITE],
+        "Structures": [READ, WRITE, "activate"], "Comptes": [READ, WRITE, "api_keys"],
         "Notifications": [READ, WRITE],
         "Habilitations": [READ, WRITE, "decide"], "EvaluateursHabilites": [READ, WRITE],
         "Candidatures": [READ, WRITE, "unlock", "decide_transfer"],
         "Evaluations": [READ, WRITE, "reopen"], "Jurys": [READ, WRITE, "deliberate"],
         "Documents": [READ, WRITE], "Statistiques": [READ], "Rapports": [READ],
-        "DonneesPersonnelles": [READ, WRITE],
+        "DonneesPersonnelles": [READ, WRITE], "InscriptionsEmployeur": [READ, WRITE],
     },
     "manager": {
         "Dispositifs": [READ], "Referentiel": [READ], "Structures": [READ],
@@ -66,6 +66,7 @@ GRANTS: dict[str, dict[str, list[str]]] = {
         "Referentiel": [READ], "Structures": [READ], "Notifications": [READ, WRITE],
         "EvaluateursHabilites": [READ],
         "Candidatures": [READ, WRITE], "Jurys": [READ], "Documents": [READ],
+        "InscriptionsEmployeur": [READ, WRITE],  # requests of its own SIRET (issue 14)
     },
     "evaluateur": {
         "Referentiel": [READ], "Notifications": [READ, WRITE], "EvaluateursHabilites": [READ],

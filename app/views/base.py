@@ -227,22 +227,6 @@ class ScopedApi(ModelRestApi):
         self.base_filters = list(self.perimeter_filters) + list(self.base_filters or [])
         super().__init__()
 
-    def create_blueprint(self, appbuilder, *args, **kwargs):
-        """FAB exempts its APIs from CSRF, yet `allow_browser_login` lets the session cookie
-        authenticate them: a write carried by the cookie must bring the CSRF token (header
-        X-CSRFToken) like any form; JWT clients (Authorization header) are not concerned."""
-        blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
-
-        @blueprint.before_request
-        def _csrf_for_cookie_sessions():
-            if request.method in ("GET", "HEAD", "OPTIONS") or request.headers.get("Authorization"):
-                return
-            csrf = current_app.extensions.get("csrf")
-            if csrf is not None and current_app.config.get("WTF_CSRF_ENABLED", True):
-                csrf.protect()
-
-        return blueprint
-
     def pre_add(self, item):
         perimeter.ensure(item, "write")
         self._check_relations(item, self.add_query_rel_fields)

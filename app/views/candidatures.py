@@ -26,10 +26,13 @@ from app.views.candidature_forms import (
     RechercheForm,
     split,
 )
+from app.security import tokens
+from app.security.account_limits import TooManyRequests
 from app.workflow import PerimeterViolation, RuleViolation, rattachements
 from app.workflow import candidats as candidats_wf
 from app.workflow.candidatures import CREATOR_KIND, NotAllowed, create_candidature
 
+RATTACHEMENT_LINK_MAX_AGE = 24 * 3600
 # R-ENV-2 and the CléA list (003: « Jury », « Courrier »): the dossier's jury and the last mailing
 # status of its certificate, read by the list's own statement (app/models/suivi.py).
 LIST_COLUMNS = ["numero", "candidat", "certification.code", "titulaire", "statut_label",
@@ -128,28 +131,31 @@ class CandidatureView(ScopedModelView):
     @expose("/recherche", methods=["GET"])
     @has_access
     def recherche(self):
-        """R-CAN-2: search existing candidates (every perimeter, minimal columns)."""
+        """R-CAN-2: the dossiers of the perimeter; of the others, only that the exact person has
+        one, with the way to ask for its rattachement (R-CAN-6). Limited per account."""
         form = RechercheForm(request.args)
-        rows, error, searched = [], None, any(v for k, v in request.args.items() if k != "creation")
+        p = current_perimetre()
+        found, error, status = candidats_wf.DuplicateSearch(), None, 200
+        searched = any(v for k, v in request.args.items() if k != "creation")
         if searched:
             try:
-                rows = candidats_wf.search(**{k: getattr(form, k).data for k in (
+                found = candidats_wf.duplicate_search(p, **{k: getattr(form, k).data for k in (
                     "numero", "nom", "prenom", "date_naissance", "ville_naissance",
                     "code_postal_naissance", "pays_naissance")})
+            except TooManyRequests as exc:
+                error, status = str(exc), 429
             except RuleViolation as exc:
                 error = str(exc)
-        p = current_perimetre()
-        visible = set()
-        if rows:
-            ids = [c.id for c, _ in rows]
-            visible = {i for (i,) in db.session.query(Candidature.id).filter(
-                Candidature.id.in_(ids), perimeter.criterion(Candidature, p))}
-        return self.render_template("candidatures/recherche.html", form=form, rows=rows,
-                                    error=error, searched=searched, visible=visible,
+        ailleurs = [(c.certification.intitule, tokens.make_token("rattachement", c.id,
+                                                                 str(p.user_id)))
+                    for c in found.elsewhere]
+        page = self.render_template("candidatures/recherche.html", form=form, rows=found.rows,
+                                    ailleurs=ailleurs, error=error, searched=searched,
                                     creation=request.args.get("creation"),
                                     may_create=p.role in CREATOR_KIND,
                                     may_transfer=p.role in rattachements.ORG,
                                     title="Rechercher un candidat")
+        return page, status
 
     @expose("/nouvelle", methods=["GET", "POST"])
     @has_access
@@ -284,14 +290,19 @@ class RattachementView(ScopedModelView):
     export_name = "rattachements"
     show_template = "candidatures/rattachement_show.html"
 
-    @expose("/demander/<int:pk>", methods=["GET", "POST"])
+    @expose("/demander/<token>", methods=["GET", "POST"])
     @has_access
-    def demander(self, pk):
-        """The request form for a dossier found by the search (outside the perimeter)."""
-        c = db.session.get(Candidature, pk)
+    def demander(self, token):
+        """The request form for a dossier the duplicate search signalled outside the perimeter:
+        reached only through the signed link that search gave this user, never by number."""
+        p = current_perimetre()
+        try:
+            pk, owner = tokens.read_token("rattachement", token, RATTACHEMENT_LINK_MAX_AGE)
+        except RuleViolation:
+            abort(404)
+        c = db.session.get(Candidature, pk) if owner == str(p.user_id) else None
         if c is None:
             abort(404)
-        p = current_perimetre()
         form = RattachementForm()
         form.etablissement.choices = [(e.id, e.nom) for e in perimeter.scoped_query(
             Etablissement, p).filter(Etablissement.actif.is_(True)).order_by(Etablissement.nom)
@@ -313,10 +324,12 @@ class RattachementView(ScopedModelView):
             else:
                 flash("Demande de rattachement envoyée au certificateur.", "success")
                 return redirect(url_for("RattachementView.list"))
-        # Only the number and the status are shown: the dossier is not in the perimeter.
-        return self.render_template("opencertif/public_form.html", form=form,
-                                    title=f"Demande de rattachement du dossier {c.numero}",
-                                    message=f"Statut actuel : {c.statut_label}.")
+        # Neither number nor status: the dossier is not in the perimeter.
+        return self.render_template(
+            "opencertif/public_form.html", form=form, title="Demande de rattachement",
+            message=f"Dossier de {c.candidat.prenom} {c.candidat.nom_naissance} pour la "
+                    f"certification « {c.certification.intitule} », suivi par un autre "
+                    "établissement. Le certificateur décidera de sa reprise.")
 
     @expose("/decider/<int:pk>/<string:choix>", methods=["POST"])
     @has_access

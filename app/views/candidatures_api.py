@@ -92,7 +92,16 @@ class CandidatureApi(ScopedApi):
     @protect()
     @safe
     def actions(self, pk):
-        """The verbs the caller may run now (what the dossier page shows as buttons)."""
+        """The verbs the caller may run now (what the dossier page shows as buttons).
+        ---
+        get:
+          summary: Actions possibles sur le dossier
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          responses:
+            200: {description: "allowed : verbes possibles ; blocked : verbe -> raison"}
+            404: {description: Hors périmètre}
+        """
         c = perimeter.scoped_get(Candidature, pk)
         if c is None:
             return self.response_404()
@@ -105,6 +114,23 @@ class CandidatureApi(ScopedApi):
     @protect()
     @safe
     def run_action(self, pk, verb):
+        """Run a workflow verb with the screen's guard; the body carries the verb's parameters.
+        ---
+        post:
+          summary: Exécuter une action du dossier (start_evaluation, finalize_evaluation, send_to_certification…)
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          - {in: path, name: verb, required: true, schema: {type: string}}
+          requestBody:
+            content:
+              application/json:
+                schema: {type: object, additionalProperties: true}
+          responses:
+            200: {description: Nouveau statut du dossier}
+            403: {description: Action non permise à ce rôle}
+            404: {description: Hors périmètre}
+            422: {description: Règle non respectée}
+        """
         c = perimeter.scoped_get(Candidature, pk)
         if c is None:
             return self.response_404()
@@ -117,3 +143,5 @@ class CandidatureApi(ScopedApi):
 
 def register(appbuilder):
     appbuilder.add_api(CandidatureApi)
+    from app.views import dossier_api
+    dossier_api.register(appbuilder)

@@ -1,5 +1,5 @@
 """Accounts: users of one's perimeter, invitations, password links, employer sign-up, my account."""
-from flask import flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -7,17 +7,20 @@ from flask_appbuilder.security.decorators import has_access
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.security import check_password_hash, generate_password_hash
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 from app.extensions import db
+from app.formats import FormatError, check_siren, check_siret
 from app.models import Profil
 from app.models.comptes import ROLES
+from app.security import api_keys
 from app.security.perimeter import current_perimetre
 from app.views.base import ScopedModelView
 from app.views.labels import labels
-from app.workflow import RuleViolation
+from app.workflow import PerimeterViolation, RuleViolation
 from app.workflow import comptes
+from app.workflow.transitions import NotAllowed
 
 
 class UtilisateurForm(FlaskForm):
@@ -50,7 +53,8 @@ class UtilisateurView(ScopedModelView):
     class_permission_name = "Comptes"
     # "delete" is a verb no role holds: an account is deactivated, never deleted (see pre_delete).
     method_permission_name = {**ScopedModelView.method_permission_name, "reinviter": "write",
-                              "desactiver": "write", "delete": "delete"}
+                              "desactiver": "write", "delete": "delete", "cles": "api_keys",
+                              "cles_api": "api_keys", "revoquer_cle": "api_keys"}
     list_title = "Utilisateurs"
     show_title = "Utilisateur"
     add_title = "Inviter un utilisateur"
@@ -150,6 +154,57 @@ class UtilisateurView(ScopedModelView):
         return redirect(self.get_redirect())
 
 
+    @action("cles_api", "Clés d'API", "", "fa-key", multiple=False)
+    def cles_api(self, item):
+        return redirect(url_for("UtilisateurView.cles", pk=item.id))
+
+    @expose("/cles/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def cles(self, pk):
+        """Issue (shown once) and list the API keys of an account (issue 14)."""
+        profil = self._scoped_item(pk)
+        form, new_key = CleApiForm(), None
+        if form.validate_on_submit():
+            try:
+                new_key = api_keys.issue(current_perimetre(), profil, form.nom.data,
+                                         form.jours.data)
+                db.session.commit()
+            except PerimeterViolation:
+                db.session.rollback()
+                abort(404)
+            except NotAllowed:
+                db.session.rollback()
+                abort(403)
+            except RuleViolation as exc:
+                db.session.rollback()
+                _form_error(form, exc)
+        return self.render_template("opencertif/cles_api.html", form=form, profil=profil,
+                                    cles=api_keys.keys_of(profil), nouvelle_cle=new_key,
+                                    title=f"Clés d'API de {profil}")
+
+    @expose("/cles/<int:pk>/revoquer/<uuid>", methods=["POST"])
+    @has_access
+    def revoquer_cle(self, pk, uuid):
+        profil = self._scoped_item(pk)
+        try:
+            api_keys.revoke(current_perimetre(), profil, uuid)
+            db.session.commit()
+        except PerimeterViolation:
+            db.session.rollback()
+            abort(404)
+        except NotAllowed:
+            db.session.rollback()
+            abort(403)
+        flash("Clé révoquée : elle ne donne plus accès à rien.", "success")
+        return redirect(url_for("UtilisateurView.cles", pk=pk))
+
+
+class CleApiForm(FlaskForm):
+    nom = StringField("Nom de la clé", validators=[DataRequired(), Length(max=200)])
+    jours = IntegerField("Validité en jours (vide : sans limite)",
+                         validators=[Optional(), NumberRange(1, 3650)])
+
+
 class PasswordForm(FlaskForm):
     password = PasswordField("Nouveau mot de passe", validators=[DataRequired()])
     confirm = PasswordField("Confirmation", validators=[
@@ -230,11 +285,42 @@ class ComptePublicView(BaseView):
                 db.session.rollback()
                 _form_error(form, exc)
             else:
-                flash("Compte employeur créé : un lien pour choisir votre mot de passe vient de vous "
-                      "être envoyé par e-mail.", "success")
+                flash("Demande enregistrée : confirmez votre adresse avec le lien envoyé par "
+                      "e-mail. Le compte sera ouvert après approbation par le secrétariat du "
+                      "certificateur.", "success")
                 return redirect(self.appbuilder.get_url_for_login)
-        return self.render_template(self.template, form=form, title="Créer un compte employeur",
-                                    message="Un compte par établissement (SIRET).")
+        return self.render_template(self.template, form=form, title="Demander un compte employeur",
+                                    message="Un compte par établissement (SIRET), ouvert après "
+                                            "confirmation de votre adresse e-mail et approbation "
+                                            "par le secrétariat du certificateur.")
+
+    @expose("/inscription/<token>", methods=["GET", "POST"])
+    def confirmer_inscription(self, token):
+        """The sign-up e-mail's link: confirms the address and sets the password (issue 14)."""
+        try:
+            from app.security import tokens
+            tokens.read_token("inscription", token, current_app.config["INVITATION_MAX_AGE"])
+        except RuleViolation as exc:
+            return self.render_template(self.template, title="Lien invalide", message=str(exc)), 400
+        form = PasswordForm()
+        if form.validate_on_submit():
+            try:
+                comptes.confirm_signup(token, form.password.data)
+                db.session.commit()
+            except RuleViolation as exc:
+                db.session.rollback()
+                if exc.field == "password":
+                    _form_error(form, exc)
+                else:
+                    return self.render_template(self.template, title="Lien invalide",
+                                                message=str(exc)), 400
+            else:
+                return self.render_template(
+                    self.template, title="Adresse e-mail confirmée",
+                    message="Merci. Votre demande est transmise au secrétariat du certificateur : "
+                            "vous recevrez un e-mail dès que votre compte sera ouvert.")
+        return self.render_template(self.template, form=form, title="Confirmer votre demande",
+                                    message="Choisissez le mot de passe de votre futur compte.")
 
 
 class ChangePasswordForm(PasswordForm):
@@ -276,8 +362,68 @@ class MonCompteView(BaseView):
                                     title="Changer mon mot de passe")
 
 
+class DecisionInscriptionForm(FlaskForm):
+    motif = StringField("Motif du refus", validators=[Optional(), Length(max=500)])
+
+
+class InscriptionEmployeurView(BaseView):
+    """Employer sign-ups waiting for approval (issue 14): the secretariat sees every request, an
+    approved employer account those of its own SIRET; the SIRET and SIREN keys are checked."""
+
+    route_base = "/inscriptions-employeur"
+    default_view = "liste"
+    class_permission_name = "InscriptionsEmployeur"
+    method_permission_name = {"liste": "read", "decider": "write"}
+
+    @expose("/")
+    @has_access
+    def liste(self):
+        rows = []
+        for profil in comptes.pending_signups(current_perimetre()).limit(200):
+            siret = profil.entreprise.siret if profil.entreprise else ""
+            rows.append((profil, siret, siret[:9], _key_ok(check_siret, siret),
+                         _key_ok(check_siren, siret[:9])))
+        return self.render_template("opencertif/inscriptions_employeur.html", rows=rows,
+                                    form=DecisionInscriptionForm(),
+                                    title="Demandes de compte employeur")
+
+    @expose("/decider/<int:pk>/<string:choix>", methods=["POST"])
+    @has_access
+    def decider(self, pk, choix):
+        if choix not in ("approuver", "refuser"):
+            abort(404)
+        form = DecisionInscriptionForm()
+        try:
+            comptes.decide_signup(current_perimetre(), pk, choix == "approuver", form.motif.data)
+            db.session.commit()
+        except PerimeterViolation:
+            db.session.rollback()
+            abort(404)
+        except NotAllowed:
+            db.session.rollback()
+            abort(403)
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            flash("Demande approuvée : le compte est ouvert." if choix == "approuver"
+                  else "Demande refusée : le demandeur est prévenu par e-mail.", "success")
+        return redirect(url_for("InscriptionEmployeurView.liste"))
+
+
+def _key_ok(check, value) -> bool:
+    try:
+        check(value)
+    except FormatError:
+        return False
+    return True
+
+
 def register(appbuilder):
     appbuilder.add_view(UtilisateurView, "Utilisateurs", label="Utilisateurs", icon="fa-users",
                         category="Comptes", category_icon="fa-user", category_label="Comptes")
+    appbuilder.add_view(InscriptionEmployeurView, "Demandes de compte employeur",
+                        label="Demandes de compte employeur", icon="fa-user-plus",
+                        category="Comptes")
     appbuilder.add_view_no_menu(ComptePublicView)
     appbuilder.add_view_no_menu(MonCompteView)

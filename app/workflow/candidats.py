@@ -1,5 +1,7 @@
 """Candidates: identity as on the ID document (R-CAN-1) and the duplicate search (R-CAN-2)."""
+import logging
 import re
+from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
@@ -9,6 +11,8 @@ from app.formats import FormatError, check_code_postal
 from app.models.base import today
 from app.models.candidature import CIVILITES, CP_OUTRE_MER, Candidat, Candidature, cle
 from app.workflow import RuleViolation
+
+log = logging.getLogger(__name__)
 
 IDENTITY_FIELDS = ("civilite", "nom_naissance", "nom_usage", "prenom", "date_naissance",
                    "ne_etranger", "ne_outre_mer", "ville_naissance", "code_postal_naissance",
@@ -147,12 +151,12 @@ class SearchTooBroad(RuleViolation):
 
 
 def search(numero=None, nom=None, prenom=None, date_naissance=None, ville_naissance=None,
-           code_postal_naissance=None, pays_naissance=None, limit=SEARCH_LIMIT):
+           code_postal_naissance=None, pays_naissance=None, limit=SEARCH_LIMIT, perimetre=None):
     """R-CAN-2: dossiers whose candidate matches; refuses a search too broad to be useful.
 
     Names match the start of the birth or usage name, accents and case ignored. Returns
-    (Candidature, Candidat) rows of every perimeter: the caller shows only what may be shown
-    and offers the rattachement (R-CAN-6) for dossiers outside the user's perimeter.
+    (Candidature, Candidat) rows of `perimetre` — of every perimeter when None, for internal
+    checks only: users search through `duplicate_search`, which never lists another perimeter.
     """
     numero = (numero or "").strip().upper()
     k_nom, k_prenom = cle(nom), cle(prenom)
@@ -170,6 +174,9 @@ def search(numero=None, nom=None, prenom=None, date_naissance=None, ville_naissa
         if not (k_nom or born):
             raise SearchTooBroad("Renseignez le nom ou la date de naissance.", "R-CAN-2")
     common = []
+    if perimetre is not None:
+        from app.security import perimeter
+        common.append(perimeter.criterion(Candidature, perimetre))
     if numero:
         common.append(Candidature.numero == numero)
     if k_prenom:
@@ -204,3 +211,50 @@ def search(numero=None, nom=None, prenom=None, date_naissance=None, ville_naissa
         raise SearchTooBroad(f"Plus de {limit} dossiers correspondent : précisez la recherche.",
                              "R-CAN-2")
     return rows
+
+
+@dataclass
+class DuplicateSearch:
+    """What a user may learn from the duplicate search (R-CAN-2, issue 14): the dossiers of
+    their perimeter, and — for the exact identity only — whether the person has dossiers
+    elsewhere (`elsewhere`: to offer a rattachement, R-CAN-6; never listed)."""
+    rows: list = field(default_factory=list)
+    elsewhere: list = field(default_factory=list)
+
+
+def same_person_elsewhere(p, nom, prenom, date_naissance) -> list[Candidature]:
+    """Dossiers outside `p` of the person with exactly this birth name, first name and birth date.
+
+    Partial names, a usage name, a birth date alone or a dossier number find nothing here: the
+    rule needs to know that the person exists, not who else is a candidate (issue 14)."""
+    from app.security import perimeter
+    k_nom, k_prenom = cle(nom), cle(prenom)
+    born = _date(date_naissance, "date_naissance") if date_naissance else None
+    if not (k_nom and k_prenom and born):
+        return []
+    return (db.session.query(Candidature)
+            .join(Candidat, Candidat.id == Candidature.candidat_id)
+            .filter(Candidat.cle_nom == k_nom, Candidat.cle_prenom == k_prenom,
+                    Candidat.date_naissance == born,
+                    sa.not_(perimeter.criterion(Candidature, p)))
+            .order_by(Candidature.id).all())
+
+
+def duplicate_search(p, **criteria) -> DuplicateSearch:
+    """R-CAN-2 as a user runs it: limited per account, logged, scoped to the perimeter."""
+    from app.security.account_limits import hit
+    hit("recherche-doublons", "DUPLICATE_SEARCH_RATE_LIMIT", p.user_id)
+    used = sorted(k for k, v in criteria.items() if v not in (None, ""))
+    try:
+        rows = search(**criteria, perimetre=p)
+    except RuleViolation:
+        log.info("Recherche de doublons refusée (trop large) : compte %s, critères %s",
+                 p.user_id, used)
+        raise
+    elsewhere = same_person_elsewhere(p, criteria.get("nom"), criteria.get("prenom"),
+                                      criteria.get("date_naissance"))
+    # No names or birth dates in the log: who searched, with which criteria, what was revealed.
+    log.info("Recherche de doublons : compte %s, critères %s, %d dossier(s) du périmètre, "
+             "%d dossier(s) hors périmètre signalé(s)%s", p.user_id, used, len(rows),
+             len(elsewhere), f" (dossiers {[c.id for c in elsewhere]})" if elsewhere else "")
+    return DuplicateSearch(rows=rows, elsewhere=elsewhere)

@@ -1,5 +1,6 @@
 """Accounts: creation under the role ceiling, invitations, password reset, employer sign-up."""
 from flask import current_app, url_for
+import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import User
 from werkzeug.security import generate_password_hash
 
@@ -9,7 +10,7 @@ from app.models.base import utcnow
 from app.models.comptes import NIVEAU, RANG, ROLES
 from app.security import perimeter, roles, tokens
 from app.security.perimeter import Perimetre
-from app.workflow import RuleViolation
+from app.workflow import PerimeterViolation, RuleViolation
 from app.workflow.mail import send_mail
 
 # Who may create which accounts, besides the ceiling of R-ACC-1.
@@ -159,21 +160,122 @@ def validate_password(password: str):
 
 def signup_employer(*, siret: str, raison_sociale: str, naf: str | None, prenom: str, nom: str,
                     email: str, **entreprise) -> User:
-    """R-ACC-6: an employer account is created once per établissement (SIRET)."""
+    """R-ACC-6, issue 14: a request for an employer account, which sees and does nothing until
+    its e-mail is confirmed (signed link) and the secretariat or an approved account of the same
+    SIRET approves it. A SIRET already known joins its entreprise instead of creating another."""
     from app.formats import FormatError, check_siret
     try:
         siret = check_siret(siret)
     except FormatError as exc:
         raise RuleViolation(str(exc), "R-FMT-1", field="siret")
-    if db.session.query(Entreprise.id).filter(Entreprise.siret == siret).first():
-        raise RuleViolation("Un compte employeur existe déjà pour ce SIRET : demandez à son "
-                            "titulaire ou utilisez « Mot de passe oublié ».", "R-ACC-6", field="siret")
-    ent = Entreprise(siret=siret, raison_sociale=raison_sociale.strip(), naf=naf or None, **entreprise)
-    db.session.add(ent)
+    email = (email or "").strip().lower()
+    if not email or "@" not in email:
+        raise RuleViolation("Adresse e-mail invalide.", field="email")
+    if db.session.query(User.id).filter(User.email == email).first():
+        raise RuleViolation("Un compte existe déjà avec cette adresse e-mail.", field="email")
+    ent = db.session.query(Entreprise).filter(Entreprise.siret == siret).one_or_none()
+    if ent is None:
+        ent = Entreprise(siret=siret, raison_sociale=raison_sociale.strip(), naf=naf or None,
+                         **entreprise)
+        db.session.add(ent)
+        db.session.flush()
+    user = User(first_name=prenom.strip(), last_name=nom.strip(), email=email, username=email,
+                active=False, password=generate_password_hash(tokens.new_nonce() * 4))
+    user.roles = []  # the Employeur role comes with the approval
+    profil = Profil(user=user, role="employeur", entreprise=ent, inscription="email_a_confirmer",
+                    token_nonce=tokens.new_nonce(), invitation_envoyee_le=utcnow())
+    db.session.add_all([user, profil])
     db.session.flush()
-    system = Perimetre(None, "admin", None, None)
-    return create_user(system, prenom=prenom, nom=nom, email=email, role="employeur",
-                       entreprise_id=ent.id)
+    token = tokens.make_token("inscription", user.id, profil.token_nonce)
+    send_mail(email, "inscription_employeur", user=user, entreprise=ent,
+              link=url_for("ComptePublicView.confirmer_inscription", token=token),
+              days=current_app.config["INVITATION_MAX_AGE"] // 86400)
+    return user
+
+
+def confirm_signup(token: str, password: str) -> User:
+    """The link of the sign-up e-mail: proves the address, sets the password (single use) and
+    puts the request before its approvers. The account stays closed until approved."""
+    user_id, nonce = tokens.read_token("inscription", token, current_app.config["INVITATION_MAX_AGE"])
+    user = db.session.get(User, user_id)
+    profil = user.profil if user is not None else None
+    if profil is None or profil.token_nonce != nonce or profil.inscription != "email_a_confirmer":
+        raise RuleViolation("Ce lien a déjà été utilisé ou a été remplacé par un plus récent.", "R-ACC-2")
+    validate_password(password)
+    user.password = generate_password_hash(password)
+    profil.token_nonce = tokens.new_nonce()
+    profil.email_confirme_le = utcnow()
+    profil.inscription = "a_approuver"
+    from app.workflow.notifications import notify
+    ent = profil.entreprise
+    approvers = signup_approvers(profil)
+    notify(approvers, "compte", f"Demande de compte employeur : {ent.raison_sociale}",
+           f"{user.first_name} {user.last_name} ({user.email}) demande un compte employeur pour "
+           f"le SIRET {ent.siret}.", "/inscriptions-employeur/")
+    for approver in approvers:
+        send_mail(approver.email, "inscription_a_approuver", user=approver, demandeur=user,
+                  entreprise=ent)
+    return user
+
+
+def signup_approvers(profil: Profil) -> list[User]:
+    """Who may approve: every secretariat, and the approved accounts of the same entreprise."""
+    rows = (db.session.query(User).join(Profil, Profil.user_id == User.id)
+            .filter(User.active.is_(True), Profil.user_id != profil.user_id,
+                    Profil.inscription.is_(None) | (Profil.inscription == "approuvee"),
+                    (Profil.role == "secretariat")
+                    | ((Profil.role == "employeur") & (Profil.entreprise_id == profil.entreprise_id)))
+            .all())
+    return rows
+
+
+def may_approve(actor: Perimetre, profil: Profil) -> bool:
+    if actor.role in ("admin", "secretariat"):
+        return True
+    return actor.role == "employeur" and actor.valeur == profil.entreprise_id \
+        and actor.user_id != profil.user_id
+
+
+def pending_signups(actor: Perimetre):
+    """The requests `actor` may decide, e-mail confirmed, oldest first."""
+    q = (db.session.query(Profil).filter(Profil.inscription == "a_approuver")
+         .order_by(Profil.email_confirme_le, Profil.id))
+    if actor.role in ("admin", "secretariat"):
+        return q
+    if actor.role == "employeur" and actor.valeur:
+        return q.filter(Profil.entreprise_id == actor.valeur, Profil.user_id != actor.user_id)
+    return q.filter(sa.false())
+
+
+def decide_signup(actor: Perimetre, profil_id: int, accept: bool, motif: str | None = None) -> Profil:
+    """Approve (the account opens with the Employeur role) or refuse, once; e-mail either way."""
+    from app.workflow.transitions import NotAllowed
+    q = db.session.query(Profil).filter(Profil.id == profil_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(of=Profil)  # two approvers at once: one decision
+    profil = q.one_or_none()
+    if profil is None or profil.inscription not in ("email_a_confirmer", "a_approuver", "approuvee",
+                                                     "refusee"):
+        raise PerimeterViolation()
+    if not may_approve(actor, profil):
+        raise NotAllowed("Seul le secrétariat ou un compte approuvé de la même entreprise décide "
+                         "d'une demande de compte employeur.", "R-ACC-6")
+    if profil.inscription != "a_approuver":
+        raise RuleViolation("Cette demande a déjà reçu une réponse ou son adresse e-mail n'est pas "
+                            "encore confirmée.", "R-ACC-6")
+    motif = (motif or "").strip() or None
+    if not accept and not motif:
+        raise RuleViolation("Indiquez la raison du refus.", "R-ACC-6", field="motif")
+    user = profil.user
+    profil.inscription = "approuvee" if accept else "refusee"
+    profil.inscription_decide_le, profil.inscription_decide_par_id = utcnow(), actor.user_id
+    profil.inscription_motif = motif
+    if accept:
+        user.active = True
+        user.roles = [current_app.appbuilder.sm.find_role(roles.role_name("employeur"))]
+    send_mail(user.email, "inscription_acceptee" if accept else "inscription_refusee", user=user,
+              entreprise=profil.entreprise, motif=motif)
+    return profil
 
 
 def set_actif(actor: Perimetre, structure, actif: bool):
@@ -222,6 +324,9 @@ def update_user(actor: Perimetre, profil: Profil, *, prenom, nom, email, role, t
 
 
 def toggle_active(actor: Perimetre, profil: Profil):
+    if not profil.approuve:
+        raise RuleViolation("Ce compte attend l'approbation de sa demande : approuvez-la ou "
+                            "refusez-la.", "R-ACC-6")
     if profil.user_id == actor.user_id:
         raise RuleViolation("Vous ne pouvez pas désactiver votre propre compte.")
     if RANG.get(profil.role, 0) > max((RANG[r] for r in assignable_roles(actor)), default=-1):
