@@ -150,7 +150,8 @@ class CandidatureView(ScopedModelView):
                                                                  str(p.user_id)))
                     for c in found.elsewhere]
         page = self.render_template("candidatures/recherche.html", form=form, rows=found.rows,
-                                    ailleurs=ailleurs, error=error, searched=searched,
+                                    ailleurs=ailleurs, exact=found.exact, error=error,
+                                    searched=searched,
                                     creation=request.args.get("creation"),
                                     may_create=p.role in CREATOR_KIND,
                                     may_transfer=p.role in rattachements.ORG,

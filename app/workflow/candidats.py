@@ -220,6 +220,7 @@ class DuplicateSearch:
     elsewhere (`elsewhere`: to offer a rattachement, R-CAN-6; never listed)."""
     rows: list = field(default_factory=list)
     elsewhere: list = field(default_factory=list)
+    exact: bool = False  # the full identity was given: « nothing » then means nowhere
 
 
 def same_person_elsewhere(p, nom, prenom, date_naissance) -> list[Candidature]:
@@ -257,4 +258,5 @@ def duplicate_search(p, **criteria) -> DuplicateSearch:
     log.info("Recherche de doublons : compte %s, critères %s, %d dossier(s) du périmètre, "
              "%d dossier(s) hors périmètre signalé(s)%s", p.user_id, used, len(rows),
              len(elsewhere), f" (dossiers {[c.id for c in elsewhere]})" if elsewhere else "")
-    return DuplicateSearch(rows=rows, elsewhere=elsewhere)
+    exact = all(criteria.get(k) not in (None, "") for k in ("nom", "prenom", "date_naissance"))
+    return DuplicateSearch(rows=rows, elsewhere=elsewhere, exact=exact)

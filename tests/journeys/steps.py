@@ -140,6 +140,18 @@ def act(client, cid: int, verb: str, expect_ok: bool = True, **fields) -> Page:
     return landed
 
 
+def register(client, cid: int, jury_label: str | None = None) -> Page:
+    """« Inscrire au jury » on the dossier page, then the jury chosen on its page (R-JUR-2..4);
+    without a label, the form's default (the next open jury)."""
+    page = click(client, dossier(client, cid), rf"/inscription-jury/{cid}$")
+    form = page.form(id="form-inscription")
+    if jury_label:
+        form.fill(jury=jury_label)
+    landed = follow(client, form.submit())
+    no_error(landed)
+    return landed
+
+
 def statut(page: Page) -> str:
     m = re.search(r'id="statut">([^<]*)<', page.html)
     assert m, page.url

@@ -26,6 +26,7 @@ from tests.journeys.steps import (
     link,
     list_total,
     no_error,
+    register,
     signed_in,
     statut,
     submit_ok,
@@ -155,7 +156,7 @@ def test_chimie_journey(app, db, make):
     for cid in (hugo, theo):
         upload(emp, cid, "dossier_candidat", f"%PDF-1.4\n% dossier {cid}\n%%EOF\n".encode(),
                f"dossier-{cid}.pdf")
-        page = act(emp, cid, "submit_to_jury")
+        page = register(emp, cid)
         assert statut(page) == "En attente de jury"
     assert "2 / 10" in jury_page(sec, jury_id).text
 

@@ -23,6 +23,7 @@ from tests.journeys.steps import (
     link,
     list_total,
     no_error,
+    register,
     signed_in,
     statut,
     submit_ok,
@@ -111,7 +112,7 @@ def test_cqpm_journey(app, db, make, clock):
     jury_id = create_jury(sec, "Métallurgie", JURY_DAY, TODAY + dt.timedelta(days=1),
                           capacite="20")
     for cid, _ in ids.values():
-        page = act(adm, cid, "submit_to_jury")
+        page = register(adm, cid)
         assert statut(page) == "En attente de jury"
     assert "2 / 20" in jury_page(sec, jury_id).text
 

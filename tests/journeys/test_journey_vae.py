@@ -16,6 +16,7 @@ from tests.journeys.steps import (
     jury_page,
     link,
     no_error,
+    register,
     signed_in,
     statut,
     submit_ok,
@@ -76,7 +77,7 @@ def test_vae_journey(app, db, make):
                syndicat_email="cfdt@example.com")
     add_member(sec, jury_id, college="salaries", nom="Syndic", prenom="Anne",
                email="anne@example.com", syndicat="CGT", syndicat_email="cgt@example.com")
-    page = act(sec, cid, "submit_to_jury")
+    page = register(sec, cid)
     assert statut(page) == "En attente de jury"
 
     # Decision, closing, certificate.
