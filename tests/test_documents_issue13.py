@@ -301,6 +301,8 @@ def test_p7_employer_and_etablissement_get_their_dossier_documents(make, db, log
     other = make.user("employeur", entreprise=make.entreprise())
     for user in (employer, etab):
         c = login_as(user)
+        dossier = open_page(c, f"/dossier/{admitted.id}")                 # the dossier's tab
+        assert all(f"/documents/pdf/{d.id}" in dossier.links() for d in mine)
         listing = c.get("/documents/list/").get_data(as_text=True)
         assert letter.numero not in listing                           # another dossier's
         assert c.get(f"/documents/pdf/{letter.id}").status_code == 404
@@ -323,3 +325,79 @@ def test_p7_employer_and_etablissement_get_their_dossier_documents(make, db, log
         assert d.numero not in listing and d.numero not in export
         assert c.get(f"/documents/show/{d.id}").status_code == 404
         assert c.get(f"/documents/pdf/{d.id}").status_code == 404
+
+
+# -- p1: the migration keeps every number -------------------------------------------------------
+def _migrate(url, target):
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from tests.test_migrations import ROOT
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "run.py",
+           "OPENCERTIF_INSTANCE": tempfile.mkdtemp()}
+    return subprocess.run([sys.executable, "-m", "flask", "db", "upgrade", target], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def _legacy_rows(conn, numbers):
+    """Three dispositifs and documents numbered the old way (one counter per dispositif)."""
+    settings = dict(certificateur="C", structure_evaluation="competences",
+                    vocabulaire_decision="admis", createurs="employeur", capacite_jury_defaut=30,
+                    delai_inscription_jury_jours=21, delai_saisie_resultats_jours=8,
+                    delai_convocation_jours=15, delai_recevabilite_jours=60,
+                    delai_vae_jury_mois=18, delai_abandon_annees=5, actif=True)
+    disp = sa.table("dispositif", *[sa.column(c) for c in ["id", "code", "nom", *settings]])
+    for i, code in enumerate(("METALLURGIE", "CHIMIE", "CLEA"), start=1):
+        conn.execute(disp.insert().values(id=i, code=code, nom=code, **settings))
+    doc = sa.table("document_emis", *[sa.column(c) for c in (
+        "id", "dispositif_id", "type", "modele", "numero", "donnees", "pdf", "taille", "sha256",
+        "code_verification", "statut", "duplicata", "emis_le", "intitule", "envoi_papier",
+        "jury_id")])
+    for i, (disp_id, type_, numero, jury_id) in enumerate(numbers, start=1):
+        conn.execute(doc.insert().values(
+            id=i, dispositif_id=disp_id, type=type_, modele="pv" if type_ == "pv" else "certificat_cqpm",
+            numero=numero, donnees="{}", pdf=b"%PDF", taille=4, sha256="0" * 64,
+            code_verification=f"CODE{i:08d}", statut="valide", duplicata=False,
+            emis_le=dt.datetime(2026, 3, 1), intitule="x", envoi_papier=False, jury_id=jury_id))
+
+
+@pytest.mark.parametrize("legacy, refused", [
+    ([(1, "certificat", "MC2026000001", None), (1, "certificat", "MC2026000002", None),
+      (1, "pv", "PV2026000001", 9), (3, "certificat", "MC2026000003", None)], None),
+    ([(1, "certificat", "MC2026000001", None), (3, "certificat", "MC2026000001", None)],
+     "partagent un même numéro"),
+    ([(1, "pv", "PV2026000001", 9), (1, "pv", "PV2026000002", 9)], "originaux valides"),
+], ids=["kept", "shared-number-refused", "two-originals-refused"])
+def test_p1_migration_keeps_existing_numbers(legacy, refused):  # R-DOC-4
+    import tempfile
+    url = f"sqlite:///{tempfile.mkdtemp()}/legacy.db"
+    assert _migrate(url, "91c9391e9cae").returncode == 0
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        _legacy_rows(conn, legacy)
+    result = _migrate(url, "head")
+    with engine.connect() as conn:
+        numbers = [n for (n,) in conn.execute(sa.text("SELECT numero FROM document_emis ORDER BY id"))]
+        if refused:
+            assert result.returncode != 0 and refused in result.stderr
+            assert "Aucune modification" in result.stderr
+            assert numbers == [n for _, _, n, _ in legacy]
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() \
+                == "91c9391e9cae"
+            return
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert numbers == [n for _, _, n, _ in legacy]                 # never changed
+        prefixes = dict(conn.execute(sa.text("SELECT code, prefixe_numero FROM dispositif")).all())
+        assert prefixes == {"METALLURGIE": "MC", "CHIMIE": "CQP", "CLEA": "CLEA"}
+        counters = dict(conn.execute(sa.text("SELECT cle, dernier FROM numero_sequence")).all())
+        assert counters["num:MC2026"] == 3                   # the next MC number is …000004
+        assert conn.execute(sa.text("SELECT cle_original FROM document_emis WHERE type = 'pv'")
+                            ).scalar() == "pv:9"
+        with pytest.raises(sa.exc.IntegrityError):
+            conn.execute(sa.text(
+                "INSERT INTO document_emis (dispositif_id, type, modele, numero, donnees, pdf, "
+                "taille, sha256, code_verification, statut, duplicata, emis_le, intitule, "
+                "envoi_papier) VALUES (2, 'certificat', 'parchemin_cqp', 'MC2026000001', '{}', "
+                "X'00', 1, 'x', 'OTHERCODE', 'valide', 0, '2026-03-02', 'x', 0)"))
+    engine.dispose()
