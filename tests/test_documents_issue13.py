@@ -263,7 +263,7 @@ def test_p6_documents_content(make, db, login_as):  # R-DOC-1 R-DOC-2 R-DOC-4 R-
     pv = db.session.query(DocumentEmis).filter_by(jury_id=j.id, type="pv").one()
     text = text_of(pv.pdf)
     assert f"Fait à Nantes, le {TODAY.strftime('%d/%m/%Y')}" in text
-    assert "Signature" in text and pv.code_verification in text
+    assert "Le Président du Jury Paritaire de Délibération" in text and pv.code_verification in text
     assert f"/verifier/{pv.code_verification}" in text
 
     # The metallurgy's partial decision gives bloc certificates, and the letter.

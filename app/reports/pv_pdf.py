@@ -319,10 +319,10 @@ def closing(context: dict, st: dict) -> list:
     """R-DOC-1, Annexe 14: « Fait à …, le … », then the president's handwritten signature (room
     for it under the name) beside the verification block."""
     jury = context["jury"]
-    lines = [f"Fait à {esc(jury.get('lieu'))}, le {date_fr(jury.get('date'))}", "",
+    lines = [f"Fait à {esc(jury.get('lieu'))}, le {date_fr(jury.get('date'))}",
              "Le Président du Jury" + (" Paritaire" if jury.get("paritaire", True) else "")
-             + " de Délibération", f"<b>{esc(jury.get('president'))}</b>", "Signature :"]
-    return [signature(lines, st, room=2.2 * cm, left=verification(context, st))]
+             + " de Délibération", f"<b>{esc(jury.get('president'))}</b>"]
+    return [signature(lines, st, room=1.6 * cm, left=verification(context, st))]
 
 
 def render_pv(context: dict) -> bytes:
@@ -371,7 +371,7 @@ def render_pv(context: dict) -> bytes:
                           "Secteur : M (Métaux), HM (Hors métaux, dans ce cas, préciser la "
                           f"branche). Dispositif de financement : {financements}.", st["petit"]),
                 Paragraph("<br/>".join(esc(n) for n in NOTES), st["petit"]),
-                Spacer(1, 10),
+                Spacer(1, 8),
                 *closing(context, st),
             ]))
 
