@@ -14,9 +14,8 @@ from pypdf import PdfReader
 from app.models.document import DocumentEmis
 from app.security.perimeter import Perimetre
 from app.security.perimeter import perimetre_of as P
-from app.workflow import RuleViolation
+from app.workflow import RuleViolation, jury_documents, jurys
 from app.workflow import documents_emis as docs
-from app.workflow import jury_documents, jurys
 from tests.conftest import outbox
 from tests.journeys.forms import follow, open_page
 from tests.test_documents import candidat_pv, cert_data, pv_data, titulaire
@@ -121,7 +120,7 @@ def test_p1_prefix_is_a_setting_of_the_dispositif_screen(ref, db, make, login_as
 
 # -- p2: issuing once ---------------------------------------------------------------------------
 def test_p2_issuing_twice_in_a_row_issues_nothing_new(make, db, login_as):  # R-DOC-4 R-DOC-5
-    j, sec, admitted, partial = closed_jury(make, db)
+    j, sec, _admitted, _partial = closed_jury(make, db)
     client = login_as(sec)
     kinds = {"pv": 1, "emargement": 1, "certificat": 4, "lettre_decision": 1, "lettre_gtp": 1}
     for kind, n in kinds.items():
@@ -130,7 +129,7 @@ def test_p2_issuing_twice_in_a_row_issues_nothing_new(make, db, login_as):  # R-
         assert count(db, jury_id=j.id, type=kind) == n
     for kind, n in kinds.items():
         page = emit(client, j.id, kind)
-        assert f"0 document(s) émis" in page.text and f"{n} déjà émis auparavant" in page.text
+        assert "0 document(s) émis" in page.text and f"{n} déjà émis auparavant" in page.text
         assert count(db, jury_id=j.id, type=kind) == n
     # After a revocation a new original can be issued; the others are not issued again.
     cqpi = db.session.query(DocumentEmis).filter_by(jury_id=j.id, modele="certificat_cqpi").one()
@@ -158,7 +157,7 @@ def test_p2_two_emissions_at_once_on_postgresql(app, make, db):  # R-DOC-4
 
     from app.models.jury import Jury
     from tests.test_jury_concurrency import engine_with_room
-    j, sec, admitted, partial = closed_jury(make, db)
+    j, sec, _admitted, _partial = closed_jury(make, db)
     jury_id, sec_id = j.id, sec.id
     db.session.remove()
     for kind, expected in (("certificat", 4), ("pv", 1), ("lettre_decision", 1)):
@@ -194,7 +193,7 @@ def test_p2_two_emissions_at_once_on_postgresql(app, make, db):  # R-DOC-4
 def test_p4_gtp_letter_from_the_jury_page_and_the_reminder_leads_there(make, db, login_as):  # R-DOC-3
     from app.models.notification import Notification
     from app.workflow.documents_lots import gtp_reminders
-    j, sec, admitted, partial = closed_jury(make, db)
+    j, sec, _admitted, _partial = closed_jury(make, db)
     client = login_as(sec)
     page = open_page(client, f"/jurys/show/{j.id}")
     assert "Émettre : Lettre au GTP Certifications" in page.text
@@ -227,7 +226,7 @@ def test_p6_documents_content(make, db, login_as):  # R-DOC-1 R-DOC-2 R-DOC-4 R-
     from app.models.jury import JuryMembre
     cqpm = db.session.query(Certification).filter_by(code="CQPM 2021 0045 RI").one()
     assert cqpm.date_enregistrement_rncp == dt.date(2021, 6, 30)       # seeded
-    j, sec, admitted, partial = closed_jury(make, db)
+    j, sec, _admitted, partial = closed_jury(make, db)
     # A union member who works for a company: the sheet names his union.
     union_member = db.session.query(JuryMembre).filter_by(jury_id=j.id, syndicat="CFDT").one()
     union_member.organisation = "Forges de l'Ouest"
@@ -333,20 +332,22 @@ def _migrate(url, target):
     import subprocess
     import sys
     import tempfile
+
     from tests.test_migrations import ROOT
     env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "run.py",
            "OPENCERTIF_INSTANCE": tempfile.mkdtemp()}
     return subprocess.run([sys.executable, "-m", "flask", "db", "upgrade", target], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=300)
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
 def _legacy_rows(conn, numbers):
     """Three dispositifs and documents numbered the old way (one counter per dispositif)."""
-    settings = dict(certificateur="C", structure_evaluation="competences",
-                    vocabulaire_decision="admis", createurs="employeur", capacite_jury_defaut=30,
-                    delai_inscription_jury_jours=21, delai_saisie_resultats_jours=8,
-                    delai_convocation_jours=15, delai_recevabilite_jours=60,
-                    delai_vae_jury_mois=18, delai_abandon_annees=5, actif=True)
+    settings = {"certificateur": "C", "structure_evaluation": "competences",
+                "vocabulaire_decision": "admis", "createurs": "employeur",
+                "capacite_jury_defaut": 30, "delai_inscription_jury_jours": 21,
+                "delai_saisie_resultats_jours": 8, "delai_convocation_jours": 15,
+                "delai_recevabilite_jours": 60, "delai_vae_jury_mois": 18,
+                "delai_abandon_annees": 5, "actif": True}
     disp = sa.table("dispositif", *[sa.column(c) for c in ["id", "code", "nom", *settings]])
     for i, code in enumerate(("METALLURGIE", "CHIMIE", "CLEA"), start=1):
         conn.execute(disp.insert().values(id=i, code=code, nom=code, **settings))
