@@ -125,7 +125,7 @@ def test_pv_has_exactly_the_columns_of_annexe_14(docs, metal, db):  # R-DOC-1
     decisions = [c["decision"] for c in doc.donnees["sections"][0]["candidats"]]
     assert decisions == ["A", "NA", "A"]
     assert "Le Président du Jury Paritaire de Délibération" in text and "M. Paul Martin" in text
-    assert re.fullmatch(rf"PV{YEAR}\d{{6}}", doc.numero)
+    assert re.fullmatch(rf"PV-MC{YEAR}\d{{6}}", doc.numero)
     assert "page 1 / 1" in text
 
 
@@ -266,7 +266,7 @@ def test_names_outside_windows_1252_are_drawn(docs, metal):  # R-DOC-4
     assert len(plain.pdf) < len(doc.pdf) / 3        # no font embedded when not needed
 
 
-def test_certificate_numbers_are_unique_per_dispositif(docs, ref, db):  # R-DOC-4
+def test_certificate_numbers_follow_each_dispositif_scheme(docs, ref, db):  # R-DOC-4
     a = docs.issue_document("certificat", ref["METALLURGIE"], cert_data(), "certificat_cqpm")
     b = docs.issue_document("certificat", ref["CHIMIE"], cert_data(), "parchemin_cqp")
     many = docs.issue_many("certificat", ref["METALLURGIE"], [
@@ -274,9 +274,9 @@ def test_certificate_numbers_are_unique_per_dispositif(docs, ref, db):  # R-DOC-
         for i in range(3)])
     pv = docs.issue_document("pv", ref["METALLURGIE"], pv_data([candidat_pv(1)]))
     db.session.commit()
-    assert a.numero == b.numero == f"MC{YEAR}000001"           # each dispositif its own series
+    assert (a.numero, b.numero) == (f"MC{YEAR}000001", f"CQP{YEAR}000001")  # each its prefix
     assert [d.numero for d in many] == [f"MC{YEAR}00000{i}" for i in (2, 3, 4)]
-    assert pv.numero == f"PV{YEAR}000001"                       # and each type
+    assert pv.numero == f"PV-MC{YEAR}000001"                    # and each type
     assert len({d.code_verification for d in [a, b, pv, *many]}) == 6
     assert "Jeanne NOM2" in pdf_text(many[2].pdf)
 
@@ -579,7 +579,7 @@ def test_documents_are_scoped_to_the_secretariat_dispositif(docs, make, ref, db,
     assert client.get(f"/documents/show/{other.id}").status_code == 404
     assert client.post(f"/documents/revoquer/{other.id}", data={"motif": "x"}).status_code == 404
     export = client.get("/documents/export/csv/").get_data(as_text=True)
-    assert "Jeanne DUPONT" in export and "CHIMISTE" not in export   # both are MC…000001
+    assert "Jeanne DUPONT" in export and "CHIMISTE" not in export
     db.session.commit()  # both counts are taken right after a commit (which expires the user)
     with queries() as few:
         client.get("/documents/list/")
@@ -591,7 +591,7 @@ def test_documents_are_scoped_to_the_secretariat_dispositif(docs, make, ref, db,
     assert len(more) == len(few)                                 # no query per row
     selects = [s.split("FROM")[0] for s in more]
     assert not any("document_emis.pdf" in s or "document_emis.donnees" in s for s in selects)
-    # Other roles have no documents yet (the candidature/jury features widen this).
+    # Another role sees only the documents of its dossiers (none here).
     etab = make.etablissement()
     r = login_as(make.user("admin_etablissement", etablissement=etab)).get("/documents/list/")
     assert mine.numero not in r.get_data(as_text=True)

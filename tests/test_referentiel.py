@@ -85,7 +85,7 @@ def test_secretariat_edits_dispositif_settings(db, ref, secretariats, login_as):
         "duree_acquis_rncp_mois": "", "capacite_jury_defaut": "12",
         "delai_inscription_jury_jours": "10", "delai_saisie_resultats_jours": "8",
         "delai_convocation_jours": "15", "delai_recevabilite_jours": "60",
-        "delai_vae_jury_mois": "18", "delai_abandon_annees": "5"})
+        "delai_vae_jury_mois": "18", "delai_abandon_annees": "5", "prefixe_numero": "MC"})
     assert r.status_code == 302, text(r)
     db.session.expire_all()
     d = db.session.get(Dispositif, disp.id)

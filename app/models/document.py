@@ -38,7 +38,9 @@ STATUTS_LOT = Choices(("en_attente", "En attente"), ("en_cours", "En cours"),
 # Columns that make the document what it is: never changed after issue (see the event below).
 FROZEN = ("type", "modele", "numero", "dispositif_id", "donnees", "pdf", "sha256", "taille",
           "code_verification", "remplace_id", "duplicata", "emis_le", "emis_par_id",
-          "candidature_id", "jury_id", "titulaire", "intitule", "date_reference", "envoi_papier")
+          "candidature_id", "jury_id", "titulaire", "intitule", "date_reference", "envoi_papier",
+          "cle_original")
+VALIDE = sa.text("statut = 'valide'")
 
 
 class DocumentEmis(Model):
@@ -46,7 +48,14 @@ class DocumentEmis(Model):
     __table_args__ = (
         TYPES_DOCUMENT.check("type", "ck_document_type"),
         STATUTS_DOCUMENT.check("statut", "ck_document_statut"),
-        sa.UniqueConstraint("dispositif_id", "type", "numero", name="uq_document_numero"),
+        # R-DOC-4: one number, one document, across every dispositif (the public verification
+        # page and the holder's employers read the number alone).
+        sa.UniqueConstraint("numero", name="uq_document_numero_plateforme"),
+        # R-DOC-4/5: one valid original per thing issued (a dossier's certificate of a
+        # certification or bloc, its decision letter of a jury, a jury's PV, attendance sheet,
+        # letter to the GTP). Duplicates have no key; a revoked original frees it.
+        sa.Index("uq_document_original", "cle_original", unique=True,
+                 postgresql_where=VALIDE, sqlite_where=VALIDE),
         sa.CheckConstraint("statut = 'valide' OR revoque_le IS NOT NULL",
                            name="ck_document_revocation_date"),
         sa.Index("ix_document_dispositif_emis", "dispositif_id", "emis_le", "id"),
@@ -82,8 +91,12 @@ class DocumentEmis(Model):
     intitule = sa.Column(sa.String(300), nullable=False, default="")
     date_reference = sa.Column(sa.Date)
     envoi_papier = sa.Column(sa.Boolean, nullable=False, default=False)  # R-ENV-1
+    # What this original is the original of (documents_emis.original_key); NULL for a duplicate
+    # and for documents issued outside a jury or a dossier.
+    cle_original = sa.Column(sa.String(200))
 
     dispositif = relationship("Dispositif", lazy="joined")
+    candidature = relationship("Candidature", lazy="select", viewonly=True)
     remplace = relationship("DocumentEmis", remote_side=[id], lazy="select")
     envois = relationship("Envoi", back_populates="document", order_by="Envoi.id",
                           lazy="select")

@@ -48,6 +48,7 @@ class Dispositif(Model):
         STRUCTURES_EVALUATION.check("structure_evaluation", "ck_dispositif_structure"),
         VOCABULAIRES_DECISION.check("vocabulaire_decision", "ck_dispositif_vocabulaire"),
         sa.CheckConstraint("capacite_jury_defaut > 0", name="ck_dispositif_capacite"),
+        sa.UniqueConstraint("prefixe_numero", name="uq_dispositif_prefixe_numero"),
     )
     id = sa.Column(sa.Integer, primary_key=True)
     code = sa.Column(sa.String(30), unique=True, nullable=False)
@@ -68,6 +69,12 @@ class Dispositif(Model):
     delai_abandon_annees = sa.Column(sa.Integer, nullable=False, default=5)
     id_client_cdc = sa.Column(sa.String(40))
     id_contrat_cdc = sa.Column(sa.String(40))
+    # R-DOC-4: certificates are numbered <prefix><year><6 digits> (MC… for the metallurgy); the
+    # other documents <PV|EM|GTP|LD>-<prefix><year><6 digits>. Letters only and unique across the
+    # platform, so that no two dispositifs can ever print the same number.
+    prefixe_numero = sa.Column(sa.String(8), nullable=False)
+    # R-DOC-3: the metallurgy's letter to the GTP « Certifications » (Annexe 12) after each jury.
+    lettre_gtp = sa.Column(sa.Boolean, nullable=False, default=False)
     actif = sa.Column(sa.Boolean, nullable=False, default=True)
     changed_on = sa.Column(sa.DateTime, default=utcnow, onupdate=utcnow)
 

@@ -171,11 +171,12 @@ def grille(header: list, rows: list[list], widths: list[float], columns=()) -> L
     return table
 
 
-def signature(lines: list[str], st: dict) -> Table:
-    """The signature block: right of the page, room to sign below the name (markup lines)."""
+def signature(lines: list[str], st: dict, room: float = 1.2 * cm, left=None) -> Table:
+    """The signature block: right of the page, room to sign below the name (markup lines);
+    `left`, if given, is what the left half of the block shows (the verification code)."""
     width = PAGE[0] - 2 * MARGIN
-    table = Table([["", [Paragraph("<br/>".join(lines), st["signature"]),
-                         Spacer(1, 1.2 * cm)]]],
+    table = Table([[left or "", [Paragraph("<br/>".join(lines), st["signature"]),
+                                 Spacer(1, room)]]],
                   colWidths=[0.55 * width, 0.45 * width])
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("LEFTPADDING", (0, 0), (-1, -1), 2)]))
@@ -296,6 +297,34 @@ def _pv_columns(st: dict) -> list:
             + [("ALIGN", (i, 1), (i, -1), "CENTER") for i in PV_CENTRED])
 
 
+def verification(context: dict, st: dict):
+    """_verification.html for the PV: QR code and short code of the public verification page,
+    the PV's number and issue date (the secretariat and the GTP can check the copy they hold)."""
+    url, code = context.get("verification_url"), context.get("code_verification")
+    if not code:
+        return ""
+    from app.reports.qr import qr_png
+    text = Paragraph(f"Vérifier l'authenticité de ce document : {esc(url)}<br/>"
+                     f"Code de vérification : <b>{esc(code)}</b> — document n° "
+                     f"{esc(context.get('numero', ''))} — émis le "
+                     f"{date_fr(context.get('emis_le'))}", st["petit"])
+    qr = Image(io.BytesIO(qr_png(url)), width=52, height=52)
+    table = Table([[qr, text]], colWidths=[58, None], hAlign="LEFT")
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    return table
+
+
+def closing(context: dict, st: dict) -> list:
+    """R-DOC-1, Annexe 14: « Fait à …, le … », then the president's handwritten signature (room
+    for it under the name) beside the verification block."""
+    jury = context["jury"]
+    lines = [f"Fait à {esc(jury.get('lieu'))}, le {date_fr(jury.get('date'))}",
+             "Le Président du Jury" + (" Paritaire" if jury.get("paritaire", True) else "")
+             + " de Délibération", f"<b>{esc(jury.get('president'))}</b>"]
+    return [signature(lines, st, room=1.6 * cm, left=verification(context, st))]
+
+
 def render_pv(context: dict) -> bytes:
     """The PV of `context` (documents_data: jury, sections, financements, emetteur, numero) as
     PDF bytes. Sections may carry the keys of documents_data.pv_parts (suite, fin, total)."""
@@ -321,7 +350,8 @@ def render_pv(context: dict) -> bytes:
             total = section.get("total", len(candidats))
             story += [
                 entete(emetteur, st),
-                Paragraph("Procès-Verbal du jury paritaire de délibération", st["h1"]),
+                Paragraph("Procès-Verbal du jury " + ("paritaire " if jury.get("paritaire", True)
+                                                      else "") + "de délibération", st["h1"]),
                 Paragraph(f"Certification professionnelle : {esc(cert.get('code'))}",
                           st["centre_gras"]),
                 Paragraph(f"« {esc(str(cert.get('intitule') or '').upper())} »", st["centre_gras"]),
@@ -341,9 +371,8 @@ def render_pv(context: dict) -> bytes:
                           "Secteur : M (Métaux), HM (Hors métaux, dans ce cas, préciser la "
                           f"branche). Dispositif de financement : {financements}.", st["petit"]),
                 Paragraph("<br/>".join(esc(n) for n in NOTES), st["petit"]),
-                Spacer(1, 14),
-                signature(["Signature", "Le Président du Jury Paritaire de Délibération",
-                           f"<b>{esc(jury.get('president'))}</b>"], st),
+                Spacer(1, 8),
+                *closing(context, st),
             ]))
 
     def on_page_end(canv, doc):

@@ -304,12 +304,35 @@ def _declare_conformite():
 
 def _declare_documents():
     """Issued documents and print batches: the secretariat of their dispositif (R-DIS-1). The
-    other levels see none yet; the candidature and jury features widen this (through
-    candidature_id / jury_id)."""
+    certificates and decision letters of a dossier are also read by those the dossier concerns —
+    its employer, its établissement and the organisme / réseau above it — like the dossier
+    itself (R-ACC-5). PV, attendance sheets and letters to the GTP stay with the secretariat;
+    nobody but the secretariat writes (revokes, duplicates, records a mailing)."""
+    from app.models.candidature import Candidature
     from app.models.document import BatchJob, DocumentEmis, Envoi
-    register(DocumentEmis, Scope({"dispositif": "dispositif_id"}))
-    register(Envoi, Scope({"dispositif": "document.dispositif_id"}))
+
+    def of_dossiers(column):
+        def rule(p):
+            return sa.and_(DocumentEmis.type.in_(DOSSIER_DOCUMENTS),
+                           DocumentEmis.candidature_id.in_(
+                               sa.select(Candidature.id).where(column == p.valeur)))
+        return rule
+    levels = {"reseau": Candidature.reseau_id, "organisme": Candidature.organisme_id,
+              "etablissement": Candidature.etablissement_id,
+              "entreprise": Candidature.entreprise_id}
+    readers = {level: of_dossiers(column) for level, column in levels.items()}
+    no_write = {level: NONE for level in levels}
+    register(DocumentEmis, Scope({"dispositif": "dispositif_id", **readers}, write=no_write))
+
+    def envois_of(rule):
+        return lambda p: Envoi.document_id.in_(sa.select(DocumentEmis.id).where(rule(p)))
+    register(Envoi, Scope({"dispositif": "document.dispositif_id",
+                           **{lvl: envois_of(rule) for lvl, rule in readers.items()}},
+                          write=no_write))
     register(BatchJob, Scope({"dispositif": "dispositif_id"}))
+
+
+DOSSIER_DOCUMENTS = ("certificat", "lettre_decision")
 
 
 def _declare_habilitations():

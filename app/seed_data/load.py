@@ -1,4 +1,6 @@
 """Loads the referentials (flask seed) and the demo data (flask demo); both idempotent."""
+from datetime import date
+
 from app.extensions import db
 from app.models import Bloc, Certification, Competence, Dispositif, Passerelle
 from app.seed_data import referentiels as ref
@@ -7,15 +9,20 @@ DISPOSITIFS = [
     {"code": "CHIMIE", "nom": "CQP des Industries Chimiques", "certificateur": "CPNE des Industries Chimiques",
          "structure_evaluation": "competences", "vocabulaire_decision": "valide_partiel",
          "createurs": "employeur,secretariat", "duree_acquis_mois": 60, "duree_acquis_rncp_mois": None,
-         "capacite_jury_defaut": 30},
+         "capacite_jury_defaut": 30, "prefixe_numero": "CQP"},
     {"code": "CLEA", "nom": "CléA", "certificateur": "Certif Pro", "structure_evaluation": "domaines_clea",
          "vocabulaire_decision": "certifie", "createurs": "etablissement", "duree_acquis_mois": None,
-         "capacite_jury_defaut": 50},
+         "capacite_jury_defaut": 50, "prefixe_numero": "CLEA"},
     {"code": "METALLURGIE", "nom": "CQPM / CCPM de la Métallurgie",
          "certificateur": "UIMM territoriale — centre de certification", "structure_evaluation": "blocs",
          "vocabulaire_decision": "admis", "createurs": "employeur,etablissement,candidat",
-         "duree_acquis_mois": 24, "duree_acquis_rncp_mois": 60, "capacite_jury_defaut": 30},
+         "duree_acquis_mois": 24, "duree_acquis_rncp_mois": 60, "capacite_jury_defaut": 30,
+         "prefixe_numero": "MC", "lettre_gtp": True},
 ]
+
+
+def _date(iso: str | None):
+    return date.fromisoformat(iso) if iso else None
 
 
 def _upsert(model, keys: dict, values: dict):
@@ -76,7 +83,8 @@ def seed_referentiels() -> dict:
     for c in ref.DEMO_METALLURGIE:
         cert = _upsert(Certification, {"dispositif_id": metal.id, "code": c["code"]},
                        {"type": c["type"], "intitule": c["intitule"], "niveau": c.get("niveau"),
-                        "rncp_code": c.get("rncp_code"), "demo": True})
+                        "rncp_code": c.get("rncp_code"),
+                        "date_enregistrement_rncp": _date(c.get("date_enregistrement_rncp")), "demo": True})
         db.session.flush()
         _load_structure(cert, c.get("blocs", []), c.get("competences", []))
         if c.get("cqpi"):

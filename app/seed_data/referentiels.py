@@ -495,6 +495,7 @@ DEMO_METALLURGIE = [
         "intitule": "Opérateur(trice) régleur(euse) sur machines-outils à commande numérique (démo)",
         "niveau": 3,
         "rncp_code": "RNCP99901",
+        "date_enregistrement_rncp": "2019-12-18",  # fictive, like the number
         "cqpi": False,
         "demo": True,
         "blocs": [
@@ -571,6 +572,7 @@ DEMO_METALLURGIE = [
         "intitule": "Conducteur(trice) d'équipements industriels (démo)",
         "niveau": 3,
         "rncp_code": "RNCP99902",
+        "date_enregistrement_rncp": "2021-06-30",  # fictive, like the number
         "cqpi": True,
         "demo": True,
         "blocs": [

@@ -380,7 +380,7 @@ class JuryView(ScopedModelView):
         p = current_perimetre()
         self._run(lambda p_, j: jury_documents.issue_jury_documents(p_, j, kind,
                                                                     emis_par=p.user_id),
-                  jury, success=lambda rows: f"{len(rows)} document(s) émis.")
+                  jury, success=lambda emission: emission.message(kind))
         return self._back(jury)
 
     # -- decision sheet (R-DOC-6) ---------------------------------------------------------------

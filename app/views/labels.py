@@ -25,6 +25,8 @@ LABELS = {
     "delai_recevabilite_jours": "Réponse de recevabilité VAE (jours)",
     "delai_vae_jury_mois": "Délai VAE pour passer en jury (mois)",
     "delai_abandon_annees": "Abandon automatique (années après l'évaluation préalable)",
+    "prefixe_numero": "Préfixe des numéros de certificat (ex. MC, CQP, CLEA)",
+    "lettre_gtp": "Lettre au GTP « Certifications » après chaque jury",
     "id_client_cdc": "Identifiant client Caisse des Dépôts", "id_contrat_cdc": "Identifiant contrat Caisse des Dépôts",
     "actif": "Actif", "changed_on": "Modifié le", "created_on": "Créé le",
     "reseau": "Réseau", "national": "Réseau national", "notifier_candidatures": "Notifier chaque nouvelle candidature",

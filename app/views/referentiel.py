@@ -33,7 +33,7 @@ class DispositifView(ScopedModelView):
                 "duree_acquis_rncp_mois", "capacite_jury_defaut", "delai_inscription_jury_jours",
                 "delai_saisie_resultats_jours", "delai_convocation_jours",
                 "delai_recevabilite_jours", "delai_vae_jury_mois", "delai_abandon_annees",
-                "id_client_cdc", "id_contrat_cdc"]
+                "prefixe_numero", "lettre_gtp", "id_client_cdc", "id_contrat_cdc"]
     add_columns = ["code", "nom", "certificateur"] + settings
     edit_columns = ["nom", "certificateur"] + settings
     show_columns = ["code", "nom", "certificateur"] + settings + ["actif", "changed_on"]
@@ -53,6 +53,10 @@ class DispositifView(ScopedModelView):
     add_form_extra_fields = edit_form_extra_fields = _extra
     export_name = "dispositifs"
     base_order = ("code", "asc")
+
+    def check_rules(self, item):
+        from app.workflow.documents_emis import check_prefix
+        item.prefixe_numero = check_prefix(item.prefixe_numero, item.id)
 
 
 def _check_certification(item):

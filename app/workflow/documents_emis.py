@@ -33,8 +33,14 @@ from app.workflow.documents_data import MODELES, normalise
 # `secrets`: nobody can walk the codes of the public page.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
-PREFIXES = {"certificat": "MC", "pv": "PV", "emargement": "EM", "lettre_gtp": "GTP",
-            "lettre_decision": "LD"}
+# R-DOC-4: a certificate's number is <dispositif prefix><year><6 digits> (MC2026000001 for the
+# metallurgy); the other documents add their type before it (PV-MC2026000001). Prefixes are
+# letters only and unique per dispositif, and a certificate's number has no dash: two different
+# dispositifs or types can never produce the same number.
+TYPE_PREFIXES = {"pv": "PV", "emargement": "EM", "lettre_gtp": "GTP", "lettre_decision": "LD"}
+# Numbers issued before prefixes per dispositif were <type prefix><year><digits> (PV2026000001):
+# a dispositif prefix equal to one of them could meet one of those numbers again.
+RESERVED_PREFIXES = {"PV", "EM", "GTP", "LD"}
 DUPLICABLES = ("certificat", "lettre_decision")
 # Keys this module adds to the data: recomputed for a duplicate or a correction.
 SYSTEM_KEYS = ("numero", "numero_certificat", "numero_origine", "code_verification",
@@ -62,11 +68,70 @@ def _bump(key: str, count: int = 1) -> int:
     return db.session.execute(stmt.returning(table.c.dernier)).scalar_one()
 
 
+def number_head(dispositif, type_: str, year: int) -> str:
+    """What every number of this dispositif, type and year starts with (R-DOC-4)."""
+    prefix = dispositif.prefixe_numero
+    if not prefix:
+        raise RuleViolation(f"Le dispositif « {dispositif.nom} » n'a pas de préfixe de numérotation "
+                            "des documents : renseignez-le dans ses paramètres.", "R-DOC-4")
+    if type_ == "certificat":
+        return f"{prefix}{year}"
+    return f"{TYPE_PREFIXES[type_]}-{prefix}{year}"
+
+
 def allocate_numbers(dispositif, type_: str, count: int = 1, year: int | None = None) -> list[str]:
-    """R-DOC-4: `count` new numbers `<prefix><year><6 digits>`, unique per (dispositif, type)."""
-    year = year or date.today().year
-    last = _bump(f"doc:{dispositif.id}:{type_}:{year}", count)
-    return [f"{PREFIXES[type_]}{year}{n:06d}" for n in range(last - count + 1, last + 1)]
+    """R-DOC-4: `count` new numbers, unique across the platform: one counter per number head
+    (prefix, type and year), whatever dispositif used that prefix before."""
+    head = number_head(dispositif, type_, year or date.today().year)
+    last = _bump(f"num:{head}", count)
+    return [f"{head}{n:06d}" for n in range(last - count + 1, last + 1)]
+
+
+def check_prefix(value: str, dispositif_id: int | None = None) -> str:
+    """The dispositif's number prefix as stored: 2 to 8 capital letters, not used by another
+    dispositif nor by the numbers of the other documents (R-DOC-4)."""
+    from app.models import Dispositif
+    prefix = (value or "").strip().upper()
+    if not (2 <= len(prefix) <= 8 and prefix.isascii() and prefix.isalpha()):
+        raise RuleViolation("Le préfixe des numéros de certificat se compose de 2 à 8 lettres "
+                            "sans accent (par exemple MC, CQP, CLEA).", "R-DOC-4",
+                            field="prefixe_numero")
+    if prefix in RESERVED_PREFIXES:
+        raise RuleViolation(f"Le préfixe « {prefix} » est réservé à la numérotation des "
+                            "procès-verbaux, feuilles d'émargement et lettres.", "R-DOC-4",
+                            field="prefixe_numero")
+    with db.session.no_autoflush:  # the edited row, not yet checked, must not be flushed first
+        taken = db.session.query(Dispositif.nom).filter(
+            Dispositif.prefixe_numero == prefix, Dispositif.id != (dispositif_id or 0)).first()
+    if taken:
+        raise RuleViolation(f"Le préfixe « {prefix} » est déjà celui du dispositif « {taken.nom} » : "
+                            "les numéros de certificat doivent rester uniques.", "R-DOC-4",
+                            field="prefixe_numero")
+    return prefix
+
+
+def original_key(type_: str, modele: str, data: dict, candidature_id=None, jury_id=None):
+    """What an original is the original of, or None when nothing says (a document issued outside
+    a jury or a dossier). One valid original per key (unique index uq_document_original): a
+    dossier's certificate of one certification or bloc (a CQP and its CQPI are two), its decision
+    letter of one jury, a jury's PV, attendance sheet and letter to the GTP."""
+    if type_ == "certificat" and candidature_id:
+        cert, bloc = data.get("certification") or {}, data.get("bloc") or {}
+        return f"certificat:{candidature_id}:{modele}:{cert.get('code', '')}:{bloc.get('code', '')}"[:200]
+    if type_ == "lettre_decision" and candidature_id and jury_id:
+        return f"lettre_decision:{candidature_id}:{jury_id}"
+    if type_ in ("pv", "emargement", "lettre_gtp") and jury_id:
+        return f"{type_}:{jury_id}"
+    return None
+
+
+def existing_originals(keys) -> set[str]:
+    """The keys among `keys` that already have their valid original."""
+    keys = [k for k in keys if k]
+    if not keys:
+        return set()
+    return {k for (k,) in db.session.query(DocumentEmis.cle_original).filter(
+        DocumentEmis.cle_original.in_(keys), DocumentEmis.statut == "valide")}
 
 
 def new_code() -> str:
@@ -146,8 +211,8 @@ def _summary(type_: str, ctx: dict) -> dict:
 
 
 def _row(type_, modele, dispositif, ctx, pdf, *, candidature_id=None, jury_id=None, emis_par=None,
-         envoi_papier=False, remplace=None, duplicata=False) -> DocumentEmis:
-    doc = DocumentEmis(
+         envoi_papier=False, remplace=None, duplicata=False, cle=None) -> DocumentEmis:
+    doc = DocumentEmis(cle_original=cle,
         type=type_, modele=modele, dispositif_id=dispositif.id, numero=ctx["numero"],
         donnees=ctx, pdf=pdf, taille=len(pdf), sha256=hashlib.sha256(pdf).hexdigest(),
         code_verification=ctx["code_verification"], statut="valide",
@@ -179,7 +244,12 @@ def issue_many(type_: str, dispositif, items: list[dict], *, jury_id: int | None
     for item in items:
         modele = _template_for(type_, item.get("template"), item["data"])
         data = _jsonable(normalise(type_, modele, item["data"], dispositif, jury_id=jury_id))
+        item = {**item, "cle": original_key(type_, modele, data, item.get("candidature_id"), jury_id)}
         prepared.append((modele, data, item))
+    keys = [item["cle"] for _, _, item in prepared]
+    if existing_originals(keys) or len(set(filter(None, keys))) < len(list(filter(None, keys))):
+        raise RuleViolation("Ce document a déjà son original valide : émettez un duplicata "
+                            "(R-DOC-5) ou révoquez-le avant d'en émettre un nouveau.", "R-DOC-4")
     numeros = allocate_numbers(dispositif, type_, len(prepared))
     emis_le = utcnow().replace(microsecond=0)
     contexts = [_context(data, numero, new_code(), emis_le)
@@ -190,7 +260,8 @@ def issue_many(type_: str, dispositif, items: list[dict], *, jury_id: int | None
         pdfs = renderer.render_many([(f"{modele}.html", ctx)
                                      for (modele, _, _), ctx in zip(prepared, contexts)])
     docs = [_row(type_, modele, dispositif, ctx, pdf, candidature_id=item.get("candidature_id"),
-                 jury_id=jury_id, emis_par=emis_par, envoi_papier=item.get("envoi_papier"))
+                 jury_id=jury_id, emis_par=emis_par, envoi_papier=item.get("envoi_papier"),
+                 cle=item["cle"])
             for (modele, _, item), ctx, pdf in zip(prepared, contexts, pdfs)]
     db.session.flush()
     return docs
@@ -223,21 +294,24 @@ def issue_duplicate(doc: DocumentEmis, emis_par=None) -> DocumentEmis:
 
 def correct(doc: DocumentEmis, new_data: dict, motif: str = "Correction", emis_par=None) -> DocumentEmis:
     """A corrected document: a new number `<original>-C<k>`, the old one revoked and pointed to.
-    new_data replaces the top-level keys it names (e.g. {"titulaire": {...}})."""
+    new_data replaces the top-level keys it names (e.g. {"titulaire": {...}}).
+    The old one is revoked first: the corrected one takes over its original key, and only one
+    original of a thing may be valid at a time (uq_document_original)."""
     if not doc.valide:
         raise RuleViolation("Ce document est révoqué : corrigez le document qui le remplace.",
                             "R-DOC-4")
     root = doc.donnees.get("numero_origine") or doc.numero
-    k = _bump(f"doc:{doc.dispositif_id}:C:{root}")
     data = _jsonable(normalise(doc.type, doc.modele, {**_business_data(doc), **new_data},
                                doc.dispositif, jury_id=doc.jury_id))
-    ctx = _context(data, f"{root}-C{k}", new_code(), utcnow().replace(microsecond=0),
+    k = _bump(f"doc:{doc.dispositif_id}:C:{root}")
+    numero = f"{root}-C{k}"
+    revoke(doc, f"Remplacé par le document n° {numero} ({motif}).", par=emis_par)
+    ctx = _context(data, numero, new_code(), utcnow().replace(microsecond=0),
                    correction_de=doc.numero, numero_origine=root)
     new = _row(doc.type, doc.modele, doc.dispositif, ctx, _render(doc.modele, ctx),
                candidature_id=doc.candidature_id, jury_id=doc.jury_id, emis_par=emis_par,
-               envoi_papier=doc.envoi_papier, remplace=doc)
+               envoi_papier=doc.envoi_papier, remplace=doc, cle=doc.cle_original)
     db.session.flush()
-    revoke(doc, f"Remplacé par le document n° {new.numero} ({motif}).", par=emis_par)
     return new
 
 

@@ -68,12 +68,15 @@ def start_print_batch(doc_ids: list[int], dispositif_id: int, par=None) -> Batch
 
 
 def run_print_batch(job_id: int) -> None:
-    """The background job: renders the batch, storing progress as it goes."""
-    job = db.session.get(BatchJob, job_id)
-    if job is None or job.statut == "termine":
-        return
-    job.statut = "en_cours"
+    """The background job: renders the batch, storing progress as it goes. A job is claimed by
+    one conditional UPDATE: a second worker, or a retry of a job already taken, does nothing."""
+    claimed = db.session.execute(
+        sa.update(BatchJob).where(BatchJob.id == job_id, BatchJob.statut == "en_attente")
+        .values(statut="en_cours")).rowcount
     db.session.commit()
+    if not claimed:
+        return
+    job = db.session.get(BatchJob, job_id)
 
     def progress(done):
         job.done = done
@@ -97,8 +100,10 @@ GTP_RAPPEL_JOURS = 15  # reminder this many days before the deadline, and again 
 
 def gtp_reminders(today: date | None = None) -> int:
     """Notify the secretariat of each jury whose PV is issued but whose letter to the GTP is not,
-    when the 2-month deadline is near (R-DOC-3); once per PV and per stage. Returns how many
-    juries were reminded (flask documents rappels-gtp, daily)."""
+    when the 2-month deadline is near (R-DOC-3), in the dispositifs that send one; once per PV
+    and per stage. The notification leads to the jury page, where « Émettre : Lettre au GTP »
+    is. Returns how many juries were reminded (flask documents rappels-gtp, daily)."""
+    from app.models import Dispositif
     from app.models.comptes import Profil
     from app.models.notification import Notification
     from app.workflow.documents_data import GTP_DELAI_MOIS, add_months
@@ -113,13 +118,19 @@ def gtp_reminders(today: date | None = None) -> int:
     horizon = today - relativedelta(months=GTP_DELAI_MOIS) + timedelta(days=GTP_RAPPEL_JOURS)
     pvs = db.session.query(DocumentEmis).options(load_only(*_LIGHT, DocumentEmis.jury_id)).filter(
         DocumentEmis.type == "pv", DocumentEmis.statut == "valide",
-        DocumentEmis.date_reference <= horizon, ~sent).all()
+        DocumentEmis.date_reference <= horizon, ~sent,
+        DocumentEmis.dispositif_id.in_(sa.select(Dispositif.id).where(
+            Dispositif.lettre_gtp.is_(True)))).all()
     reminded = 0
     for pv in pvs:
         deadline = add_months(pv.date_reference, GTP_DELAI_MOIS)
         stage = "depassee" if today > deadline else "proche"
-        lien = f"/documents/show/{pv.id}?rappel_gtp={stage}"
-        if db.session.query(sa.exists().where(Notification.lien == lien)).scalar():
+        # Before the button existed the reminder led to the PV: a PV reminded that way is not
+        # reminded again for the same stage.
+        former = f"/documents/show/{pv.id}?rappel_gtp={stage}"
+        lien = (f"/jurys/show/{pv.jury_id}?rappel_gtp={stage}&pv={pv.id}#documents-jury"
+                if pv.jury_id else former)
+        if db.session.query(sa.exists().where(Notification.lien.in_((lien, former)))).scalar():
             continue
         users = [r[0] for r in db.session.query(Profil.user_id).filter(
             Profil.role == "secretariat", Profil.dispositif_id == pv.dispositif_id)]
@@ -128,7 +139,8 @@ def gtp_reminders(today: date | None = None) -> int:
         notify(users, "jury", f"{titre} — jury du {renderer.date_fr(pv.date_reference)}",
                f"La lettre au GTP « Certifications » (procès-verbal n° {pv.numero}, feuilles "
                f"d'émargement, extrait CPREFP) doit être envoyée au plus tard le "
-               f"{renderer.date_fr(deadline)} (R-DOC-3).", lien=lien)
+               f"{renderer.date_fr(deadline)}. Émettez-la depuis la page du jury : « Émettre : "
+               f"Lettre au GTP Certifications ».", lien=lien)
         reminded += 1
     db.session.flush()
     return reminded

@@ -3,6 +3,10 @@ attendance sheet (R-DOC-2), certificates of the attributions (R-DOC-4, R-DEC-3) 
 letters (R-DEC-4), in the shapes app/workflow/documents_data.py documents. Numbering, rendering
 and storing are documents_emis's: issue_jury_documents() only builds the dicts and calls it.
 """
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
 from app.extensions import db
 from app.models.candidature import Candidat, Candidature
 from app.models.jury import AttributionCertification, InscriptionJury, Jury
@@ -11,12 +15,17 @@ from app.workflow import RuleViolation
 from app.workflow.jury_decisions import FULL, benefit_months, decision_rows
 from app.workflow.jurys import ensure_organiser
 
-KINDS = ("pv", "emargement", "certificat", "lettre_decision")
+KINDS = ("pv", "emargement", "certificat", "lettre_decision", "lettre_gtp")
+JURY_KINDS = ("pv", "emargement", "lettre_gtp")  # one per jury; the others one per dossier
 
 
 def jury_data(jury: Jury) -> dict:
+    # convoque / paritaire: the attendance sheet speaks of « membres convoqués » and of a « jury
+    # paritaire » only for a jury whose members were convened and that seats a union.
     return {"date": jury.date, "lieu": jury.lieu or jury.modalite_label,
-            "president": jury.president, "qualite_president": jury.qualite_president}
+            "president": jury.president, "qualite_president": jury.qualite_president,
+            "convoque": jury.convoque_le is not None,
+            "paritaire": any(m.college == "salaries" for m in jury.membres)}
 
 
 def _departement(cp: str | None) -> str:
@@ -91,8 +100,11 @@ def emargement_data(jury: Jury) -> dict:
         if m.designe:
             prenom, nom = ((m.user.first_name, m.user.last_name) if m.user is not None
                            else (m.prenom or "", m.nom))
+            # A union member sits for the union that designated him, not for his employer.
+            organisation = (m.syndicat if m.college == "salaries" and m.syndicat
+                            else m.organisation or m.syndicat or "")
             membres.append({"nom": nom, "prenom": prenom, "qualite": m.qualite or m.college_label,
-                            "organisation": m.organisation or m.syndicat or ""})
+                            "organisation": organisation})
         elif not any(o.designe and o.syndicat == m.syndicat for o in jury.membres):
             membres.append({"organisation": m.syndicat})
     return {"jury": jury_data(jury), "organisateur": jury.certificateur,
@@ -150,20 +162,78 @@ def letter_items(jury: Jury) -> list[dict]:
     return items
 
 
-def issue_jury_documents(p: Perimetre, jury: Jury, kind: str, emis_par=None) -> list:
-    """The secretariat issues the PV, the attendance sheet, the certificates or the letters of a
-    jury (documents_emis numbers, renders and stores them; the caller commits)."""
+def gtp_data(jury: Jury) -> dict:
+    """R-DOC-3 (Annexe 12): the letter to the GTP « Certifications » lists the certifications of
+    the jury and the numbers of its PV and attendance sheets, which must be issued first."""
+    from app.workflow.documents_data import jury_pieces
+    if not jury.dispositif.lettre_gtp:
+        raise RuleViolation("Ce dispositif n'adresse pas de lettre au GTP « Certifications ».",
+                            "R-DOC-3")
+    certifications = {}
+    for ins in _published(jury):
+        cert = ins.candidature.certification
+        certifications.setdefault(cert.id, {"code": cert.code, "intitule": cert.intitule})
+    pieces = jury_pieces(jury.dispositif_id, jury.id)
+    if not pieces["pv"] or not pieces["emargements"]:
+        raise RuleViolation("Émettez d'abord le procès-verbal et la feuille d'émargement du jury : "
+                            "la lettre au GTP les accompagne.", "R-DOC-3")
+    return {"jury": jury_data(jury), "certifications": list(certifications.values()),
+            "pieces": pieces}
+
+
+@dataclass
+class Emission:
+    """What one « Émettre » did: the documents issued now, and how many already had their valid
+    original (issued nothing new for them)."""
+    emis: list = field(default_factory=list)
+    existants: int = 0
+
+    def message(self, kind: str) -> str:
+        from app.models.document import TYPES_DOCUMENT
+        label = TYPES_DOCUMENT.label(kind).lower()
+        if not self.emis and not self.existants:
+            return f"Aucun document à émettre ({label})."
+        text = f"{len(self.emis)} document(s) émis ({label})"
+        if self.existants:
+            text += f" ; {self.existants} déjà émis auparavant, non réémis (un duplicata " \
+                    "s'obtient depuis le document)"
+        return text + "."
+
+
+def _items(jury: Jury, kind: str) -> list[dict]:
+    if kind == "pv":
+        return [{"data": pv_data(jury)}]
+    if kind == "emargement":
+        return [{"data": emargement_data(jury)}]
+    if kind == "lettre_gtp":
+        return [{"data": gtp_data(jury)}]
+    return certificate_items(jury) if kind == "certificat" else letter_items(jury)
+
+
+def issue_jury_documents(p: Perimetre, jury: Jury, kind: str, emis_par=None) -> Emission:
+    """The secretariat issues the PV, the attendance sheet, the letter to the GTP, the
+    certificates or the letters of a jury (documents_emis numbers, renders and stores them; the
+    caller commits). Idempotent: what already has its valid original is not issued again, even
+    when two clicks or two workers issue at once — the jury row is locked (PostgreSQL) while the
+    originals are looked up and issued, and the unique index uq_document_original backs it."""
     from app.workflow import documents_emis as docs
+    from app.workflow.documents_data import MODELES
     ensure_organiser(p, jury.dispositif_id)
     if kind not in KINDS:
         raise RuleViolation("Document inconnu.", "R-DOC-6")
-    if kind == "pv":
-        return [docs.issue_document("pv", jury.dispositif, pv_data(jury), jury_id=jury.id,
-                                    emis_par=emis_par)]
-    if kind == "emargement":
-        return [docs.issue_document("emargement", jury.dispositif, emargement_data(jury),
-                                    jury_id=jury.id, emis_par=emis_par)]
-    items = certificate_items(jury) if kind == "certificat" else letter_items(jury)
-    if not items:
-        return []
-    return docs.issue_many(kind, jury.dispositif, items, jury_id=jury.id, emis_par=emis_par)
+    db.session.execute(sa.select(Jury.id).where(Jury.id == jury.id).with_for_update())
+    if kind in JURY_KINDS:
+        key = docs.original_key(kind, MODELES[kind][0], {}, jury_id=jury.id)
+        if docs.existing_originals([key]):
+            return Emission(existants=1)
+    items = _items(jury, kind)
+    if kind not in JURY_KINDS:
+        keyed = [(docs.original_key(kind, it["template"], it["data"], it["candidature_id"],
+                                    jury.id), it) for it in items]
+        done = docs.existing_originals(k for k, _ in keyed)
+        items = [it for k, it in keyed if k not in done]
+        existants = len(keyed) - len(items)
+    else:
+        existants = 0
+    return Emission(docs.issue_many(kind, jury.dispositif, items, jury_id=jury.id,
+                                    emis_par=emis_par), existants)
