@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import re
 import threading
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -363,6 +364,13 @@ def _legacy_rows(conn, numbers):
             emis_le=dt.datetime(2026, 3, 1), intitule="x", envoi_papier=False, jury_id=jury_id))
 
 
+# The revision the platform-wide numbering migration starts from (read from the script, so the
+# test follows the chain when migrations are added before it).
+BEFORE_NUMBERING = re.search(r"^down_revision = '(\w+)'", next(
+    (Path(__file__).parents[1] / "migrations" / "versions").glob("2bcf83d2ddd9_*.py")).read_text(),
+    re.M).group(1)
+
+
 @pytest.mark.parametrize("legacy, refused", [
     ([(1, "certificat", "MC2026000001", None), (1, "certificat", "MC2026000002", None),
       (1, "pv", "PV2026000001", 9), (3, "certificat", "MC2026000003", None)], None),
@@ -373,7 +381,7 @@ def _legacy_rows(conn, numbers):
 def test_p1_migration_keeps_existing_numbers(legacy, refused):  # R-DOC-4
     import tempfile
     url = f"sqlite:///{tempfile.mkdtemp()}/legacy.db"
-    assert _migrate(url, "91c9391e9cae").returncode == 0
+    assert _migrate(url, BEFORE_NUMBERING).returncode == 0
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         _legacy_rows(conn, legacy)
@@ -385,7 +393,7 @@ def test_p1_migration_keeps_existing_numbers(legacy, refused):  # R-DOC-4
             assert "Aucune modification" in result.stderr
             assert numbers == [n for _, _, n, _ in legacy]
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() \
-                == "91c9391e9cae"
+                == BEFORE_NUMBERING
             return
         assert result.returncode == 0, result.stderr[-2000:]
         assert numbers == [n for _, _, n, _ in legacy]                 # never changed

@@ -15,7 +15,7 @@ changes nothing: which holder keeps a number is a decision for the certifier, no
 sharing a number must be settled by the certifier before the upgrade).
 
 Revision ID: 2bcf83d2ddd9
-Revises: 91c9391e9cae
+Revises: 5e1f0c7a9b21
 Create Date: 2026-11-28 10:00:00
 """
 import re
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '2bcf83d2ddd9'
-down_revision = '91c9391e9cae'
+down_revision = '5e1f0c7a9b21'
 branch_labels = None
 depends_on = None
 
