@@ -222,9 +222,12 @@ def check_certification_code(type_, code) -> str:
 
 
 def format_date_fr(d) -> str:
-    """R-FMT-4: ``dd/mm/yyyy`` for a date or datetime; ``""`` for None."""
+    """R-FMT-4: ``dd/mm/yyyy`` for a date, or for a stored (UTC) datetime its Paris day;
+    ``""`` for None."""
     if d is None:
         return ""
+    if isinstance(d, datetime):
+        d = to_paris(d)  # 23:30 UTC on 31/12 is already 01/01 in Paris
     return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
 
 
