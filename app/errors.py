@@ -8,17 +8,18 @@ from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 PAGES = {
-    400: ("Requête incorrecte", "La demande n'a pas pu être traitée. Si vous veniez d'un "
-          "formulaire, la page avait peut-être expiré : rechargez-la et recommencez."),
+    400: ("Requête incorrecte", ("La demande n'a pas pu être traitée. Si vous veniez d'un "
+                                 "formulaire, la page avait peut-être expiré : rechargez-la et "
+                                 "recommencez.")),
     401: ("Connexion nécessaire", "Connectez-vous pour accéder à cette page."),
     403: ("Accès refusé", "Vous n'avez pas accès à cette page."),
     404: ("Page introuvable", "Cette page n'existe pas ou n'est pas dans votre périmètre."),
-    405: ("Action impossible", "Cette adresse ne s'utilise pas ainsi : revenez à la page "
-          "précédente et utilisez ses boutons."),
+    405: ("Action impossible", ("Cette adresse ne s'utilise pas ainsi : revenez à la page "
+                                "précédente et utilisez ses boutons.")),
     413: ("Fichier trop volumineux", "Le fichier envoyé est trop volumineux."),
     429: ("Trop de tentatives", "Trop de demandes en peu de temps."),
-    500: ("Erreur inattendue", "Une erreur inattendue s'est produite. Rien n'a été "
-          "enregistré ; réessayez ou contactez le secrétariat."),
+    500: ("Erreur inattendue", ("Une erreur inattendue s'est produite. Rien n'a été "
+                                "enregistré ; réessayez ou contactez le secrétariat.")),
 }
 
 # FAB's and marshmallow's English API messages (flask_appbuilder/api/__init__.py, marshmallow
@@ -51,9 +52,9 @@ API_MESSAGES = {
     "Not a valid list.": "Liste attendue.",
 }
 _API_PATTERNS = [
-    (re.compile(r"^Database exception occurred.*", re.S),
+    (re.compile(r"^Database exception occurred.*", re.DOTALL),
      "Enregistrement refusé par la base de données (doublon ou donnée liée manquante)."),
-    (re.compile(r"^Not a valid rison schema.*", re.S), "Paramètre q non valide."),
+    (re.compile(r"^Not a valid rison schema.*", re.DOTALL), "Paramètre q non valide."),
     (re.compile(r"^Longer than maximum length (\d+)\.$"), r"Au plus \1 caractères."),
     (re.compile(r"^Shorter than minimum length (\d+)\.$"), r"Au moins \1 caractères."),
     (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), r"Entre \1 et \2 caractères."),
@@ -84,7 +85,7 @@ def _wait_text() -> str:
     limiter = getattr(limiter, "limiter", None)
     try:
         seconds = max(1, int(limiter.current_limit.reset_at - time.time()))
-    except Exception:  # no limiter, no limit recorded for this request, storage unavailable
+    except Exception:  # noqa: BLE001 — no limiter, no limit recorded for this request, storage unavailable
         return "Patientez quelques minutes avant de réessayer."
     if seconds < 60:
         return f"Réessayez dans {seconds} secondes."

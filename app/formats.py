@@ -17,27 +17,27 @@ with a French message the interface can show as is.
 """
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "EMPTY",
     "FormatError",
-    "luhn_ok",
-    "check_siren",
-    "check_siret",
+    "check_bloc_code",
+    "check_certification_code",
+    "check_code_postal",
     "check_naf",
     "check_rncp",
     "check_rs",
-    "check_code_postal",
-    "check_bloc_code",
-    "check_certification_code",
-    "parse_cqpm_code",
+    "check_siren",
+    "check_siret",
     "format_date_fr",
     "format_datetime_fr",
-    "to_paris",
-    "paris_to_utc",
-    "EMPTY",
+    "luhn_ok",
     "neutralise_formula",
+    "paris_to_utc",
+    "parse_cqpm_code",
+    "to_paris",
 ]
 
 LA_POSTE_SIREN = "356000000"
@@ -235,7 +235,7 @@ def to_paris(dt):
     """A stored time (naive = UTC, or aware) as a naive Paris wall-clock time."""
     if not isinstance(dt, datetime):
         return dt
-    aware = dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    aware = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     return aware.astimezone(PARIS).replace(tzinfo=None)
 
 
@@ -244,7 +244,7 @@ def paris_to_utc(dt):
     if not isinstance(dt, datetime):
         return dt
     aware = dt if dt.tzinfo else dt.replace(tzinfo=PARIS)
-    return aware.astimezone(timezone.utc).replace(tzinfo=None)
+    return aware.astimezone(UTC).replace(tzinfo=None)
 
 
 def format_datetime_fr(dt) -> str:

@@ -23,7 +23,7 @@ ENGLISH = [
     "Search", "Equal to", "Contains", "Starts with", "Greater than", "Smaller than", "Refresh",
     "Not a valid", "This field is required", "Back", "Save",
 ]
-ENGLISH_RE = re.compile(r"\b(?:%s)\b" % "|".join(re.escape(w) for w in ENGLISH))
+ENGLISH_RE = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in ENGLISH) + r")\b")
 RULE_ID = re.compile(r"R-[A-Z]+-\d+")
 SKIP = re.compile(r"/logout|/export/|/download|/api/|/swagger|/lang/|/telecharger|\.pdf|\.xlsx|"
                   r"\.csv|/pdf|/imprimer|/lot|/delete/|/action"

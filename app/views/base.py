@@ -17,7 +17,12 @@ from app.formats import format_date_fr, format_datetime_fr
 from app.reports.exports import ListExport, send_export
 from app.security import perimeter
 from app.security.perimeter import PerimeterFilter
-from app.views.french import export_formatters, frenchify_api, frenchify_view, iso_filter_dates
+from app.views.french import (
+    export_formatters,
+    frenchify_api,
+    frenchify_view,
+    iso_filter_dates,
+)
 from app.workflow import PerimeterViolation, RuleViolation
 
 READ_WRITE = {

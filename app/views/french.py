@@ -14,7 +14,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from wtforms.fields import DateField, DateTimeField
 from wtforms.widgets import html_params
 
-from app.formats import EMPTY, format_date_fr, format_datetime_fr, paris_to_utc, to_paris
+from app.formats import EMPTY, format_date_fr, format_datetime_fr, paris_to_utc
 
 RULE_ID = re.compile(r"\s*\(?\bR-[A-Z]+-\d+(?:\s*(?:,|/|et)\s*R-[A-Z]+-\d+)*\)?\s*:?")
 DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d/%m/%y"]
@@ -36,7 +36,7 @@ def display(value):
     if isinstance(value, bool):
         return "Oui" if value else "Non"
     if isinstance(value, dt.datetime):
-        return format_datetime_fr(to_paris(value))
+        return format_datetime_fr(value)
     if isinstance(value, dt.date):
         return format_date_fr(value)
     if isinstance(value, (list, tuple, set)) or type(value).__name__ == "InstrumentedList":
@@ -121,7 +121,7 @@ class ParisDateTimeField(DateTimeField):
     def _value(self):
         if self.raw_data:
             return " ".join(self.raw_data)
-        return format_datetime_fr(to_paris(self.data)) if self.data else ""
+        return format_datetime_fr(self.data) if self.data else ""
 
     def process_formdata(self, valuelist):
         super().process_formdata([(v or "").strip() for v in valuelist])
@@ -141,12 +141,12 @@ def _frenchify_form(form_class):
         field_class = getattr(unbound, "field_class", None)
         if field_class is None or not isinstance(field_class, type):
             continue
-        if issubclass(field_class, DateTimeField) and not issubclass(field_class,
-                                                                    ParisDateTimeField):
-            unbound.field_class = ParisDateTimeField
-            unbound.kwargs.pop("widget", None)
-        elif issubclass(field_class, DateField) and not issubclass(field_class, FrenchDateField):
+        # DateField is a DateTimeField in WTForms: tested first.
+        if issubclass(field_class, DateField):
             unbound.field_class = FrenchDateField
+            unbound.kwargs.pop("widget", None)
+        elif issubclass(field_class, DateTimeField):
+            unbound.field_class = ParisDateTimeField
             unbound.kwargs.pop("widget", None)
         elif issubclass(field_class, (QuerySelectField, QuerySelectMultipleField)):
             # WTForms 3.3 shows an empty option's value: FAB's blank choice read « __None ».
