@@ -4,7 +4,7 @@ import math
 import re
 import time
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 PAGES = {
@@ -105,6 +105,10 @@ def error_response(code: int):
         response = jsonify(message=message)
         response.status_code = code
         return response
+    if "user" not in g:
+        # Refused before FAB's before_request (CSRF, size): its menu reads g.user.
+        from flask_login import current_user
+        g.user = current_user
     appbuilder = current_app.appbuilder
     body = render_template("appbuilder/error.html", code=code, title=title, message=message,
                            base_template=appbuilder.base_template, appbuilder=appbuilder)

@@ -200,9 +200,11 @@ def test_404_405_400_413_french_pages(app, make):
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         r = app.test_client().post("/login/", data={"username": "x", "password": "y"})
+        signed_in = client.post("/jurys/convoquer/1")  # refused before FAB sets g.user
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert r.status_code == 400 and "Requête incorrecte" in _error_text(r)
+    assert signed_in.status_code == 400 and "Requête incorrecte" in _error_text(signed_in)
     r = app.test_client().post("/login/", data={
         "username": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)})
     assert r.status_code == 413 and "Fichier trop volumineux" in _error_text(r)
