@@ -290,7 +290,8 @@ def test_bloc_code_invalid(code):
     "value, expected",
     [
         (date(2024, 3, 5), "05/03/2024"),
-        (datetime(2024, 12, 31, 23, 59), "31/12/2024"),
+        (datetime(2024, 12, 31, 22, 59), "31/12/2024"),  # stored UTC: the day in Paris
+        (datetime(2024, 12, 31, 23, 59), "01/01/2025"),
         (date(999, 1, 2), "02/01/0999"),
         (None, ""),
     ],
