@@ -100,6 +100,9 @@ class Config:
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
     LANGUAGES = {"fr": {"flag": "fr", "name": "Français"}}
+    # FAB puts its own catalog first and this one after; flask-babel merges them in that order,
+    # so ours (every FAB string the app shows, app/i18n.py) wins over FAB's incomplete one.
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")
 
     # Mail: without MAIL_SERVER, messages land in the outbox (database + instance/outbox/*.eml).
     MAIL_SERVER = os.environ.get("MAIL_SERVER")

@@ -3,7 +3,7 @@ import importlib
 import logging
 import os
 
-from flask import Flask, render_template, request
+from flask import Flask, request
 from werkzeug.datastructures import ImmutableMultiDict
 
 
@@ -24,6 +24,9 @@ def create_app(config_object=None) -> Flask:
         # running them (measured at a million dossiers, issue 9): more than it ever saves here.
         options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("connect_args", {}).setdefault("options", "-c jit=off")
+
+    from app.i18n import compile_catalogs
+    compile_catalogs()  # FAB's strings in French (app/translations), before Babel reads them
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(
@@ -75,28 +78,8 @@ def create_app(config_object=None) -> Flask:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
-    def error_page(code, message):
-        return render_template("opencertif/error.html", code=code, message=message,
-                               base_template=app.appbuilder.base_template,
-                               appbuilder=app.appbuilder), code
-
-    @app.errorhandler(404)
-    def _not_found(_):
-        return error_page(404, "Cette page n'existe pas ou n'est pas dans votre périmètre.")
-
-    @app.errorhandler(403)
-    def _forbidden(_):
-        return error_page(403, "Vous n'avez pas accès à cette page.")
-
-    @app.errorhandler(500)
-    def _error(_):
-        db.session.rollback()
-        return error_page(500, "Une erreur inattendue s'est produite. Rien n'a été "
-                                       "enregistré ; réessayez ou contactez le secrétariat.")
-
-    @app.errorhandler(413)
-    def _too_large(_):
-        return error_page(413, "Le fichier envoyé est trop volumineux.")
+    from app.errors import register_error_pages
+    register_error_pages(app)
 
     from app.cli import register_cli
     register_cli(app)

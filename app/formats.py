@@ -12,30 +12,37 @@ with a French message the interface can show as is.
 * R-REF-4 — ``CQPM <année> <numéro>`` followed by ``R`` (inscrit au RNCP)
   and/or ``I`` (CQP interbranches), bloc ``BDC0000``, ``CCPM <année> <numéro>``
   (source: seed 004, « Identification des certifications »).
-* R-FMT-4 — dates shown ``dd/mm/yyyy``.
+* R-FMT-4 — dates shown ``dd/mm/yyyy``; times stored in UTC (naive, ``models.base.utcnow``)
+  and shown in Paris time, by :func:`format_datetime_fr` alone (screens, PDFs, e-mails, exports).
 """
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 __all__ = [
+    "EMPTY",
     "FormatError",
-    "luhn_ok",
-    "check_siren",
-    "check_siret",
+    "check_bloc_code",
+    "check_certification_code",
+    "check_code_postal",
     "check_naf",
     "check_rncp",
     "check_rs",
-    "check_code_postal",
-    "check_bloc_code",
-    "check_certification_code",
-    "parse_cqpm_code",
+    "check_siren",
+    "check_siret",
     "format_date_fr",
     "format_datetime_fr",
+    "luhn_ok",
     "neutralise_formula",
+    "paris_to_utc",
+    "parse_cqpm_code",
+    "to_paris",
 ]
 
 LA_POSTE_SIREN = "356000000"
+PARIS = ZoneInfo("Europe/Paris")
+EMPTY = "—"  # what a screen shows for an empty value (never « None »)
 FIRST_CERTIFICATION_YEAR = 1980
 MAX_CODE_LENGTH = 40
 
@@ -215,18 +222,39 @@ def check_certification_code(type_, code) -> str:
 
 
 def format_date_fr(d) -> str:
-    """R-FMT-4: ``dd/mm/yyyy`` for a date or datetime; ``""`` for None."""
+    """R-FMT-4: ``dd/mm/yyyy`` for a date, or for a stored (UTC) datetime its Paris day;
+    ``""`` for None."""
     if d is None:
         return ""
+    if isinstance(d, datetime):
+        d = to_paris(d)  # 23:30 UTC on 31/12 is already 01/01 in Paris
     return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
 
 
+def to_paris(dt):
+    """A stored time (naive = UTC, or aware) as a naive Paris wall-clock time."""
+    if not isinstance(dt, datetime):
+        return dt
+    aware = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    return aware.astimezone(PARIS).replace(tzinfo=None)
+
+
+def paris_to_utc(dt):
+    """A Paris wall-clock time (typed by a user) as the naive UTC time the database stores."""
+    if not isinstance(dt, datetime):
+        return dt
+    aware = dt if dt.tzinfo else dt.replace(tzinfo=PARIS)
+    return aware.astimezone(UTC).replace(tzinfo=None)
+
+
 def format_datetime_fr(dt) -> str:
-    """R-FMT-4: ``dd/mm/yyyy HH:MM`` for a datetime (a bare date gives ``dd/mm/yyyy``)."""
+    """R-FMT-4: ``dd/mm/yyyy HH:MM`` in Paris time for a stored (UTC) datetime; a bare date gives
+    ``dd/mm/yyyy``."""
     if dt is None:
         return ""
     if not isinstance(dt, datetime):
         return format_date_fr(dt)
+    dt = to_paris(dt)
     return f"{format_date_fr(dt)} {dt.hour:02d}:{dt.minute:02d}"
 
 

@@ -290,7 +290,8 @@ def test_bloc_code_invalid(code):
     "value, expected",
     [
         (date(2024, 3, 5), "05/03/2024"),
-        (datetime(2024, 12, 31, 23, 59), "31/12/2024"),
+        (datetime(2024, 12, 31, 22, 59), "31/12/2024"),  # stored UTC: the day in Paris
+        (datetime(2024, 12, 31, 23, 59), "01/01/2025"),
         (date(999, 1, 2), "02/01/0999"),
         (None, ""),
     ],
@@ -303,8 +304,10 @@ def test_format_date_fr(value, expected):
 @pytest.mark.parametrize(
     "value, expected",
     [
-        (datetime(2024, 3, 5, 9, 7, 59), "05/03/2024 09:07"),
-        (datetime(2024, 12, 31, 23, 59), "31/12/2024 23:59"),
+        # stored in UTC, shown in Paris time: +1 h in winter, +2 h in summer, across midnight
+        (datetime(2024, 3, 5, 9, 7, 59), "05/03/2024 10:07"),
+        (datetime(2024, 7, 14, 7, 29), "14/07/2024 09:29"),
+        (datetime(2024, 12, 31, 23, 59), "01/01/2025 00:59"),
         (date(2024, 3, 5), "05/03/2024"),
         (None, ""),
     ],

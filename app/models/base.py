@@ -26,7 +26,9 @@ class Choices:
 
     def check(self, column: str, name: str) -> sa.CheckConstraint:
         allowed = ", ".join(f"'{c}'" for c in self.codes)
-        return sa.CheckConstraint(f"{column} IN ({allowed})", name=name)
+        # info: the screens find a column's labels here (app/views/french.py), no DDL change.
+        return sa.CheckConstraint(f"{column} IN ({allowed})", name=name,
+                                  info={"choices": self, "column": column})
 
     def column(self, default=None, nullable=False, **kw):
         return sa.Column(sa.String(32), default=default, nullable=nullable, **kw)

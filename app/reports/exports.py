@@ -45,7 +45,7 @@ def cell(value):
     if kind is bool:
         return "Oui" if value else "Non"
     if kind is dt.datetime:
-        return f"{value.day:02d}/{value.month:02d}/{value.year:04d} {value.hour:02d}:{value.minute:02d}"
+        return format_datetime_fr(value)  # Paris time (R-FMT-4)
     if kind is dt.date:
         return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
     if isinstance(value, dt.datetime):

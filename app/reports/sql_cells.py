@@ -35,6 +35,27 @@ def _format_default(element, compiler, **kw):  # SQLite
     return f"strftime('{element.formats[1]}', {compiler.process(element.clauses, **kw)})"
 
 
+# Stored in UTC, written in Paris time like app.formats.format_datetime_fr.
+@compiles(_datetime_text, "postgresql")
+def _format_pg_paris(element, compiler, **kw):
+    value = compiler.process(element.clauses, **kw)
+    return (f"to_char(({value}) AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/Paris', "
+            f"'{element.formats[0]}')")
+
+
+@compiles(_datetime_text)
+def _format_default_paris(element, compiler, **kw):
+    # SQLite has no time zones: the EU rule (summer time from the last Sunday of March to the
+    # last Sunday of October, 01:00 UTC) written out.
+    value = compiler.process(element.clauses, **kw)
+    year = f"strftime('%Y', {value})"
+    march = f"datetime(date({year} || '-04-01', 'weekday 0', '-7 days'), '+1 hour')"
+    october = f"datetime(date({year} || '-11-01', 'weekday 0', '-7 days'), '+1 hour')"
+    offset = (f"CASE WHEN datetime({value}) >= {march} AND datetime({value}) < {october} "
+              "THEN '+2 hours' ELSE '+1 hour' END")
+    return f"strftime('{element.formats[1]}', {value}, {offset})"
+
+
 def text(expr):
     """A text cell: '' for NULL, a leading quote before what a spreadsheet would run."""
     return sa.case((sa.func.substr(expr, 1, 1).in_(list(_FORMULA_STARTS)), "'" + expr),

@@ -3,7 +3,7 @@
 FAB's base_filters cover list/show/edit/delete but not actions, downloads, REST POST/PUT targets
 or our own routes (FAB-NOTES.md): they are closed here, once.
 """
-import datetime as dt
+import logging
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, request
@@ -17,6 +17,12 @@ from app.formats import format_date_fr, format_datetime_fr
 from app.reports.exports import ListExport, send_export
 from app.security import perimeter
 from app.security.perimeter import PerimeterFilter
+from app.views.french import (
+    export_formatters,
+    frenchify_api,
+    frenchify_view,
+    iso_filter_dates,
+)
 from app.workflow import PerimeterViolation, RuleViolation
 
 READ_WRITE = {
@@ -25,16 +31,7 @@ READ_WRITE = {
     "get_list": "read", "get": "read", "info": "read", "post": "write", "put": "write",
 }
 EXPORT_MAX_ROWS = 100_000
-
-
-def _local_datetime(value):
-    """R-FMT-4: datetimes are stored in UTC (models.base.utcnow) and shown in French time."""
-    if isinstance(value, dt.datetime):
-        from zoneinfo import ZoneInfo
-        zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Paris")
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        value = aware.astimezone(zone).replace(tzinfo=None)
-    return format_datetime_fr(value)
+log = logging.getLogger(__name__)
 
 
 def _date_formatters(model, columns):
@@ -46,7 +43,7 @@ def _date_formatters(model, columns):
         except AttributeError:
             continue
         if isinstance(ctype, sa.DateTime):
-            formatters[name] = _local_datetime
+            formatters[name] = format_datetime_fr  # Paris time (R-FMT-4)
         elif isinstance(ctype, sa.Date):
             formatters[name] = format_date_fr
         elif isinstance(ctype, sa.Boolean):
@@ -97,10 +94,12 @@ class ScopedModelView(ModelView):
         cols = set(self.list_columns) | set(self.show_columns)
         for name, fmt in _date_formatters(self.datamodel.obj, cols).items():
             self.formatters_columns.setdefault(name, fmt)
+        frenchify_view(self)  # « — », labels of codes, dd/mm/yyyy fields (app/views/french.py)
 
     def create_blueprint(self, appbuilder, *args, **kwargs):
         blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
         blueprint.before_request(_clean_page_args)
+        blueprint.before_request(iso_filter_dates)
         return blueprint
 
     # -- perimeter on the ways FAB leaves open ------------------------------------------------
@@ -137,7 +136,8 @@ class ScopedModelView(ModelView):
             return self.actions[name].func(target)
         except RuleViolation as exc:
             self.datamodel.session.rollback()
-            flash(str(exc), "danger")
+            log.info("Action %s refusée (%s) : %s", name, exc.rule, exc.message)
+            flash(exc.message, "danger")
             return redirect(self.get_redirect())
 
     @expose("/download/<string:filename>")
@@ -183,6 +183,7 @@ class ScopedModelView(ModelView):
         if violation is None:
             return result
         self.datamodel.session.rollback()
+        log.info("Enregistrement refusé (%s) : %s", violation.rule, violation.message)
         form = form_class.refresh(request.form)
         form.validate()
         field = getattr(form, violation.field or "", None)
@@ -210,7 +211,7 @@ class ScopedModelView(ModelView):
         """The export of this list's rows (a subclass may select columns instead of objects)."""
         return ListExport(self.export_name, self.export_columns or self.list_columns,
                           self.label_columns, query.limit(EXPORT_MAX_ROWS).yield_per(1000),
-                          self.formatters_columns, large=True)
+                          export_formatters(self.formatters_columns), large=True)
 
 
 class ScopedApi(ModelRestApi):
@@ -226,6 +227,7 @@ class ScopedApi(ModelRestApi):
     def __init__(self):
         self.base_filters = list(self.perimeter_filters) + list(self.base_filters or [])
         super().__init__()
+        frenchify_api(self)  # « Créé le », not FAB's « Created On »
 
     def pre_add(self, item):
         perimeter.ensure(item, "write")
@@ -264,7 +266,7 @@ class ScopedApi(ModelRestApi):
         if item is None:
             return self.response_404()
         if not perimeter.contains(item, mode="write"):
-            return self.response(403, message="Hors de votre périmètre (R-ACC-5).")
+            return self.response(403, message="Hors de votre périmètre.")
         return self._guarded(super().put_headless, pk)
 
     def delete_headless(self, pk):
@@ -272,7 +274,7 @@ class ScopedApi(ModelRestApi):
         if item is None:
             return self.response_404()
         if not perimeter.contains(item, mode="write"):
-            return self.response(403, message="Hors de votre périmètre (R-ACC-5).")
+            return self.response(403, message="Hors de votre périmètre.")
         return super().delete_headless(pk)
 
     def _guarded(self, method, *args):
@@ -282,7 +284,8 @@ class ScopedApi(ModelRestApi):
         except RuleViolation as exc:
             self.datamodel.session.rollback()
             status = 403 if isinstance(exc, PerimeterViolation) else 422
-            return self.response(status, message=str(exc))
+            log.info("API : enregistrement refusé (%s) : %s", exc.rule, exc.message)
+            return self.response(status, message=exc.message)
 
     def check_rules(self, item):
         """Domain rules a subclass enforces on writes (raise RuleViolation)."""

@@ -12,7 +12,9 @@ class RuleViolation(Exception):
         _remember(self)
 
     def __str__(self):
-        return f"{self.message} ({self.rule})" if self.rule else self.message
+        # What a user reads (flashes, form errors, API messages): never the rule id, which
+        # stays on .rule for logs, history and the API's separate field.
+        return self.message
 
 
 class PerimeterViolation(RuleViolation):
