@@ -41,7 +41,7 @@ def click(client, page: Page, pattern: str) -> Page:
 
 def list_total(page: Page) -> int:
     """The record count a FAB list prints above its rows."""
-    m = re.search(r"(?:Record Count|Nombre de record|Nombre d'enregistrements)\s*:?\s*(\d+)", page.text)
+    m = re.search(r"(?:Record Count|Nombre de record|Nombre d'enregistrements|Nombre de résultats)\s*:?\s*(\d+)", page.text)
     assert m, f"{page.url}: no record count in the list: {page.text[-1500:]}"
     return int(m.group(1))
 
