@@ -24,10 +24,12 @@ from app.views.candidature_forms import (
     DecisionRattachementForm,
     RattachementForm,
     RechercheForm,
+    groups_of,
     split,
 )
 from app.workflow import PerimeterViolation, RuleViolation, rattachements
 from app.workflow import candidats as candidats_wf
+from app.workflow.jury_decisions import offers_cqpi_request
 from app.workflow.candidatures import CREATOR_KIND, NotAllowed, create_candidature
 
 LIST_COLUMNS = ["numero", "candidat", "certification.code", "titulaire", "statut_label",
@@ -152,7 +154,7 @@ class CandidatureView(ScopedModelView):
     def nouvelle(self):
         p = current_perimetre()
         form = CreationForm()
-        _creation_choices(form, p)
+        groups = _creation_choices(form, p)
         if request.method == "GET":
             for key in ("nom_naissance", "prenom"):
                 getattr(form, key).data = request.args.get(key) or getattr(form, key).data
@@ -181,7 +183,7 @@ class CandidatureView(ScopedModelView):
             else:
                 flash(f"Dossier {c.numero} créé le {c.created_on:%d/%m/%Y}.", "success")
                 return redirect(url_for("DossierView.dossier", pk=c.id))
-        return self.render_template("candidatures/form.html", form=form, groups=form.GROUPS,
+        return self.render_template("candidatures/form.html", form=form, groups=groups,
                                     title="Créer une candidature", multipart=False)
 
 
@@ -218,6 +220,7 @@ def _creation_choices(form, p):
     form.organisme_formation.choices = [("", "—")] + [(o.id, o.nom) for o in orgs]
     cqpis = [c for c in certs if c.type == "CQPI" and c.membre_branche]
     form.cqpi_detenu.choices = [("", "—")] + [(c.id, c.intitule) for c in cqpis]
+    return groups_of(form, any(offers_cqpi_request(d) for d in dispositifs))
 
 
 class CandidatureAbandonneeView(CandidatureView):
