@@ -147,9 +147,11 @@ class JuryView(ScopedModelView):
     export_name = "jurys"
 
     def pre_update(self, item):
-        # What changed, read before the perimeter check's queries flush it (and its history).
+        # The form's values are checked and completed (deadline following the date) before any
+        # query flushes them half-done; what changed is read before that (its history then goes).
         item._convocation_changes = convocation_changes(item)
-        super().pre_update(item)
+        with db.session.no_autoflush:
+            super().pre_update(item)
 
     def check_rules(self, item):
         p = current_perimetre()
