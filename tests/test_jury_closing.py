@@ -37,8 +37,10 @@ def _closed_world(make, db, n=2):
 
 def published_once(db, dossiers):
     """One decision line, one « Décision du jury » notification per holder, one e-mail per
-    recipient for each dossier."""
+    recipient for each dossier (rows or ids)."""
+    from app.models.candidature import Candidature
     for c in dossiers:
+        c = db.session.get(Candidature, c) if isinstance(c, int) else c
         lines = db.session.query(Historique).filter_by(candidature_id=c.id,
                                                        action="apply_decision").count()
         assert lines == 1, c.numero
