@@ -137,6 +137,19 @@ def test_p5_cqpi_by_equivalence_attributed_with_the_cqp_and_certified(make, db, 
 
     asked = make.dossier_pret_jury("CHIMIE", certification=cqp, cqpi_demande=True)
     plain = make.dossier_pret_jury("CHIMIE", certification=cqp)
+    # The chemical dossier's edit form lets the request be changed until the dossier is sent.
+    edit = open_page(login_as(plain.createur), f"/dossier/{plain.id}/modifier").form(
+        id="form-candidature")
+    assert edit.get("cqpi_demande") == []
+    assert edit.check("cqpi_demande").submit().status_code == 302
+    db.session.expire_all()
+    assert plain.cqpi_demande is True
+    edit = open_page(login_as(plain.createur), f"/dossier/{plain.id}/modifier").form(
+        id="form-candidature")
+    assert edit.get("cqpi_demande") == "y"
+    assert edit.uncheck("cqpi_demande").submit().status_code == 302
+    db.session.expire_all()
+    assert plain.cqpi_demande is False
     assert "CQPI par équivalence" in login_as(asked.createur).get(
         f"/dossier/{asked.id}").get_data(as_text=True)
     j = make.jury("CHIMIE")
@@ -156,6 +169,14 @@ def test_p5_cqpi_by_equivalence_attributed_with_the_cqp_and_certified(make, db, 
     items = sorted((i["candidature_id"], i["template"]) for i in certificate_items(j))
     assert items == sorted([(asked.id, "parchemin_cqp"), (asked.id, "certificat_cqpi"),
                             (plain.id, "parchemin_cqp")])
+    # The certificate issuing issues the CQPI's certificate too.
+    from app.models.document import DocumentEmis
+    from app.workflow.jury_documents import issue_jury_documents
+    issue_jury_documents(P(secretariat(make)), j, "certificat")
+    db.session.commit()
+    issued = sorted((d.candidature_id, d.modele) for d in db.session.query(DocumentEmis).filter_by(
+        jury_id=j.id, type="certificat"))
+    assert issued == items
 
 
 # --- point 8: CléA « Certifiée » from the deliberation form ------------------------------------------
