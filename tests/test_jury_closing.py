@@ -54,7 +54,7 @@ def published_once(db, dossiers):
 
 # --- point 2: closing is idempotent ------------------------------------------------------------
 def test_p2_close_twice_in_a_row_publishes_once(make, db, login_as):  # R-JUR-9
-    j, members, dossiers = _closed_world(make, db)
+    j, _members, dossiers = _closed_world(make, db)
     client = login_as(secretariat(make))
     form = open_page(client, f"/jurys/show/{j.id}").form(action=f"/jurys/cloturer/{j.id}")
     first = follow(client, form.submit())
