@@ -92,3 +92,57 @@ def test_fifty_concurrent_registrations_never_exceed_the_capacity(app, make, db)
         numbers = [r.numero_anonyme for r in rows if r.jury_id == jid]
         ranks = sorted(r.rang for r in rows if r.jury_id == jid)
         assert len(set(numbers)) == len(numbers) and ranks == list(range(1, len(ranks) + 1))
+
+
+def test_p2_close_twice_at_once_publishes_once(app, make, db):  # R-JUR-9
+    """Two « Clore le jury » at the same moment: the jury row is locked and its state read again,
+    so one close publishes and the other answers that the jury is already closed."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("Concurrency is checked on PostgreSQL (SQLite serialises every writer).")
+    from flask_appbuilder.security.sqla.models import User
+
+    from app.models.jury import Jury
+    from app.security.perimeter import perimetre_of
+    from app.workflow import jurys
+    from app.workflow.jury_composition import AlreadyDone
+    from tests.test_jury_closing import _closed_world, published_once
+    from tests.test_jurys import secretariat
+
+    j, _members, dossiers = _closed_world(make, db, n=3)
+    sec_ids = [secretariat(make).id, secretariat(make).id]
+    db.session.commit()
+    jury_id, dossier_ids = j.id, [c.id for c in dossiers]
+    db.session.remove()
+
+    barrier = threading.Barrier(2, timeout=60)
+    outcomes, errors = [], []
+
+    def worker(user_id):
+        from app.extensions import db as tdb
+        with app.app_context():
+            try:
+                p = perimetre_of(tdb.session.get(User, user_id))
+                jury = tdb.session.get(Jury, jury_id)
+                barrier.wait()
+                outcomes.append(jurys.close_jury(p, jury))
+                tdb.session.commit()
+            except AlreadyDone as exc:
+                tdb.session.rollback()
+                outcomes.append(exc.message)
+            except Exception as exc:  # noqa: BLE001 — reported by the assertion below
+                tdb.session.rollback()
+                errors.append(repr(exc))
+            finally:
+                tdb.session.remove()
+
+    with engine_with_room(app, db, 6):
+        threads = [threading.Thread(target=worker, args=(uid,)) for uid in sec_ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+
+    assert errors == []
+    assert min(outcomes, key=str) == 3  # one close published the three decisions
+    assert "déjà clos" in sorted(outcomes, key=str)[1]
+    published_once(db, dossier_ids)

@@ -34,6 +34,14 @@ def secretariat(make, code="CHIMIE"):
     return make.user("secretariat", dispositif=make.ref[code])
 
 
+def presided(db, jury):
+    """The least composition a jury closes with (R-JUR-5 where paritaire, else its president)."""
+    jurys.add_member(ADMIN, jury, "president", nom="Président", prenom="Paul",
+                     email="president@test.invalid")
+    db.session.commit()
+    return jury
+
+
 def register(db, c, jury=None, by=None):
     reg = jurys.register_to_jury(P(by or c.createur), c, jury)
     db.session.commit()
@@ -447,6 +455,7 @@ def test_clea_complement_request_returns_the_dossier_completed_to_a_jury(make, d
     again = jurys.active_inscription(c)
     assert again.jury_id == nxt.id  # the jury of today is closed for registrations
     jour_j(db, nxt)
+    presided(db, nxt)
     jurys.record_decision(ADMIN, again, "certifiee")
     jurys.close_jury(P(secretariat(make, "CLEA")), nxt)
     db.session.commit()
@@ -496,6 +505,7 @@ def test_partial_result_kept_and_a_new_dossier_starts_with_it(make, db):  # R-DE
     ins = register(db, c, j).inscription
     jour_j(db, j)
     jurys.record_decision(ADMIN, ins, "partiel")
+    make.jury_compose(j)
     jurys.close_jury(P(secretariat(make)), j)
     db.session.commit()
     rows = db.session.query(AcquisCompetence).filter_by(candidature_id=c.id).all()
@@ -548,6 +558,7 @@ def test_cqpm_cqpi_and_bloc_attributions(make, db):  # R-DEC-3
     jurys.record_decision(ADMIN, ins[admitted.id], "admis")
     jurys.record_decision(ADMIN, ins[blocs.id], "non_admis")
     jurys.record_decision(ADMIN, ins[failed_ccpm.id], "non_admis")
+    make.jury_compose(j)
     jurys.close_jury(P(secretariat(make, "METALLURGIE")), j)
     db.session.commit()
 
@@ -575,6 +586,7 @@ def test_passerelle_information_after_a_validated_cqp(make, db):  # R-DEC-5
     jour_j(db, j)
     jurys.record_decision(ADMIN, ins, "valide")
     jurys.record_decision(ADMIN, ins_part, "partiel")
+    make.jury_compose(j)
     jurys.close_jury(P(secretariat(make)), j)
     db.session.commit()
     assert "CQP Conducteur de ligne pharma" in outbox(db, c.candidat.email)[-1].corps_texte

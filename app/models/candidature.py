@@ -267,6 +267,8 @@ class Candidature(Model):
     parcours = sa.Column(sa.String(1))
     vae = sa.Column(sa.Boolean, nullable=False, default=False)
     cqpi_detenu_id = sa.Column(sa.ForeignKey("certification.id"))  # R-CAN-9
+    # R-REF-2: the candidate asks, in the dossier, for the CQPI a chemical CQP gives by equivalence.
+    cqpi_demande = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
 
     statut = sa.Column(sa.String(40), nullable=False)
     statut_avant_abandon = sa.Column(sa.String(40))

@@ -64,6 +64,10 @@ class Dispositif(Model):
     delai_inscription_jury_jours = sa.Column(sa.Integer, nullable=False, default=21)
     delai_saisie_resultats_jours = sa.Column(sa.Integer, nullable=False, default=8)
     delai_convocation_jours = sa.Column(sa.Integer, nullable=False, default=15)
+    # Whether juries follow the paritaire composition (R-JUR-5): employers' and unions'
+    # delegations. Without it (CléA) a jury needs its president only (he signs the PV).
+    jury_paritaire = sa.Column(sa.Boolean, nullable=False, default=True,
+                               server_default=sa.true())
     delai_recevabilite_jours = sa.Column(sa.Integer, nullable=False, default=60)
     delai_vae_jury_mois = sa.Column(sa.Integer, nullable=False, default=18)
     delai_abandon_annees = sa.Column(sa.Integer, nullable=False, default=5)

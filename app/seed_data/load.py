@@ -9,15 +9,15 @@ DISPOSITIFS = [
     {"code": "CHIMIE", "nom": "CQP des Industries Chimiques", "certificateur": "CPNE des Industries Chimiques",
          "structure_evaluation": "competences", "vocabulaire_decision": "valide_partiel",
          "createurs": "employeur,secretariat", "duree_acquis_mois": 60, "duree_acquis_rncp_mois": None,
-         "capacite_jury_defaut": 30, "prefixe_numero": "CQP"},
+         "capacite_jury_defaut": 30, "prefixe_numero": "CQP", "jury_paritaire": True},
     {"code": "CLEA", "nom": "CléA", "certificateur": "Certif Pro", "structure_evaluation": "domaines_clea",
          "vocabulaire_decision": "certifie", "createurs": "etablissement", "duree_acquis_mois": None,
-         "capacite_jury_defaut": 50, "prefixe_numero": "CLEA"},
+         "capacite_jury_defaut": 50, "prefixe_numero": "CLEA", "jury_paritaire": False},
     {"code": "METALLURGIE", "nom": "CQPM / CCPM de la Métallurgie",
          "certificateur": "UIMM territoriale — centre de certification", "structure_evaluation": "blocs",
          "vocabulaire_decision": "admis", "createurs": "employeur,etablissement,candidat",
          "duree_acquis_mois": 24, "duree_acquis_rncp_mois": 60, "capacite_jury_defaut": 30,
-         "prefixe_numero": "MC", "lettre_gtp": True},
+         "prefixe_numero": "MC", "lettre_gtp": True, "jury_paritaire": True},
 ]
 
 
@@ -57,6 +57,7 @@ def seed_referentiels() -> dict:
                       {"type": typ, "intitule": c["intitule"], "filiere": c["filiere"],
                        "coefficient": c["coefficient"]})
         cqp_titles[c["intitule"].lower()] = row
+    cqp_codes = {row.code: row for row in cqp_titles.values()}
     for c in ref.CQPI + getattr(ref, "CQPI_HORS_BROCHURE", []):
         if c["intitule"].lower() in cqp_titles:
             continue
@@ -64,6 +65,10 @@ def seed_referentiels() -> dict:
                       {"type": "CQPI", "intitule": c["intitule"], "description": c.get("description"),
                        "membre_branche": bool(c.get("membre_branche_chimie")),
                        "obtention": c.get("obtention")})
+        # R-REF-2: the CQP(s) giving this CQPI by equivalence; links added by the secretariat stay.
+        for code in c.get("cqp_equivalents", []):
+            if cqp_codes[code] not in row.equivalences:
+                row.equivalences.append(cqp_codes[code])
     db.session.flush()
     for p in ref.PASSERELLES:
         cert = db.session.query(Certification).filter_by(dispositif_id=chimie.id, code=p["cqp_code"]).one_or_none()

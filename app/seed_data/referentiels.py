@@ -155,10 +155,11 @@ CHIMIE_CQP = [
 # Sur les 9 CQPI de la brochure 002, 7 sont donc adhérés ; « Opérateur Qualité » et « Vente
 # conseil à distance » ne le sont pas. Le 8e CQPI adhéré (technico-commercial(e) domaine
 # industriel) n'apparaît pas dans la brochure 002 : voir ``CQPI_HORS_BROCHURE``.
-# Le seed 001 ne dit pas quel CQP donne l'équivalence avec quel CQPI : ``cqp_equivalents``
-# reste vide. (Rapprochements plausibles par intitulé, NON affirmés par la source :
-# CQPI-01 ↔ CQP-CHIMIE-02/05, CQPI-02 ↔ CQP-CHIMIE-11, CQPI-03 ↔ CQP-CHIMIE-10,
-# CQPI-04 ↔ CQP-CHIMIE-08, CQPI-07 ↔ CQP-CHIMIE-04/07/09/12, CQPI-10 ↔ CQP-CHIMIE-14.)
+# Le seed 001 ne dit pas quel CQP donne l'équivalence avec quel CQPI. ``cqp_equivalents``
+# rapproche chaque CQPI « par équivalence » du ou des CQP de même métier (intitulés du seed 001) :
+# c'est un choix du projet, modifiable par le secrétariat dans l'écran du référentiel (champ
+# « CQP donnant l'équivalence »). Sans ces liens, aucun CQPI ne serait jamais délivré avec un CQP.
+# Les deux CQPI « obtenus par la même démarche qu'un CQP » et les CQPI non adhérés n'en ont pas.
 CQPI = [
     {
         "code": "CQPI-01",
@@ -171,7 +172,7 @@ CQPI = [
         ),
         "membre_branche_chimie": True,
         "obtention": "equivalence",
-        "cqp_equivalents": [],
+        "cqp_equivalents": ["CQP-CHIMIE-02", "CQP-CHIMIE-05"],
     },
     {
         "code": "CQPI-02",
@@ -184,7 +185,7 @@ CQPI = [
         ),
         "membre_branche_chimie": True,
         "obtention": "equivalence",
-        "cqp_equivalents": [],
+        "cqp_equivalents": ["CQP-CHIMIE-11"],
     },
     {
         "code": "CQPI-03",
@@ -196,7 +197,7 @@ CQPI = [
         ),
         "membre_branche_chimie": True,
         "obtention": "equivalence",
-        "cqp_equivalents": [],
+        "cqp_equivalents": ["CQP-CHIMIE-10"],
     },
     {
         "code": "CQPI-04",
@@ -208,7 +209,7 @@ CQPI = [
         ),
         "membre_branche_chimie": True,
         "obtention": "equivalence",
-        "cqp_equivalents": [],
+        "cqp_equivalents": ["CQP-CHIMIE-08"],
     },
     {
         "code": "CQPI-05",
@@ -247,7 +248,7 @@ CQPI = [
         ),
         "membre_branche_chimie": True,
         "obtention": "equivalence",
-        "cqp_equivalents": [],
+        "cqp_equivalents": ["CQP-CHIMIE-04", "CQP-CHIMIE-07", "CQP-CHIMIE-09", "CQP-CHIMIE-12"],
     },
     {
         "code": "CQPI-08",
@@ -293,7 +294,7 @@ CQPI_HORS_BROCHURE = [
         ),
         "membre_branche_chimie": True,
         "obtention": "equivalence",
-        "cqp_equivalents": [],
+        "cqp_equivalents": ["CQP-CHIMIE-14"],
     },
 ]
 

@@ -56,6 +56,11 @@ class DossierMixin:
     objectifs_professionnels = TextAreaField("Objectifs du projet professionnel", validators=[Optional()])
     objectifs_extra_professionnels = TextAreaField("Objectifs de projets extra-professionnels",
                                                    validators=[Optional()])
+    # Shown only where a CQP gives a CQPI by equivalence (chemical dispositif): groups_of().
+    cqpi_demande = BooleanField(
+        "Le candidat demande le CQPI délivré par équivalence avec ce CQP",
+        description="CQP des industries chimiques : le CQPI correspondant est délivré en même "
+                    "temps que le CQP validé, sur demande dans le dossier.")
 
 
 class CreationForm(IdentiteMixin, DossierMixin, FlaskForm):
@@ -71,7 +76,8 @@ class CreationForm(IdentiteMixin, DossierMixin, FlaskForm):
 
     GROUPS = [
         ("Certification", ["certification", "etablissement", "entreprise", "organisme_formation",
-                           "parcours", "vae", "recevabilite_recue_le", "cqpi_detenu"]),
+                           "parcours", "vae", "recevabilite_recue_le", "cqpi_detenu",
+                           "cqpi_demande"]),
         ("Candidat (tel que sur la pièce d'identité)",
          ["civilite", "nom_naissance", "nom_usage", "prenom", "date_naissance", "ne_etranger",
           "ne_outre_mer", "ville_naissance", "code_postal_naissance", "pays_naissance"]),
@@ -100,14 +106,21 @@ IDENTITY_KEYS = [f for f in ("civilite", "nom_naissance", "nom_usage", "prenom",
 DOSSIER_KEYS = ["statut_inscription", "financement", "type_public", "niveau_formation",
                 "branche_delegataire", "socle_contextualise", "origine_demarche",
                 "initiative_salarie", "diplomes", "objectifs_professionnels",
-                "objectifs_extra_professionnels"]
+                "objectifs_extra_professionnels", "cqpi_demande"]
 
 
 def split(form) -> tuple[dict, dict]:
-    """(identity, dossier fields) from a submitted form."""
+    """(identity, dossier fields) from a submitted form (fields left out of it are unchanged)."""
     identity = {k: getattr(form, k).data for k in IDENTITY_KEYS}
-    fields = {k: getattr(form, k).data for k in DOSSIER_KEYS}
+    fields = {k: getattr(form, k).data for k in DOSSIER_KEYS if k in form}
     return identity, fields
+
+
+def groups_of(form, cqpi_request: bool) -> list:
+    """The form's groups; the CQPI request only where a CQP gives a CQPI by equivalence."""
+    if not cqpi_request and "cqpi_demande" in form:
+        del form["cqpi_demande"]
+    return [(title, [n for n in names if n in form]) for title, names in form.GROUPS]
 
 
 class RechercheForm(FlaskForm):

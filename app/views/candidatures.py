@@ -24,12 +24,14 @@ from app.views.candidature_forms import (
     DecisionRattachementForm,
     RattachementForm,
     RechercheForm,
+    groups_of,
     split,
 )
 from app.security import tokens
 from app.security.account_limits import TooManyRequests
 from app.workflow import PerimeterViolation, RuleViolation, rattachements
 from app.workflow import candidats as candidats_wf
+from app.workflow.jury_decisions import offers_cqpi_request
 from app.workflow.candidatures import CREATOR_KIND, NotAllowed, create_candidature
 
 RATTACHEMENT_LINK_MAX_AGE = 24 * 3600
@@ -163,7 +165,7 @@ class CandidatureView(ScopedModelView):
     def nouvelle(self):
         p = current_perimetre()
         form = CreationForm()
-        _creation_choices(form, p)
+        groups = _creation_choices(form, p)
         if request.method == "GET":
             for key in ("nom_naissance", "prenom"):
                 getattr(form, key).data = request.args.get(key) or getattr(form, key).data
@@ -192,7 +194,7 @@ class CandidatureView(ScopedModelView):
             else:
                 flash(f"Dossier {c.numero} créé le {c.created_on:%d/%m/%Y}.", "success")
                 return redirect(url_for("DossierView.dossier", pk=c.id))
-        return self.render_template("candidatures/form.html", form=form, groups=form.GROUPS,
+        return self.render_template("candidatures/form.html", form=form, groups=groups,
                                     title="Créer une candidature", multipart=False)
 
 
@@ -229,6 +231,7 @@ def _creation_choices(form, p):
     form.organisme_formation.choices = [("", "—")] + [(o.id, o.nom) for o in orgs]
     cqpis = [c for c in certs if c.type == "CQPI" and c.membre_branche]
     form.cqpi_detenu.choices = [("", "—")] + [(c.id, c.intitule) for c in cqpis]
+    return groups_of(form, any(offers_cqpi_request(d) for d in dispositifs))
 
 
 class CandidatureAbandonneeView(CandidatureView):

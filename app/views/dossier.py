@@ -11,7 +11,9 @@ from app.models.candidature import MOTIFS_ABANDON, TYPES_PIECE, Candidature, Doc
 from app.models.evaluation import NATURES_AMENAGEMENT
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
-from app.views.candidature_forms import DocumentForm, EditionForm, IDENTITY_KEYS, split
+from app.views.candidature_forms import (
+    DocumentForm, EditionForm, IDENTITY_KEYS, groups_of, split,
+)
 from app.workflow import PerimeterViolation, RuleViolation
 from app.workflow import documents as documents_wf
 from app.workflow import evaluations as evaluations_wf
@@ -165,6 +167,8 @@ class DossierView(BaseView):
             flash(str(exc), "danger")
             return redirect(url_for("DossierView.dossier", pk=c.id))
         form = EditionForm(obj=None)
+        from app.workflow.jury_decisions import offers_cqpi_request
+        groups = groups_of(form, offers_cqpi_request(c.dispositif))
         from app.models import Entreprise
         form.entreprise.choices = [("", "—")] + [(e.id, e.raison_sociale) for e in db.session.query(
             Entreprise).order_by(Entreprise.raison_sociale).limit(500)]
@@ -174,8 +178,10 @@ class DossierView(BaseView):
             for key in ("statut_inscription", "financement", "type_public", "niveau_formation",
                         "branche_delegataire", "socle_contextualise", "origine_demarche",
                         "initiative_salarie", "diplomes", "objectifs_professionnels",
-                        "objectifs_extra_professionnels", "recevabilite_recue_le"):
-                getattr(form, key).data = getattr(c, key)
+                        "objectifs_extra_professionnels", "recevabilite_recue_le",
+                        "cqpi_demande"):
+                if key in form:
+                    getattr(form, key).data = getattr(c, key)
             form.entreprise.data = c.entreprise_id
         if form.validate_on_submit():
             identity, fields = split(form)
@@ -198,7 +204,7 @@ class DossierView(BaseView):
             else:
                 flash("Fiche enregistrée.", "success")
                 return redirect(url_for("DossierView.dossier", pk=c.id))
-        return self.render_template("candidatures/form.html", form=form, groups=form.GROUPS,
+        return self.render_template("candidatures/form.html", form=form, groups=groups,
                                     title=f"Modifier la fiche — {c.numero}", multipart=False,
                                     back=url_for("DossierView.dossier", pk=c.id))
 

@@ -29,6 +29,7 @@ from app.views.base import READ_WRITE, ScopedModelView
 from app.views.labels import labels
 from app.workflow import PerimeterViolation, RuleViolation
 from app.workflow import jurys as wf
+from app.workflow.jury_composition import AlreadyDone, convocation_changes, reconvene_on_change
 from app.workflow.jury_decisions import decision_rows, may_deliberate, propose_decision
 from app.workflow.transitions import NotAllowed, dossier_link
 
@@ -50,6 +51,9 @@ def _flash_violation(exc: RuleViolation):
         abort(404)
     if isinstance(exc, NotAllowed):
         abort(403)
+    if isinstance(exc, AlreadyDone):  # a second click: nothing was done again, nothing is wrong
+        flash(exc.message, "info")
+        return
     flash(str(exc), "danger")
 
 
@@ -142,8 +146,21 @@ class JuryView(ScopedModelView):
     base_order = ("date", "desc")
     export_name = "jurys"
 
+    def pre_update(self, item):
+        # The form's values are checked and completed (deadline following the date) before any
+        # query flushes them half-done; what changed is read before that (its history then goes).
+        item._convocation_changes = convocation_changes(item)
+        with db.session.no_autoflush:
+            super().pre_update(item)
+
     def check_rules(self, item):
-        wf.prepare_jury(current_perimetre(), item)
+        p = current_perimetre()
+        changes = item.__dict__.pop("_convocation_changes", None) or convocation_changes(item)
+        wf.prepare_jury(p, item)
+        sent = reconvene_on_change(p, item, changes)
+        if sent:
+            flash(f"{sent} membre(s) reconvoqué(s) : la nouvelle convocation indique ce qui a "
+                  "changé.", "info")
 
     def pre_delete(self, item):
         perimeter.ensure(item, "write")
@@ -360,8 +377,9 @@ class JuryView(ScopedModelView):
         doc = perimeter.scoped_get(Document, doc_id)
         if doc is None or doc.candidature_id != ins.candidature_id:
             abort(404)
+        name = piece_name(ins, doc) if anonymous(ins.jury) else _safe(doc.nom_fichier)
         return Response(doc.contenu, mimetype=doc.mimetype, headers={
-            "Content-Disposition": f'attachment; filename="{_safe(doc.nom_fichier)}"'})
+            "Content-Disposition": f'attachment; filename="{name}"'})
 
     @expose("/cloturer/<pk>", methods=["POST"])
     @has_access
@@ -397,6 +415,15 @@ class JuryView(ScopedModelView):
             return Response(body, mimetype="application/pdf", headers={
                 "Content-Disposition": f'attachment; filename="{name}.pdf"'})
         return send_dataset(FeuilleDecisionExport(jury, rows), fmt)
+
+
+def piece_name(ins: InscriptionJury, doc) -> str:
+    """R-JUR-7: the name an anonymous jury sees for a piece — its type and the candidate's
+    number, never the uploaded file name (which often carries the candidate's name)."""
+    ext = (doc.nom_fichier or "").rsplit(".", 1)[-1].lower() if "." in (doc.nom_fichier or "") \
+        else ""
+    ext = "".join(ch for ch in ext if ch.isalnum())[:5]
+    return f"{doc.type_piece}-candidat-{ins.numero_anonyme}-{doc.id}" + (f".{ext}" if ext else "")
 
 
 def _safe(name: str) -> str:

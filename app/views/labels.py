@@ -22,6 +22,8 @@ LABELS = {
     "delai_inscription_jury_jours": "Inscription au jury au plus tard (jours avant)",
     "delai_saisie_resultats_jours": "Saisie des résultats au plus tard (jours après l'évaluation)",
     "delai_convocation_jours": "Convocation du jury (jours avant)",
+    "jury_paritaire": "Jury paritaire (délégations patronale et syndicale, un seul votant par "
+                      "organisation syndicale) ; sinon un président suffit",
     "delai_recevabilite_jours": "Réponse de recevabilité VAE (jours)",
     "delai_vae_jury_mois": "Délai VAE pour passer en jury (mois)",
     "delai_abandon_annees": "Abandon automatique (années après l'évaluation préalable)",

@@ -31,7 +31,7 @@ class DispositifView(ScopedModelView):
     list_columns = ["code", "nom", "certificateur", "vocabulaire_decision", "actif"]
     settings = ["structure_evaluation", "vocabulaire_decision", "createurs", "duree_acquis_mois",
                 "duree_acquis_rncp_mois", "capacite_jury_defaut", "delai_inscription_jury_jours",
-                "delai_saisie_resultats_jours", "delai_convocation_jours",
+                "delai_saisie_resultats_jours", "delai_convocation_jours", "jury_paritaire",
                 "delai_recevabilite_jours", "delai_vae_jury_mois", "delai_abandon_annees",
                 "prefixe_numero", "lettre_gtp", "id_client_cdc", "id_contrat_cdc"]
     add_columns = ["code", "nom", "certificateur"] + settings

@@ -40,7 +40,7 @@ FINANCEMENT_CODES = [code for code, _ in FINANCEMENTS]
 DOSSIER_FIELDS = ("financement", "statut_inscription", "type_public", "niveau_formation",
                   "branche_delegataire", "socle_contextualise", "origine_demarche", "diplomes",
                   "objectifs_professionnels", "objectifs_extra_professionnels",
-                  "initiative_salarie")
+                  "initiative_salarie", "cqpi_demande")
 OBJECTIFS_MIN = 20
 # The jury feature may add checks refusing the undo of a sending (e.g. the jury has deliberated).
 UNLOCK_GUARDS: list = []
@@ -71,7 +71,7 @@ def clean_fields(data: dict, dispositif) -> dict:
         if key not in data:
             continue
         value = data[key]
-        if key in ("socle_contextualise", "initiative_salarie"):
+        if key in ("socle_contextualise", "initiative_salarie", "cqpi_demande"):
             out[key] = candidats._bool(value)
         elif key == "niveau_formation":
             if value in (None, ""):
@@ -95,6 +95,14 @@ def clean_fields(data: dict, dispositif) -> dict:
                                 field="statut_inscription")
         out["origine"] = {"salarie": "SL", "demandeur_emploi": "DE"}.get(out["statut_inscription"])
     return out
+
+
+def _check_cqpi_request(c: Candidature):
+    """R-REF-2: a CQPI is asked for only with a CQP that gives one by equivalence."""
+    from app.workflow.jury_decisions import cqpi_by_equivalence
+    if c.cqpi_demande and not cqpi_by_equivalence(c.certification):
+        raise RuleViolation("Cette certification ne donne aucun CQPI par équivalence : la demande "
+                            "de CQPI ne s'applique pas.", "R-REF-2", field="cqpi_demande")
 
 
 def next_numero(dispositif, year: int | None = None) -> str:
@@ -221,6 +229,7 @@ def _build(p, kind, dispositif, wf, certification, identite, candidat, etablisse
 
     for key, value in clean_fields(fields, dispositif).items():
         setattr(c, key, value)
+    _check_cqpi_request(c)
     if not c.statut_inscription:
         raise RuleViolation("Choisissez le statut du candidat à l'inscription.", "R-CAN-3",
                             field="statut_inscription")
@@ -307,6 +316,7 @@ def update_candidature(p: Perimetre, c: Candidature, identite: dict | None = Non
         if getattr(c, key) != value:
             setattr(c, key, value)
             changed.append(key)
+    _check_cqpi_request(c)
     if entreprise is not None and p.role != EMP:
         ent = _get(Entreprise, entreprise) if entreprise != "" else None
         if (ent.id if ent else None) != c.entreprise_id:
@@ -475,14 +485,15 @@ def complete_and_resend(p: Perimetre, c: Candidature, commentaire=None, **params
 
 
 def apply_decision(p: Perimetre, c: Candidature, decision: str, decide_le: date | None = None,
-                   commentaire=None):
+                   commentaire=None, recorded_by: Perimetre | None = None, libelle=None):
     """The jury's decision (jury feature): Validé/Partiel/Non validé, Certifiée/Non certifiée,
-    Admis/Non admis — the target status is the decision code."""
+    Admis/Non admis — the target status is the decision code. `recorded_by`: the juror who
+    recorded it, named by the history line (`p` publishes it)."""
     move = check(p, c, "apply_decision", internal=True)
     if decision not in move.targets:
         raise RuleViolation("Décision inconnue pour ce dispositif.", "R-DIS-2", field="decision")
     c.decision, c.decide_le = decision, decide_le or today()
-    set_status(p, c, "apply_decision", decision, commentaire)
+    set_status(recorded_by or p, c, "apply_decision", decision, commentaire, libelle=libelle)
     notify(holders(c), "decision_jury", f"Décision du jury : dossier {c.numero}",
            f"{c.candidat.nom_complet} — {c.statut_label}", dossier_link(c))
 

@@ -1,23 +1,35 @@
 """Composition of a jury (R-JUR-5) and its convocations (R-JUR-6): employers' delegation (≤ 5,
 plus one from temporary work), one voting representative per union, a president with the casting
-vote, guests without a vote; designation requests to the unions and convocations at least
-15 days before, with a copy to the mandating union. Reached through app/workflow/jurys.py too.
+vote, guests without a vote — where the dispositif holds paritaire juries (Dispositif.jury_paritaire;
+CléA juries need their president only); designation requests to the unions and convocations at
+least 15 days before, with a copy to the mandating union; a convened jury whose date, place or
+modality changes re-convenes its members. Reached through app/workflow/jurys.py too.
 """
-from datetime import date as date_type, timedelta
+from datetime import UTC, date as date_type, timedelta
+
+import sqlalchemy as sa
 
 from flask_appbuilder.security.sqla.models import User
 
 from app.extensions import db
+from app.formats import format_date_fr
 from app.models import Profil
 from app.models.base import today, utcnow
-from app.models.jury import COLLEGES, ETATS_OUVERTS, Jury, JuryMembre
+from app.models.jury import COLLEGES, ETATS_OUVERTS, MODALITES, Jury, JuryMembre
 from app.security.perimeter import Perimetre
 from app.workflow import RuleViolation
-from app.workflow.jurys import _get, ensure_organiser, jury_link
+from app.workflow.jurys import _get, _lock, ensure_organiser, jury_link
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
 
 MAX_EMPLOYEURS = 5  # R-JUR-5: at most five qualified members in the employers' delegation
+# What a convocation tells and a change of which re-convenes the members (R-JUR-6).
+CONVOCATION_FIELDS = {"date": "Date", "lieu": "Lieu", "modalite": "Modalité"}
+
+
+class AlreadyDone(RuleViolation):
+    """The action was already done (a second click, two clicks at once): nothing was sent or
+    published again; screens show the message as information, not as an error."""
 
 
 # --- composition (R-JUR-5) ---------------------------------------------------------------------
@@ -25,13 +37,31 @@ def _key(text) -> str:
     return " ".join((text or "").upper().split())
 
 
-def check_composition(jury: Jury) -> list[str]:
-    """R-JUR-5: what prevents convening this jury (empty list: the composition is valid)."""
+def check_composition(jury: Jury, expecting_designations: bool = False) -> list[str]:
+    """What prevents convening or closing this jury (empty list: the composition is valid): a
+    voting president always; the paritaire composition of R-JUR-5 where the dispositif holds
+    paritaire juries. `expecting_designations`: unions asked to designate count as seated (the
+    designation request checks the rest of the composition)."""
     problems = []
     seated = [m for m in jury.membres if m.designe]
+    presidents = [m for m in seated if m.college == "president"]
+    if len(presidents) != 1:
+        problems.append("Le jury doit avoir un président, désigné par l'organisateur "
+                        f"({len(presidents)} désigné(s)).")
+    elif not presidents[0].votant:
+        problems.append("Le président vote : sa voix est prépondérante en cas de partage.")
+    for m in seated:
+        if m.college == "invite" and m.votant:
+            problems.append(f"{m.nom_complet} est invité : il ne prend pas part à la décision.")
+    if jury.dispositif.jury_paritaire:
+        problems[:0] = _paritaire_problems(jury, seated, expecting_designations)
+    return problems
+
+
+def _paritaire_problems(jury: Jury, seated: list, expecting_designations: bool) -> list[str]:
+    problems = []
     employeurs = [m for m in seated if m.college == "employeurs"]
     interim = [m for m in seated if m.college == "interim"]
-    presidents = [m for m in seated if m.college == "president"]
     if not employeurs:
         problems.append("La délégation patronale n'a aucun membre.")
     if len(employeurs) > MAX_EMPLOYEURS:
@@ -44,22 +74,16 @@ def check_composition(jury: Jury) -> list[str]:
     for m in seated:
         if m.college == "salaries":
             unions.setdefault(_key(m.syndicat), []).append(m)
-    if not unions:
+    awaited = {_key(m.syndicat) for m in jury.membres
+               if m.college == "salaries" and not m.designe} if expecting_designations else set()
+    if not unions and not awaited:
         problems.append("Aucun représentant des organisations syndicales de salariés n'est "
                         "désigné.")
     for members in unions.values():
         voters = [m for m in members if m.votant]
-        if len(voters) != 1:
+        if len(voters) != 1 and not (not voters and _key(members[0].syndicat) in awaited):
             problems.append(f"L'organisation syndicale {members[0].syndicat} doit avoir un seul "
                             f"représentant votant ({len(voters)} votants).")
-    if len(presidents) != 1:
-        problems.append("Le jury doit avoir un président, désigné par l'organisateur "
-                        f"({len(presidents)} désigné(s)).")
-    elif not presidents[0].votant:
-        problems.append("Le président vote : sa voix est prépondérante en cas de partage.")
-    for m in seated:
-        if m.college == "invite" and m.votant:
-            problems.append(f"{m.nom_complet} est invité : il ne prend pas part à la décision.")
     return problems
 
 
@@ -70,8 +94,10 @@ def ensure_composition(jury: Jury):
 
 
 def _ensure_editable(jury: Jury):
-    if jury.etat in ("tenu", "clos"):
-        raise RuleViolation("Le jury est tenu : sa composition ne change plus.", "R-JUR-5")
+    """The composition is completed until the jury closes: a jury held without its president
+    recorded must still be able to get one, since closing (and the PV he signs) requires it."""
+    if jury.etat == "clos":
+        raise RuleViolation("Le jury est clos : sa composition ne change plus.", "R-JUR-5")
 
 
 def add_member(p: Perimetre, jury: Jury, college: str, user=None, nom=None, prenom=None,
@@ -154,10 +180,16 @@ def _union_accounts(jury: Jury, syndicat: str) -> list[User]:
 
 def request_designations(p: Perimetre, jury: Jury) -> int:
     """R-JUR-6: ask each union, at least 15 days before, to designate its representatives
-    (mail to the union and notification to its accounts). Returns the number of unions asked."""
+    (mail to the union and notification to its accounts), once: refused while the rest of the
+    composition is not conform; a second request (two clicks, two at once) asks only the unions
+    added since and otherwise sends nothing. Returns the number of unions asked."""
     ensure_organiser(p, jury.dispositif_id)
+    jury = _lock(jury.id)  # two requests at once: the second sees what the first did
     if jury.etat not in ETATS_OUVERTS:
         raise RuleViolation("Le jury est déjà tenu.", "R-JUR-6")
+    if not jury.dispositif.jury_paritaire:
+        raise RuleViolation("Les jurys de ce dispositif ne sont pas paritaires : il n'y a pas de "
+                            "représentants syndicaux à faire désigner.", "R-JUR-6")
     latest = _latest_day(jury)
     if today() > latest:
         raise RuleViolation(f"Les organisations syndicales sont sollicitées au moins "
@@ -170,8 +202,18 @@ def request_designations(p: Perimetre, jury: Jury) -> int:
     if not unions:
         raise RuleViolation("Ajoutez d'abord les organisations syndicales à solliciter "
                             "(composition, délégation syndicale).", "R-JUR-6")
+    problems = check_composition(jury, expecting_designations=True)
+    if problems:
+        raise RuleViolation("Complétez d'abord la composition du jury avant de demander les "
+                            "désignations : " + " ".join(problems), "R-JUR-5")
+    todo = {k: members for k, members in unions.items()
+            if all(m.designation_demandee_le is None for m in members)}
+    if not todo:
+        raise AlreadyDone("Les désignations ont déjà été demandées le "
+                          f"{format_date_fr(_paris(jury.designations_demandees_le))} à toutes les "
+                          "organisations syndicales du jury : rien n'a été renvoyé.", "R-JUR-6")
     now = utcnow()
-    for members in unions.values():
+    for members in todo.values():
         syndicat = members[0].syndicat
         addresses = {m.syndicat_email for m in members if m.syndicat_email}
         for address in sorted(addresses):
@@ -183,8 +225,8 @@ def request_designations(p: Perimetre, jury: Jury) -> int:
                f"{jury.date:%d/%m/%Y} ({jury.certificateur}).", jury_link(jury))
         for m in members:
             m.designation_demandee_le = now
-    jury.designations_demandees_le = now
-    return len(unions)
+    jury.designations_demandees_le = jury.designations_demandees_le or now
+    return len(todo)
 
 
 def convene(p: Perimetre, jury: Jury) -> int:
@@ -192,6 +234,7 @@ def convene(p: Perimetre, jury: Jury) -> int:
     while the composition breaks R-JUR-5. Members added later are convened by running it again.
     Returns the number of members convened now."""
     ensure_organiser(p, jury.dispositif_id)
+    jury = _lock(jury.id)  # two clicks at once convene each member once
     if jury.etat not in ETATS_OUVERTS:
         raise RuleViolation("Le jury est déjà tenu.", "R-JUR-6")
     ensure_composition(jury)
@@ -223,3 +266,72 @@ def convene(p: Perimetre, jury: Jury) -> int:
     if jury.etat == "planifie":
         jury.etat, jury.convoque_le = "convoque", now
     return len(todo)
+
+
+# --- a convened jury that changes (R-JUR-6) -------------------------------------------------------
+def _paris(moment):
+    from zoneinfo import ZoneInfo
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo("Europe/Paris"))
+
+
+def _shown(attr: str, value) -> str:
+    if attr == "date":
+        return format_date_fr(value)
+    if attr == "modalite":
+        return MODALITES.label(value) if value else "—"
+    return value or "—"
+
+
+def convocation_changes(jury: Jury) -> dict[str, str]:
+    """What a convened member must be told of this (unsaved, unflushed) change of the jury:
+    {attribute: French line}. Read before anything flushes the change (history is then gone)."""
+    state = sa.inspect(jury)
+    if state.transient or state.pending:
+        return {}
+    lines = {}
+    for attr, label in CONVOCATION_FIELDS.items():
+        history = getattr(state.attrs, attr).history
+        if not history.has_changes():
+            continue
+        before = history.deleted[0] if history.deleted else None
+        after = getattr(jury, attr)
+        if before != after:
+            lines[attr] = f"{label} : {_shown(attr, after)} (au lieu de {_shown(attr, before)})"
+    return lines
+
+
+def reconvene_on_change(p: Perimetre, jury: Jury, changes: dict[str, str]) -> int:
+    """R-JUR-6: a jury whose date, place or modality changes (`changes`, from
+    convocation_changes) after its members were convened re-convenes them (and the invited
+    unions) with what changed; a new date must still leave them the convocation delay. Every
+    edit of a jury goes through it (the jury screen's check_rules, the only way a jury is changed:
+    its REST routes are closed). Returns the number of convocations sent again."""
+    if not changes:
+        return 0
+    ensure_organiser(p, jury.dispositif_id)
+    convened = [m for m in jury.membres if m.convoque_le is not None]
+    if not convened:
+        return 0  # nobody convened yet: the convocation will give the new details
+    if "date" in changes:
+        delay = jury.dispositif.delai_convocation_jours
+        earliest = today() + timedelta(days=delay)
+        if jury.date < earliest:
+            raise RuleViolation(f"Les membres sont déjà convoqués : la nouvelle date doit leur "
+                                f"laisser {delay} jours (au plus tôt le "
+                                f"{format_date_fr(earliest)}).", "R-JUR-6", field="date")
+    lines = list(changes.values())
+    now = utcnow()
+    for m in convened:
+        address = m.adresse if m.designe else m.syndicat_email
+        if not address:
+            continue
+        cc = m.syndicat_email if m.college == "salaries" and m.designe else None
+        send_mail(address, "jury_reconvocation", cc=cc, jury=jury, membre=m, changements=lines,
+                  lien=jury_link(jury))
+        if m.user_id:
+            notify([m.user_id], "jury", f"Jury modifié : nouvelle convocation au jury du "
+                                        f"{jury.date:%d/%m/%Y}", " ; ".join(lines),
+                   jury_link(jury))
+        m.convoque_le = now
+    jury.convoque_le = now
+    return len(convened)

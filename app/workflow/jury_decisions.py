@@ -11,10 +11,11 @@ Public verbs (re-exported by app/workflow/jurys.py):
 The documents feature registers in AFTER_CLOSE a function fn(p, jury, inscriptions) called once
 the decisions are published (PV, certificates of the AttributionCertification rows, letters).
 """
-from datetime import date as date_type
+from datetime import UTC, date as date_type
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
+from flask_appbuilder.security.sqla.models import User
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -26,7 +27,8 @@ from app.models.referentiel import certification_equivalence
 from app.security.perimeter import Perimetre
 from app.workflow import PerimeterViolation, RuleViolation
 from app.workflow import candidatures
-from app.workflow.jurys import ensure_organiser, is_organiser, jury_link, members_of
+from app.workflow.jury_composition import AlreadyDone, check_composition
+from app.workflow.jurys import _lock, ensure_organiser, is_organiser, jury_link, members_of
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
 from app.workflow.transitions import NotAllowed, dossier_link, holders, record
@@ -132,7 +134,9 @@ def record_decision(p: Perimetre, ins: InscriptionJury, decision: str, acquis=No
                             "R-DIS-2", field="decision")
     universe = _universe(c)
     total = len(universe)
-    if acquis is None:
+    if c.dispositif.vocabulaire_decision == "certifie":
+        acquis = _clea_acquis(c, decision, choices)
+    elif acquis is None:
         acquis = universe if decision in FULL else (
             propose_decision(ins)["acquis"] if decision in ("partiel", "non_admis") else [])
     try:
@@ -169,6 +173,21 @@ def record_decision(p: Perimetre, ins: InscriptionJury, decision: str, acquis=No
     return ins
 
 
+def _clea_acquis(c: Candidature, decision: str, choices: dict) -> list[int]:
+    """CléA: a dossier reaches the jury only from a Validé final evaluation, every sub-domain
+    acquired (R-EVA-5, R-EVA-6, R-WF-2); « Certifiée » takes that evaluation's results (the jury
+    ticks nothing), « Non certifiée » keeps nothing (no partial benefit)."""
+    if decision != "certifiee":
+        return []
+    ev = _evaluation(c)
+    if ev is None or ev.resultat != "valide":
+        raise RuleViolation(f"« {choices[decision]} » : le dossier n'a pas d'évaluation finale "
+                            "validée (tous les sous-domaines acquis). Demandez un complément ou "
+                            f"choisissez « {choices['non_certifiee']} ».", "R-EVA-6",
+                            field="decision")
+    return [r.competence_id for r in ev.resultats if r.acquis]
+
+
 def request_complement(p: Perimetre, ins: InscriptionJury, commentaire: str) -> InscriptionJury:
     """R-WF-4 (CléA): the jury asks the organisation for complements; the dossier leaves this jury,
     goes to « En attente de complément » and, once completed and re-sent, to the next jury."""
@@ -188,13 +207,24 @@ def request_complement(p: Perimetre, ins: InscriptionJury, commentaire: str) -> 
 def close_jury(p: Perimetre, jury: Jury) -> int:
     """Publish every decision of the jury to its dossiers at once (R-JUR-9): status, notification
     « Décision du jury », mails, acquired competences (R-DEC-2), attributions (R-DEC-3),
-    passerelles (R-DEC-5). Returns the number of dossiers decided."""
+    passerelles (R-DEC-5). Once: the jury row is locked and its state read again, so a second
+    close (a second click, two at once) publishes nothing and raises AlreadyDone. Refused while
+    the composition the dispositif requires is missing (the PV is signed by the president).
+    Returns the number of dossiers decided."""
     ensure_organiser(p, jury.dispositif_id)
+    jury = _lock(jury.id)
     if jury.etat == "clos":
-        raise RuleViolation("Ce jury est déjà clos.", "R-JUR-9")
+        who = f" par {_name(jury.clos_par_id)}" if jury.clos_par_id else ""
+        raise AlreadyDone(f"Ce jury est déjà clos depuis le {_when(jury.clos_le)}{who} : ses "
+                          "décisions sont publiées, rien n'a été publié une seconde fois.",
+                          "R-JUR-9")
     if today() < jury.date:
         raise RuleViolation(f"Le jury se clôt le jour de sa réunion (le {jury.date:%d/%m/%Y}), "
                             "pas avant.", "R-JUR-9")
+    problems = check_composition(jury)
+    if problems:
+        raise RuleViolation("Le jury ne peut pas être clos sans la composition requise (complétez "
+                            "la composition du jury) : " + " ".join(problems), "R-JUR-5")
     rows = [i for i in decision_rows(jury) if i.active and i.etat == "inscrit"]
     missing = [i for i in rows if i.decision is None]
     if missing:
@@ -202,8 +232,10 @@ def close_jury(p: Perimetre, jury: Jury) -> int:
         raise RuleViolation(f"{len(missing)} dossier(s) sans décision (n° {numbers}) : enregistrez "
                             "toutes les décisions avant de clore le jury.", "R-JUR-8")
     now = utcnow()
+    jurors = {u.id: u for u in db.session.query(User).filter(
+        User.id.in_({i.decide_par_id for i in rows if i.decide_par_id} or {0}))}
     for ins in rows:
-        _publish(p, ins, now)
+        _publish(p, ins, now, jurors.get(ins.decide_par_id))
     jury.etat, jury.clos_le, jury.clos_par_id = "clos", now, p.user_id
     jury.tenu_le = jury.tenu_le or now
     jury.convoque_le = jury.convoque_le or now
@@ -215,10 +247,28 @@ def close_jury(p: Perimetre, jury: Jury) -> int:
     return len(rows)
 
 
-def _publish(p: Perimetre, ins: InscriptionJury, now):
+def _name(user_id) -> str:
+    user = db.session.get(User, user_id)
+    return f"{user.first_name} {user.last_name}" if user else "un utilisateur supprimé"
+
+
+def _when(moment) -> str:
+    from zoneinfo import ZoneInfo
+    local = moment.replace(tzinfo=UTC).astimezone(ZoneInfo("Europe/Paris"))
+    return f"{local:%d/%m/%Y à %H:%M}"
+
+
+def _publish(p: Perimetre, ins: InscriptionJury, now, juror=None):
     c, jury = ins.candidature, ins.jury
+    # R-WF-5: the decision's line names the juror who recorded it; the closing's line who closed.
+    libelle = None
+    if juror is not None:
+        libelle = (f"Décision du jury : {ins.decision_label}, enregistrée par {juror.first_name} "
+                   f"{juror.last_name} le {_when(ins.decide_le)}")
     candidatures.apply_decision(p, c, ins.decision, decide_le=jury.date,
-                                commentaire=ins.commentaire)  # notifies « Décision du jury »
+                                commentaire=ins.commentaire, libelle=libelle,
+                                recorded_by=Perimetre(juror.id, None, None, None) if juror else None)
+    record(p, c, "cloture_jury", f"Clôture du jury du {jury.date:%d/%m/%Y} : décision publiée")
     ins.etat, ins.publiee_le = "publie", now
     acquis = _keep_acquis(ins)
     attributions = _attribute(ins)
@@ -278,16 +328,49 @@ def cqpi_of(cert: Certification) -> Certification | None:
             .order_by(Certification.id).first())
 
 
+def cqpi_by_equivalence(cert: Certification) -> list[Certification]:
+    """R-REF-2 (seed 001): the CQPI the branch joined that are delivered on request with this CQP,
+    by equivalence (the référentiel's « CQP donnant l'équivalence »)."""
+    if cert.type != "CQP":
+        return []
+    linked = sa.select(certification_equivalence.c.cqpi_id).where(
+        certification_equivalence.c.cqp_id == cert.id)
+    return (db.session.query(Certification)
+            .filter(Certification.id.in_(linked), Certification.type == "CQPI",
+                    Certification.obtention == "equivalence",
+                    Certification.membre_branche.is_(True))
+            .order_by(Certification.code).all())
+
+
+def offers_cqpi_request(dispositif) -> bool:
+    """Whether a dossier of this dispositif may ask for a CQPI by equivalence (chemical CQP)."""
+    cqp = sa.orm.aliased(Certification)
+    return db.session.query(sa.exists().where(
+        certification_equivalence.c.cqp_id == cqp.id, cqp.dispositif_id == dispositif.id,
+        cqp.type == "CQP")).scalar()
+
+
+def _cqpis(c: Candidature) -> list[Certification]:
+    """R-DEC-3 / R-REF-2: the CQPI delivered with the certification of an admitted dossier."""
+    cert = c.certification
+    if cert.type == "CQPM":
+        cqpi = cqpi_of(cert)
+        return [cqpi] if cqpi is not None else []
+    if c.cqpi_demande:
+        return [x for x in cqpi_by_equivalence(cert) if x.id != c.cqpi_detenu_id]
+    return []
+
+
 def _attribute(ins: InscriptionJury) -> list[AttributionCertification]:
-    """R-DEC-3: the certification (and its CQPI) when admitted; otherwise the blocs passed of a
+    """R-DEC-3: the certification (and its CQPI: the CQPM's, or the one a chemical CQP gives by
+    equivalence when the dossier asked for it) when admitted; otherwise the blocs passed of a
     certification registered in the RNCP (they are certificates of their own)."""
     c = ins.candidature
     cert = c.certification
     rows = []
     if ins.decision in FULL:
         rows.append(AttributionCertification(nature="certification", certification=cert))
-        cqpi = cqpi_of(cert)
-        if cqpi is not None:
+        for cqpi in _cqpis(c):
             rows.append(AttributionCertification(nature="cqpi", certification=cqpi))
     elif ins.blocs_acquis and cert.rncp_code:
         for bloc in (db.session.query(Bloc).filter(Bloc.id.in_(ins.blocs_acquis))
