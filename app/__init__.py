@@ -2,8 +2,9 @@
 import importlib
 import logging
 import os
+import re
 
-from flask import Flask, render_template, request
+from flask import Flask, request
 from werkzeug.datastructures import ImmutableMultiDict
 
 
@@ -59,8 +60,9 @@ def create_app(config_object=None) -> Flask:
             fixed = []
             for key, value in request.args.items(multi=True):
                 if key.startswith("psize_"):
+                    # "²".isdigit() is True but int("²") raises: ASCII digits only.
                     value = str(min(max(int(value), 1), app.config["LIST_PAGE_SIZE_MAX"])) \
-                        if value.isdigit() else "25"
+                        if re.fullmatch(r"[0-9]{1,6}", value) else "25"
                 fixed.append((key, value))
             request.args = ImmutableMultiDict(fixed)
 
@@ -72,28 +74,8 @@ def create_app(config_object=None) -> Flask:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
-    def error_page(code, message):
-        return render_template("opencertif/error.html", code=code, message=message,
-                               base_template=app.appbuilder.base_template,
-                               appbuilder=app.appbuilder), code
-
-    @app.errorhandler(404)
-    def _not_found(_):
-        return error_page(404, "Cette page n'existe pas ou n'est pas dans votre périmètre.")
-
-    @app.errorhandler(403)
-    def _forbidden(_):
-        return error_page(403, "Vous n'avez pas accès à cette page.")
-
-    @app.errorhandler(500)
-    def _error(_):
-        db.session.rollback()
-        return error_page(500, "Une erreur inattendue s'est produite. Rien n'a été "
-                                       "enregistré ; réessayez ou contactez le secrétariat.")
-
-    @app.errorhandler(413)
-    def _too_large(_):
-        return error_page(413, "Le fichier envoyé est trop volumineux.")
+    from app.errors import register_error_handlers
+    register_error_handlers(app, db)
 
     from app.cli import register_cli
     register_cli(app)

@@ -63,6 +63,7 @@ class CandidatureApi(ScopedApi):
         if not request.is_json:
             return self.response_400(message="Request is not JSON")
         body = {k: v for k, v in dict(request.json or {}).items() if k in CREATE_KEYS}
+        body.setdefault("certification", None)  # the workflow names what is missing (R-CAN-3)
 
         def create():
             c = create_candidature(current_perimetre(), **body)
@@ -92,7 +93,27 @@ class CandidatureApi(ScopedApi):
     @protect()
     @safe
     def actions(self, pk):
-        """The verbs the caller may run now (what the dossier page shows as buttons)."""
+        """The verbs the caller may run now (what the dossier page shows as buttons).
+        ---
+        get:
+          summary: Actions possibles sur le dossier, et pourquoi les autres sont bloquées
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          responses:
+            200:
+              description: Actions permises et bloquées
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      statut: {type: string}
+                      locked: {type: boolean}
+                      allowed: {type: array, items: {type: string}}
+                      blocked: {type: object, additionalProperties: {type: string}}
+            401: {$ref: '#/components/responses/401'}
+            404: {$ref: '#/components/responses/404'}
+        """
         c = perimeter.scoped_get(Candidature, pk)
         if c is None:
             return self.response_404()
@@ -105,6 +126,40 @@ class CandidatureApi(ScopedApi):
     @protect()
     @safe
     def run_action(self, pk, verb):
+        """Run a workflow action under the same guard as the dossier page's button.
+        ---
+        post:
+          summary: Exécuter une action du dossier (envoi, abandon, recevabilité…)
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          - in: path
+            name: verb
+            required: true
+            description: Action, parmi celles que GET /candidature/{pk}/actions permet
+            schema: {type: string}
+          requestBody:
+            description: Paramètres de l'action (motif, date…), selon l'action
+            required: false
+            content:
+              application/json:
+                schema: {type: object, additionalProperties: true}
+          responses:
+            200:
+              description: Action faite ; nouveau statut
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      statut: {type: string}
+                      statut_label: {type: string}
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            422: {$ref: '#/components/responses/422'}
+        """
         c = perimeter.scoped_get(Candidature, pk)
         if c is None:
             return self.response_404()
