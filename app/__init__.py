@@ -69,10 +69,10 @@ def create_app(config_object=None) -> Flask:
     @app.after_request
     def _after(response):
         dispatch_pending()
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+    from app.security import headers
+    headers.register(app)
 
     from app.errors import register_error_handlers
     register_error_handlers(app, db)

@@ -1,10 +1,14 @@
 """Issue 14 points 4-6: no server error on odd input, HTTP hardening, uploads by content."""
+import io
 import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 from flask import url_for
-
-from tests.conftest import login
 
 BEYOND_INTEGER = 2147483648  # PostgreSQL `integer` + 1
 SQL_WORDS = ("constraint", "violates", "NOT NULL", "organisme_id", "psycopg", "sqlite3",
@@ -89,3 +93,128 @@ def test_p4_psize_with_non_ascii_digit_is_not_an_error(make, production_errors, 
     for arg in ("psize_CandidatureView", "page_CandidatureView"):
         r = secretariat.get("/candidatures/list/", query_string={arg: "²"})
         assert r.status_code == 200, arg
+
+
+# -- point 5: HTTP hardening ---------------------------------------------------------------------
+def test_p5_security_headers_and_no_store_when_signed_in(app, make, secretariat, client):
+    r = secretariat.get("/candidatures/list/")
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "http" not in csp and "unsafe-eval" not in csp
+    assert "camera=()" in r.headers["Permissions-Policy"]
+    assert r.headers["Cache-Control"] == "no-store"
+    assert "Strict-Transport-Security" not in r.headers  # cookies not Secure in tests
+    assert secretariat.get("/api/v1/candidature/").headers["Cache-Control"] == "no-store"
+    assert secretariat.get("/candidatures/export/csv/").headers["Cache-Control"] == "no-store"
+    app.config["SESSION_COOKIE_SECURE"] = True
+    try:
+        assert "max-age" in client.get("/login/").headers["Strict-Transport-Security"]
+    finally:
+        app.config["SESSION_COOKIE_SECURE"] = False
+
+
+def test_p5_large_upload_is_french_413_for_a_signed_in_user(make, production_errors, login_as):
+    c = make.candidature("CLEA")
+    user = login_as(c.createur)
+    r = user.post(f"/dossier/{c.id}/document", data={"fichier": (io.BytesIO(b"0" * 21_000_000),
+                                                                  "gros.pdf")},
+                  content_type="multipart/form-data")
+    assert r.status_code == 413
+    assert "trop volumineux" in r.get_data(as_text=True) and "20 Mo" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example/x", "/\\evil.example",
+                                    "/\\/evil.example", "\t//evil.example", "javascript:alert(1)"])
+def test_p5_upload_next_accepts_only_a_local_path(make, login_as, target):
+    c = make.candidature("CLEA")
+    user = login_as(c.createur)
+    r = user.post(f"/dossier/{c.id}/document", data={"next": target, "fichier": (
+        io.BytesIO(make.pdf("n")), "a.pdf")}, content_type="multipart/form-data")
+    assert r.status_code == 302
+    assert r.headers["Location"].startswith(f"/dossier/{c.id}"), r.headers["Location"]
+    r = user.post(f"/dossier/{c.id}/document", data={"next": f"/dossier/{c.id}?onglet=x"})
+    assert r.headers["Location"] == f"/dossier/{c.id}?onglet=x"
+
+
+def test_p5_logout_only_by_post(make, secretariat):
+    assert secretariat.get("/candidatures/list/").status_code == 200
+    page = secretariat.get("/logout/")  # what a cross-site <img src=/logout/> would do
+    assert page.status_code == 200 and "oc-logout-page" in page.get_data(as_text=True)
+    assert secretariat.get("/candidatures/list/").status_code == 200
+    secretariat.post("/logout/")
+    assert secretariat.get("/candidatures/list/").status_code in (302, 401, 403)
+
+
+def test_p5_navbar_logout_is_a_form_with_csrf(app, make, secretariat):
+    from tests.journeys.forms import open_page
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        page = open_page(secretariat, "/candidatures/list/")
+        r = page.form(action="/logout/").submit()
+        assert r.status_code == 302
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert secretariat.get("/candidatures/list/").status_code in (302, 401, 403)
+
+
+def test_p5_proxyfix_only_with_trusted_proxies(app):
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from app import create_app
+    from config import TestConfig
+    assert not isinstance(app.wsgi_app, ProxyFix)  # default TRUSTED_PROXIES = 0
+
+    class Behind(TestConfig):
+        TRUSTED_PROXIES = 1
+    proxied = create_app(Behind)
+    assert isinstance(proxied.wsgi_app, ProxyFix) and proxied.wsgi_app.x_for == 1
+
+
+LIMITS_SCRIPT = textwrap.dedent('''
+    import json, os, sys, tempfile
+    sys.path.insert(0, os.getcwd())
+    from config import TestConfig
+
+    class LimitedConfig(TestConfig):
+        RATELIMIT_ENABLED = True
+        AUTH_RATE_LIMIT = "3 per minute"
+        SQLALCHEMY_DATABASE_URI = "sqlite:///" + os.path.join(tempfile.mkdtemp(), "rl.db")
+        INSTANCE_DIR = tempfile.mkdtemp()
+
+    from app import create_app
+    from app.extensions import db
+    app = create_app(LimitedConfig)
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    url = "/compte/mot-de-passe-oublie"
+    same = [client.post(url, data={"email": "victime@example.com"}) for _ in range(3)]
+    same.append(client.post(url, data={"email": "VICTIME@example.com"}))
+    other = [client.post(url, data={"email": f"autre{n}@example.com"}) for n in range(8)]
+    api = [client.post("/api/v1/security/login", json={"username": "x", "password": "y",
+                                                      "provider": "db"}) for _ in range(4)]
+    print(json.dumps({
+        "same": [r.status_code for r in same], "other": [r.status_code for r in other],
+        "same_retry": same[-1].headers.get("Retry-After"), "same_text": same[-1].get_data(as_text=True),
+        "api": [r.status_code for r in api], "api_retry": api[-1].headers.get("Retry-After"),
+        "api_json": api[-1].get_json(silent=True)}))
+''')
+
+
+def test_p5_forgot_password_limited_per_address_and_per_ip_and_api_429_in_json(tmp_path):
+    """The limiter is set up by create_app (a second app in this process misbehaves,
+    FAB-NOTES.md): a child process builds one with RATELIMIT_ENABLED."""
+    script = tmp_path / "oc_limits_child.py"
+    script.write_text(LIMITS_SCRIPT)
+    env = {**os.environ, "OPENCERTIF_INSTANCE": str(tmp_path)}
+    env.pop("DATABASE_URL_TEST_EFFECTIVE", None)
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, str(script)], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    # 3 per hour per address (case-insensitive), 10 per hour per client address.
+    assert result["same"] == [302, 302, 302, 429], result["same"]
+    assert int(result["same_retry"]) > 0 and "réessayez dans" in result["same_text"]
+    assert result["other"] == [302] * 6 + [429, 429], result["other"]
+    assert result["api"][-1] == 429 and int(result["api_retry"]) > 0
+    assert "réessayez dans" in result["api_json"]["message"]

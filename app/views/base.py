@@ -275,7 +275,7 @@ def _parse_q(value: str):
         return prison.loads(value)
     except RecursionError:
         return None
-    except Exception:  # noqa: BLE001 - prison raises several kinds on garbage; JSON is tried next
+    except Exception:  # noqa: BLE001, S110 - prison raises several kinds on garbage; JSON next
         pass
     try:
         return json.loads(urllib.parse.parse_qs(f"q={value}").get("q", [""])[0])
@@ -325,7 +325,7 @@ def _honest_output(schema):
 def _utc_serializer(serialize):
     def wrapped(value, attr, obj, **kwargs):
         if isinstance(value, dt.datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return serialize(value, attr, obj, **kwargs)
     return wrapped
 

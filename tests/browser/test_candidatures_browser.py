@@ -21,7 +21,8 @@ def _reload(db, pk):
 
 
 def _logout(page, base):
-    page.goto(f"{base}/logout/")
+    from tests.browser.conftest import sign_out
+    sign_out(page, base)
 
 
 def _action(page, label):
