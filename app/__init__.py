@@ -52,6 +52,8 @@ def create_app(config_object=None) -> Flask:
         lambda: unread_count(current_user.id) if current_user.is_authenticated else 0)
     app.jinja_env.filters["date_fr"] = format_date_fr
     app.jinja_env.filters["datetime_fr"] = format_datetime_fr
+    from app.errors import format_size
+    app.jinja_env.filters["taille_fr"] = format_size  # the unit the limits use (Mo = 10^6)
 
     @app.before_request
     def _clamp_page_size():

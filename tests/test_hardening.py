@@ -218,3 +218,71 @@ def test_p5_forgot_password_limited_per_address_and_per_ip_and_api_429_in_json(t
     assert result["other"] == [302] * 6 + [429, 429], result["other"]
     assert result["api"][-1] == 429 and int(result["api_retry"]) > 0
     assert "réessayez dans" in result["api_json"]["message"]
+
+
+# -- point 6: uploads by content -----------------------------------------------------------------
+def _zip(names):
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name in names:
+            z.writestr(name, "x")
+    return buf.getvalue()
+
+
+OLE_HEADER = bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 20 + b"\xfe\xff\x09\x00"
+POLYGLOT = b"%PDF-1.4\n%%EOF\nMZ\x90\x00\x03\x00\x00\x00This program cannot be run in DOS mode"
+
+
+@pytest.mark.parametrize("data", [
+    POLYGLOT,                                           # %PDF- followed by an executable
+    __import__("tests.factories").factories.real_pdf("p6") + b"MZ\x90\x00 appended program",
+    b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n",         # starts like a PDF, is none
+    bytes.fromhex("D0CF11E0A1B11AE1") + "WordDocument".encode("utf-16-le") + b"\0" * 2000,
+])
+def test_p6_files_must_be_what_they_announce(data):  # R-CAN-4
+    from app.workflow import RuleViolation, documents
+    with pytest.raises(RuleViolation) as exc:
+        documents.sniff(data)
+    assert exc.value.field == "fichier" and "R-CAN-4" == exc.value.rule
+
+
+def test_p6_office_needs_its_container():  # R-CAN-4
+    from app.workflow import documents
+    assert documents.sniff(_zip(["word/document.xml"])) == "zip"  # no [Content_Types].xml
+    assert documents.sniff(_zip(["[Content_Types].xml", "word/document.xml"])) == "docx"
+    assert documents.sniff(_zip(["[Content_Types].xml", "xl/workbook.xml"])) == "xlsx"
+    legacy = OLE_HEADER + b"\0" * 1000 + "WordDocument".encode("utf-16-le")
+    assert documents.sniff(legacy) == "doc"
+
+
+def test_p6_polyglot_refused_on_the_upload_form_in_french(app, make, login_as):  # R-CAN-4
+    from tests.journeys.forms import open_page
+    c = make.candidature("CLEA")
+    user = login_as(c.createur)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        page = open_page(user, f"/dossier/{c.id}?onglet=documents")
+        assert "Taille maximum : 4 Mo" in page.html
+        form = page.form(action=f"/dossier/{c.id}/document")
+        form.attach("fichier", POLYGLOT, "releve.pdf")
+        r = form.submit()
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert r.status_code == 302
+    shown = user.get(r.headers["Location"]).get_data(as_text=True)
+    assert "n&#39;en est pas un" in shown or "n'en est pas un" in shown
+    assert not c.documents
+
+
+def test_p6_sizes_in_the_unit_of_the_limit(make, db):  # R-CAN-4
+    from app.errors import format_size
+    from app.security.perimeter import perimetre_of
+    from app.workflow import RuleViolation, documents
+    from tests.factories import real_pdf
+    assert documents.MAX_SIZE == 4_000_000 and format_size(documents.MAX_SIZE) == "4 Mo"
+    assert format_size(3_999_999) == "3,9 Mo" and format_size(1500) == "1,5 Ko"
+    c = make.candidature("CLEA")
+    too_big = real_pdf("big") + b"\n" * (4_000_001 - len(real_pdf("big")))
+    with pytest.raises(RuleViolation, match="dépasse 4 Mo"):
+        documents.add_document(perimetre_of(c.createur), c, filename="b.pdf", data=too_big)

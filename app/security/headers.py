@@ -80,6 +80,8 @@ def register(app):
 
     @app.errorhandler(429)
     def _too_many(exc):
+        if getattr(exc, "response", None) is not None:  # a limit's own answer (on_breach)
+            return exc.response
         return too_many_requests(retry_after_seconds(exc))
 
     trusted = int(app.config.get("TRUSTED_PROXIES") or 0)
