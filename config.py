@@ -94,7 +94,11 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 8 * 3600
     INVITATION_MAX_AGE = 7 * 24 * 3600
     RESET_MAX_AGE = 2 * 3600
-    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 20_000_000  # decimal like every size shown (« 20 Mo »)
+    # Reverse proxies in front of the app that add X-Forwarded-For/-Proto (0: none, no ProxyFix).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
+    FORGOT_PASSWORD_LIMIT_PER_ADDRESS = "3 per hour"
+    FORGOT_PASSWORD_LIMIT_PER_IP = "10 per hour"
 
     # French only: a single language hides FAB's language menu.
     BABEL_DEFAULT_LOCALE = "fr"

@@ -2,6 +2,7 @@
 import importlib
 import logging
 import os
+import re
 
 from flask import Flask, request
 from werkzeug.datastructures import ImmutableMultiDict
@@ -57,6 +58,8 @@ def create_app(config_object=None) -> Flask:
         lambda: unread_count(current_user.id) if current_user.is_authenticated else 0)
     app.jinja_env.filters["date_fr"] = format_date_fr
     app.jinja_env.filters["datetime_fr"] = format_datetime_fr
+    from app.errors import format_size
+    app.jinja_env.filters["taille_fr"] = format_size  # the unit the limits use (Mo = 10^6)
 
     @app.before_request
     def _clamp_page_size():
@@ -65,21 +68,22 @@ def create_app(config_object=None) -> Flask:
             fixed = []
             for key, value in request.args.items(multi=True):
                 if key.startswith("psize_"):
+                    # "²".isdigit() is True but int("²") raises: ASCII digits only.
                     value = str(min(max(int(value), 1), app.config["LIST_PAGE_SIZE_MAX"])) \
-                        if value.isdigit() else "25"
+                        if re.fullmatch(r"[0-9]{1,6}", value) else "25"
                 fixed.append((key, value))
             request.args = ImmutableMultiDict(fixed)
 
     @app.after_request
     def _after(response):
         dispatch_pending()
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
-    from app.errors import register_error_pages
-    register_error_pages(app)
+    from app.security import headers
+    headers.register(app)
+
+    from app.errors import register_error_handlers
+    register_error_handlers(app, db)
 
     from app.cli import register_cli
     register_cli(app)

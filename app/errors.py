@@ -1,10 +1,13 @@
-"""No English error page: every HTTP error a user can meet is answered in French, in the app's
-layout, or as French JSON under /api/ (issue 16, item 4)."""
+"""Every error a user or an API client can meet is answered in French, in the app's layout, or as
+French JSON under /api/ (issue 16, item 4), and never with a database message: no table, column or
+constraint name leaves the server (issue 14)."""
 import math
 import re
+import sys
 import time
 
-from flask import current_app, g, jsonify, render_template, request
+import sqlalchemy as sa
+from flask import abort, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 PAGES = {
@@ -97,45 +100,133 @@ def is_api(path: str) -> bool:
     return path.startswith("/api/")
 
 
-def error_response(code: int):
-    title, message = PAGES.get(code, PAGES[500])
-    if code == 429:
-        message = f"{message} {_wait_text()}"
-    if is_api(request.path):
-        response = jsonify(message=message)
+PK_MAX = 2**31 - 1  # PostgreSQL `integer`: a larger key is a DataError, not "not found"
+_KEY_ARG = re.compile(r"^(pk\d*|id|\w+_id)$")
+_ASCII_INT = re.compile(r"^[0-9]{1,10}$")
+
+MESSAGES = {
+    400: "La requête est invalide : vérifiez les paramètres envoyés.",
+    401: "Authentification requise.",
+    403: "Vous n'avez pas accès à cette page.",
+    404: "Cette page n'existe pas ou n'est pas dans votre périmètre.",
+    405: "Cette méthode n'est pas permise ici.",
+    413: "Le fichier envoyé est trop volumineux.",
+    500: "Une erreur inattendue s'est produite. Rien n'a été enregistré ; réessayez ou contactez "
+         "le secrétariat.",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def check_key_args():
+    """before_request: a key in the URL (`<pk>`, `<doc_id>`…) that is not a plain number within
+    the database's integer range is an unknown row (404), not a database error."""
+    for name, value in (request.view_args or {}).items():
+        if _KEY_ARG.match(name) and not (
+                _ASCII_INT.match(str(value)) and int(str(value)) <= PK_MAX):
+            abort(404)
+
+
+def too_large_message() -> str:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return (f"Le fichier envoyé est trop volumineux : {format_size(limit)} au plus par envoi."
+            if limit else MESSAGES[413])
+
+
+def format_size(size: int) -> str:
+    """Sizes in the unit the limits use: decimal (1 Mo = 1 000 000 octets, 1 Ko = 1 000)."""
+    if size >= 1_000_000:
+        value, unit = size / 1_000_000, "Mo"
+    elif size >= 1000:
+        value, unit = size / 1000, "Ko"
+    else:
+        return f"{size} octets"
+    text = f"{math.floor(value * 10) / 10:.1f}".replace(".", ",")  # never rounds up past a limit
+    return f"{text.removesuffix(',0')} {unit}"
+
+
+# -- database errors turned into sentences ------------------------------------------------------
+def database_message(exc: BaseException) -> tuple[int, str]:
+    """(status, French message) for a database error, with the API field when it can be told."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig or exc)
+    diag = getattr(orig, "diag", None)
+    column = getattr(diag, "column_name", None)
+    if column is None:
+        found = re.search(r"NOT NULL constraint failed: \w+\.(\w+)", text)
+        column = found.group(1) if found else None
+    field = column[:-3] if column and column.endswith("_id") else column
+    kind = type(orig).__name__ if orig is not None else ""
+    if isinstance(exc, sa.exc.IntegrityError):
+        if kind == "NotNullViolation" or "NOT NULL" in text:
+            return 422, (f"Le champ « {field} » est obligatoire." if field
+                         else "Un champ obligatoire n'est pas renseigné.")
+        if kind == "UniqueViolation" or "UNIQUE" in text:
+            return 409, "Cet enregistrement existe déjà (valeur en double)."
+        if kind == "ForeignKeyViolation" or "FOREIGN KEY" in text:
+            return 422, "Un enregistrement lié est introuvable ou encore utilisé ailleurs."
+        return 422, "Ces données ne respectent pas les règles de l'application."
+    if isinstance(exc, sa.exc.DataError):
+        return 400, "Une valeur envoyée est invalide ou hors des limites acceptées."
+    return 500, MESSAGES[500]
+
+
+def current_database_error() -> BaseException | None:
+    """The database error being handled (FAB's @safe and DatabaseException wrap it)."""
+    exc = sys.exc_info()[1]
+    while exc is not None and not isinstance(exc, sa.exc.SQLAlchemyError):
+        exc = exc.__cause__ or exc.__context__
+    return exc if isinstance(exc, (sa.exc.IntegrityError, sa.exc.DataError)) else None
+
+
+# -- handlers -------------------------------------------------------------------------------
+def error_response(code: int, message: str | None = None, headers=None):
+    """The French answer to an error: JSON under /api/, else a page in the app's layout."""
+    title, page_message = PAGES.get(code, PAGES[500] if code >= 500 else PAGES[400])
+    if wants_json():
+        response = jsonify(message=message or MESSAGES.get(code) or page_message)
         response.status_code = code
-        return response
-    if "user" not in g:
-        # Refused before FAB's before_request (CSRF, size): its menu reads g.user.
-        from flask_login import current_user
-        g.user = current_user
-    appbuilder = current_app.appbuilder
-    body = render_template("appbuilder/error.html", code=code, title=title, message=message,
-                           base_template=appbuilder.base_template, appbuilder=appbuilder)
-    return body, code
+    else:
+        if message is None:
+            message = f"{page_message} {_wait_text()}" if code == 429 else page_message
+        if "user" not in g:
+            # Refused before FAB's before_request (CSRF, size): its menu reads g.user.
+            from flask_login import current_user
+            g.user = current_user
+        appbuilder = current_app.appbuilder
+        body = render_template("appbuilder/error.html", code=code, title=title, message=message,
+                               base_template=appbuilder.base_template, appbuilder=appbuilder)
+        response = current_app.response_class(body, status=code, mimetype="text/html")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
 
 
-def register_error_pages(app) -> None:
-    from app.extensions import db
+def register_error_handlers(app, db) -> None:
+    app.before_request(check_key_args)
 
     def handle(exc: HTTPException):
         if exc.code is None or exc.code < 400:
             return exc
         if exc.code >= 500:
             db.session.rollback()
-        response = error_response(exc.code if exc.code in PAGES else
-                                  (500 if exc.code >= 500 else 400))
+        code = exc.code if exc.code in PAGES else (500 if exc.code >= 500 else 400)
+        message = too_large_message() if code == 413 else None
         # Keep what the exception says about retrying or allowed methods (429, 405).
-        headers = dict(exc.get_headers()) if hasattr(exc, "get_headers") else {}
-        if isinstance(response, tuple):
-            body, code = response
-            return body, code, {k: v for k, v in headers.items() if k != "Content-Type"}
-        for key, value in headers.items():
-            if key != "Content-Type":
-                response.headers[key] = value
-        return response
+        headers = {k: v for k, v in (exc.get_headers() if hasattr(exc, "get_headers") else [])
+                   if k != "Content-Type"}
+        return error_response(code, message, headers)
 
     app.register_error_handler(HTTPException, handle)
+
+    @app.errorhandler(sa.exc.IntegrityError)
+    @app.errorhandler(sa.exc.DataError)
+    def _database(exc):
+        db.session.rollback()
+        status, message = database_message(exc)
+        return error_response(status, message)
 
     @app.after_request
     def _french_api_errors(response):

@@ -183,7 +183,7 @@ def client(app):
 
 def login(client, user_or_name, password=Factories.PASSWORD):
     username = getattr(user_or_name, "username", user_or_name)
-    client.get("/logout/")
+    client.post("/logout/")  # logout is POST only (issue 14)
     r = client.post("/login/", data={"username": username, "password": password})
     # FAB answers a failed login with a redirect too, back to the login page.
     assert r.status_code == 302 and "/login" not in r.headers.get("Location", ""), \

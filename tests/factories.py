@@ -14,6 +14,24 @@ def password_hash(password: str) -> str:
     return _HASHES[password]
 
 
+_PDFS: dict[str, bytes] = {}
+
+
+def real_pdf(text: str = "document") -> bytes:
+    """One blank page; `text` in its metadata makes each file distinct (duplicate checks)."""
+    if text not in _PDFS:
+        import io
+
+        from pypdf import PdfWriter
+        writer = PdfWriter()
+        writer.add_blank_page(width=200, height=200)
+        writer.add_metadata({"/Title": text})
+        buf = io.BytesIO()
+        writer.write(buf)
+        _PDFS[text] = buf.getvalue()
+    return _PDFS[text]
+
+
 def luhn_complete(prefix: str) -> str:
     from app.seed_data.demo import luhn_complete as complete
     return complete(prefix)
@@ -194,8 +212,8 @@ class Factories:
 
     @staticmethod
     def pdf(text="document"):
-        """A small, distinct PDF (content sniffing looks at %PDF-)."""
-        return b"%PDF-1.4\n% " + text.encode() + b"\n%%EOF\n"
+        """A small, distinct, real PDF: uploads are parsed (R-CAN-4, issue 14)."""
+        return real_pdf(text)
 
     def clea_evaluation(self, c, by, acquis=True, date_evaluation=None, finalise=True):
         """Start, fill (all acquis, or all but one) and finalise a CléA evaluation as `by`."""

@@ -35,7 +35,7 @@ def text(response) -> str:
 
 def logs_in(client, username, password) -> bool:
     """FAB redirects after a failed login too: success is a redirect elsewhere than /login/."""
-    client.get("/logout/")
+    client.post("/logout/")
     r = client.post("/login/", data={"username": username, "password": password})
     return r.status_code == 302 and "/login" not in r.headers.get("Location", "")
 

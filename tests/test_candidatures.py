@@ -15,6 +15,7 @@ from app.workflow import candidats, documents, rattachements, transitions, vae
 from app.workflow import candidatures as wf
 from app.workflow.transitions import CHIMIE, CLEA, METALLURGIE, NotAllowed, allowed_actions
 from tests.conftest import outbox
+from tests.factories import real_pdf
 
 TODAY = dt.date.today()
 
@@ -253,11 +254,12 @@ def _zip(names):
     return buf.getvalue()
 
 
-OLE = bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 100
+# A compound-file header (byte order mark, 512-byte sectors), then the directory names.
+OLE = bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 20 + b"\xfe\xff\x09\x00" + b"\0" * 1000
 
 
 @pytest.mark.parametrize("data, fmt", [
-    (b"%PDF-1.7\n...", "pdf"),
+    (real_pdf("sniff"), "pdf"),
     (_zip(["[Content_Types].xml", "word/document.xml"]), "docx"),
     (_zip(["[Content_Types].xml", "xl/workbook.xml"]), "xlsx"),
     (OLE + "WordDocument".encode("utf-16-le"), "doc"),
@@ -280,26 +282,26 @@ def test_other_contents_refused_whatever_the_name(data):  # R-CAN-4
 def test_documents_size_once_and_in_database(make, db):  # R-CAN-4
     c = make.candidature("CLEA")
     p = P(c.createur)
-    doc = documents.add_document(p, c, filename="diplome.exe", data=b"%PDF-1.4 diplome", type_piece="diplome")
+    doc = documents.add_document(p, c, filename="diplome.exe", data=real_pdf("diplome"), type_piece="diplome")
     db.session.commit()
     assert doc.nom_fichier == "diplome.exe.pdf" and doc.mimetype == "application/pdf"
-    assert len(doc.sha256) == 64 and doc.contenu == b"%PDF-1.4 diplome"
+    assert len(doc.sha256) == 64 and doc.contenu == real_pdf("diplome")
     with pytest.raises(RuleViolation, match="déjà joint"):
-        documents.add_document(p, c, filename="copie.pdf", data=b"%PDF-1.4 diplome")
+        documents.add_document(p, c, filename="copie.pdf", data=real_pdf("diplome"))
     db.session.rollback()
-    with pytest.raises(RuleViolation, match="4,0 Mo"):
-        documents.add_document(p, c, filename="gros.pdf", data=b"%PDF-" + b"0" * (4 * 1024 * 1024))
+    with pytest.raises(RuleViolation, match="4 Mo"):
+        documents.add_document(p, c, filename="gros.pdf", data=real_pdf("gros") + b" " * 4_000_000)
     db.session.rollback()
-    exact = b"%PDF-" + b"1" * (4 * 1024 * 1024 - 5)
-    assert documents.add_document(p, c, filename="limite.pdf", data=exact).taille == 4 * 1024 * 1024
+    exact = real_pdf("limite") + b"\n" * (4_000_000 - len(real_pdf("limite")))
+    assert documents.add_document(p, c, filename="limite.pdf", data=exact).taille == 4_000_000
 
 
 def test_document_download_only_in_perimeter(make, db, login_as):  # R-CAN-4 R-ACC-5
     c = make.candidature("CLEA")
-    doc = documents.add_document(P(c.createur), c, filename="cv.pdf", data=b"%PDF-1.4 cv")
+    doc = documents.add_document(P(c.createur), c, filename="cv.pdf", data=real_pdf("cv"))
     db.session.commit()
     r = login_as(c.createur).get(f"/dossier/document/{doc.id}")
-    assert r.status_code == 200 and r.data == b"%PDF-1.4 cv" and "attachment" in r.headers["Content-Disposition"]
+    assert r.status_code == 200 and r.data == real_pdf("cv") and "attachment" in r.headers["Content-Disposition"]
     outsider = make.user("utilisateur_etablissement", etablissement=make.etablissement())
     assert login_as(outsider).get(f"/dossier/document/{doc.id}").status_code == 404
 
@@ -313,7 +315,7 @@ def test_upload_through_the_page(make, db, login_as):  # R-CAN-4
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Format de fichier non accepté" in page
     client.post(f"/dossier/{c.id}/document", data={"type_piece": "diplome",
-                "fichier": (io.BytesIO(b"%PDF-1.4 ok"), "ok.pdf")}, content_type="multipart/form-data")
+                "fichier": (io.BytesIO(real_pdf("ok")), "ok.pdf")}, content_type="multipart/form-data")
     assert db.session.get(Candidature, c.id).documents[0].nom_fichier == "ok.pdf"
 
 
@@ -539,7 +541,7 @@ def test_locked_after_sending_and_undone_by_reseau_or_certifier(make, db):  # R-
     with pytest.raises(RuleViolation):
         wf.update_candidature(P(user), c, diplomes="Bac")
     with pytest.raises(RuleViolation):
-        documents.add_document(P(user), c, filename="x.pdf", data=b"%PDF-1.4 late")
+        documents.add_document(P(user), c, filename="x.pdf", data=real_pdf("late"))
     db.session.rollback()
     admin_org = make.user("admin_organisme", organisme=etab.organisme)
     with pytest.raises(NotAllowed):
@@ -762,7 +764,7 @@ def test_edit_page(make, db, login_as):  # R-CAN-1 R-WF-3
 
 def test_other_perimeter_ids_on_every_way_in(make, db, login_as):  # R-ACC-5
     c = make.candidature("CLEA")
-    doc = documents.add_document(P(c.createur), c, filename="a.pdf", data=b"%PDF-1.4 a")
+    doc = documents.add_document(P(c.createur), c, filename="a.pdf", data=real_pdf("a"))
     db.session.commit()
     outsider = make.user("admin_etablissement", etablissement=make.etablissement())
     client = login_as(outsider)

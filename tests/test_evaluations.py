@@ -11,6 +11,7 @@ from app.workflow import candidatures as wf
 from app.workflow import documents, evaluations
 from app.workflow.transitions import NotAllowed, allowed_actions
 from tests.conftest import outbox
+from tests.factories import real_pdf
 
 TODAY = dt.date.today()
 
@@ -142,7 +143,7 @@ def _fill(c, ev_user, acquis_count=None, finalise=True, outil4=True):
     n = len(rows) if acquis_count is None else acquis_count
     results = {r.competence_id: {"acquis": i < n, "commentaire": f"c{i}"} for i, r in enumerate(rows)}
     if outil4:
-        documents.add_document(P(ev_user), c, filename="outil4.pdf", data=b"%PDF-1.4 outil4",
+        documents.add_document(P(ev_user), c, filename="outil4.pdf", data=real_pdf("outil4"),
                                type_piece="guide_evaluation")
     return evaluations.record_results(P(ev_user), c, resultats=results,
                                       observations_candidat="Le candidat est satisfait.",
@@ -165,7 +166,7 @@ def test_full_results_need_outil4_and_candidate_observations(chimie, db):  # R-E
     assert ev.finalisee and ev.resultat == "valide"
     # The evaluator uploads only evaluation pieces.
     with pytest.raises(RuleViolation):
-        documents.add_document(P(ev_user), c, filename="x.pdf", data=b"%PDF-1.4 x", type_piece="diplome")
+        documents.add_document(P(ev_user), c, filename="x.pdf", data=real_pdf("x"), type_piece="diplome")
 
 
 @pytest.mark.parametrize("acquis, proposition", [(None, "valide"), (2, "partiel"), (0, "non_valide")])
@@ -334,7 +335,7 @@ def test_new_evaluation_after_non_valide_needs_formation_with_attestation(clea, 
     with pytest.raises(RuleViolation):  # no attendance certificate yet
         evaluations.start_evaluation(P(user), c)
     db.session.rollback()
-    documents.add_document(P(user), c, filename="attestation.pdf", data=b"%PDF-1.4 att",
+    documents.add_document(P(user), c, filename="attestation.pdf", data=real_pdf("att"),
                            type_piece="attestation_formation", formation=f)
     db.session.commit()
     ev = make.clea_evaluation(c, user)
@@ -389,7 +390,7 @@ def test_formation_page(clea, make, db, login_as):  # R-EVA-7
     blocs = [b.id for b in c.certification.blocs[:1]]
     r = client.post(f"/evaluation/{c.id}/formation", data={
         "intitule": "Numérique", "date_debut": "2025-01-06", "date_fin": "2025-01-10",
-        "duree_heures": "21", "domaines": blocs, "attestation": (BytesIO(b"%PDF-1.4 a"), "att.pdf")},
+        "duree_heures": "21", "domaines": blocs, "attestation": (BytesIO(real_pdf("a")), "att.pdf")},
         content_type="multipart/form-data")
     assert r.status_code == 302
     db.session.expire_all()

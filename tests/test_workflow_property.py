@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from app.security.perimeter import perimetre_of as P
 from app.workflow import RuleViolation, documents, evaluations, transitions
 from app.workflow import candidatures as wf
+from tests.factories import real_pdf
 
 VERBS = sorted({v for w in transitions.WORKFLOWS.values() for v in w.moves} - {"auto_abandon"})
 ROLES = ["holder", "holder_admin", "reseau", "secretariat", "evaluateur", "employeur", "outsider",
@@ -55,7 +56,7 @@ def _actor(world, code, role):
 
 
 def _pdf():
-    return f"%PDF-1.4 piece {next(_n)}".encode()
+    return real_pdf(f"piece {next(_n)}")
 
 
 def _params(c, verb, p):

@@ -5,10 +5,14 @@ from flask import current_app
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from sqlalchemy import orm
 
+from app.security.logout import PostLogoutAuthDBView
+
 log = logging.getLogger(__name__)
 
 
 class OpenCertifSecurityManager(SecurityManager):
+    authdbview = PostLogoutAuthDBView  # logout by POST only (issue 14)
+
     @property
     def current_user(self):
         """The request's user whatever carries it (session, JWT, API key): FAB's own property

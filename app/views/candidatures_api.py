@@ -63,6 +63,7 @@ class CandidatureApi(ScopedApi):
         if not request.is_json:
             return self.response_400(message="Request is not JSON")
         body = {k: v for k, v in dict(request.json or {}).items() if k in CREATE_KEYS}
+        body.setdefault("certification", None)  # the workflow names what is missing (R-CAN-3)
 
         def create():
             c = create_candidature(current_perimetre(), **body)
@@ -95,12 +96,23 @@ class CandidatureApi(ScopedApi):
         """The verbs the caller may run now (what the dossier page shows as buttons).
         ---
         get:
-          summary: Actions possibles sur le dossier
+          summary: Actions possibles sur le dossier, et pourquoi les autres sont bloquées
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
           responses:
-            200: {description: "allowed : verbes possibles ; blocked : verbe -> raison"}
-            404: {description: Hors périmètre}
+            200:
+              description: Actions permises et bloquées
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      statut: {type: string}
+                      locked: {type: boolean}
+                      allowed: {type: array, items: {type: string}}
+                      blocked: {type: object, additionalProperties: {type: string}}
+            401: {$ref: '#/components/responses/401'}
+            404: {$ref: '#/components/responses/404'}
         """
         c = perimeter.scoped_get(Candidature, pk)
         if c is None:
@@ -114,22 +126,39 @@ class CandidatureApi(ScopedApi):
     @protect()
     @safe
     def run_action(self, pk, verb):
-        """Run a workflow verb with the screen's guard; the body carries the verb's parameters.
+        """Run a workflow action under the same guard as the dossier page's button.
         ---
         post:
-          summary: Exécuter une action du dossier (start_evaluation, finalize_evaluation, send_to_certification…)
+          summary: Exécuter une action du dossier (envoi, abandon, recevabilité…)
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
-          - {in: path, name: verb, required: true, schema: {type: string}}
+          - in: path
+            name: verb
+            required: true
+            description: Action, parmi celles que GET /candidature/{pk}/actions permet
+            schema: {type: string}
           requestBody:
+            description: Paramètres de l'action (motif, date…), selon l'action
+            required: false
             content:
               application/json:
                 schema: {type: object, additionalProperties: true}
           responses:
-            200: {description: Nouveau statut du dossier}
-            403: {description: Action non permise à ce rôle}
-            404: {description: Hors périmètre}
-            422: {description: Règle non respectée}
+            200:
+              description: Action faite ; nouveau statut
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      statut: {type: string}
+                      statut_label: {type: string}
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            422: {$ref: '#/components/responses/422'}
         """
         c = perimeter.scoped_get(Candidature, pk)
         if c is None:
@@ -143,5 +172,3 @@ class CandidatureApi(ScopedApi):
 
 def register(appbuilder):
     appbuilder.add_api(CandidatureApi)
-    from app.views import dossier_api
-    dossier_api.register(appbuilder)

@@ -266,6 +266,10 @@ class ComptePublicView(BaseView):
     def mot_de_passe_oublie(self):
         form = ForgotForm()
         if form.validate_on_submit():
+            from app.security.headers import too_many_requests
+            from app.security.limits import forgot_password_wait
+            if wait := forgot_password_wait(form.email.data):
+                return too_many_requests(wait, "Trop de demandes de réinitialisation")
             comptes.request_password_reset(form.email.data)
             db.session.commit()
             flash("Si un compte correspond à cette adresse, un lien de réinitialisation vient d'être "

@@ -10,7 +10,6 @@ from flask import (
     flash,
     jsonify,
     redirect,
-    render_template,
     request,
     url_for,
 )
@@ -226,11 +225,9 @@ class VerificationForm(FlaskForm):
 
 def _too_many(limit):
     """French page instead of Flask-Limiter's default answer."""
-    body = render_template("opencertif/error.html", code=429,
-                           message="Trop de vérifications depuis votre adresse : réessayez dans "
-                                   "une minute.", appbuilder=current_app.appbuilder,
-                           base_template=current_app.appbuilder.base_template)
-    return Response(body, status=429, headers={"Retry-After": "60"})
+    from app.errors import error_response
+    return error_response(429, "Trop de vérifications depuis votre adresse : réessayez dans une "
+                               "minute.", headers={"Retry-After": "60"})
 
 
 class VerificationView(BaseView):

@@ -222,8 +222,9 @@ class DossierView(BaseView):
                     formation=request.form.get("formation") or None)
         if ok:
             flash("Document ajouté.", "success")
-        return redirect(request.form.get("next") or
-                        url_for("DossierView.dossier", pk=c.id, onglet="documents"))
+        from app.security.headers import local_path
+        return redirect(local_path(request.form.get("next"),
+                                   url_for("DossierView.dossier", pk=c.id, onglet="documents")))
 
     @expose("/document/<int:doc_id>")
     @has_access

@@ -197,6 +197,26 @@ class HabilitationView(ScopedModelView):
     @expose("/renouveler/<int:pk>", methods=["POST"])
     @has_access
     def renouveler(self, pk):
+        """Ask for the renewal of a habilitation.
+        ---
+        post:
+          summary: Demander le renouvellement d'une habilitation
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          responses:
+            201:
+              description: Demande de renouvellement créée
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      result: {type: array, items: {type: object}}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            422: {$ref: '#/components/responses/422'}
+        """
         hab = self._scoped_item(pk)
         try:
             new = wf.renouveler(current_perimetre(), hab)
@@ -354,8 +374,47 @@ class HabilitationApi(ScopedApi):
     @protect()
     @safe
     def valider(self, pk):
-        """Body: {"date_debut": "2026-01-01", "date_fin": "2028-12-31",
-        "appreciations": [{"critere": 1, "indicateur": 1, "niveau": "satisfaisant"}, …]}."""
+        """Validate a request (R-HAB-1).
+        ---
+        post:
+          summary: Valider une demande d'habilitation
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [date_debut, date_fin]
+                  properties:
+                    date_debut: {type: string, format: date, example: "2026-01-01"}
+                    date_fin: {type: string, format: date, example: "2028-12-31"}
+                    commentaire: {type: string}
+                    appreciations:
+                      type: array
+                      items:
+                        type: object
+                        properties:
+                          critere: {type: integer}
+                          indicateur: {type: integer}
+                          niveau: {type: string, example: satisfaisant}
+                          commentaire: {type: string}
+          responses:
+            200:
+              description: Décision enregistrée
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      result: {type: object}
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            422: {$ref: '#/components/responses/422'}
+        """
         hab = self._item(pk)
         if hab is None:
             return self.response_404()
@@ -376,7 +435,36 @@ class HabilitationApi(ScopedApi):
     @protect()
     @safe
     def rejeter(self, pk):
-        """Body: {"motif": "…"}."""
+        """Reject a request with its reason.
+        ---
+        post:
+          summary: Rejeter une demande d'habilitation
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [motif]
+                  properties:
+                    motif: {type: string}
+          responses:
+            200:
+              description: Décision enregistrée
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      result: {type: object}
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            422: {$ref: '#/components/responses/422'}
+        """
         hab = self._item(pk)
         if hab is None:
             return self.response_404()
@@ -401,7 +489,29 @@ class HabilitationApi(ScopedApi):
     @protect()
     @safe
     def acces(self):
-        """R-HAB-2 check: ?etablissement_id=&dispositif_id= → {"autorise": bool, "message": …}."""
+        """R-HAB-2 check: may this établissement register candidates for this dispositif?
+        ---
+        get:
+          summary: L'établissement est-il habilité pour ce dispositif ?
+          parameters:
+          - {in: query, name: etablissement_id, required: true, schema: {type: integer}}
+          - {in: query, name: dispositif_id, required: true, schema: {type: integer}}
+          responses:
+            200:
+              description: Réponse (autorisé ou non, avec le motif)
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      autorise: {type: boolean}
+                      message: {type: string}
+                      regle: {type: string}
+                      habilitation_id: {type: integer}
+                      date_fin: {type: string, format: date}
+            401: {$ref: '#/components/responses/401'}
+            404: {$ref: '#/components/responses/404'}
+        """
         etab = scoped_get(Etablissement, request.args.get("etablissement_id"))
         dispositif = db.session.get(Dispositif, _int(request.args.get("dispositif_id")) or 0)
         if etab is None or dispositif is None:

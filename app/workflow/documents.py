@@ -1,4 +1,4 @@
-"""Attachments (R-CAN-4): PDF, Excel, Word or Zip recognised by content, 4 MB at most, the same file
+"""Attachments (R-CAN-4): PDF, Excel, Word or Zip recognised by content, 4 Mo (4,000,000 bytes) at most, the same file
 not twice on a dossier; stored in the database and served only after a scoped get."""
 import hashlib
 import io
@@ -13,7 +13,7 @@ from app.security.perimeter import Perimetre
 from app.workflow import RuleViolation
 from app.workflow.transitions import EV, check, record, verb
 
-MAX_SIZE = 4 * 1024 * 1024
+MAX_SIZE = 4_000_000  # « 4 Mo », decimal like every size shown (app.errors.format_size)
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 MIMETYPES = {
     "pdf": "application/pdf",
@@ -25,14 +25,17 @@ MIMETYPES = {
 }
 # Pieces an évaluateur habilité may upload (outil n°4, R-EVA-3).
 EVALUATOR_PIECES = ("guide_evaluation", "guide_evaluation_vae", "matrice_evaluation")
-ACCEPTED = "Fichiers acceptés : PDF, Excel, Word, Zip. Taille maximum : 4,0 Mo."
+ACCEPTED = "Fichiers acceptés : PDF, Excel, Word, Zip. Taille maximum : 4 Mo."
 
 
 def sniff(data: bytes) -> str:
-    """The format of `data` by its content, not its name: pdf, docx, xlsx, doc, xls or zip."""
+    """The format of `data` by its content, not its name: pdf, docx, xlsx, doc, xls or zip. The
+    whole file must be what its first bytes announce: `%PDF-` followed by a program is no PDF."""
     if data.startswith(b"%PDF-"):
+        _check_pdf(data)
         return "pdf"
     if data.startswith(OLE_MAGIC):
+        _check_ole(data)
         # Legacy Office: the compound file's directory names its main stream (UTF-16LE).
         if "WordDocument".encode("utf-16-le") in data:
             return "doc"
@@ -43,17 +46,50 @@ def sniff(data: bytes) -> str:
     if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         try:
             names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-        except (zipfile.BadZipFile, OSError, ValueError):
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
             raise RuleViolation("Archive Zip illisible. " + ACCEPTED, "R-CAN-4", field="fichier")
         if any(n.endswith("vbaProject.bin") for n in names):
             raise RuleViolation("Les documents contenant des macros sont refusés.", "R-CAN-4",
                                 field="fichier")
-        if "word/document.xml" in names:
+        office = "[Content_Types].xml" in names
+        if office and "word/document.xml" in names:
             return "docx"
-        if "xl/workbook.xml" in names:
+        if office and "xl/workbook.xml" in names:
             return "xlsx"
         return "zip"
     raise RuleViolation("Format de fichier non accepté. " + ACCEPTED, "R-CAN-4", field="fichier")
+
+
+def _check_pdf(data: bytes) -> None:
+    """A PDF that pypdf reads, with at least one page, and nothing after its last %%EOF (where a
+    program would be appended to make a PDF/executable polyglot)."""
+    refused = RuleViolation("Ce fichier commence comme un PDF mais n'en est pas un (fichier "
+                            "illisible ou contenu ajouté après la fin du document). " + ACCEPTED,
+                            "R-CAN-4", field="fichier")
+    end = data.rfind(b"%%EOF")
+    if end < 0 or data[end + 5:].strip(b"\r\n\t \x00"):
+        raise refused
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if len(reader.pages) < 1:
+            raise refused
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            RecursionError, OSError, AssertionError):
+        raise refused from None
+
+
+def _check_ole(data: bytes) -> None:
+    """OLE2 compound file header: little-endian mark, 512- or 4096-byte sectors, whole sectors."""
+    ok = (len(data) >= 1024 and data[28:30] == b"\xfe\xff"
+          and data[30:32] in (b"\x09\x00", b"\x0c\x00"))
+    if not ok:
+        raise RuleViolation("Document Word ou Excel illisible. " + ACCEPTED, "R-CAN-4",
+                            field="fichier")
 
 
 def clean_filename(name: str, fmt: str) -> str:
@@ -100,7 +136,7 @@ def add_document(p: Perimetre, c: Candidature, filename: str = None, data: bytes
     if not data:
         raise RuleViolation("Le fichier est vide.", "R-CAN-4", field="fichier")
     if len(data) > MAX_SIZE:
-        raise RuleViolation("Le fichier dépasse 4,0 Mo.", "R-CAN-4", field="fichier")
+        raise RuleViolation("Le fichier dépasse 4 Mo.", "R-CAN-4", field="fichier")
     fmt = sniff(data)
     digest = hashlib.sha256(data).hexdigest()
     same = db.session.query(Document.nom_fichier).filter(

@@ -10,9 +10,10 @@ import re
 from app.models.candidature import Candidature
 from app.models.notification import MailMessage
 from tests.browser.conftest import sign_in
+from tests.factories import real_pdf
 
 TODAY = dt.date.today()
-PDF = {"name": "piece.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 browser piece"}
+PDF = {"name": "piece.pdf", "mimeType": "application/pdf", "buffer": real_pdf("browser piece")}
 
 
 def _reload(db, pk):
@@ -21,7 +22,8 @@ def _reload(db, pk):
 
 
 def _logout(page, base):
-    page.goto(f"{base}/logout/")
+    from tests.browser.conftest import sign_out
+    sign_out(page, base)
 
 
 def _action(page, label):
@@ -144,7 +146,7 @@ def test_clea_journey(make, db, live_server, page):  # R-EVA-5 R-EVA-6 R-EVA-7 R
         page.click("#enregistrer")  # « enregistrer et reprendre plus tard »
         page.wait_for_selector("#form-evaluation")
         page.set_input_files("#fichier", files=[{**PDF, "name": f"matrice-{ev.id}.pdf",
-                                                 "buffer": f"%PDF-1.4 matrice {ev.id}".encode()}])
+                                                 "buffer": real_pdf(f"matrice {ev.id}")}])
         page.click("#finaliser")
         page.wait_for_load_state()
 
@@ -164,7 +166,7 @@ def test_clea_journey(make, db, live_server, page):  # R-EVA-5 R-EVA-6 R-EVA-7 R
     page.fill("input[name=duree_heures]", "35")
     page.select_option("select[name=domaines]", index=0)
     page.set_input_files("input[name=attestation]", files=[{**PDF, "name": "attestation.pdf",
-                                                            "buffer": b"%PDF-1.4 attestation"}])
+                                                            "buffer": real_pdf("attestation")}])
     page.click("#enregistrer")
     page.wait_for_selector("#liste-formations")
     assert "attestation.pdf" in page.content()
