@@ -99,3 +99,19 @@ def pdf_at(page, base_url, href):
     body = response.body()
     assert body.startswith(b"%PDF"), f"{href}: not a PDF"
     return body
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """clock(day): the application's day becomes `day` — for the live server too, which runs in
+    this process (a journey waits for its jury, convened 15 days before, R-JUR-6)."""
+    import importlib
+
+    from tests.journeys.conftest import _CLOCK_MODULES
+
+    def move_to(day):
+        for name in _CLOCK_MODULES:
+            module = importlib.import_module(name)
+            if hasattr(module, "today"):
+                monkeypatch.setattr(module, "today", lambda: day)
+    return move_to
