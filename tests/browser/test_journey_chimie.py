@@ -155,5 +155,7 @@ def test_chimie_journey_in_chromium(make, db, live_server, page):
     sign_in(page, base, employer)
     page.goto(f"{base}/documents/list/")
     shot(page, "chimie-08-documents-employeur")
-    page.click(f"a[href$='/documents/show/{href.rsplit('/', 1)[1]}']")
+    listed = page.locator(f"a[href$='/documents/show/{href.rsplit('/', 1)[1]}']")
+    assert listed.count() == 1, "the employer's « Documents émis » does not list the certificate"
+    listed.click()
     pdf_at(page, base, page.get_attribute("a[href^='/documents/pdf/']", "href"))
