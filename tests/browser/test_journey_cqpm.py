@@ -103,7 +103,7 @@ def test_cqpm_journey_in_chromium(make, db, live_server, page, clock):
     # records the designations and convenes everyone 20 days ahead (R-JUR-6).
     sign_in(page, base, sec)
     page.goto(f"{base}/jurys/show/{jury.id}")
-    page.click("a[href$='/jurys/composition/%d']" % jury.id)
+    page.click(f"a[href$='/jurys/composition/{jury.id}']")
     add_member(page, college="president", nom="Président", prenom="Paul",
                email="president@example.com", qualite="UIMM")
     for i in range(2):
