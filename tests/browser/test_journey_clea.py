@@ -4,7 +4,7 @@ certification », the juror's « Certifiée », closing and « Émettre : Certif
 certificate."""
 import datetime as dt
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import flashes, pdf_at, pick_option, shot, sign_in
 
 TODAY = dt.date.today()
 
@@ -36,22 +36,24 @@ def test_clea_journey_in_chromium(make, db, live_server, page):
     page.wait_for_selector("#aucun")
     page.click("#creer")
     page.wait_for_selector("select[name=certification]")
-    page.select_option("select[name=certification]", page.eval_on_selector(
-        "select[name=certification]",
-        "s => [...s.options].find(o => o.text.includes('CLEA-SOCLE')).value"))
+    pick_option(page, "select[name=certification]", "CLEA-SOCLE")
     page.select_option("select[name=etablissement]", label=etab.nom)
     page.select_option("select[name=civilite]", label="Madame")
     page.fill("input[name=ville_naissance]", "Nîmes")
     page.fill("input[name=code_postal_naissance]", "30000")
+    # The e-mail is printed on the certificate (R-CAN-1): without it « Envoyer en certification »
+    # stays disabled with that reason.
+    page.fill("input[name=email]", "emma.roux@example.com")
     page.fill("input[name=adresse]", "4 rue de la Madeleine")
     page.fill("input[name=code_postal]", "30000")
     page.fill("input[name=ville]", "Nîmes")
     page.select_option("select[name=financement]", "CPF")
     page.fill("textarea[name=objectifs_professionnels]", "Reprendre un emploi.")
     page.select_option("select[name=statut_inscription]", label="Demandeur d'emploi")
+    shot(page, "clea-01-creation")
     page.click("#enregistrer")
     page.wait_for_url("**/dossier/**")
-    assert page.inner_text("#statut") == "En attente d'évaluation préalable"
+    assert page.inner_text("#statut") == "En attente d'évaluation préalable", flashes(page)
     dossier_url = page.url
 
     # Évaluations › « Ajouter une évaluation »: every sub-domain acquired, « Finaliser ».
@@ -70,24 +72,30 @@ def test_clea_journey_in_chromium(make, db, live_server, page):
         radios.nth(i).check()
     page.set_input_files("#fichier", files=[{"name": "matrice.pdf", "mimeType": "application/pdf",
                                              "buffer": b"%PDF-1.4\n% matrice\n%%EOF\n"}])
+    shot(page, "clea-02-grille")
     page.click("#finaliser")
     page.wait_for_url("**/dossier/**")
-    assert page.inner_text("#statut") == "En attente d'envoi en certification"
+    assert page.inner_text("#statut") == "En attente d'envoi en certification", flashes(page)
 
     # « Envoyer en certification » (its confirmation form).
     page.goto(dossier_url)
+    assert not page.locator("#raisons").count(), page.inner_text("#raisons")
     page.click("details[data-verb=send_to_certification] summary")
+    shot(page, "clea-03-envoi")
     page.click("details[data-verb=send_to_certification] button[type=submit]")
     page.wait_for_selector("#verrou")
-    assert page.inner_text("#statut") == "En attente de jury"
+    assert page.inner_text("#statut") == "En attente de jury", flashes(page)
+    assert "Inscrit au" in page.inner_text("#jury-du-dossier")  # the jury of today (R-JUR-2)
 
     # The juror records « Certifiée » from the form as shown (issue 13 point 8).
     sign_in(page, base, juror)
     page.goto(f"{base}/jurys/show/{jury.id}")
     page.click("#btn-deliberation")
     page.select_option("form.form-decision select[name=decision]", label="Certifiée")
+    shot(page, "clea-04-deliberation")
     page.click("form.form-decision button[type=submit]")
-    page.wait_for_selector(".decision-enregistree")
+    page.wait_for_load_state()
+    assert not flashes(page), flashes(page)  # today: « cochez-les toutes (0/28) » (point 8)
     assert "Certifiée" in page.inner_text(".decision-enregistree")
 
     # The secretariat closes the jury and issues the certificate.
@@ -98,8 +106,8 @@ def test_clea_journey_in_chromium(make, db, live_server, page):
     page.wait_for_selector("#emettre-certificat")
     page.click("#emettre-certificat")
     page.wait_for_selector("#documents-jury a[href^='/documents/pdf/']")
+    shot(page, "clea-05-documents-jury")
     href = page.get_attribute("#documents-jury a[href^='/documents/pdf/']", "href")
-    response = page.request.get(f"{base}{href}")
-    assert response.status == 200 and response.body().startswith(b"%PDF")
+    pdf_at(page, base, href)
     page.goto(dossier_url)
     assert page.inner_text("#statut") == "Certifiée"
