@@ -121,6 +121,7 @@ def test_p3_clea_jury_needs_its_president_not_the_paritaire_composition(make, db
 def test_p5_cqpi_by_equivalence_attributed_with_the_cqp_and_certified(make, db, login_as):  # R-REF-2 R-DEC-3
     from app.workflow.jury_documents import certificate_items
     cqp = make.certification("CHIMIE", code="CQP-CHIMIE-08")  # agent logistique
+    make.competences(cqp, count=4)  # an evaluation needs a référentiel (issue 13 point 9)
     assert [x.code for x in cqpi_by_equivalence(cqp)] == ["CQPI-04"]
     # The chemical creation form offers the request; a CléA établissement's does not.
     employer = make.user("employeur", entreprise=make.entreprise(region="Île-de-France"))

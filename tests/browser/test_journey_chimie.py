@@ -6,6 +6,7 @@ grid finalised, « Inscrire au jury » on the jury of the day, the juror's « Va
 import datetime as dt
 import re
 
+from tests.factories import real_pdf
 from tests.browser.conftest import flashes, pdf_at, pick_option, shot, sign_in
 from tests.conftest import outbox
 
@@ -14,7 +15,7 @@ PDF = {"mimeType": "application/pdf"}
 
 
 def _pdf(name):
-    return {"name": name, "buffer": f"%PDF-1.4\n% {name}\n%%EOF\n".encode(), **PDF}
+    return {"name": name, "buffer": real_pdf(f"{name}"), **PDF}
 
 
 def test_chimie_journey_in_chromium(make, db, live_server, page):

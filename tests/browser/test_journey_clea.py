@@ -4,6 +4,7 @@ certification », the juror's « Certifiée », closing and « Émettre : Certif
 certificate."""
 import datetime as dt
 
+from tests.factories import real_pdf
 from tests.browser.conftest import flashes, pdf_at, pick_option, shot, sign_in
 
 TODAY = dt.date.today()
@@ -71,7 +72,7 @@ def test_clea_journey_in_chromium(make, db, live_server, page):
     for i in range(28):
         radios.nth(i).check()
     page.set_input_files("#fichier", files=[{"name": "matrice.pdf", "mimeType": "application/pdf",
-                                             "buffer": b"%PDF-1.4\n% matrice\n%%EOF\n"}])
+                                             "buffer": real_pdf("matrice")}])
     shot(page, "clea-02-grille")
     page.click("#finaliser")
     page.wait_for_url("**/dossier/**")

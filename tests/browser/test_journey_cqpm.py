@@ -6,6 +6,7 @@ from the jury page and downloaded."""
 import datetime as dt
 import re
 
+from tests.factories import real_pdf
 from tests.browser.conftest import flashes, pdf_at, pick_option, shot, sign_in
 
 TODAY = dt.date.today()
@@ -84,7 +85,7 @@ def test_cqpm_journey_in_chromium(make, db, live_server, page, clock):
     page.fill("textarea[name=avis_entreprise_commentaire]", "Salariée impliquée.")
     page.fill("#commentaire", "Commission du jour.")
     page.set_input_files("#fichier", files=[{"name": "grille.pdf", "mimeType": "application/pdf",
-                                             "buffer": b"%PDF-1.4\n% grille\n%%EOF\n"}])
+                                             "buffer": real_pdf("grille")}])
     shot(page, "cqpm-01-commission")
     page.click("#finaliser")
     page.wait_for_selector(".alert-success")

@@ -7,6 +7,7 @@ and letters from the jury page, the employer's download."""
 import datetime as dt
 import re
 
+from tests.factories import real_pdf
 from tests.conftest import outbox
 from tests.journeys.forms import follow, open_page
 from tests.journeys.steps import (
@@ -95,7 +96,7 @@ def evaluate(app, db, employer, evaluator, cid, *, acquis: int | None, metier_em
     for i, name in enumerate(radios):
         form.set(name, "1" if acquis is None or i < acquis else "0")
     form.fill(observations_candidat="Le candidat est satisfait de l'évaluation.")
-    form.attach("fichier", f"%PDF-1.4\n% outil 4 {cid}\n%%EOF\n".encode(), f"outil4-{cid}.pdf")
+    form.attach("fichier", real_pdf(f"outil 4 {cid}"), f"outil4-{cid}.pdf")
     landed = follow(evaluator, form.submit(button="Finaliser mes résultats"))
     assert any("Évaluation finalisée" in a for a in alerts(landed, "success")), \
         (alerts(landed), alerts(landed, "warning"))
@@ -154,7 +155,7 @@ def test_chimie_journey(app, db, make):
 
     # The employer adds the dossier candidat and registers both dossiers (« Inscrire au jury »).
     for cid in (hugo, theo):
-        upload(emp, cid, "dossier_candidat", f"%PDF-1.4\n% dossier {cid}\n%%EOF\n".encode(),
+        upload(emp, cid, "dossier_candidat", real_pdf(f"dossier {cid}"),
                f"dossier-{cid}.pdf")
         page = register(emp, cid)
         assert statut(page) == "En attente de jury"

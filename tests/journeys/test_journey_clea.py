@@ -4,6 +4,7 @@ formation with its attestation → finale Validée → envoi en certification �
 complement → the OF completes and re-sends → « Certifiée » → certificate → « Courrier envoyé »."""
 import datetime as dt
 
+from tests.factories import real_pdf
 from tests.journeys.forms import follow, open_page
 from tests.journeys.steps import (
     act,
@@ -29,7 +30,7 @@ from tests.journeys.steps import (
 )
 
 TODAY = dt.date.today()
-PDF = b"%PDF-1.4\n% matrice\n%%EOF\n"
+PDF = real_pdf("matrice")
 
 
 def evaluate(client, cid, *, acquis_all: bool, matrice: bytes, day=TODAY):
@@ -106,13 +107,13 @@ def test_clea_journey(app, db, make):
               date_fin=(TODAY - dt.timedelta(days=2)).isoformat(),
               duree_heures="14")
     form.set("domaines", [form.options("domaines")[0][0]])
-    form.attach("attestation", b"%PDF-1.4\n% attestation\n%%EOF\n", "attestation.pdf")
+    form.attach("attestation", real_pdf("attestation"), "attestation.pdf")
     landed = follow(of, form.submit())
     assert any("Formation enregistrée" in a for a in alerts(landed, "success")), alerts(landed)
     assert "attestation.pdf" in dossier(of, cid, "formations").text
 
     # Évaluation finale: everything acquired → en attente d'envoi en certification.
-    evaluate(of, cid, acquis_all=True, matrice=b"%PDF-1.4\n% matrice finale\n%%EOF\n")
+    evaluate(of, cid, acquis_all=True, matrice=real_pdf("matrice finale"))
     assert statut(dossier(of, cid)) == "En attente d'envoi en certification"
 
     # The secretariat's jury of today (registrations until today), a president and a juror.
@@ -143,7 +144,7 @@ def test_clea_journey(app, db, make):
     assert "Joindre l'attestation signée par le candidat." in page.text  # point 11
     upload = page.form(id="form-document")
     upload.fill(type_piece="complement")
-    upload.attach("fichier", b"%PDF-1.4\n% complement\n%%EOF\n", "complement.pdf")
+    upload.attach("fichier", real_pdf("complement"), "complement.pdf")
     submit_ok(of, upload)
     page = act(of, cid, "complete_and_resend")
     assert statut(page) == "Candidature complétée"

@@ -5,6 +5,7 @@ paritaire (designation requests, convocation 15 days before, R-JUR-5/6) → A an
 PV, attendance sheet, GTP letter, certificates, letters."""
 import datetime as dt
 
+from tests.factories import real_pdf
 from tests.conftest import outbox
 from tests.journeys.forms import follow, open_page
 from tests.journeys.steps import (
@@ -45,7 +46,7 @@ def commission(client, cid, *, non_acquis: int):
         form.set(name, "0" if i < non_acquis else "1")
     form.fill(date_evaluation=TODAY.isoformat(), avis_entreprise="Favorable",
               avis_entreprise_commentaire="Salarié impliqué.", commentaire="Commission du jour.")
-    form.attach("fichier", f"%PDF-1.4\n% grille {cid}\n%%EOF\n".encode(), f"grille-{cid}.pdf")
+    form.attach("fichier", real_pdf(f"grille {cid}"), f"grille-{cid}.pdf")
     landed = follow(client, form.submit(button="Finaliser l'évaluation"))
     assert any("Évaluation finalisée" in a for a in alerts(landed, "success")), \
         (alerts(landed), alerts(landed, "warning"))

@@ -4,6 +4,7 @@ it to a jury (seed 001: VAE dossiers are registered by the secretariat), the jur
 closing publishes, the certificate is issued and downloaded."""
 import datetime as dt
 
+from tests.factories import real_pdf
 from tests.journeys.forms import follow, open_page
 from tests.journeys.steps import (
     act,
@@ -61,7 +62,7 @@ def test_vae_journey(app, db, make):
 
     # Evaluation (the secretariat confirms the évaluateur habilité).
     evaluate(app, db, sec, evaluator, cid, acquis=None, metier_email="chef.atelier@example.com")
-    upload(sec, cid, "dossier_vae", b"%PDF-1.4\n% livret 2\n%%EOF\n", "livret2.pdf")
+    upload(sec, cid, "dossier_vae", real_pdf("livret 2"), "livret2.pdf")
 
     # The jury of today; the secretariat registers the dossier.
     juror = make.user("jury", dispositif=chimie)
