@@ -45,6 +45,9 @@ def closed_jury(make, db, dispositif="METALLURGIE", **jury_kw):
         ins[c.id] = jurys.register_to_jury(P(c.createur), c, j).inscription
         db.session.commit()
     j.date, j.date_limite_inscription = TODAY, TODAY - dt.timedelta(days=1)
+    # Convened 15 days before, as jury_composition.convene leaves it (R-JUR-6).
+    j.etat, j.convoque_le = "convoque", dt.datetime.combine(TODAY - dt.timedelta(days=15),
+                                                            dt.time(9))
     db.session.commit()
     jurys.record_decision(ADMIN, ins[admitted.id], "admis")
     jurys.record_decision(ADMIN, ins[partial.id], "non_admis")

@@ -312,3 +312,15 @@ def test_p14_history_names_the_juror_who_decided_and_who_closed(make, db):  # R-
     assert f"enregistrée par {juror.first_name} {juror.last_name}" in decision.libelle
     assert closing.user_id == sec.id and closing.auteur == f"{sec.first_name} {sec.last_name}"
     assert "Clôture du jury" in closing.libelle
+
+
+def test_p15_no_convocation_date_on_a_jury_nobody_was_convened_to(make, db, login_as):
+    """Held and closed without a convocation: no « Convoqué le » is made up (issue 13 p15)."""
+    from tests.journeys.forms import open_page
+    j, _, _ = _closed_world(make, db, n=1)
+    sec = secretariat(make)
+    jurys.close_jury(P(sec), j)
+    db.session.commit()
+    assert j.convoque_le is None
+    page = open_page(login_as(sec), f"/jurys/show/{j.id}")
+    assert "Convoqué le" not in page.text and "Clos le" in page.text

@@ -167,9 +167,8 @@ def record_decision(p: Perimetre, ins: InscriptionJury, decision: str, acquis=No
     ins.competences_acquises, ins.blocs_acquis = acquis, blocs
     ins.commentaire = (commentaire or "").strip() or None
     if jury.etat in ("planifie", "convoque"):
+        # No convocation date is made up: « Convoqué le » shows only a real convocation.
         jury.etat, jury.tenu_le = "tenu", utcnow()
-        if jury.convoque_le is None:
-            jury.convoque_le = jury.tenu_le
     return ins
 
 
@@ -238,7 +237,6 @@ def close_jury(p: Perimetre, jury: Jury) -> int:
         _publish(p, ins, now, jurors.get(ins.decide_par_id))
     jury.etat, jury.clos_le, jury.clos_par_id = "clos", now, p.user_id
     jury.tenu_le = jury.tenu_le or now
-    jury.convoque_le = jury.convoque_le or now
     notify([m.user_id for m in jury.membres if m.user_id], "jury",
            f"Jury du {jury.date:%d/%m/%Y} clos", f"{len(rows)} décision(s) publiée(s).",
            jury_link(jury))

@@ -353,3 +353,4 @@ def test_p11_presented_while_no_jury_is_open_then_registered_by_its_owner(app, m
     follow(client, form.fill(jury="Marseille").submit())
     db.session.expire_all()
     assert jurys.active_inscription(db.session.get(Candidature, c.id)).jury_id == jury.id
+

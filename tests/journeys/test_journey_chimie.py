@@ -107,10 +107,9 @@ def test_chimie_journey(app, db, make):
     chimie = make.ref["CHIMIE"]
     cqp = make.certification("CHIMIE", "CQP-CHIMIE-04")
     make.competences(cqp, count=4)
-    # Référentiel set-up (seed 001 does not say which CQP gives which CQPI): CQPI-07 by CQP-04.
+    # The référentiel says CQPI-07 is delivered by equivalence with CQP-04 (app/seed_data).
     cqpi = make.certification("CHIMIE", "CQPI-07")
-    cqpi.equivalences.append(cqp)
-    db.session.commit()
+    assert cqp in cqpi.equivalences
     cqp_label = "CQP-CHIMIE-04"
     entreprise = make.entreprise(raison_sociale="CHIMIE ROUEN SA", region="Normandie")
     secretariat = make.user("secretariat", dispositif=chimie)
