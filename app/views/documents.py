@@ -148,7 +148,7 @@ class DocumentEmisView(ScopedModelView):
             db.session.rollback()
             flash(str(exc), "danger")
             return redirect(url_for("DocumentEmisView.show", pk=pk))
-        flash(f"Duplicata n° {new.numero} émis (R-DOC-5).", "success")
+        flash(f"Duplicata n° {new.numero} émis.", "success")
         return redirect(url_for("DocumentEmisView.show", pk=new.id))
 
     @expose("/envoi/<int:pk>", methods=["POST"])

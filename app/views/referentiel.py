@@ -92,8 +92,8 @@ class CertificationView(ScopedModelView):
     description_columns = {
         "code": "CQPM : « CQPM AAAA NNNN » suivi de R (RNCP) et/ou I (CQPI) ; CCPM : « CCPM AAAA NNNN ».",
         "date_suppression": "Une certification supprimée ne prend plus de nouveaux candidats ; "
-                            "les dossiers commencés avant restent certifiables (R-REF-5).",
-        "equivalences": "Pour un CQPI : les CQP de la branche qui le délivrent par équivalence (R-REF-2).",
+                            "les dossiers commencés avant restent certifiables.",
+        "equivalences": "Pour un CQPI : les CQP de la branche qui le délivrent par équivalence.",
     }
     add_form_extra_fields = edit_form_extra_fields = {
         "type": choice_field(LABELS["type"], TYPES_CERTIFICATION),
