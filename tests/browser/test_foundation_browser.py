@@ -33,7 +33,7 @@ def test_etablissement_admin_in_the_browser(db, make, live_server, page):  # R-A
     page.select_option("#etablissement_id", str(mine.id))
     assert page.locator(f"#etablissement_id option[value='{other.id}']").count() == 0
     with page.expect_navigation():
-        page.click("button[type=submit]")
+        page.click("form:not(.oc-logout) button[type=submit]")
     assert "Invitation envoyée à ulysse@example.org" in page.content()
     db.session.expire_all()
     created = db.session.query(User).filter_by(email="ulysse@example.org").one()
@@ -44,7 +44,7 @@ def test_etablissement_admin_in_the_browser(db, make, live_server, page):  # R-A
     page.goto(f"{live_server}/etablissementview/edit/{mine.id}")
     page.fill("#contact_public_nom", "Accueil Lyon")
     with page.expect_navigation():
-        page.locator("form button[type=submit]").first.click()
+        page.locator("form:not(.oc-logout) button[type=submit]").first.click()
     db.session.expire_all()
     assert db.session.get(Etablissement, mine.id).contact_public_nom == "Accueil Lyon"
 

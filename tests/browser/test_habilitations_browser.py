@@ -70,7 +70,7 @@ def test_request_validate_reject_in_the_browser(db, make, ref, live_server, brow
         page.click("a.btn-danger:has-text('Rejeter')")
     page.fill("#motif_rejet", "Plateau technique insuffisant pour les CQP visés")
     with page.expect_navigation():
-        page.click("button[type=submit]")
+        page.click("form:not(.oc-logout) button[type=submit]")
     assert "Demande d'habilitation rejetée." in page.content()
     ctx.close()
 

@@ -36,7 +36,7 @@ def test_jury_capacity_deliberation_and_decision_sheet(make, db, live_server, pa
     page.eval_on_selector("input[name=date]", "(el, v) => { el.value = v; }", day.isoformat())
     page.fill("input[name=lieu]", "Paris")
     page.fill("input[name=capacite]", "2")
-    page.click("form [type=submit]")
+    page.click("form:not(.oc-logout) [type=submit]")
     page.wait_for_load_state()
     db.session.expire_all()
     jury = db.session.query(Jury).filter(Jury.lieu == "Paris").one()
