@@ -321,3 +321,50 @@ def test_jury_endpoints_documented_with_their_parameters(app, make):  # issue 14
                  "/api/v1/rattachement/{pk}/accepter", "/api/v1/rattachement/{pk}/refuser"):
         assert path in paths, path
     assert "409" in paths["/api/v1/jury/{pk}/cloturer"]["post"]["responses"]
+
+
+def test_anonymous_jury_members_read_numbers_the_organiser_names(app, db, make, cqpm):  # R-JUR-7
+    from tests.test_jurys import register
+    jury = cqpm["jury"]
+    jury.anonyme = True
+    members = make.jury_compose(jury)
+    ins = register(db, cqpm["admis"], jury).inscription
+    api, name = app.test_client(), cqpm["admis"].candidat.nom_naissance.upper()
+    juror = bearer(jwt_for(app, members["CFDT"].user))
+    rows = _ok(api.get(f"/api/v1/jury/{jury.id}/inscriptions", headers=juror))["inscriptions"]
+    assert rows[0]["candidat"] == f"Candidat n° {ins.numero_anonyme}" and name not in str(rows).upper()
+    rows = _ok(api.get(f"/api/v1/jury/{jury.id}/inscriptions",
+                       headers=bearer(jwt_for(app, cqpm["sec"]))))["inscriptions"]
+    assert name in rows[0]["candidat"].upper()
+
+
+def test_two_closings_at_once_publish_once(app, db, make, cqpm):  # R-JUR-9 (PostgreSQL)
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("Concurrency is checked on PostgreSQL (SQLite serialises every writer).")
+    import threading
+
+    from app.workflow import jurys
+    from tests.test_jurys import register
+    jury = cqpm["jury"]
+    members = make.jury_compose(jury)
+    regs = [register(db, c, jury).inscription for c in (cqpm["admis"], cqpm["refuse"])]
+    jour_j(db, jury)
+    for ins, decision in zip(regs, ("admis", "non_admis"), strict=True):
+        jurys.record_decision(P(members["CFDT"].user), ins, decision)
+    db.session.commit()
+    h, url = bearer(jwt_for(app, cqpm["sec"])), f"/api/v1/jury/{jury.id}/cloturer"
+    dossiers = [cqpm["admis"].id, cqpm["refuse"].id]
+    db.session.remove()
+    barrier, codes = threading.Barrier(2, timeout=30), []
+
+    def close():
+        client = app.test_client()
+        barrier.wait()
+        codes.append(client.post(url, headers=h).status_code)
+    threads = [threading.Thread(target=close) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(codes) == [200, 409], codes
+    published_once(db, dossiers)

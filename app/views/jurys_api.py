@@ -152,7 +152,8 @@ class JuryApi(ScopedApi):
     @protect()
     @safe
     def inscriptions(self, pk):
-        """The dossiers of the jury, by number when it deliberates anonymously (R-JUR-7).
+        """The dossiers of the jury; names as on the jury page (R-JUR-7: numbers for the members of
+        an anonymous jury, names for its organiser).
         ---
         get:
           summary: Dossiers inscrits au jury et décisions enregistrées
@@ -177,8 +178,7 @@ class JuryApi(ScopedApi):
         def run():
             jury = self._jury(pk)
             return {"jury": jury_json(jury), "inscriptions": [
-                inscription_json(i, _display_name(i, on_deliberation=True))
-                for i in decision_rows(jury)]}
+                inscription_json(i, _display_name(i)) for i in decision_rows(jury)]}
         return answer(self, run)
 
     @expose("/<int:pk>/affecter", methods=["POST"])
@@ -454,7 +454,7 @@ class JuryApi(ScopedApi):
             wf.record_decision(current_perimetre(), ins, _text(body, "decision") or "", acquis,
                                _text(body, "commentaire"))
             from app.views.jurys import _display_name
-            return inscription_json(ins, _display_name(ins, on_deliberation=True))
+            return inscription_json(ins, _display_name(ins))
         return answer(self, run)
 
     @expose("/inscription/<int:ins_id>/complement", methods=["POST"])
