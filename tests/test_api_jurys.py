@@ -4,7 +4,6 @@ request and decision; another perimeter's rows are 404 (R-ACC-5). Also the R-CAN
 names nothing outside the perimeter, and the duplicate-search limit's 429 (JSON, Retry-After).
 
 Rules: R-JUR-2..9, R-DEC-1..3, R-DOC-1, R-CAN-2, R-CAN-6, R-ACC-5."""
-import datetime as dt
 
 import pytest
 
