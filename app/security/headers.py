@@ -80,9 +80,22 @@ def register(app):
 
     @app.errorhandler(429)
     def _too_many(exc):
-        if getattr(exc, "response", None) is not None:  # a limit's own answer (on_breach)
-            return exc.response
+        own = getattr(exc, "response", None)  # a limit's own answer (on_breach)
+        if own is not None and (own.mimetype == "application/json"
+                                or not request.path.startswith("/api/")):
+            if "Retry-After" not in own.headers:
+                own.headers["Retry-After"] = str(retry_after_seconds(exc))
+            return own
+        # Under /api/ always French JSON with the time to wait, whatever answered the limit.
         return too_many_requests(retry_after_seconds(exc))
+
+    from app.security.account_limits import TooManyRequests
+
+    @app.errorhandler(TooManyRequests)
+    def _account_limit(exc):
+        # A per-account limit a view did not answer itself (its own 429 keeps its page).
+        from app.errors import error_response
+        return error_response(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
 
     trusted = int(app.config.get("TRUSTED_PROXIES") or 0)
     if trusted > 0:

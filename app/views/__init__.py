@@ -10,6 +10,8 @@ AREAS = [
     "app.views.habilitations",
     "app.views.candidatures",
     "app.views.jurys",
+    "app.views.jurys_api",
+    "app.views.rattachements_api",
     "app.views.documents",
     "app.views.reports",
     "app.views.conformite",

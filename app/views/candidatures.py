@@ -137,7 +137,7 @@ class CandidatureView(ScopedModelView):
         one, with the way to ask for its rattachement (R-CAN-6). Limited per account."""
         form = RechercheForm(request.args)
         p = current_perimetre()
-        found, error, status = candidats_wf.DuplicateSearch(), None, 200
+        found, error, status, headers = candidats_wf.DuplicateSearch(), None, 200, {}
         searched = any(v for k, v in request.args.items() if k != "creation")
         if searched:
             try:
@@ -146,6 +146,7 @@ class CandidatureView(ScopedModelView):
                     "code_postal_naissance", "pays_naissance")})
             except TooManyRequests as exc:
                 error, status = str(exc), 429
+                headers = {"Retry-After": str(exc.retry_after)}
             except RuleViolation as exc:
                 error = str(exc)
         ailleurs = [(c.certification.intitule, tokens.make_token("rattachement", c.id,
@@ -158,7 +159,7 @@ class CandidatureView(ScopedModelView):
                                     may_create=p.role in CREATOR_KIND,
                                     may_transfer=p.role in rattachements.ORG,
                                     title="Rechercher un candidat")
-        return page, status
+        return page, status, headers
 
     @expose("/nouvelle", methods=["GET", "POST"])
     @has_access

@@ -172,5 +172,5 @@ class CandidatureApi(ScopedApi):
 
 def register(appbuilder):
     appbuilder.add_api(CandidatureApi)
-    from app.views import dossier_api
+    from app.views import dossier_api  # search, documents, evaluations of a dossier
     dossier_api.register(appbuilder)

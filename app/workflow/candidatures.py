@@ -123,19 +123,26 @@ def next_numero(dispositif, year: int | None = None) -> str:
     return f"{key}-{n:06d}"
 
 
-def ensure_no_duplicate(candidat_id, certification_id, exclude_id=None):
-    """R-CAN-2: no second dossier in progress or certified for the same certification."""
-    q = db.session.query(Candidature.numero, Candidature.etablissement_id).filter(
+def ensure_no_duplicate(candidat_id, certification_id, exclude_id=None, p: Perimetre | None = None):
+    """R-CAN-2: no second dossier in progress or certified for the same certification. A dossier
+    outside the perimeter (p, else the request's) is only said to exist, with what to do next:
+    neither its number, nor its établissement, nor its status (issue 14, build 1)."""
+    q = db.session.query(Candidature.id, Candidature.numero).filter(
         Candidature.candidat_id == candidat_id, Candidature.certification_id == certification_id,
         Candidature.statut.notin_(ENDED_WITHOUT_TITLE))
     if exclude_id:
         q = q.filter(Candidature.id != exclude_id)
     row = q.first()
-    if row:
+    if row is None:
+        return
+    if perimeter.scoped_get(Candidature, row.id, p) is not None:
         raise RuleViolation(
             f"Ce candidat a déjà un dossier en cours ou certifié pour cette certification "
-            f"(n° {row.numero}) : un candidat ne peut pas être certifié deux fois. Si ce dossier est "
-            "suivi par un autre établissement, demandez son rattachement.", "R-CAN-2")
+            f"(n° {row.numero}) : un candidat ne peut pas être certifié deux fois.", "R-CAN-2")
+    raise RuleViolation(
+        "Un dossier existe déjà pour cette personne et cette certification : un candidat ne peut "
+        "pas être certifié deux fois. Demandez son rattachement depuis la recherche de candidat.",
+        "R-CAN-2")
 
 
 # --- creation -----------------------------------------------------------------------------------
@@ -249,7 +256,7 @@ def _build(p, kind, dispositif, wf, certification, identite, candidat, etablisse
                 if identity.get(key) and not getattr(person, key):
                     setattr(person, key, identity[key])
     if person.id is not None:
-        ensure_no_duplicate(person.id, certification.id)
+        ensure_no_duplicate(person.id, certification.id, p=p)
 
     c.statut = wf.initial_vae if c.vae else wf.initial
     if c.vae:
