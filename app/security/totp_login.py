@@ -8,6 +8,8 @@ who has none is logged in but may only enrol (or sign out) until enrolled: see `
 The API (README « Double authentification »): API keys bypass the code by design (an
 administrator issues them per account and revokes them); /api/v1/security/login refuses a
 password-only login for such accounts, with a French message pointing to API keys."""
+import logging
+
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.api import safe
@@ -25,6 +27,7 @@ from wtforms.validators import DataRequired, Length
 from app.security import totp
 from app.security.logout import PostLogoutAuthDBView
 
+log = logging.getLogger(__name__)
 PENDING = "oc_2fa_en_attente"
 API_REFUS = ("Ce compte est protégé par la double authentification : la connexion par mot de "
              "passe seul est refusée à l'API. Utilisez une clé d'API délivrée par un "
@@ -111,6 +114,7 @@ class TotpAuthDBView(PostLogoutAuthDBView):
                 return too_many_requests(exc.retry_after, "Trop d'essais de code")
             except totp.CodeRefuse as exc:
                 db.session.rollback()
+                log.warning("Code de double authentification refusé pour le compte %s", user.id)
                 form.code.errors = list(form.code.errors) + [exc.message]
             else:
                 db.session.commit()

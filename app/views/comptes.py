@@ -55,7 +55,7 @@ class UtilisateurView(ScopedModelView):
     method_permission_name = {**ScopedModelView.method_permission_name, "reinviter": "write",
                               "desactiver": "write", "delete": "delete", "cles": "api_keys",
                               "cles_api": "api_keys", "revoquer_cle": "api_keys",
-                              "double_facteur": "write"}
+                              "double_facteur": "second_facteur"}
     list_title = "Utilisateurs"
     show_title = "Utilisateur"
     add_title = "Inviter un utilisateur"

@@ -145,7 +145,7 @@ class DoubleFacteurAdminView(BaseView):
     route_base = "/double-authentification"
     default_view = "exigences"
     class_permission_name = "Comptes"
-    method_permission_name = {"exigences": "write", "reinitialiser": "write"}
+    method_permission_name = {"exigences": "second_facteur", "reinitialiser": "second_facteur"}
 
     @expose("/exigences", methods=["GET", "POST"])
     @has_access

@@ -73,7 +73,7 @@ def test_regenerate_codes_on_screen_needs_the_code(app, make, db):
     sec = make.user("secretariat")
     client = app.test_client()
     password_page(client, sec)
-    secret, old = enrol_on_screen(client, previous_step=True)
+    _, old = enrol_on_screen(client, previous_step=True)
     page = open_page(client, "/mon-compte/double-authentification/")
     r = page.form(id="oc-form-codes").fill(**{"codes-code": "000000"}).submit()
     assert "Code incorrect." in follow(client, r).text
