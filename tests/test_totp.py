@@ -348,3 +348,29 @@ def test_api_login_refused_while_enrolment_is_mandatory(app, db, make, sec):
     r = app.test_client().post("/api/v1/security/login", json={
         "username": sec.username, "password": Factories.PASSWORD, "provider": "db"})
     assert r.status_code == 401 and "activez-la" in r.get_json()["message"]
+
+
+def test_two_tabs_opening_enrolment_at_once_share_one_secret(app, db, sec):
+    """Both pages answer and show the same key (PostgreSQL: a real race on the unique user_id)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("deux transactions simultanées : PostgreSQL seulement")
+    clients = [login(app.test_client(), sec) for _ in range(2)]
+    pages, barrier = [], threading.Barrier(2)
+
+    def go(c):
+        with app.app_context():
+            barrier.wait()
+            pages.append(c.get("/mon-compte/double-authentification/"))
+            from app.extensions import db as _db
+            _db.session.remove()
+
+    threads = [threading.Thread(target=go, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert [p.status_code for p in pages] == [200, 200]
+    secrets_shown = {re.search(r'id="oc-secret">([A-Z2-7 ]+)<', p.get_data(as_text=True)).group(1)
+                     for p in pages}
+    assert len(secrets_shown) == 1
+    assert db.session.query(DoubleFacteur).filter_by(user_id=sec.id).count() == 1

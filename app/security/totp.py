@@ -160,9 +160,15 @@ def commencer(user) -> str:
     if row is not None and row.active_le is not None:
         raise RuleViolation("La double authentification est déjà activée sur votre compte.")
     if row is None:
-        row = DoubleFacteur(user_id=user.id, secret_chiffre=_chiffrer(pyotp.random_base32()))
-        db.session.add(row)
-        db.session.flush()
+        # Two tabs opening the page at once: the unique user_id keeps one secret, both show it.
+        from sqlalchemy.exc import IntegrityError
+        try:
+            with db.session.begin_nested():
+                row = DoubleFacteur(user_id=user.id,
+                                    secret_chiffre=_chiffrer(pyotp.random_base32()))
+                db.session.add(row)
+        except IntegrityError:
+            row = _row(user.id, lock=True)
     return _dechiffrer(row.secret_chiffre)
 
 
