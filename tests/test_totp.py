@@ -267,6 +267,12 @@ def test_secretariat_resets_below_it_in_its_dispositif_only(app, db, make, ref, 
     assert not totp.peut_reinitialiser(actor, ailleurs)
     assert not totp.peut_reinitialiser(actor, collegue)
     client = login_as(sec)
+    # From the users' list: the row's action leads to the reset page.
+    r = client.post(f"/utilisateurview/action/double_facteur/{chez_lui.profil.id}")
+    assert r.status_code == 302 and r.headers["Location"].endswith(
+        f"/double-authentification/reinitialiser/{chez_lui.id}")
+    assert "Réinitialiser la double authentification" in client.get(
+        r.headers["Location"]).get_data(as_text=True)
     assert client.post(f"/double-authentification/reinitialiser/{ailleurs.id}").status_code == 404
     assert client.post(f"/double-authentification/reinitialiser/{collegue.id}").status_code == 403
     assert client.post(f"/double-authentification/reinitialiser/{chez_lui.id}").status_code == 302
