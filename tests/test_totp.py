@@ -380,3 +380,19 @@ def test_two_tabs_opening_enrolment_at_once_share_one_secret(app, db, sec):
                      for p in pages}
     assert len(secrets_shown) == 1
     assert db.session.query(DoubleFacteur).filter_by(user_id=sec.id).count() == 1
+
+
+def test_console_resets_the_last_administrators_second_factor(app, db, make):
+    admin = make.user("admin")
+    enrol(db, admin)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["double-facteur", "reinitialiser", admin.username])
+    assert result.exit_code == 0, result.output
+    assert "réinitialisée" in result.output
+    db.session.expire_all()
+    assert not totp.active(admin)
+    assert outbox(db, to=admin.email)[-1].sujet.startswith("Votre double authentification")
+    again = runner.invoke(args=["double-facteur", "reinitialiser", admin.username])
+    assert again.exit_code != 0 and "pas de double authentification" in again.output
+    unknown = runner.invoke(args=["double-facteur", "reinitialiser", "personne"])
+    assert unknown.exit_code != 0 and "Aucun compte" in unknown.output

@@ -320,21 +320,29 @@ def reinitialiser(actor: Perimetre, user) -> None:
             raise PerimeterViolation()
         raise NotAllowed("Vous ne pouvez pas réinitialiser la double authentification d'un "
                          "compte de rôle égal ou supérieur au vôtre.", "R-ACC-1")
+    from flask_appbuilder.security.sqla.models import User
+    par = db.session.get(User, actor.user_id)
+    _reinitialiser(user, actor.user_id,
+                   f"{par.first_name} {par.last_name}" if par else "un administrateur")
+
+
+def reinitialiser_console(user) -> None:
+    """`flask double-facteur reinitialiser`: the way back for the last technical administrator
+    who lost phone and recovery codes (nobody resets their own second factor on screen)."""
+    _reinitialiser(user, None, "l'exploitant de la plateforme")
+
+
+def _reinitialiser(user, par_id, par_nom: str) -> None:
     if _row(user.id, lock=True) is None:
         raise RuleViolation("Ce compte n'a pas de double authentification à réinitialiser.")
     _supprimer(user.id)
-    _journal("reinitialisation", user.id, actor.user_id)
-    from flask_appbuilder.security.sqla.models import User
-
+    _journal("reinitialisation", user.id, par_id)
     from app.formats import format_datetime_fr
     from app.workflow.mail import send_mail
-    par = db.session.get(User, actor.user_id)
-    send_mail(user.email, "double_facteur_reinitialise", user=user,
-              par=f"{par.first_name} {par.last_name}" if par else "un administrateur",
-              le=format_datetime_fr(utcnow()),
-              obligatoire=obligatoire(role_of(user)))
+    send_mail(user.email, "double_facteur_reinitialise", user=user, par=par_nom,
+              le=format_datetime_fr(utcnow()), obligatoire=obligatoire(role_of(user)))
     log.warning("Double authentification du compte %s réinitialisée par %s", user.id,
-                actor.user_id)
+                par_id or "la console")
 
 
 # -- rate limit of the code page ---------------------------------------------------------------

@@ -167,7 +167,9 @@ def _api_refus(user_id: int) -> str | None:
 
 
 def install(app):
-    """A user whose role makes TOTP mandatory and who has none may only enrol or sign out."""
+    """A user whose role makes TOTP mandatory and who has none may only enrol or sign out; and
+    the console command that resets a second factor."""
+    _install_cli(app)
 
     @app.before_request
     def _enrolment_first():
@@ -191,3 +193,30 @@ def install(app):
         flash("Votre rôle impose la double authentification : activez-la pour continuer.",
               "warning")
         return redirect(url_for("DoubleFacteurView.index"))
+
+
+def _install_cli(app):
+    import click
+
+    @app.cli.group("double-facteur")
+    def groupe():
+        """Double authentification (TOTP)."""
+
+    @groupe.command("reinitialiser")
+    @click.argument("identifiant")
+    def reinitialiser(identifiant):
+        """Réinitialise la double authentification d'un compte (identifiant ou e-mail)."""
+        from app.extensions import db
+        from app.workflow import RuleViolation
+        sm = app.appbuilder.sm
+        user = sm.find_user(username=identifiant) or sm.find_user(email=identifiant)
+        if user is None:
+            raise click.ClickException(f"Aucun compte « {identifiant} ».")
+        try:
+            totp.reinitialiser_console(user)
+        except RuleViolation as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc))
+        db.session.commit()
+        click.echo(f"Double authentification de {user.username} réinitialisée ; "
+                   "un e-mail l'en informe.")
