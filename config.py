@@ -99,6 +99,12 @@ class Config:
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
     FORGOT_PASSWORD_LIMIT_PER_ADDRESS = "3 per hour"
     FORGOT_PASSWORD_LIMIT_PER_IP = "10 per hour"
+    # Second factor (README « Double authentification »): the secrets are encrypted with this key
+    # (any long random text), else with a key derived from SECRET_KEY.
+    TOTP_ENCRYPTION_KEY = os.environ.get("TOTP_ENCRYPTION_KEY")
+    TOTP_PENDING_MAX_AGE = 300  # seconds between the password and the code
+    TOTP_RATE_LIMIT_PER_ACCOUNT = "5 per 5 minute;20 per hour"
+    TOTP_RATE_LIMIT_PER_IP = "30 per 5 minute"
 
     # French only: a single language hides FAB's language menu.
     BABEL_DEFAULT_LOCALE = "fr"

@@ -44,8 +44,9 @@ def create_app(config_object=None) -> Flask:
         from app.views import register_views
         register_views(appbuilder)
 
-    from app.security import request_auth
+    from app.security import request_auth, totp_login
     request_auth.install(app)
+    totp_login.install(app)
 
     from app.workflow.mail import dispatch_pending, install_after_commit_hook
     install_after_commit_hook()

@@ -12,7 +12,8 @@ def _import_all():
 
 _import_all()
 
-from .comptes import Profil  # noqa: E402,F401
+from .comptes import (CodeSecours, DoubleFacteur, ExigenceDoubleFacteur,  # noqa: E402,F401
+                      JournalDoubleFacteur, Profil)
 from .notification import MailMessage, Notification  # noqa: E402,F401
 from .referentiel import Bloc, Certification, Competence, Dispositif, Passerelle  # noqa: E402,F401
 from .structures import Entreprise, Etablissement, Organisme, Reseau  # noqa: E402,F401

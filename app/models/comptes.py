@@ -103,3 +103,70 @@ class Profil(Model):
 
     def __repr__(self):
         return f"{self.user.first_name} {self.user.last_name}" if self.user else f"Profil {self.id}"
+
+
+# Second factor (issue 14 point 7): TOTP for the roles that can change everything.
+ROLES_DOUBLE_FACTEUR = ("admin", "secretariat", "admin_reseau")
+
+
+class DoubleFacteur(Model):
+    """A user's TOTP secret, encrypted (app/security/totp.py). `active_le` is NULL while the
+    enrolment waits for its first code; `dernier_pas` is the last 30-second step accepted, so a
+    code cannot be used twice."""
+
+    __tablename__ = "double_facteur"
+    id = sa.Column(sa.Integer, primary_key=True)
+    user_id = sa.Column(sa.ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False,
+                        unique=True)
+    secret_chiffre = sa.Column(sa.String(255), nullable=False)
+    active_le = sa.Column(sa.DateTime)
+    dernier_pas = sa.Column(sa.BigInteger)
+    created_on = sa.Column(sa.DateTime, default=utcnow, nullable=False)
+
+
+class CodeSecours(Model):
+    """A single-use recovery code, stored as a keyed hash (the clear code is shown once)."""
+
+    __tablename__ = "code_secours"
+    id = sa.Column(sa.Integer, primary_key=True)
+    user_id = sa.Column(sa.ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False,
+                        index=True)
+    empreinte = sa.Column(sa.String(64), nullable=False, unique=True)
+    utilise_le = sa.Column(sa.DateTime)
+
+
+class ExigenceDoubleFacteur(Model):
+    """Roles for which the technical administrator made the second factor mandatory."""
+
+    __tablename__ = "exigence_double_facteur"
+    role = sa.Column(sa.String(32), primary_key=True)
+    obligatoire = sa.Column(sa.Boolean, nullable=False, default=False)
+    modifie_le = sa.Column(sa.DateTime, default=utcnow, nullable=False)
+    modifie_par_id = sa.Column(sa.ForeignKey("ab_user.id", ondelete="SET NULL"))
+
+
+JOURNAL_DOUBLE_FACTEUR = Choices(
+    ("activation", "Double authentification activée"),
+    ("desactivation", "Double authentification désactivée"),
+    ("codes_regeneres", "Codes de secours régénérés"),
+    ("code_secours_utilise", "Code de secours utilisé"),
+    ("reinitialisation", "Double authentification réinitialisée par un administrateur"),
+    ("exigence", "Exigence par rôle modifiée"),
+)
+
+
+class JournalDoubleFacteur(Model):
+    """Who changed whose second factor, and when (append-only log)."""
+
+    __tablename__ = "journal_double_facteur"
+    __table_args__ = (JOURNAL_DOUBLE_FACTEUR.check("evenement", "ck_journal_double_facteur"),)
+    id = sa.Column(sa.Integer, primary_key=True)
+    user_id = sa.Column(sa.ForeignKey("ab_user.id", ondelete="SET NULL"), index=True)
+    par_id = sa.Column(sa.ForeignKey("ab_user.id", ondelete="SET NULL"))
+    evenement = sa.Column(sa.String(32), nullable=False)
+    detail = sa.Column(sa.String(200))
+    le = sa.Column(sa.DateTime, default=utcnow, nullable=False)
+
+    @property
+    def evenement_label(self):
+        return JOURNAL_DOUBLE_FACTEUR.label(self.evenement)

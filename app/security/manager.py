@@ -5,13 +5,15 @@ from flask import current_app
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from sqlalchemy import orm
 
-from app.security.logout import PostLogoutAuthDBView
+from app.security.totp_login import SecurityApi, TotpAuthDBView
 
 log = logging.getLogger(__name__)
 
 
 class OpenCertifSecurityManager(SecurityManager):
-    authdbview = PostLogoutAuthDBView  # logout by POST only (issue 14)
+    # Logout by POST only, and the second factor between the password and the session (issue 14).
+    authdbview = TotpAuthDBView
+    security_api = SecurityApi  # no JWT by password alone for an account with TOTP
 
     @property
     def current_user(self):
@@ -45,5 +47,5 @@ class OpenCertifSecurityManager(SecurityManager):
         if not (self.is_auth_limited and current_app.config.get("RATELIMIT_ENABLED")):
             return
         for view in self.appbuilder.baseviews:
-            if type(view).__name__ == "SecurityApi":
+            if isinstance(view, SecurityApi):
                 self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)

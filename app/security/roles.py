@@ -15,7 +15,9 @@ READ, WRITE = "read", "write"
 GRANTS: dict[str, dict[str, list[str]]] = {
     "secretariat": {
         "Dispositifs": [READ, WRITE], "Referentiel": [READ, WRITE],
-        "Structures": [READ, WRITE, "activate"], "Comptes": [READ, WRITE, "api_keys"],
+        "Structures": [READ, WRITE, "activate"],
+        # second_facteur: reset of the second factor of the dispositif's accounts (app/security/totp.py)
+        "Comptes": [READ, WRITE, "api_keys", "second_facteur"],
         "Notifications": [READ, WRITE],
         "Habilitations": [READ, WRITE, "decide"], "EvaluateursHabilites": [READ, WRITE],
         "Candidatures": [READ, WRITE, "unlock", "decide_transfer"],

@@ -6,6 +6,7 @@ AREAS = [
     "app.views.referentiel",
     "app.views.structures",
     "app.views.comptes",
+    "app.views.double_facteur",
     "app.views.notifications",
     "app.views.habilitations",
     "app.views.candidatures",

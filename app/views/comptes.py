@@ -54,7 +54,8 @@ class UtilisateurView(ScopedModelView):
     # "delete" is a verb no role holds: an account is deactivated, never deleted (see pre_delete).
     method_permission_name = {**ScopedModelView.method_permission_name, "reinviter": "write",
                               "desactiver": "write", "delete": "delete", "cles": "api_keys",
-                              "cles_api": "api_keys", "revoquer_cle": "api_keys"}
+                              "cles_api": "api_keys", "revoquer_cle": "api_keys",
+                              "double_facteur": "second_facteur"}
     list_title = "Utilisateurs"
     show_title = "Utilisateur"
     add_title = "Inviter un utilisateur"
@@ -153,6 +154,11 @@ class UtilisateurView(ScopedModelView):
         flash("Compte " + ("réactivé." if item.user.active else "désactivé."), "success")
         return redirect(self.get_redirect())
 
+
+    @action("double_facteur", "Double authentification", "", "fa-mobile", multiple=False)
+    def double_facteur(self, item):
+        """Reset of the second factor (app/views/double_facteur.py checks who may)."""
+        return redirect(url_for("DoubleFacteurAdminView.reinitialiser", user_id=item.user_id))
 
     @action("cles_api", "Clés d'API", "", "fa-key", multiple=False)
     def cles_api(self, item):
@@ -342,8 +348,10 @@ class MonCompteView(BaseView):
     @expose("/")
     @has_access
     def index(self):
+        from app.security import totp
         return self.render_template("opencertif/mon_compte.html", user=current_user,
-                                    profil=getattr(current_user, "profil", None))
+                                    profil=getattr(current_user, "profil", None),
+                                    double_facteur_possible=totp.concerne(current_user))
 
     @expose("/mot-de-passe", methods=["GET", "POST"])
     @has_access
