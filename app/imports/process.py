@@ -1,0 +1,248 @@
+"""An import's life: the file kept (upload), every row validated by the domain and nothing written
+(preview), then the valid rows created — one savepoint per row, progress stored, resumable and
+idempotent — as a background job (app/jobs.py)."""
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_appbuilder.security.sqla.models import User
+
+from app.extensions import db
+from app.imports import candidats
+from app.imports.columns import match, read_cell
+from app.imports.reading import read_table
+from app.models import Dispositif
+from app.models.base import utcnow
+from app.models.imports import ImportFichier, ImportLigne
+from app.security.perimeter import Perimetre, perimetre_of
+from app.workflow import RuleViolation
+from app.workflow.transitions import NotAllowed
+
+log = logging.getLogger(__name__)
+SPECS = {candidats.KIND: candidats}
+COMMIT_EVERY = 200  # rows per transaction while importing: progress shows, a crash loses little
+ROW = "_ligne"  # errors of the whole row (no column to put them on)
+
+
+def spec_of(kind):
+    if kind not in SPECS:
+        raise RuleViolation("Type d'import inconnu.")
+    return SPECS[kind]
+
+
+def upload(p: Perimetre, kind: str, dispositif_id, nom_fichier: str, content: bytes) -> ImportFichier:
+    """Keep the file and validate it (the caller commits). Refused outside the user's rights."""
+    spec = spec_of(kind)
+    dispositif = db.session.get(Dispositif, int(dispositif_id)) if str(dispositif_id or "").isdigit() else None
+    if dispositif is None:
+        raise RuleViolation("Choisissez le dispositif.", field="dispositif")
+    if not spec.may_import(p, dispositif):
+        raise NotAllowed("Votre rôle ne permet pas cet import dans ce dispositif.")
+    read_table(content, nom_fichier)  # unreadable files are refused before being kept
+    imp = ImportFichier(kind=kind, dispositif=dispositif, nom_fichier=(nom_fichier or "fichier")[:255],
+                        sha256=hashlib.sha256(content).hexdigest(), contenu=content, mapping={},
+                        statut="apercu", created_by_id=p.user_id)
+    db.session.add(imp)
+    db.session.flush()
+    return imp
+
+
+def previous_same_file(imp: ImportFichier) -> ImportFichier | None:
+    """The last import of the same bytes by the same kind (shown: « ce fichier a déjà été importé »)."""
+    return (db.session.query(ImportFichier)
+            .filter(ImportFichier.sha256 == imp.sha256, ImportFichier.kind == imp.kind,
+                    ImportFichier.id != imp.id, ImportFichier.statut == "terminee")
+            .order_by(ImportFichier.id.desc()).first())
+
+
+@dataclass
+class Sheet:
+    """The file read against its columns."""
+    headers: list
+    rows: list
+    columns: list
+    matching: object
+    values: list = field(default_factory=list)  # per row: {key: value}
+    errors: list = field(default_factory=list)  # per row: {key: message}
+
+    @property
+    def needs_mapping(self) -> bool:
+        return bool(self.matching.unknown or self.matching.missing)
+
+
+def labels(sheet: Sheet) -> dict:
+    """Field key -> its header as the file writes it (else the template's)."""
+    out = {c.key: c.header for c in sheet.columns}
+    out.update({key: sheet.headers[i] for key, i in sheet.matching.by_key.items()})
+    return out
+
+
+def read(imp: ImportFichier) -> Sheet:
+    spec = spec_of(imp.kind)
+    table = read_table(imp.contenu, imp.nom_fichier)
+    cols = spec.columns(imp.dispositif)
+    sheet = Sheet(table.headers, table.rows, cols, match(table.headers, cols, imp.mapping))
+    for row in table.rows:
+        values, errors = {}, {}
+        for col in cols:
+            index = sheet.matching.by_key.get(col.key)
+            if index is None:
+                continue
+            try:
+                values[col.key] = read_cell(col, row[index])
+            except RuleViolation as exc:
+                errors[col.key] = exc.message
+        sheet.values.append(values)
+        sheet.errors.append(errors)
+    return sheet
+
+
+def validate(imp: ImportFichier, p: Perimetre) -> Sheet:
+    """Every row through the domain, nothing kept: each row's savepoint is rolled back."""
+    sheet = read(imp)
+    if sheet.needs_mapping:
+        return sheet
+    results = _run(imp, p, sheet, dry_run=True)
+    db.session.rollback()  # nothing the checks did is kept (`imp` is committed by the caller)
+    imp.resultats = results
+    imp.total = len(results)
+    imp.erreurs = sum(1 for r in results if r["erreurs"])
+    imp.deja_importees = sum(1 for r in results if r["deja"] and not r["erreurs"])
+    imp.valides = imp.total - imp.erreurs - imp.deja_importees
+    return sheet
+
+
+def _run(imp, p, sheet: Sheet, dry_run: bool, on_chunk=None) -> list[dict]:
+    spec = spec_of(imp.kind)
+    ctx = spec.load(p, imp.dispositif, sheet.values)
+    keys = [spec.identity_key(ctx, v) for v in sheet.values]
+    done_before = _created(keys)
+    results, seen = [], {}
+    nom_fichier, import_id = imp.nom_fichier, imp.id
+    for i, (values, errors) in enumerate(zip(sheet.values, sheet.errors)):
+        line, key = i + 2, keys[i]
+        errors = dict(errors)
+        result = {"ligne": line, "erreurs": errors, "deja": None}
+        results.append(result)
+        if key is not None and key in seen:
+            errors.setdefault(spec.DUPLICATE_COLUMN, spec.duplicate_message(seen[key]))
+        elif key is not None:
+            seen[key] = line
+        if errors:
+            continue
+        if key in done_before:
+            result["deja"] = done_before[key]
+            continue
+        savepoint = db.session.begin_nested()
+        try:
+            obj_id, label = spec.create(ctx, values, nom_fichier)
+            if not dry_run:
+                db.session.add(ImportLigne(import_id=import_id, numero=line, cle=key,
+                                           candidature_id=obj_id, objet=label[:120]))
+            db.session.flush()
+        except RuleViolation as exc:
+            savepoint.rollback()
+            column = exc.field if exc.field in {c.key for c in sheet.columns} else \
+                spec.RULE_COLUMN.get(exc.rule, ROW)
+            errors[column] = exc.message
+        except sa.exc.IntegrityError:
+            # The same row created meanwhile by another import (unique key): nothing twice.
+            savepoint.rollback()
+            result["deja"] = "importée par un autre import"
+        else:
+            if dry_run:
+                savepoint.rollback()
+            else:
+                savepoint.commit()
+                result["cree"] = label
+        if on_chunk and not dry_run and (i + 1) % COMMIT_EVERY == 0:
+            on_chunk(i + 1, results)
+    return results
+
+
+def _created(keys) -> dict:
+    """Row identity -> what an earlier import created, in one statement per thousand rows."""
+    wanted = sorted({k for k in keys if k})
+    out = {}
+    for start in range(0, len(wanted), 1000):
+        rows = db.session.query(ImportLigne.cle, ImportLigne.objet).filter(
+            ImportLigne.cle.in_(wanted[start:start + 1000]))
+        out.update({cle: objet or "déjà importée" for cle, objet in rows})
+    return out
+
+
+def confirm(imp: ImportFichier, p: Perimetre):
+    """« Importer les lignes valides »: queued once; the job creates them (the caller commits)."""
+    if imp.created_by_id != p.user_id:
+        raise NotAllowed("Seul l'auteur de l'import peut le lancer.")
+    claimed = db.session.execute(
+        sa.update(ImportFichier).where(ImportFichier.id == imp.id,
+                                       ImportFichier.statut.in_(("apercu", "echec")))
+        .values(statut="en_attente", error=None)).rowcount
+    db.session.commit()
+    if not claimed:
+        return False
+    from app.jobs import enqueue
+    enqueue("app.imports.process.run_import", imp.id)
+    return True
+
+
+def cancel(imp: ImportFichier, p: Perimetre):
+    if imp.created_by_id != p.user_id:
+        raise NotAllowed("Seul l'auteur de l'import peut l'abandonner.")
+    if imp.statut != "apercu":
+        raise RuleViolation("Seul un import encore en aperçu peut être abandonné.")
+    imp.statut = "abandonnee"
+
+
+def run_import(import_id: int) -> None:
+    """The background job. Claimed by one conditional UPDATE (a second worker does nothing); rows
+    committed every COMMIT_EVERY; a crash leaves `echec` and « Reprendre » creates the rest —
+    rows already created are recognised by their identity key."""
+    claimed = db.session.execute(
+        sa.update(ImportFichier).where(ImportFichier.id == import_id,
+                                       ImportFichier.statut == "en_attente")
+        .values(statut="en_cours", done=0)).rowcount
+    db.session.commit()
+    if not claimed:
+        return
+    imp = db.session.get(ImportFichier, import_id)
+    try:
+        user = db.session.get(User, imp.created_by_id) if imp.created_by_id else None
+        p = perimetre_of(_Authenticated(user)) if user else Perimetre(None, None, "none", None)
+        sheet = read(imp)
+
+        def chunk(done, _results):
+            db.session.execute(sa.update(ImportFichier).where(ImportFichier.id == import_id)
+                               .values(done=done))
+            db.session.commit()
+        results = _run(imp, p, sheet, dry_run=False, on_chunk=chunk)
+        imp = db.session.get(ImportFichier, import_id)
+        imp.resultats = results
+        imp.total = len(results)
+        imp.creees = sum(1 for r in results if r.get("cree"))
+        imp.erreurs = sum(1 for r in results if r["erreurs"])
+        imp.deja_importees = sum(1 for r in results if r["deja"] and not r["erreurs"])
+        imp.done = imp.valides = imp.creees
+        imp.statut, imp.finished_on = "terminee", utcnow()
+        db.session.commit()
+    except Exception:
+        log.exception("Import %s en échec", import_id)
+        db.session.rollback()
+        db.session.execute(sa.update(ImportFichier).where(ImportFichier.id == import_id).values(
+            statut="echec", error="L'import s'est interrompu. Les lignes déjà créées sont "
+                                  "conservées : « Reprendre » crée les suivantes."))
+        db.session.commit()
+
+
+class _Authenticated:
+    """perimetre_of() reads a signed-in user; the job acts as the import's author."""
+
+    is_authenticated = True
+
+    def __init__(self, user):
+        self._user = user
+
+    def __getattr__(self, name):
+        return getattr(self._user, name)

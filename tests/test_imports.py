@@ -1,0 +1,290 @@
+"""Bulk import of candidates and their dossiers (issue 18): reading, preview with each error on
+its cell, import of the valid rows, idempotence, error report."""
+import datetime as dt
+import io
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook, load_workbook
+
+from app.imports import candidats as spec
+from app.imports import process
+from app.models.candidature import Candidature, Historique
+from app.models.imports import ImportFichier, ImportLigne
+from app.security.perimeter import perimetre_of
+
+HEADERS = [c.header for c in spec.COLUMNS]
+
+
+def row(make, etab, **kw):
+    ident = make.identite()
+    base = {"certification": "CLEA-SOCLE", "etablissement": etab.siret if etab else None,
+            "entreprise": None, "civilite": "Madame", "nom_naissance": ident["nom_naissance"],
+            "nom_usage": None, "prenom": "Claire", "date_naissance": "14/03/1990",
+            "ne_etranger": "non", "ne_outre_mer": "non", "ville_naissance": "Lyon",
+            "code_postal_naissance": "69003", "pays_naissance": None,
+            "email": ident["email"], "telephone": None, "adresse": "1 rue de la Paix",
+            "code_postal": "75002", "ville": "Paris", "statut_inscription": "Salarié",
+            "financement": "CPF", "type_public": None, "niveau_formation": None,
+            "objectifs_professionnels": "Obtenir un emploi stable dans la logistique."}
+    base.update(kw)
+    return base
+
+
+def xlsx(rows, headers=None):
+    wb = Workbook()
+    ws = wb.active
+    keys = [c.key for c in spec.COLUMNS]
+    ws.append(headers or HEADERS)
+    for r in rows:
+        ws.append([r.get(k) for k in keys])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def setup(make, ref):
+    etab = make.etablissement()
+    make.habilitation(etab, ref["CLEA"])
+    user = make.user("utilisateur_etablissement", etablissement=etab)
+    return etab, user
+
+
+def preview(db, user, content, name="candidats.xlsx", dispositif="CLEA", ref=None):
+    p = perimetre_of(user)
+    imp = process.upload(p, "candidats", ref[dispositif].id, name, content)
+    db.session.commit()
+    sheet = process.validate(imp, p)
+    db.session.commit()
+    return imp, sheet
+
+
+def run(db, imp, user):
+    process.confirm(imp, perimetre_of(user))
+    db.session.expire_all()
+    return db.session.get(ImportFichier, imp.id)
+
+
+def test_mixed_file_preview_writes_nothing_then_imports_the_valid_rows(db, make, ref, setup):
+    etab, user = setup
+    rows = [row(make, etab), row(make, etab, prenom="J3an"), row(make, etab)]
+    imp, sheet = preview(db, user, xlsx(rows), ref=ref)
+    assert (imp.total, imp.valides, imp.erreurs) == (3, 2, 1)
+    assert imp.resultats[1]["erreurs"] == {
+        "prenom": "Le prénom ne doit contenir que des lettres, espaces, tirets ou apostrophes."}
+    assert db.session.query(Candidature).count() == 0  # the preview creates nothing
+    imp = run(db, imp, user)
+    assert (imp.statut, imp.creees) == ("terminee", 2)
+    dossiers = db.session.query(Candidature).all()
+    assert len(dossiers) == 2
+    lines = db.session.query(Historique).filter_by(action="import").all()
+    assert len(lines) == 2
+    assert lines[0].libelle.startswith("Importé du fichier « candidats.xlsx » par Prénom Nom")
+
+
+def test_every_kind_of_error_has_its_message_on_its_cell(db, make, ref, setup):
+    etab, _ = setup
+    user = make.user("utilisateur_organisme", organisme=etab.organisme)
+    other_etab = make.etablissement()  # another perimeter (another organisme)
+    make.habilitation(other_etab, ref["CLEA"])
+    unhabilitated = make.etablissement(organisme=etab.organisme)
+    bad = [
+        row(make, etab, certification="INCONNUE"),
+        row(make, etab, civilite="Docteur"),
+        row(make, etab, nom_naissance=None),
+        row(make, etab, date_naissance="31/02/1990"),
+        row(make, etab, date_naissance="01/01/2020"),
+        row(make, etab, ne_etranger="peut-être"),
+        row(make, etab, code_postal_naissance="ABCDE"),
+        row(make, etab, email="pas-une-adresse"),
+        row(make, etab, statut_inscription="Retraité"),
+        row(make, etab, financement="XYZ"),
+        row(make, other_etab),
+        row(make, etab, etablissement="12345678901234"),
+        row(make, unhabilitated),
+        row(make, etab, entreprise="12345678901234"),
+        row(make, etab, niveau_formation="12"),
+    ]
+    imp, _ = preview(db, user, xlsx(bad), ref=ref)
+    errors = [r["erreurs"] for r in imp.resultats]
+    assert errors[0] == {"certification": "Certification inconnue dans le dispositif CléA : "
+                                          "voyez l'onglet « Codes acceptés » du modèle."}
+    assert errors[1] == {"civilite": "Choisissez la civilité."}
+    assert errors[2] == {"nom_naissance": "Le nom de naissance est obligatoire."}
+    assert errors[3] == {"date_naissance": "Date invalide (jj/mm/aaaa)."}
+    assert errors[4]["date_naissance"].startswith("Date de naissance invraisemblable")
+    assert errors[5] == {"ne_etranger": "Répondez « oui » ou « non »."}
+    assert list(errors[6]) == ["code_postal_naissance"]
+    assert errors[7] == {"email": "Adresse e-mail invalide."}
+    assert errors[8] == {"statut_inscription": "Choisissez le statut du candidat à l'inscription."}
+    assert errors[9] == {"financement": "Dispositif de financement inconnu."}
+    # R-ACC-5: another perimeter's établissement and an unknown SIRET read alike.
+    assert errors[10] == {"etablissement": "Établissement inconnu ou hors de votre périmètre."}
+    assert errors[11] == {"etablissement": "Établissement inconnu ou hors de votre périmètre."}
+    assert list(errors[12]) == ["etablissement"]  # R-HAB-2
+    assert "n'a pas d'habilitation valide" in errors[12]["etablissement"]
+    assert errors[13] == {"entreprise": "Entreprise inconnue : elle doit être inscrite avant "
+                                        "l'import."}
+    assert errors[14] == {"niveau_formation": "Le niveau de formation va de 1 à 8 "
+                                              "(cadre européen)."}
+    assert imp.valides == 0 and imp.erreurs == len(bad)
+
+
+def test_duplicates_within_the_file_and_against_the_base(db, make, ref, setup):
+    # R-CAN-2
+    etab, user = setup
+    existing = make.candidature("CLEA", etablissement=etab, by=user)
+    person = existing.candidat
+    twin = row(make, etab)
+    same_as_base = row(make, etab, nom_naissance=person.nom_naissance, prenom=person.prenom,
+                       date_naissance=person.date_naissance.strftime("%d/%m/%Y"))
+    imp, _ = preview(db, user, xlsx([twin, dict(twin, prenom="claire"), same_as_base]), ref=ref)
+    errors = [r["erreurs"] for r in imp.resultats]
+    assert errors[0] == {}
+    assert errors[1] == {"nom_naissance": spec.duplicate_message(2)}
+    assert errors[2]["nom_naissance"].startswith("Ce candidat a déjà un dossier en cours ou "
+                                                 f"certifié pour cette certification (n° {existing.numero})")
+
+
+def test_re_upload_creates_nothing_twice(db, make, ref, setup):
+    etab, user = setup
+    content = xlsx([row(make, etab), row(make, etab)])
+    imp = run(db, preview(db, user, content, ref=ref)[0], user)
+    assert imp.creees == 2
+    again, _ = preview(db, user, content, ref=ref)
+    assert (again.valides, again.deja_importees, again.erreurs) == (0, 2, 0)
+    assert process.previous_same_file(again).id == imp.id
+    again = run(db, again, user)
+    assert again.creees == 0
+    assert db.session.query(Candidature).count() == 2
+    assert db.session.query(ImportLigne).count() == 2
+
+
+def test_confirm_twice_runs_once(db, make, ref, setup):
+    etab, user = setup
+    imp, _ = preview(db, user, xlsx([row(make, etab)]), ref=ref)
+    assert process.confirm(imp, perimetre_of(user)) is True
+    assert process.confirm(imp, perimetre_of(user)) is False
+    assert db.session.query(Candidature).count() == 1
+
+
+def test_windows_1252_semicolon_csv_with_headers_in_any_order_and_case(db, make, ref, setup):
+    etab, user = setup
+    r = row(make, etab, nom_naissance="Lefèvre", prenom="Zoé")
+    keys = list(reversed([c.key for c in spec.COLUMNS]))
+    headers = {c.key: c.header for c in spec.COLUMNS}
+    lines = [";".join(headers[k].upper().replace("É", "E") for k in keys)]
+    lines.append(";".join(str(r.get(k) or "") for k in keys))
+    content = "\r\n".join(lines).encode("cp1252")
+    imp, _ = preview(db, user, content, name="export.csv", ref=ref)
+    assert imp.resultats[0]["erreurs"] == {}
+    imp = run(db, imp, user)
+    assert imp.creees == 1
+    assert db.session.query(Candidature).one().candidat.nom_naissance == "Lefèvre"
+
+
+def test_utf8_comma_csv(db, make, ref, setup):
+    etab, user = setup
+    r = row(make, etab, prenom="Anaïs")
+    keys = [c.key for c in spec.COLUMNS]
+    lines = [",".join(f'"{c.header}"' for c in spec.COLUMNS),
+             ",".join(f'"{r.get(k) or ""}"' for k in keys)]
+    imp, _ = preview(db, user, "\n".join(lines).encode("utf-8"), name="a.csv", ref=ref)
+    assert imp.resultats[0]["erreurs"] == {} and imp.valides == 1
+
+
+def test_ods_with_real_dates(db, make, ref, setup):
+    import tablib
+    etab, user = setup
+    r = row(make, etab, date_naissance=dt.date(1988, 5, 17), code_postal_naissance=1000)
+    data = tablib.Dataset(headers=HEADERS)
+    data.append([r.get(c.key) for c in spec.COLUMNS])
+    imp, _ = preview(db, user, data.export("ods"), name="inscrits.ods", ref=ref)
+    assert imp.resultats[0]["erreurs"] == {}
+    run(db, imp, user)
+    person = db.session.query(Candidature).one().candidat
+    assert person.date_naissance == dt.date(1988, 5, 17)
+    assert person.code_postal_naissance == "01000"  # a number in the sheet, padded back
+
+
+def test_unknown_column_asks_for_a_mapping(db, make, ref, setup):
+    etab, user = setup
+    headers = list(HEADERS)
+    headers[HEADERS.index("Prénom")] = "Prénom usuel du stagiaire"
+    imp, sheet = preview(db, user, xlsx([row(make, etab)], headers), ref=ref)
+    assert sheet.needs_mapping
+    assert sheet.matching.unknown == ["Prénom usuel du stagiaire"]
+    assert sheet.matching.missing == ["Prénom"]
+    imp.mapping = {"Prénom usuel du stagiaire": "prenom"}
+    db.session.commit()
+    sheet = process.validate(imp, perimetre_of(user))
+    assert not sheet.needs_mapping and imp.valides == 1
+
+
+def test_error_report_is_the_same_sheet_with_an_errors_column(db, make, ref, setup):
+    from app.imports.report import error_report
+    etab, user = setup
+    imp, _ = preview(db, user, xlsx([row(make, etab), row(make, etab, email="faux")]), ref=ref)
+    sheet = process.read(imp)
+    wb = load_workbook(io.BytesIO(error_report(sheet, imp.resultats, process.labels(sheet))))
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    assert header == HEADERS + ["Erreurs"]
+    assert ws.cell(2, len(header)).value in (None, "")
+    assert ws.cell(3, len(header)).value == "E-mail : Adresse e-mail invalide."
+    assert ws.cell(3, HEADERS.index("E-mail") + 1).fill.fgColor.rgb.endswith("F8D7DA")
+
+
+def test_the_fixed_report_imports_the_rest(db, make, ref, setup):
+    from app.imports.report import error_report
+    etab, user = setup
+    imp, _ = preview(db, user, xlsx([row(make, etab), row(make, etab, email="faux")]), ref=ref)
+    imp = run(db, imp, user)
+    sheet = process.read(imp)
+    wb = load_workbook(io.BytesIO(error_report(sheet, imp.resultats, process.labels(sheet))))
+    ws = wb.active
+    ws.cell(3, HEADERS.index("E-mail") + 1).value = "corrige@exemple.fr"
+    out = io.BytesIO()
+    wb.save(out)
+    again, sheet = preview(db, user, out.getvalue(), name="candidats-corrige.xlsx", ref=ref)
+    assert not sheet.needs_mapping  # the « Erreurs » column is ours: ignored
+    assert (again.valides, again.deja_importees, again.erreurs) == (1, 1, 0)
+    assert run(db, again, user).creees == 1
+    assert db.session.query(Candidature).count() == 2
+
+
+def test_statements_per_row_are_constant(db, make, ref, setup):
+    """No per-row lookup of referentials: the statements grow by the same number per row."""
+    etab, user = setup
+    counts = []
+    for n in (4, 8, 12):
+        content = xlsx([row(make, etab) for _ in range(n)])
+        p = perimetre_of(user)
+        imp = process.upload(p, "candidats", ref["CLEA"].id, f"f{n}.xlsx", content)
+        db.session.commit()
+        statements = []
+
+        def count(*args, **kw):
+            statements.append(1)
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            process.validate(imp, p)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+        db.session.commit()
+        counts.append(len(statements))
+    assert counts[1] - counts[0] == counts[2] - counts[1], counts
+
+
+def test_an_employer_of_chimie_and_a_role_without_creation(db, make, ref):
+    ent = make.entreprise(region="Île-de-France")
+    employer = make.user("employeur", entreprise=ent)
+    r = {"certification": "CQP-CHIMIE-01", **{k: v for k, v in row(make, None).items()
+                                               if k != "certification"}}
+    imp, _ = preview(db, employer, xlsx([r]), dispositif="CHIMIE", ref=ref)
+    assert imp.resultats[0]["erreurs"] == {}
+    evaluator = make.user("evaluateur")
+    from app.workflow import RuleViolation
+    with pytest.raises(RuleViolation):
+        process.upload(perimetre_of(evaluator), "candidats", ref["CLEA"].id, "x.xlsx", xlsx([r]))
