@@ -13,6 +13,7 @@ AREAS = [
     "app.views.documents",
     "app.views.reports",
     "app.views.conformite",
+    "app.views.imports",
 ]
 
 
