@@ -288,3 +288,107 @@ def test_an_employer_of_chimie_and_a_role_without_creation(db, make, ref):
     from app.workflow import RuleViolation
     with pytest.raises(RuleViolation):
         process.upload(perimetre_of(evaluator), "candidats", ref["CLEA"].id, "x.xlsx", xlsx([r]))
+
+
+# -- établissements and organismes -----------------------------------------------------------------
+from app.imports import structures  # noqa: E402
+from app.models import Etablissement, Organisme  # noqa: E402
+from tests.factories import luhn_complete  # noqa: E402
+
+STRUCT_HEADERS = [c.header for c in structures.COLUMNS]
+
+
+def struct_row(make, siren=None, **kw):
+    siren = siren or make.siren()
+    base = {"siren": siren, "organisme": "Greta Test", "reseau": None,
+            "siret": make.siret(siren), "libelle": "Metz", "adresse": "1 rue de la Gare",
+            "code_postal": "57000", "ville": "Metz", "region": "grand est",
+            "contact_nom": None, "contact_email": None, "contact_telephone": None}
+    base.update(kw)
+    return base
+
+
+def struct_xlsx(rows):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(STRUCT_HEADERS)
+    for r in rows:
+        ws.append([r.get(c.key) for c in structures.COLUMNS])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def struct_preview(db, user, content):
+    p = perimetre_of(user)
+    imp = process.upload(p, "etablissements", None, "sites.xlsx", content)
+    db.session.commit()
+    process.validate(imp, p)
+    db.session.commit()
+    return imp
+
+
+def test_etablissements_every_error_and_the_admin_reseau_stays_in_his_reseau(db, make, ref):
+    # R-FMT-1, R-FMT-2, R-ACC-5
+    mine, other = make.reseau(), make.reseau(nom="Autre réseau")
+    admin = make.user("admin_reseau", reseau=mine)
+    foreign_org = make.organisme(reseau=other)
+    existing = make.etablissement(organisme=make.organisme(reseau=mine))
+    shared = make.siren()
+    rows = [
+        struct_row(make, siren="123456789"),
+        struct_row(make, siret="12345678901234"),
+        struct_row(make, siret=make.siret()),
+        struct_row(make, region="Atlantide"),
+        struct_row(make, code_postal="ABCDE"),
+        struct_row(make, reseau="Autre réseau"),
+        struct_row(make, siren=foreign_org.siren),
+        struct_row(make, siren=existing.organisme.siren, siret=existing.siret),
+        struct_row(make, siren=shared, siret=luhn_complete(shared + "0001")),
+        struct_row(make, siren=shared, siret=luhn_complete(shared + "0001")),
+        struct_row(make, reseau="Inconnu"),
+    ]
+    imp = struct_preview(db, admin, struct_xlsx(rows))
+    errors = [r["erreurs"] for r in imp.resultats]
+    assert errors[0] == {"siren": "Le SIREN 123456789 n'est pas valide (clé de contrôle)."}
+    assert errors[1] == {"siret": "Le SIRET 12345678901234 n'est pas valide (clé de contrôle)."}
+    assert errors[2] == {"siret": "Le SIRET ne commence pas par le SIREN de l'organisme."}
+    assert errors[3] == {"region": "Région inconnue."}
+    assert list(errors[4]) == ["code_postal"]
+    assert errors[5] == {"reseau": "Vous n'importez que dans votre réseau."}
+    assert errors[6] == {"siren": "Cet organisme existe hors de votre périmètre."}
+    assert errors[7] == {"siret": "Un établissement existe déjà avec ce SIRET."}
+    assert errors[8] == {}
+    assert errors[9] == {"siret": structures.duplicate_message(10)}
+    assert errors[10] == {"reseau": "Réseau inconnu."}
+    assert db.session.query(Organisme).filter_by(siren=shared).count() == 0  # preview
+
+
+def test_etablissements_import_shares_a_new_organisme_and_runs_once(db, make, ref):
+    mine = make.reseau()
+    admin = make.user("admin_reseau", reseau=mine)
+    siren = make.siren()
+    rows = [struct_row(make, siren=siren, libelle="Metz"),
+            struct_row(make, siren=siren, libelle="Nancy", ville="Nancy")]
+    content = struct_xlsx(rows)
+    imp = run(db, struct_preview(db, admin, content), admin)
+    assert imp.creees == 2
+    org = db.session.query(Organisme).filter_by(siren=siren).one()
+    assert org.reseau_id == mine.id
+    assert sorted(e.nom for e in org.etablissements) == ["GRETA TEST Metz", "GRETA TEST Nancy"]
+    again = struct_preview(db, admin, content)
+    assert (again.valides, again.deja_importees) == (0, 2)
+    run(db, again, admin)
+    assert db.session.query(Etablissement).filter(Etablissement.organisme_id == org.id).count() == 2
+
+
+def test_etablissements_by_the_secretariat_not_by_an_etablissement(db, make, ref):
+    sec = make.user("secretariat", dispositif=ref["CLEA"])
+    reseau = make.reseau(nom="Réseau des Gretas")
+    imp = run(db, struct_preview(db, sec, struct_xlsx([struct_row(make, reseau="reseau des gretas")])), sec)
+    assert imp.creees == 1
+    assert db.session.query(Organisme).filter_by(reseau_id=reseau.id).count() == 1
+    etab_user = make.user("admin_etablissement", etablissement=make.etablissement())
+    from app.workflow import RuleViolation
+    with pytest.raises(RuleViolation):
+        process.upload(perimetre_of(etab_user), "etablissements", None, "x.xlsx", struct_xlsx([]))

@@ -14,6 +14,7 @@ from app.workflow import PerimeterViolation, RuleViolation
 from app.workflow.candidatures import CREATOR_KIND, _auteur, create_candidature
 
 KIND = "candidats"
+PER_DISPOSITIF = True
 IDENTITY = ("civilite", "nom_naissance", "nom_usage", "prenom", "date_naissance", "ne_etranger",
             "ne_outre_mer", "ville_naissance", "code_postal_naissance", "pays_naissance", "email",
             "telephone", "adresse", "code_postal", "ville")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import User
 
 from app.extensions import db
-from app.imports import candidats
+from app.imports import candidats, structures
 from app.imports.columns import match, read_cell
 from app.imports.reading import read_table
 from app.models import Dispositif
@@ -20,7 +20,7 @@ from app.workflow import RuleViolation
 from app.workflow.transitions import NotAllowed
 
 log = logging.getLogger(__name__)
-SPECS = {candidats.KIND: candidats}
+SPECS = {candidats.KIND: candidats, structures.KIND: structures}
 COMMIT_EVERY = 200  # rows per transaction while importing: progress shows, a crash loses little
 ROW = "_ligne"  # errors of the whole row (no column to put them on)
 
@@ -34,11 +34,13 @@ def spec_of(kind):
 def upload(p: Perimetre, kind: str, dispositif_id, nom_fichier: str, content: bytes) -> ImportFichier:
     """Keep the file and validate it (the caller commits). Refused outside the user's rights."""
     spec = spec_of(kind)
-    dispositif = db.session.get(Dispositif, int(dispositif_id)) if str(dispositif_id or "").isdigit() else None
-    if dispositif is None:
+    dispositif = db.session.get(Dispositif, int(dispositif_id)) \
+        if spec.PER_DISPOSITIF and str(dispositif_id or "").isdigit() else None
+    if dispositif is None and spec.PER_DISPOSITIF:
         raise RuleViolation("Choisissez le dispositif.", field="dispositif")
     if not spec.may_import(p, dispositif):
-        raise NotAllowed("Votre rôle ne permet pas cet import dans ce dispositif.")
+        raise NotAllowed("Votre rôle ne permet pas cet import." if not spec.PER_DISPOSITIF else
+                         "Votre rôle ne permet pas cet import dans ce dispositif.")
     read_table(content, nom_fichier)  # unreadable files are refused before being kept
     imp = ImportFichier(kind=kind, dispositif=dispositif, nom_fichier=(nom_fichier or "fichier")[:255],
                         sha256=hashlib.sha256(content).hexdigest(), contenu=content, mapping={},

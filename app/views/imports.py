@@ -36,12 +36,16 @@ class ActionForm(FlaskForm):
 
 
 def importable(p) -> list[tuple]:
-    """(kind, dispositif) pairs this user may import."""
+    """(kind, dispositif or None) pairs this user may import."""
     out = []
-    for d in db.session.query(Dispositif).filter(Dispositif.actif.is_(True)).order_by(Dispositif.id):
-        for kind, spec in process.SPECS.items():
-            if spec.may_import(p, d):
-                out.append((kind, d))
+    dispositifs = db.session.query(Dispositif).filter(Dispositif.actif.is_(True)) \
+        .order_by(Dispositif.id).all()
+    for kind, spec in process.SPECS.items():
+        if not spec.PER_DISPOSITIF:
+            if spec.may_import(p, None):
+                out.append((kind, None))
+            continue
+        out += [(kind, d) for d in dispositifs if spec.may_import(p, d)]
     return out
 
 
@@ -68,7 +72,8 @@ class ImportView(BaseView):
         form = DepotForm()
         form.kind.choices = [(k, KINDS.label(k)) for k in dict.fromkeys(k for k, _ in pairs)]
         form.dispositif.choices = [(str(d.id), d.nom) for d in
-                                   dict.fromkeys(d for _, d in pairs)]
+                                   dict.fromkeys(d for _, d in pairs if d is not None)]
+        form.dispositif.choices = form.dispositif.choices or [("", "—")]
         return form, pairs
 
     @expose("/")
@@ -79,19 +84,22 @@ class ImportView(BaseView):
         imports = (perimeter.scoped_query(ImportFichier, p)
                    .order_by(ImportFichier.id.desc()).limit(100).all())
         return self.render_template("imports/index.html", form=form, pairs=pairs,
+                                    kind_labels=dict(KINDS),
                                     imports=imports, title="Importer")
 
     @expose("/modele/<kind>/<int:dispositif_id>")
     @has_access
     def modele(self, kind, dispositif_id):
         p = current_perimetre()
-        dispositif = db.session.get(Dispositif, dispositif_id)
-        if kind not in process.SPECS or not process.SPECS[kind].may_import(p, dispositif):
+        spec = process.SPECS.get(kind)
+        dispositif = db.session.get(Dispositif, dispositif_id) if dispositif_id else None
+        if spec is None or (spec.PER_DISPOSITIF and dispositif is None) \
+                or not spec.may_import(p, dispositif):
             abort(404)
-        spec = process.SPECS[kind]
         content = template(spec.columns(dispositif), spec.codes(dispositif, p))
+        suffix = f"-{_slug(dispositif.code)}" if dispositif is not None else ""
         return send_file(io.BytesIO(content), mimetype=XLSX, as_attachment=True,
-                         download_name=f"modele-import-{kind}-{_slug(dispositif.code)}.xlsx")
+                         download_name=f"modele-import-{kind}{suffix}.xlsx")
 
     @expose("/depot", methods=["POST"])
     @has_access

@@ -98,3 +98,23 @@ def test_another_users_import_is_not_found(app, db, make, ref, setup):
     other = signed_in(app, make.user("utilisateur_etablissement", etablissement=etab))
     assert other.get(r.request.path).status_code == 404
     assert other.get(f"{r.request.path}/rapport").status_code == 404
+
+
+def test_admin_reseau_imports_etablissements_through_the_screens(app, db, make, ref):
+    from app.models import Etablissement
+    from tests.test_imports import struct_row, struct_xlsx
+    reseau = make.reseau()
+    client = signed_in(app, make.user("admin_reseau", reseau=reseau))
+    page = open_page(client, "/imports/")
+    assert page.links("/imports/modele/etablissements/0")
+    form = page.form(action="/imports/depot")
+    form.fill(kind="Établissements et organismes")
+    form.attach("fichier", struct_xlsx([struct_row(make), struct_row(make, region="Nulle part")]),
+                "sites.xlsx")
+    r = form.submit(button="envoyer", follow_redirects=True)
+    text = r.get_data(as_text=True)
+    assert "1 ligne(s) valide(s)" in text and "Région inconnue." in text
+    r = open_page(client, r.request.path).form(action=f"{r.request.path}/importer").submit(
+        button="importer", follow_redirects=True)
+    assert "Import terminé : 1 ligne(s) créée(s)." in r.get_data(as_text=True)
+    assert db.session.query(Etablissement).count() == 1
