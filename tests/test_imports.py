@@ -392,3 +392,78 @@ def test_etablissements_by_the_secretariat_not_by_an_etablissement(db, make, ref
     from app.workflow import RuleViolation
     with pytest.raises(RuleViolation):
         process.upload(perimetre_of(etab_user), "etablissements", None, "x.xlsx", struct_xlsx([]))
+
+
+# -- habilitated evaluators ----------------------------------------------------------------------
+from app.imports import evaluateurs  # noqa: E402
+from app.models.habilitation import EvaluateurHabilite, HabilitationEvaluateur  # noqa: E402
+from app.models.notification import MailMessage  # noqa: E402
+
+EV_HEADERS = [c.header for c in evaluateurs.COLUMNS]
+
+
+def ev_row(**kw):
+    base = {"prenom": "Paul", "nom": "Durand", "email": "paul.durand@exemple.fr",
+            "employeur_nom": "Chimie SAS", "certification": "CQP-CHIMIE-01",
+            "region": "auvergne-rhone-alpes", "date_debut": "01/01/2027", "date_fin": "31/12/2029"}
+    base.update(kw)
+    return base
+
+
+def ev_xlsx(rows):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(EV_HEADERS)
+    for r in rows:
+        ws.append([r.get(c.key) for c in evaluateurs.COLUMNS])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_evaluators_with_their_habilitations_by_the_secretariat(db, make, ref):
+    # R-HAB-5
+    sec = make.user("secretariat", dispositif=ref["CHIMIE"])
+    other = make.user("employeur", entreprise=make.entreprise())
+    rows = [ev_row(), ev_row(certification="CQP-CHIMIE-02", region="Bretagne"),
+            ev_row(certification="CLEA-SOCLE"), ev_row(region="Atlantide"),
+            ev_row(date_debut="01/01/2028", date_fin="01/01/2026"), ev_row(email=other.email),
+            ev_row(employeur_siret="12345678901234", email="autre@exemple.fr"),
+            ev_row()]
+    p = perimetre_of(sec)
+    imp = process.upload(p, "evaluateurs", ref["CHIMIE"].id, "evaluateurs.xlsx", ev_xlsx(rows))
+    db.session.commit()
+    process.validate(imp, p)
+    db.session.commit()
+    errors = [r["erreurs"] for r in imp.resultats]
+    assert errors[0] == {} and errors[1] == {}
+    assert errors[2] == {"certification": "Certification inconnue dans le dispositif "
+                                          "CQP des Industries Chimiques."}
+    assert errors[3] == {"region": "Région inconnue."}
+    assert errors[4] == {"date_fin": "La date de fin doit suivre la date de début."}
+    assert errors[5] == {"email": "Un compte qui n'est pas celui d'un évaluateur habilité existe "
+                                  "déjà avec cette adresse e-mail."}
+    assert errors[6] == {"employeur_siret": "Le SIRET 12345678901234 n'est pas valide "
+                                            "(clé de contrôle)."}
+    assert errors[7] == {"certification": evaluateurs.duplicate_message(2)}
+    assert db.session.query(MailMessage).count() == 0  # the preview invites nobody
+    imp = run(db, imp, sec)
+    assert imp.creees == 2
+    ev = db.session.query(EvaluateurHabilite).one()
+    assert sorted(h.region for h in ev.habilitations) == ["Auvergne-Rhône-Alpes", "Bretagne"]
+    assert db.session.query(MailMessage).filter_by(destinataire="paul.durand@exemple.fr").count() == 1
+    again = process.upload(p, "evaluateurs", ref["CHIMIE"].id, "e.xlsx", ev_xlsx(rows[:2]))
+    db.session.commit()
+    process.validate(again, p)
+    db.session.commit()
+    assert (again.valides, again.deja_importees) == (0, 2)
+    assert run(db, again, sec).creees == 0
+    assert db.session.query(HabilitationEvaluateur).count() == 2
+
+
+def test_evaluators_import_is_the_secretariats_own(db, make, ref):
+    sec_clea = make.user("secretariat", dispositif=ref["CLEA"])
+    from app.workflow import RuleViolation
+    with pytest.raises(RuleViolation):
+        process.upload(perimetre_of(sec_clea), "evaluateurs", ref["CHIMIE"].id, "e.xlsx",
+                       ev_xlsx([ev_row()]))

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import User
 
 from app.extensions import db
-from app.imports import candidats, structures
+from app.imports import candidats, evaluateurs, structures
 from app.imports.columns import match, read_cell
 from app.imports.reading import read_table
 from app.models import Dispositif
@@ -20,7 +20,7 @@ from app.workflow import RuleViolation
 from app.workflow.transitions import NotAllowed
 
 log = logging.getLogger(__name__)
-SPECS = {candidats.KIND: candidats, structures.KIND: structures}
+SPECS = {m.KIND: m for m in (candidats, structures, evaluateurs)}
 COMMIT_EVERY = 200  # rows per transaction while importing: progress shows, a crash loses little
 ROW = "_ligne"  # errors of the whole row (no column to put them on)
 
@@ -136,6 +136,7 @@ def _run(imp, p, sheet: Sheet, dry_run: bool, on_chunk=None) -> list[dict]:
         if key in done_before:
             result["deja"] = done_before[key]
             continue
+        mails = len(db.session.info.get("mails_to_send", []))
         savepoint = db.session.begin_nested()
         try:
             obj_id, label = spec.create(ctx, values, nom_fichier)
@@ -145,22 +146,33 @@ def _run(imp, p, sheet: Sheet, dry_run: bool, on_chunk=None) -> list[dict]:
             db.session.flush()
         except RuleViolation as exc:
             savepoint.rollback()
+            _forget_mails(mails)
             column = exc.field if exc.field in {c.key for c in sheet.columns} else \
                 spec.RULE_COLUMN.get(exc.rule, ROW)
             errors[column] = exc.message
         except sa.exc.IntegrityError:
             # The same row created meanwhile by another import (unique key): nothing twice.
             savepoint.rollback()
+            _forget_mails(mails)
             result["deja"] = "importée par un autre import"
         else:
             if dry_run:
                 savepoint.rollback()
+                _forget_mails(mails)
             else:
                 savepoint.commit()
                 result["cree"] = label
         if on_chunk and not dry_run and (i + 1) % COMMIT_EVERY == 0:
             on_chunk(i + 1, results)
     return results
+
+
+def _forget_mails(count: int):
+    """Mails queued by a row whose savepoint was rolled back are not sent (app/workflow/mail.py
+    sends the ids it finds in the session once the transaction commits)."""
+    queued = db.session.info.get("mails_to_send")
+    if queued is not None:
+        del queued[count:]
 
 
 def _created(keys) -> dict:
