@@ -8,10 +8,14 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
 from app.imports import candidats as spec
-from app.imports import process
+from app.imports import evaluateurs, process, structures
+from app.models import Etablissement, Organisme
 from app.models.candidature import Candidature, Historique
+from app.models.habilitation import EvaluateurHabilite, HabilitationEvaluateur
 from app.models.imports import ImportFichier, ImportLigne
+from app.models.notification import MailMessage
 from app.security.perimeter import perimetre_of
+from tests.factories import luhn_complete
 
 HEADERS = [c.header for c in spec.COLUMNS]
 
@@ -69,7 +73,7 @@ def run(db, imp, user):
 def test_mixed_file_preview_writes_nothing_then_imports_the_valid_rows(db, make, ref, setup):
     etab, user = setup
     rows = [row(make, etab), row(make, etab, prenom="J3an"), row(make, etab)]
-    imp, sheet = preview(db, user, xlsx(rows), ref=ref)
+    imp, _ = preview(db, user, xlsx(rows), ref=ref)
     assert (imp.total, imp.valides, imp.erreurs) == (3, 2, 1)
     assert imp.resultats[1]["erreurs"] == {
         "prenom": "Le prénom ne doit contenir que des lettres, espaces, tirets ou apostrophes."}
@@ -265,8 +269,8 @@ def test_statements_per_row_are_constant(db, make, ref, setup):
         db.session.commit()
         statements = []
 
-        def count(*args, **kw):
-            statements.append(1)
+        def count(*args, _seen=statements, **kw):
+            _seen.append(1)
         sa.event.listen(db.engine, "before_cursor_execute", count)
         try:
             process.validate(imp, p)
@@ -291,9 +295,6 @@ def test_an_employer_of_chimie_and_a_role_without_creation(db, make, ref):
 
 
 # -- établissements and organismes -----------------------------------------------------------------
-from app.imports import structures  # noqa: E402
-from app.models import Etablissement, Organisme  # noqa: E402
-from tests.factories import luhn_complete  # noqa: E402
 
 STRUCT_HEADERS = [c.header for c in structures.COLUMNS]
 
@@ -395,9 +396,6 @@ def test_etablissements_by_the_secretariat_not_by_an_etablissement(db, make, ref
 
 
 # -- habilitated evaluators ----------------------------------------------------------------------
-from app.imports import evaluateurs  # noqa: E402
-from app.models.habilitation import EvaluateurHabilite, HabilitationEvaluateur  # noqa: E402
-from app.models.notification import MailMessage  # noqa: E402
 
 EV_HEADERS = [c.header for c in evaluateurs.COLUMNS]
 
@@ -467,3 +465,33 @@ def test_evaluators_import_is_the_secretariats_own(db, make, ref):
     with pytest.raises(RuleViolation):
         process.upload(perimetre_of(sec_clea), "evaluateurs", ref["CHIMIE"].id, "e.xlsx",
                        ev_xlsx([ev_row()]))
+
+
+# -- REST API ------------------------------------------------------------------------------------
+def test_api_upload_preview_confirm(db, make, ref, setup, login_as):
+    etab, user = setup
+    client = login_as(user)
+    content = xlsx([row(make, etab), row(make, etab, email="faux")])
+    r = client.post("/api/v1/import/depot", data={
+        "kind": "candidats", "dispositif": str(ref["CLEA"].id),
+        "fichier": (io.BytesIO(content), "api.xlsx")}, content_type="multipart/form-data")
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert (body["valides"], body["erreurs"]) == (1, 1)
+    assert body["lignes"][1]["erreurs"] == {"email": "Adresse e-mail invalide."}
+    assert body["colonnes"]["email"] == "E-mail"
+    pk = body["id"]
+    assert client.get(f"/api/v1/import/{pk}/apercu").get_json()["total"] == 2
+    r = client.post(f"/api/v1/import/{pk}/confirmer")
+    assert r.status_code == 200 and r.get_json()["creees"] == 1
+    assert client.post(f"/api/v1/import/{pk}/confirmer").get_json()["creees"] == 1
+    assert db.session.query(Candidature).count() == 1
+    other = login_as(make.user("utilisateur_etablissement", etablissement=etab))
+    assert other.get(f"/api/v1/import/{pk}/apercu").status_code == 404
+    assert other.post(f"/api/v1/import/{pk}/confirmer").status_code == 404
+    bad = client.post("/api/v1/import/depot", data={
+        "kind": "candidats", "dispositif": str(ref["CLEA"].id),
+        "fichier": (io.BytesIO(b"\x00garbage"), "x.xlsx")}, content_type="multipart/form-data")
+    assert bad.status_code == 422
+    assert bad.get_json()["message"] == ("Le fichier n'a pas pu être lu comme un fichier .xlsx : "
+                                         "vérifiez son format.")

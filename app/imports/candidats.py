@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from app.extensions import db
 from app.imports.columns import Column, by_label
 from app.models import Certification, Entreprise, Etablissement
-from app.models.candidature import CIVILITES, PARCOURS, STATUTS_INSCRIPTION, Historique, cle
+from app.models.candidature import (
+    CIVILITES,
+    PARCOURS,
+    STATUTS_INSCRIPTION,
+    Historique,
+    cle,
+)
 from app.security.perimeter import Perimetre
 from app.seed_data.referentiels import FINANCEMENTS
 from app.workflow import PerimeterViolation, RuleViolation

@@ -15,11 +15,13 @@ from app.imports.reading import read_table
 from app.models import Dispositif
 from app.models.base import utcnow
 from app.models.imports import ImportFichier, ImportLigne
-from app.security.perimeter import Perimetre, perimetre_of
+from app.security import perimeter
+from app.security.perimeter import OwnRows, Perimetre, perimetre_of
 from app.workflow import RuleViolation
 from app.workflow.transitions import NotAllowed
 
 log = logging.getLogger(__name__)
+perimeter.register(ImportFichier, OwnRows("created_by_id"))  # each user sees his own imports
 SPECS = {m.KIND: m for m in (candidats, structures, evaluateurs)}
 COMMIT_EVERY = 200  # rows per transaction while importing: progress shows, a crash loses little
 ROW = "_ligne"  # errors of the whole row (no column to put them on)

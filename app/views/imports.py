@@ -16,10 +16,9 @@ from app.imports.report import error_report, message_of, template
 from app.models import Dispositif
 from app.models.imports import KINDS, ImportFichier
 from app.security import perimeter
-from app.security.perimeter import OwnRows, current_perimetre
+from app.security.perimeter import current_perimetre
 from app.workflow import RuleViolation
 
-perimeter.register(ImportFichier, OwnRows("created_by_id"))  # each user his own imports
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE = 100
 MAX_BYTES = 20 * 1024 * 1024
@@ -242,5 +241,7 @@ class ImportView(BaseView):
 
 
 def register(appbuilder):
+    from app.views.imports_api import ImportApi
     appbuilder.add_view(ImportView, "Importer", label="Importer", icon="fa-upload")
+    appbuilder.add_api(ImportApi)
 

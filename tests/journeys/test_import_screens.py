@@ -46,7 +46,7 @@ def test_menu_and_template_for_those_who_create_dossiers(app, db, make, ref, set
 
 
 def test_upload_preview_import_and_report_through_the_screens(db, make, ref, setup):
-    etab, user, client = setup
+    etab, _, client = setup
     content = xlsx([row(make, etab), row(make, etab, email="faux"), row(make, etab)])
     r = _upload(client, content)
     assert r.status_code == 200
@@ -67,7 +67,7 @@ def test_upload_preview_import_and_report_through_the_screens(db, make, ref, set
 
 
 def test_same_file_again_creates_nothing_through_the_screens(db, make, ref, setup):
-    etab, user, client = setup
+    etab, _, client = setup
     content = xlsx([row(make, etab)])
     r = _upload(client, content)
     open_page(client, r.request.path).form(action=f"{r.request.path}/importer").submit(
@@ -80,7 +80,7 @@ def test_same_file_again_creates_nothing_through_the_screens(db, make, ref, setu
 
 
 def test_unknown_column_is_mapped_on_its_screen(db, make, ref, setup):
-    etab, user, client = setup
+    etab, _, client = setup
     headers = list(HEADERS)
     headers[HEADERS.index("E-mail")] = "Adresse électronique perso"
     r = _upload(client, xlsx([row(make, etab)], headers))
@@ -93,7 +93,7 @@ def test_unknown_column_is_mapped_on_its_screen(db, make, ref, setup):
 
 
 def test_another_users_import_is_not_found(app, db, make, ref, setup):
-    etab, user, client = setup
+    etab, _, client = setup
     r = _upload(client, xlsx([row(make, etab)]))
     other = signed_in(app, make.user("utilisateur_etablissement", etablissement=etab))
     assert other.get(r.request.path).status_code == 404
