@@ -495,3 +495,49 @@ def test_api_upload_preview_confirm(db, make, ref, setup, login_as):
     assert bad.status_code == 422
     assert bad.get_json()["message"] == ("Le fichier n'a pas pu être lu comme un fichier .xlsx : "
                                          "vérifiez son format.")
+
+
+def test_the_same_file_imported_twice_at_once_creates_each_row_once(app, db, make, ref, setup):
+    """Two imports of the same file confirmed at the same moment (two workers, two users'
+    clicks): the row identity is unique, so each dossier is created once (PostgreSQL only)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("Concurrency is checked on PostgreSQL (SQLite serialises every writer).")
+    import threading
+
+    from tests.test_jury_concurrency import engine_with_room
+    etab, user = setup
+    content = xlsx([row(make, etab) for _ in range(5)])
+    ids = []
+    for _ in range(2):
+        imp, _ = preview(db, user, content, ref=ref)
+        ids.append(imp.id)
+    db.session.query(ImportFichier).update({"statut": "en_attente"})
+    db.session.commit()
+    db.session.remove()
+    barrier = threading.Barrier(2, timeout=60)
+    errors = []
+
+    def worker(import_id):
+        from app.extensions import db as tdb
+        with app.app_context():
+            try:
+                barrier.wait()
+                process.run_import(import_id)
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(repr(exc))
+            finally:
+                tdb.session.remove()
+
+    with engine_with_room(app, db, 6):
+        threads = [threading.Thread(target=worker, args=(i,)) for i in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    assert errors == []
+    imports = db.session.query(ImportFichier).order_by(ImportFichier.id).all()
+    assert [i.statut for i in imports] == ["terminee", "terminee"]
+    assert sum(i.creees for i in imports) == 5
+    assert sum(i.deja_importees for i in imports) == 5 and sum(i.erreurs for i in imports) == 0
+    assert db.session.query(Candidature).count() == 5
+    assert db.session.query(ImportLigne).count() == 5

@@ -149,6 +149,13 @@ def _run(imp, p, sheet: Sheet, dry_run: bool, on_chunk=None) -> list[dict]:
         except RuleViolation as exc:
             savepoint.rollback()
             _forget_mails(mails)
+            if not dry_run and key is not None:
+                # Another import committed this very row meanwhile (R-CAN-2 then refuses it):
+                # it is the same row, already imported, not an error of the file.
+                found = _created([key])
+                if found:
+                    result["deja"] = found[key]
+                    continue
             column = exc.field if exc.field in {c.key for c in sheet.columns} else \
                 spec.RULE_COLUMN.get(exc.rule, ROW)
             errors[column] = exc.message
