@@ -541,3 +541,35 @@ def test_the_same_file_imported_twice_at_once_creates_each_row_once(app, db, mak
     assert sum(i.deja_importees for i in imports) == 5 and sum(i.erreurs for i in imports) == 0
     assert db.session.query(Candidature).count() == 5
     assert db.session.query(ImportLigne).count() == 5
+
+
+def test_with_a_worker_the_import_is_queued_and_reports_its_progress(db, make, ref, setup,
+                                                                     monkeypatch):
+    """REDIS_URL set: « Importer » only queues the job (app/jobs.py); the worker commits every
+    COMMIT_EVERY rows, so the progress bar moves while it runs."""
+    from app import jobs
+    etab, user = setup
+    queued, progress = [], []
+
+    class FakeQueue:
+        def enqueue(self, fn, path, *args, **kwargs):
+            queued.append((path, args))
+    monkeypatch.setattr(jobs, "queue", lambda: FakeQueue())
+    monkeypatch.setattr(process, "COMMIT_EVERY", 2)
+    imp, _ = preview(db, user, xlsx([row(make, etab) for _ in range(5)]), ref=ref)
+    assert process.confirm(imp, perimetre_of(user)) is True
+    assert queued == [("app.imports.process.run_import", (imp.id,))]
+    db.session.expire_all()
+    assert db.session.get(ImportFichier, imp.id).statut == "en_attente"
+    assert db.session.query(Candidature).count() == 0
+    real_progress = process.progress
+
+    def spy(import_id, done):
+        real_progress(import_id, done)
+        progress.append((done, db.session.query(Candidature).count()))
+    monkeypatch.setattr(process, "progress", spy)
+    path, args = queued[0]
+    jobs.execute(path, *args)
+    imp = db.session.get(ImportFichier, imp.id)
+    assert (imp.statut, imp.creees, imp.done) == ("terminee", 5, 5)
+    assert progress == [(2, 2), (4, 4)]  # rows committed with each chunk's progress

@@ -236,11 +236,8 @@ def run_import(import_id: int) -> None:
         p = perimetre_of(_Authenticated(user)) if user else Perimetre(None, None, "none", None)
         sheet = read(imp)
 
-        def chunk(done, _results):
-            db.session.execute(sa.update(ImportFichier).where(ImportFichier.id == import_id)
-                               .values(done=done))
-            db.session.commit()
-        results = _run(imp, p, sheet, dry_run=False, on_chunk=chunk)
+        results = _run(imp, p, sheet, dry_run=False,
+                       on_chunk=lambda done, _results: progress(import_id, done))
         imp = db.session.get(ImportFichier, import_id)
         imp.resultats = results
         imp.total = len(results)
@@ -257,6 +254,13 @@ def run_import(import_id: int) -> None:
             statut="echec", error="L'import s'est interrompu. Les lignes déjà créées sont "
                                   "conservées : « Reprendre » crée les suivantes."))
         db.session.commit()
+
+
+def progress(import_id: int, done: int):
+    """Commit the rows created so far with the count the progress bar reads."""
+    db.session.execute(sa.update(ImportFichier).where(ImportFichier.id == import_id)
+                       .values(done=done))
+    db.session.commit()
 
 
 class _Authenticated:
