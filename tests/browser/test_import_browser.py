@@ -52,7 +52,8 @@ def test_fifty_rows_three_errors_fixed_from_the_report(make, ref, db, live_serve
 
     with page.expect_download() as download:
         page.click("#rapport")
-    wb = load_workbook(download.value.path())
+    with open(download.value.path(), "rb") as report:
+        wb = load_workbook(io.BytesIO(report.read()))
     ws = wb.active
     errors_col = len(HEADERS) + 1
     assert ws.cell(1, errors_col).value == "Erreurs"
