@@ -573,3 +573,31 @@ def test_with_a_worker_the_import_is_queued_and_reports_its_progress(db, make, r
     imp = db.session.get(ImportFichier, imp.id)
     assert (imp.statut, imp.creees, imp.done) == ("terminee", 5, 5)
     assert progress == [(2, 2), (4, 4)]  # rows committed with each chunk's progress
+
+
+def test_a_large_file_is_checked_by_a_background_job(db, make, ref, setup, monkeypatch):
+    from app import jobs
+    etab, user = setup
+    queued = []
+
+    class FakeQueue:
+        def enqueue(self, fn, path, *args, **kwargs):
+            queued.append((path, args))
+    monkeypatch.setattr(jobs, "queue", lambda: FakeQueue())
+    monkeypatch.setattr(process, "PREVIEW_INLINE_MAX", 3)
+    monkeypatch.setattr(process, "COMMIT_EVERY", 2)
+    p = perimetre_of(user)
+    imp = process.upload(p, "candidats", ref["CLEA"].id, "gros.xlsx",
+                         xlsx([row(make, etab) for _ in range(4)] + [row(make, etab, email="x")]))
+    db.session.commit()
+    assert process.check(imp, p) is None
+    assert queued == [("app.imports.process.run_preview", (imp.id,))]
+    assert db.session.get(ImportFichier, imp.id).statut == "verification"
+    from app.workflow import RuleViolation
+    with pytest.raises(RuleViolation, match="pas encore été vérifié"):
+        process.confirm(imp, p)
+    jobs.execute(queued[0][0], *queued[0][1])
+    db.session.expire_all()
+    imp = db.session.get(ImportFichier, imp.id)
+    assert (imp.statut, imp.total, imp.valides, imp.erreurs) == ("apercu", 5, 4, 1)
+    assert db.session.query(Candidature).count() == 0

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 perimeter.register(ImportFichier, OwnRows("created_by_id"))  # each user sees his own imports
 SPECS = {m.KIND: m for m in (candidats, structures, evaluateurs)}
 COMMIT_EVERY = 200  # rows per transaction while importing: progress shows, a crash loses little
+PREVIEW_INLINE_MAX = 500  # rows checked while the user waits; beyond, a background job
 ROW = "_ligne"  # errors of the whole row (no column to put them on)
 
 
@@ -43,10 +44,10 @@ def upload(p: Perimetre, kind: str, dispositif_id, nom_fichier: str, content: by
     if not spec.may_import(p, dispositif):
         raise NotAllowed("Votre rôle ne permet pas cet import." if not spec.PER_DISPOSITIF else
                          "Votre rôle ne permet pas cet import dans ce dispositif.")
-    read_table(content, nom_fichier)  # unreadable files are refused before being kept
+    table = read_table(content, nom_fichier)  # unreadable files are refused before being kept
     imp = ImportFichier(kind=kind, dispositif=dispositif, nom_fichier=(nom_fichier or "fichier")[:255],
                         sha256=hashlib.sha256(content).hexdigest(), contenu=content, mapping={},
-                        statut="apercu", created_by_id=p.user_id)
+                        statut="apercu", total=len(table.rows), created_by_id=p.user_id)
     db.session.add(imp)
     db.session.flush()
     return imp
@@ -102,12 +103,46 @@ def read(imp: ImportFichier) -> Sheet:
     return sheet
 
 
-def validate(imp: ImportFichier, p: Perimetre) -> Sheet:
-    """Every row through the domain, nothing kept: each row's savepoint is rolled back."""
+def check(imp: ImportFichier, p: Perimetre) -> Sheet | None:
+    """The preview: now for a small file; a large one is checked by a background job (the page
+    shows its progress). `imp` is committed; the caller commits after. None when queued."""
+    if imp.total <= PREVIEW_INLINE_MAX:
+        return validate(imp, p)
+    imp.statut, imp.done, imp.resultats = "verification", 0, None
+    db.session.commit()
+    from app.jobs import enqueue
+    enqueue("app.imports.process.run_preview", imp.id)
+    return None
+
+
+def run_preview(import_id: int) -> None:
+    """The background preview of a large file. It writes nothing but the results: a second run
+    of the same job computes the same preview."""
+    imp = db.session.get(ImportFichier, import_id)
+    if imp is None or imp.statut != "verification":
+        return
+    try:
+        user = db.session.get(User, imp.created_by_id) if imp.created_by_id else None
+        p = perimetre_of(_Authenticated(user)) if user else Perimetre(None, None, "none", None)
+        validate(imp, p, on_chunk=lambda done, _results: progress(import_id, done))
+        imp.statut = "apercu"
+        db.session.commit()
+    except Exception:
+        log.exception("Vérification de l'import %s en échec", import_id)
+        db.session.rollback()
+        db.session.execute(sa.update(ImportFichier).where(ImportFichier.id == import_id).values(
+            statut="echec", error="La vérification du fichier s'est interrompue : déposez-le "
+                                  "de nouveau."))
+        db.session.commit()
+
+
+def validate(imp: ImportFichier, p: Perimetre, on_chunk=None) -> Sheet:
+    """Every row through the domain, nothing kept: each row's savepoint is rolled back (so a
+    progress commit in between commits nothing else)."""
     sheet = read(imp)
     if sheet.needs_mapping:
         return sheet
-    results = _run(imp, p, sheet, dry_run=True)
+    results = _run(imp, p, sheet, dry_run=True, on_chunk=on_chunk)
     db.session.rollback()  # nothing the checks did is kept (`imp` is committed by the caller)
     imp.resultats = results
     imp.total = len(results)
@@ -171,7 +206,7 @@ def _run(imp, p, sheet: Sheet, dry_run: bool, on_chunk=None) -> list[dict]:
             else:
                 savepoint.commit()
                 result["cree"] = label
-        if on_chunk and not dry_run and (i + 1) % COMMIT_EVERY == 0:
+        if on_chunk and (i + 1) % COMMIT_EVERY == 0:
             on_chunk(i + 1, results)
     return results
 
@@ -199,6 +234,8 @@ def confirm(imp: ImportFichier, p: Perimetre):
     """« Importer les lignes valides »: queued once; the job creates them (the caller commits)."""
     if imp.created_by_id != p.user_id:
         raise NotAllowed("Seul l'auteur de l'import peut le lancer.")
+    if imp.resultats is None:
+        raise RuleViolation("Le fichier n'a pas encore été vérifié : attendez son aperçu.")
     claimed = db.session.execute(
         sa.update(ImportFichier).where(ImportFichier.id == imp.id,
                                        ImportFichier.statut.in_(("apercu", "echec")))

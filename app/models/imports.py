@@ -8,7 +8,8 @@ from .base import Choices, Model, utcnow
 KINDS = Choices(("candidats", "Candidats et dossiers"),
                 ("etablissements", "Établissements et organismes"),
                 ("evaluateurs", "Évaluateurs habilités"))
-STATUTS_IMPORT = Choices(("apercu", "Aperçu à valider"), ("en_attente", "En attente"),
+STATUTS_IMPORT = Choices(("verification", "Vérification en cours"),
+                         ("apercu", "Aperçu à valider"), ("en_attente", "En attente"),
                          ("en_cours", "En cours"), ("terminee", "Terminé"),
                          ("echec", "Échec"), ("abandonnee", "Abandonné"))
 
@@ -52,7 +53,9 @@ class ImportFichier(Model):
 
     @property
     def progress(self) -> int:
-        return int(100 * self.done / self.valides) if self.valides else 100
+        """Per cent of the rows checked (preview) or created (import)."""
+        of = self.total if self.statut == "verification" else self.valides
+        return min(100, int(100 * self.done / of)) if of else 100
 
 
 class ImportLigne(Model):

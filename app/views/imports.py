@@ -119,13 +119,13 @@ class ImportView(BaseView):
         try:
             imp = process.upload(p, form.kind.data, form.dispositif.data, upload.filename, content)
             db.session.commit()
-            sheet = process.validate(imp, p)
+            sheet = process.check(imp, p)
             db.session.commit()
         except RuleViolation as exc:
             db.session.rollback()
             flash(str(exc), "danger")
             return redirect(url_for("ImportView.index"))
-        if sheet.needs_mapping:
+        if sheet is not None and sheet.needs_mapping:
             return redirect(url_for("ImportView.correspondance", pk=imp.id))
         return redirect(url_for("ImportView.apercu", pk=imp.id))
 
@@ -154,9 +154,9 @@ class ImportView(BaseView):
                     mapping[header] = value
             imp.mapping = mapping
             db.session.commit()
-            sheet = process.validate(imp, p)
+            sheet = process.check(imp, p)
             db.session.commit()
-            if not sheet.needs_mapping:
+            if sheet is None or not sheet.needs_mapping:
                 return redirect(url_for("ImportView.apercu", pk=pk))
             flash("Des colonnes restent à faire correspondre.", "warning")
         fields = [getattr(form, f"colonne_{i}") for i in range(len(sheet.matching.unknown))]
@@ -170,6 +170,10 @@ class ImportView(BaseView):
         imp = self._own(pk)
         if imp.statut == "apercu" and imp.resultats is None:
             return redirect(url_for("ImportView.correspondance", pk=pk))
+        if imp.statut == "verification":
+            return self.render_template("imports/apercu.html", imp=imp, cols=[], rows=[], page=0,
+                                        pages=1, only_errors=False, form=ActionForm(),
+                                        previous=None, title=f"Import « {imp.nom_fichier} »")
         sheet = process.read(imp)
         if sheet.needs_mapping and imp.statut == "apercu":
             return redirect(url_for("ImportView.correspondance", pk=pk))

@@ -96,7 +96,9 @@ class ImportApi(ScopedApi):
                     fichier: {type: string, format: binary}
           responses:
             201:
-              description: Fichier conservé et vérifié ; rien n'est encore créé
+              description: "Fichier conservé et vérifié (statut apercu) ou en cours de
+                vérification (statut verification : relire /import/{id}/apercu) ; rien n'est
+                encore créé"
 """ + PREVIEW_SCHEMA + """
             400: {$ref: '#/components/responses/400'}
             401: {$ref: '#/components/responses/401'}
@@ -122,7 +124,7 @@ class ImportApi(ScopedApi):
                                  upload.filename, upload.read(20 * 1024 * 1024 + 1))
             imp.mapping = mapping
             db.session.commit()
-            sheet = process.validate(imp, p)
+            sheet = process.check(imp, p)
             db.session.commit()
         except RuleViolation as exc:
             return self._refused(exc)

@@ -38,7 +38,7 @@ def upgrade():
         sa.Column('created_by_id', sa.Integer(), nullable=True),
         sa.Column('created_on', sa.DateTime(), nullable=False),
         sa.Column('finished_on', sa.DateTime(), nullable=True),
-        sa.CheckConstraint("statut IN ('apercu', 'en_attente', 'en_cours', 'terminee', 'echec', "
+        sa.CheckConstraint("statut IN ('verification', 'apercu', 'en_attente', 'en_cours', 'terminee', 'echec', "
                            "'abandonnee')", name='ck_import_fichier_statut'),
         sa.CheckConstraint("kind IN ('candidats', 'etablissements', 'evaluateurs')",
                            name='ck_import_fichier_kind'),
