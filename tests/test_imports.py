@@ -601,3 +601,23 @@ def test_a_large_file_is_checked_by_a_background_job(db, make, ref, setup, monke
     imp = db.session.get(ImportFichier, imp.id)
     assert (imp.statut, imp.total, imp.valides, imp.erreurs) == ("apercu", 5, 4, 1)
     assert db.session.query(Candidature).count() == 0
+
+
+def test_old_excel_xls_with_a_date_cell(db, make, ref, setup):
+    import xlwt
+    etab, user = setup
+    r = row(make, etab, date_naissance=dt.date(1979, 11, 2))
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Feuil1")
+    dates = xlwt.easyxf(num_format_str="DD/MM/YYYY")
+    for j, col in enumerate(spec.COLUMNS):
+        sheet.write(0, j, col.header)
+        value = r.get(col.key)
+        if value is not None:
+            sheet.write(1, j, value, dates) if isinstance(value, dt.date) else sheet.write(1, j, value)
+    out = io.BytesIO()
+    book.save(out)
+    imp, _ = preview(db, user, out.getvalue(), name="ancien.xls", ref=ref)
+    assert imp.resultats[0]["erreurs"] == {}
+    run(db, imp, user)
+    assert db.session.query(Candidature).one().candidat.date_naissance == dt.date(1979, 11, 2)
