@@ -29,8 +29,8 @@ def _upload(client, content, name="inscrits.xlsx"):
 
 def test_menu_and_template_for_those_who_create_dossiers(app, db, make, ref, setup):
     _, _, client = setup
+    assert 'href="/imports/"' in open_page(client, "/").html  # the « Importer » menu
     home = open_page(client, "/imports/")
-    assert "Importer" in home.text
     link = [u for u in home.links("/imports/modele/candidats/")]
     assert link
     r = client.get(link[0])
@@ -42,7 +42,12 @@ def test_menu_and_template_for_those_who_create_dossiers(app, db, make, ref, set
     assert "CLEA-SOCLE" in codes and "Madame" in codes
     # An evaluator creates no dossier: no import for him.
     evaluator = signed_in(app, make.user("evaluateur"))
+    assert 'href="/imports/"' not in open_page(evaluator, "/").html
     assert evaluator.get("/imports/").status_code in (302, 403)
+    secretariat = signed_in(app, make.user("secretariat", dispositif=ref["CLEA"]))
+    links = open_page(secretariat, "/imports/").links("/imports/modele/")
+    assert sorted(u.split("/")[3] for u in links) == ["candidats", "etablissements",
+                                                      "evaluateurs"]
 
 
 def test_upload_preview_import_and_report_through_the_screens(db, make, ref, setup):
