@@ -621,3 +621,25 @@ def test_old_excel_xls_with_a_date_cell(db, make, ref, setup):
     assert imp.resultats[0]["erreurs"] == {}
     run(db, imp, user)
     assert db.session.query(Candidature).one().candidat.date_naissance == dt.date(1979, 11, 2)
+
+
+def test_the_chimie_secretariat_imports_dossiers_for_an_employer(db, make, ref):
+    # R-DIS-2: the chemical dispositif lets its secretariat create dossiers
+    sec = make.user("secretariat", dispositif=ref["CHIMIE"])
+    ent = make.entreprise(region="Île-de-France")
+    r = {**row(make, None), "certification": "CQP-CHIMIE-01", "entreprise": ent.siret,
+         "parcours": "1"}
+    cols = spec.columns(ref["CHIMIE"])
+    wb = Workbook()
+    ws = wb.active
+    ws.append([c.header for c in cols])
+    ws.append([r.get(c.key) for c in cols])
+    out = io.BytesIO()
+    wb.save(out)
+    imp, _ = preview(db, sec, out.getvalue(), dispositif="CHIMIE", ref=ref)
+    assert imp.resultats[0]["erreurs"] == {}
+    run(db, imp, sec)
+    c = db.session.query(Candidature).one()
+    assert (c.entreprise_id, c.parcours, c.createur_type) == (ent.id, "1", "secretariat")
+    assert not spec.may_import(perimetre_of(make.user("secretariat", dispositif=ref["CLEA"])),
+                               ref["CLEA"])

@@ -85,8 +85,9 @@ def may_import(p: Perimetre, dispositif) -> bool:
     kind = CREATOR_KIND.get(p.role)
     if kind is None or dispositif is None:
         return False
-    if kind == "secretariat":
-        return p.valeur == dispositif.id
+    if kind == "secretariat":  # as create_candidature allows it (R-DIS-2)
+        return p.valeur == dispositif.id and (dispositif.allows_creator("secretariat")
+                                              or dispositif.allows_creator("candidat"))
     return dispositif.allows_creator(kind)
 
 

@@ -44,10 +44,14 @@ def test_menu_and_template_for_those_who_create_dossiers(app, db, make, ref, set
     evaluator = signed_in(app, make.user("evaluateur"))
     assert 'href="/imports/"' not in open_page(evaluator, "/").html
     assert evaluator.get("/imports/").status_code in (302, 403)
-    secretariat = signed_in(app, make.user("secretariat", dispositif=ref["CLEA"]))
+    secretariat = signed_in(app, make.user("secretariat", dispositif=ref["CHIMIE"]))
     links = open_page(secretariat, "/imports/").links("/imports/modele/")
     assert sorted(u.split("/")[3] for u in links) == ["candidats", "etablissements",
                                                       "evaluateurs"]
+    # CléA dossiers are created by the établissements only (R-DIS-2): no candidate import.
+    secretariat = signed_in(app, make.user("secretariat", dispositif=ref["CLEA"]))
+    links = open_page(secretariat, "/imports/").links("/imports/modele/")
+    assert sorted(u.split("/")[3] for u in links) == ["etablissements", "evaluateurs"]
 
 
 def test_upload_preview_import_and_report_through_the_screens(db, make, ref, setup):
