@@ -14,6 +14,7 @@ READ, WRITE = "read", "write"
 # area -> what each role may do there. Named verbs are checked again by app/workflow.
 GRANTS: dict[str, dict[str, list[str]]] = {
     "secretariat": {
+        "Imports": [READ, WRITE],  # bulk import (issue 18)
         "Dispositifs": [READ, WRITE], "Referentiel": [READ, WRITE],
         "Structures": [READ, WRITE, "activate"],
         # second_facteur: reset of the second factor of the dispositif's accounts (app/security/totp.py)
@@ -31,6 +32,7 @@ GRANTS: dict[str, dict[str, list[str]]] = {
         "EvaluateursHabilites": [READ],
     },
     "admin_reseau": {
+        "Imports": [READ, WRITE],  # bulk import (issue 18)
         "Referentiel": [READ], "Structures": [READ, WRITE], "Comptes": [READ, WRITE],
         "Notifications": [READ, WRITE], "Habilitations": [READ, WRITE, "request"],
         "EvaluateursHabilites": [READ],
@@ -42,6 +44,7 @@ GRANTS: dict[str, dict[str, list[str]]] = {
         "Notifications": [READ, WRITE], "Habilitations": [READ], "EvaluateursHabilites": [READ],
     },
     "admin_organisme": {
+        "Imports": [READ, WRITE],  # bulk import (issue 18)
         "Referentiel": [READ], "Structures": [READ, WRITE], "Comptes": [READ, WRITE],
         "Notifications": [READ, WRITE], "Habilitations": [READ, WRITE, "request"],
         "EvaluateursHabilites": [READ],
@@ -49,22 +52,26 @@ GRANTS: dict[str, dict[str, list[str]]] = {
         "Documents": [READ], "Statistiques": [READ],
     },
     "utilisateur_organisme": {
+        "Imports": [READ, WRITE],  # bulk import (issue 18)
         "Referentiel": [READ], "Structures": [READ], "Notifications": [READ, WRITE],
         "Habilitations": [READ], "EvaluateursHabilites": [READ],
         "Candidatures": [READ, WRITE], "Evaluations": [READ, WRITE], "Documents": [READ],
     },
     "admin_etablissement": {
+        "Imports": [READ, WRITE],  # bulk import (issue 18)
         "Referentiel": [READ], "Structures": [READ, WRITE], "Comptes": [READ, WRITE],
         "Notifications": [READ, WRITE], "Habilitations": [READ, WRITE, "request"],
         "EvaluateursHabilites": [READ],
         "Candidatures": [READ, WRITE], "Evaluations": [READ, WRITE], "Documents": [READ],
     },
     "utilisateur_etablissement": {
+        "Imports": [READ, WRITE],  # bulk import (issue 18)
         "Referentiel": [READ], "Structures": [READ], "Notifications": [READ, WRITE],
         "Habilitations": [READ], "EvaluateursHabilites": [READ],
         "Candidatures": [READ, WRITE], "Evaluations": [READ, WRITE], "Documents": [READ],
     },
     "employeur": {
+        "Imports": [READ, WRITE],  # bulk import (issue 18)
         "Referentiel": [READ], "Structures": [READ], "Notifications": [READ, WRITE],
         "EvaluateursHabilites": [READ],
         "Candidatures": [READ, WRITE], "Jurys": [READ], "Documents": [READ],

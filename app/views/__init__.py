@@ -16,6 +16,7 @@ AREAS = [
     "app.views.documents",
     "app.views.reports",
     "app.views.conformite",
+    "app.views.imports",
 ]
 
 

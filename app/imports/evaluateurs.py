@@ -1,0 +1,169 @@
+"""Habilitated evaluators and their certification × région habilitations (R-HAB-5), by the
+secretariat of the dispositif: one row per habilitation; the account is created (with its
+invitation, R-ACC-2) by the first row naming its e-mail, by the accounts' own verb create_user."""
+import hashlib
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_appbuilder.security.sqla.models import User
+
+from app.extensions import db
+from app.formats import FormatError, check_siret
+from app.imports.columns import Column, by_label, norm
+from app.models import Certification, Reseau
+from app.models.candidature import cle
+from app.models.comptes import Profil
+from app.models.habilitation import EvaluateurHabilite, HabilitationEvaluateur
+from app.models.structures import REGIONS
+from app.security.perimeter import Perimetre
+from app.workflow import RuleViolation
+from app.workflow.comptes import create_user
+
+KIND = "evaluateurs"
+PER_DISPOSITIF = True
+COLUMNS = [
+    Column("prenom", "Prénom", True, (), "Paul"),
+    Column("nom", "Nom", True, (), "Durand"),
+    Column("email", "E-mail", True, ("courriel", "mail", "adresse e mail"), "paul.durand@exemple.fr"),
+    Column("telephone", "Téléphone", False, ("tel",), None),
+    Column("ville", "Ville", False, (), "Lyon"),
+    Column("employeur_nom", "Employeur", False, ("nom de l employeur",), "Chimie Rhône SAS"),
+    Column("employeur_siret", "SIRET de l'employeur", False, ("siret",), None, "digits", 14),
+    Column("reseau", "Réseau national de l'employeur", False, ("reseau",), None),
+    Column("certification", "Code de la certification", True, ("certification",),
+           "CQP-CHIMIE-01"),
+    Column("region", "Région", True, (), "Auvergne-Rhône-Alpes"),
+    Column("date_debut", "Début de l'habilitation (jj/mm/aaaa)", True, ("debut", "du"),
+           "01/01/2027", "date"),
+    Column("date_fin", "Fin de l'habilitation (jj/mm/aaaa)", True, ("fin", "au"),
+           "31/12/2029", "date"),
+]
+RULE_COLUMN = {"R-HAB-5": "certification"}
+DUPLICATE_COLUMN = "certification"
+
+
+def columns(dispositif) -> list[Column]:
+    return list(COLUMNS)
+
+
+def may_import(p: Perimetre, dispositif) -> bool:
+    return p.role == "secretariat" and dispositif is not None and p.valeur == dispositif.id
+
+
+@dataclass
+class Context:
+    p: Perimetre
+    dispositif: object
+    certifications: dict = field(default_factory=dict)  # cle(code) -> Certification
+    reseaux: dict = field(default_factory=dict)         # norm(nom) -> Reseau
+    users: dict = field(default_factory=dict)           # e-mail -> User
+    registre: dict = field(default_factory=dict)        # user id -> EvaluateurHabilite
+
+
+def load(p: Perimetre, dispositif, rows: list[dict]) -> Context:
+    ctx = Context(p, dispositif)
+    ctx.certifications = {cle(c.code): c for c in db.session.query(Certification).filter(
+        Certification.dispositif_id == dispositif.id)}
+    ctx.reseaux = {norm(r.nom): r for r in db.session.query(Reseau)}
+    emails = sorted({(r.get("email") or "").lower() for r in rows} - {""})
+    for start in range(0, len(emails), 1000):
+        for u in db.session.query(User).filter(sa.func.lower(User.email).in_(
+                emails[start:start + 1000])):
+            ctx.users[u.email.lower()] = u
+    ids = [u.id for u in ctx.users.values()]
+    for start in range(0, len(ids), 1000):
+        for ev in db.session.query(EvaluateurHabilite).filter(
+                EvaluateurHabilite.user_id.in_(ids[start:start + 1000])):
+            ctx.registre[ev.user_id] = ev
+    return ctx
+
+
+def identity_key(ctx: Context, values: dict) -> str | None:
+    cert = ctx.certifications.get(cle(values.get("certification")))
+    if cert is None or not values.get("email") or not values.get("region"):
+        return None
+    raw = "|".join([KIND, values["email"].lower(), str(cert.id), norm(values["region"]),
+                    str(values.get("date_debut"))])
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def duplicate_message(line: int) -> str:
+    return (f"Cette habilitation (même évaluateur, certification, région et début) figure déjà "
+            f"à la ligne {line} du fichier.")
+
+
+def _evaluateur(ctx: Context, values: dict) -> EvaluateurHabilite:
+    email = values["email"].lower()
+    user = ctx.users.get(email)
+    if user is not None and not sa.inspect(user).persistent:
+        user = None  # created by a row whose savepoint was rolled back (preview)
+    if user is not None:
+        ev = ctx.registre.get(user.id)
+        if ev is None or not sa.inspect(ev).persistent:
+            profil = db.session.query(Profil).filter(Profil.user_id == user.id).one_or_none()
+            if profil is None or profil.role != "evaluateur":
+                raise RuleViolation("Un compte qui n'est pas celui d'un évaluateur habilité "
+                                    "existe déjà avec cette adresse e-mail.", field="email")
+            ev = None
+    else:
+        if not values.get("prenom") or not values.get("nom"):
+            raise RuleViolation("Le prénom et le nom sont obligatoires pour un nouvel évaluateur.",
+                                field="nom" if values.get("prenom") else "prenom")
+        user = create_user(ctx.p, prenom=values["prenom"], nom=values["nom"], email=email,
+                           role="evaluateur", dispositif=ctx.dispositif)
+        ctx.users[email] = user
+        ev = None
+    if ev is None:
+        siret = None
+        if values.get("employeur_siret"):
+            try:
+                siret = check_siret(values["employeur_siret"])
+            except FormatError as exc:
+                raise RuleViolation(str(exc), "R-FMT-1", field="employeur_siret")
+        reseau = None
+        if values.get("reseau"):
+            reseau = ctx.reseaux.get(norm(values["reseau"]))
+            if reseau is None:
+                raise RuleViolation("Réseau inconnu.", field="reseau")
+        ev = EvaluateurHabilite(user=user, employeur_nom=values.get("employeur_nom"),
+                                employeur_siret=siret, reseau=reseau,
+                                telephone=values.get("telephone"), ville=values.get("ville"))
+        db.session.add(ev)
+        ctx.registre[user.id] = ev
+    return ev
+
+
+def create(ctx: Context, values: dict, nom_fichier: str):
+    cert = ctx.certifications.get(cle(values.get("certification")))
+    if cert is None:
+        raise RuleViolation(f"Certification inconnue dans le dispositif {ctx.dispositif.nom}.",
+                            field="certification")
+    region = by_label(values.get("region"), [(r, r) for r in REGIONS])
+    if region not in REGIONS:
+        raise RuleViolation("Région inconnue.", "R-HAB-5", field="region")
+    debut, fin = values.get("date_debut"), values.get("date_fin")
+    if debut is None:
+        raise RuleViolation("La date de début est obligatoire.", field="date_debut")
+    if fin is None:
+        raise RuleViolation("La date de fin est obligatoire.", field="date_fin")
+    if fin < debut:
+        raise RuleViolation("La date de fin doit suivre la date de début.", "R-HAB-5",
+                            field="date_fin")
+    if not values.get("email") or "@" not in values["email"]:
+        raise RuleViolation("Adresse e-mail invalide.", field="email")
+    ev = _evaluateur(ctx, values)
+    db.session.add(HabilitationEvaluateur(evaluateur=ev, certification=cert, region=region,
+                                          date_debut=debut, date_fin=fin))
+    db.session.flush()
+    return None, f"{ev.nom_complet} — {cert.code} — {region}"[:120]
+
+
+def codes(dispositif, p: Perimetre):
+    certs = (db.session.query(Certification)
+             .filter(Certification.dispositif_id == dispositif.id,
+                     Certification.date_suppression.is_(None))
+             .order_by(Certification.code).all())
+    reseaux = db.session.query(Reseau).filter(Reseau.national.is_(True)).order_by(Reseau.nom)
+    return [("Code de la certification", [(c.code, c.intitule) for c in certs]),
+            ("Région", [(r, "") for r in REGIONS]),
+            ("Réseau national de l'employeur", [(r.nom, "") for r in reseaux])]

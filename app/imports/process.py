@@ -1,0 +1,312 @@
+"""An import's life: the file kept (upload), every row validated by the domain and nothing written
+(preview), then the valid rows created — one savepoint per row, progress stored, resumable and
+idempotent — as a background job (app/jobs.py)."""
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_appbuilder.security.sqla.models import User
+
+from app.extensions import db
+from app.imports import candidats, evaluateurs, structures
+from app.imports.columns import match, read_cell
+from app.imports.reading import read_table
+from app.models import Dispositif
+from app.models.base import utcnow
+from app.models.imports import ImportFichier, ImportLigne
+from app.security import perimeter
+from app.security.perimeter import OwnRows, Perimetre, perimetre_of
+from app.workflow import RuleViolation
+from app.workflow.transitions import NotAllowed
+
+log = logging.getLogger(__name__)
+perimeter.register(ImportFichier, OwnRows("created_by_id"))  # each user sees his own imports
+SPECS = {m.KIND: m for m in (candidats, structures, evaluateurs)}
+COMMIT_EVERY = 200  # rows per transaction while importing: progress shows, a crash loses little
+PREVIEW_INLINE_MAX = 500  # rows checked while the user waits; beyond, a background job
+ROW = "_ligne"  # errors of the whole row (no column to put them on)
+
+
+def spec_of(kind):
+    if kind not in SPECS:
+        raise RuleViolation("Type d'import inconnu.")
+    return SPECS[kind]
+
+
+def upload(p: Perimetre, kind: str, dispositif_id, nom_fichier: str, content: bytes) -> ImportFichier:
+    """Keep the file and validate it (the caller commits). Refused outside the user's rights."""
+    spec = spec_of(kind)
+    dispositif = db.session.get(Dispositif, int(dispositif_id)) \
+        if spec.PER_DISPOSITIF and str(dispositif_id or "").isdigit() else None
+    if dispositif is None and spec.PER_DISPOSITIF:
+        raise RuleViolation("Choisissez le dispositif.", field="dispositif")
+    if not spec.may_import(p, dispositif):
+        raise NotAllowed("Votre rôle ne permet pas cet import." if not spec.PER_DISPOSITIF else
+                         "Votre rôle ne permet pas cet import dans ce dispositif.")
+    table = read_table(content, nom_fichier)  # unreadable files are refused before being kept
+    imp = ImportFichier(kind=kind, dispositif=dispositif, nom_fichier=(nom_fichier or "fichier")[:255],
+                        sha256=hashlib.sha256(content).hexdigest(), contenu=content, mapping={},
+                        statut="apercu", total=len(table.rows), created_by_id=p.user_id)
+    db.session.add(imp)
+    db.session.flush()
+    return imp
+
+
+def previous_same_file(imp: ImportFichier) -> ImportFichier | None:
+    """The last import of the same bytes by the same kind (shown: « ce fichier a déjà été importé »)."""
+    return (db.session.query(ImportFichier)
+            .filter(ImportFichier.sha256 == imp.sha256, ImportFichier.kind == imp.kind,
+                    ImportFichier.id != imp.id, ImportFichier.statut == "terminee")
+            .order_by(ImportFichier.id.desc()).first())
+
+
+@dataclass
+class Sheet:
+    """The file read against its columns."""
+    headers: list
+    rows: list
+    columns: list
+    matching: object
+    values: list = field(default_factory=list)  # per row: {key: value}
+    errors: list = field(default_factory=list)  # per row: {key: message}
+
+    @property
+    def needs_mapping(self) -> bool:
+        return bool(self.matching.unknown or self.matching.missing)
+
+
+def labels(sheet: Sheet) -> dict:
+    """Field key -> its header as the file writes it (else the template's)."""
+    out = {c.key: c.header for c in sheet.columns}
+    out.update({key: sheet.headers[i] for key, i in sheet.matching.by_key.items()})
+    return out
+
+
+def read(imp: ImportFichier) -> Sheet:
+    spec = spec_of(imp.kind)
+    table = read_table(imp.contenu, imp.nom_fichier)
+    cols = spec.columns(imp.dispositif)
+    sheet = Sheet(table.headers, table.rows, cols, match(table.headers, cols, imp.mapping))
+    for row in table.rows:
+        values, errors = {}, {}
+        for col in cols:
+            index = sheet.matching.by_key.get(col.key)
+            if index is None:
+                continue
+            try:
+                values[col.key] = read_cell(col, row[index])
+            except RuleViolation as exc:
+                errors[col.key] = exc.message
+        sheet.values.append(values)
+        sheet.errors.append(errors)
+    return sheet
+
+
+def check(imp: ImportFichier, p: Perimetre) -> Sheet | None:
+    """The preview: now for a small file; a large one is checked by a background job (the page
+    shows its progress). `imp` is committed; the caller commits after. None when queued."""
+    if imp.total <= PREVIEW_INLINE_MAX:
+        return validate(imp, p)
+    imp.statut, imp.done, imp.resultats = "verification", 0, None
+    db.session.commit()
+    from app.jobs import enqueue
+    enqueue("app.imports.process.run_preview", imp.id)
+    return None
+
+
+def run_preview(import_id: int) -> None:
+    """The background preview of a large file. It writes nothing but the results: a second run
+    of the same job computes the same preview."""
+    imp = db.session.get(ImportFichier, import_id)
+    if imp is None or imp.statut != "verification":
+        return
+    try:
+        user = db.session.get(User, imp.created_by_id) if imp.created_by_id else None
+        p = perimetre_of(_Authenticated(user)) if user else Perimetre(None, None, "none", None)
+        validate(imp, p, on_chunk=lambda done, _results: progress(import_id, done))
+        imp.statut = "apercu"
+        db.session.commit()
+    except Exception:
+        log.exception("Vérification de l'import %s en échec", import_id)
+        db.session.rollback()
+        db.session.execute(sa.update(ImportFichier).where(ImportFichier.id == import_id).values(
+            statut="echec", error="La vérification du fichier s'est interrompue : déposez-le "
+                                  "de nouveau."))
+        db.session.commit()
+
+
+def validate(imp: ImportFichier, p: Perimetre, on_chunk=None) -> Sheet:
+    """Every row through the domain, nothing kept: each row's savepoint is rolled back (so a
+    progress commit in between commits nothing else)."""
+    sheet = read(imp)
+    if sheet.needs_mapping:
+        return sheet
+    results = _run(imp, p, sheet, dry_run=True, on_chunk=on_chunk)
+    db.session.rollback()  # nothing the checks did is kept (`imp` is committed by the caller)
+    imp.resultats = results
+    imp.total = len(results)
+    imp.erreurs = sum(1 for r in results if r["erreurs"])
+    imp.deja_importees = sum(1 for r in results if r["deja"] and not r["erreurs"])
+    imp.valides = imp.total - imp.erreurs - imp.deja_importees
+    return sheet
+
+
+def _run(imp, p, sheet: Sheet, dry_run: bool, on_chunk=None) -> list[dict]:
+    spec = spec_of(imp.kind)
+    ctx = spec.load(p, imp.dispositif, sheet.values)
+    keys = [spec.identity_key(ctx, v) for v in sheet.values]
+    done_before = _created(keys)
+    results, seen = [], {}
+    nom_fichier, import_id = imp.nom_fichier, imp.id
+    for i, (values, errors) in enumerate(zip(sheet.values, sheet.errors)):
+        line, key = i + 2, keys[i]
+        errors = dict(errors)
+        result = {"ligne": line, "erreurs": errors, "deja": None}
+        results.append(result)
+        if key is not None and key in seen:
+            errors.setdefault(spec.DUPLICATE_COLUMN, spec.duplicate_message(seen[key]))
+        elif key is not None:
+            seen[key] = line
+        if errors:
+            continue
+        if key in done_before:
+            result["deja"] = done_before[key]
+            continue
+        mails = len(db.session.info.get("mails_to_send", []))
+        savepoint = db.session.begin_nested()
+        try:
+            obj_id, label = spec.create(ctx, values, nom_fichier)
+            if not dry_run:
+                db.session.add(ImportLigne(import_id=import_id, numero=line, cle=key,
+                                           candidature_id=obj_id, objet=label[:120]))
+            db.session.flush()
+        except RuleViolation as exc:
+            savepoint.rollback()
+            _forget_mails(mails)
+            if not dry_run and key is not None:
+                # Another import committed this very row meanwhile (R-CAN-2 then refuses it):
+                # it is the same row, already imported, not an error of the file.
+                found = _created([key])
+                if found:
+                    result["deja"] = found[key]
+                    continue
+            column = exc.field if exc.field in {c.key for c in sheet.columns} else \
+                spec.RULE_COLUMN.get(exc.rule, ROW)
+            errors[column] = exc.message
+        except sa.exc.IntegrityError:
+            # The same row created meanwhile by another import (unique key): nothing twice.
+            savepoint.rollback()
+            _forget_mails(mails)
+            result["deja"] = "importée par un autre import"
+        else:
+            if dry_run:
+                savepoint.rollback()
+                _forget_mails(mails)
+            else:
+                savepoint.commit()
+                result["cree"] = label
+        if on_chunk and (i + 1) % COMMIT_EVERY == 0:
+            on_chunk(i + 1, results)
+    return results
+
+
+def _forget_mails(count: int):
+    """Mails queued by a row whose savepoint was rolled back are not sent (app/workflow/mail.py
+    sends the ids it finds in the session once the transaction commits)."""
+    queued = db.session.info.get("mails_to_send")
+    if queued is not None:
+        del queued[count:]
+
+
+def _created(keys) -> dict:
+    """Row identity -> what an earlier import created, in one statement per thousand rows."""
+    wanted = sorted({k for k in keys if k})
+    out = {}
+    for start in range(0, len(wanted), 1000):
+        rows = db.session.query(ImportLigne.cle, ImportLigne.objet).filter(
+            ImportLigne.cle.in_(wanted[start:start + 1000]))
+        out.update({cle: objet or "déjà importée" for cle, objet in rows})
+    return out
+
+
+def confirm(imp: ImportFichier, p: Perimetre):
+    """« Importer les lignes valides »: queued once; the job creates them (the caller commits)."""
+    if imp.created_by_id != p.user_id:
+        raise NotAllowed("Seul l'auteur de l'import peut le lancer.")
+    if imp.resultats is None:
+        raise RuleViolation("Le fichier n'a pas encore été vérifié : attendez son aperçu.")
+    claimed = db.session.execute(
+        sa.update(ImportFichier).where(ImportFichier.id == imp.id,
+                                       ImportFichier.statut.in_(("apercu", "echec")))
+        .values(statut="en_attente", error=None)).rowcount
+    db.session.commit()
+    if not claimed:
+        return False
+    from app.jobs import enqueue
+    enqueue("app.imports.process.run_import", imp.id)
+    return True
+
+
+def cancel(imp: ImportFichier, p: Perimetre):
+    if imp.created_by_id != p.user_id:
+        raise NotAllowed("Seul l'auteur de l'import peut l'abandonner.")
+    if imp.statut != "apercu":
+        raise RuleViolation("Seul un import encore en aperçu peut être abandonné.")
+    imp.statut = "abandonnee"
+
+
+def run_import(import_id: int) -> None:
+    """The background job. Claimed by one conditional UPDATE (a second worker does nothing); rows
+    committed every COMMIT_EVERY; a crash leaves `echec` and « Reprendre » creates the rest —
+    rows already created are recognised by their identity key."""
+    claimed = db.session.execute(
+        sa.update(ImportFichier).where(ImportFichier.id == import_id,
+                                       ImportFichier.statut == "en_attente")
+        .values(statut="en_cours", done=0)).rowcount
+    db.session.commit()
+    if not claimed:
+        return
+    imp = db.session.get(ImportFichier, import_id)
+    try:
+        user = db.session.get(User, imp.created_by_id) if imp.created_by_id else None
+        p = perimetre_of(_Authenticated(user)) if user else Perimetre(None, None, "none", None)
+        sheet = read(imp)
+
+        results = _run(imp, p, sheet, dry_run=False,
+                       on_chunk=lambda done, _results: progress(import_id, done))
+        imp = db.session.get(ImportFichier, import_id)
+        imp.resultats = results
+        imp.total = len(results)
+        imp.creees = sum(1 for r in results if r.get("cree"))
+        imp.erreurs = sum(1 for r in results if r["erreurs"])
+        imp.deja_importees = sum(1 for r in results if r["deja"] and not r["erreurs"])
+        imp.done = imp.valides = imp.creees
+        imp.statut, imp.finished_on = "terminee", utcnow()
+        db.session.commit()
+    except Exception:
+        log.exception("Import %s en échec", import_id)
+        db.session.rollback()
+        db.session.execute(sa.update(ImportFichier).where(ImportFichier.id == import_id).values(
+            statut="echec", error="L'import s'est interrompu. Les lignes déjà créées sont "
+                                  "conservées : « Reprendre » crée les suivantes."))
+        db.session.commit()
+
+
+def progress(import_id: int, done: int):
+    """Commit the rows created so far with the count the progress bar reads."""
+    db.session.execute(sa.update(ImportFichier).where(ImportFichier.id == import_id)
+                       .values(done=done))
+    db.session.commit()
+
+
+class _Authenticated:
+    """perimetre_of() reads a signed-in user; the job acts as the import's author."""
+
+    is_authenticated = True
+
+    def __init__(self, user):
+        self._user = user
+
+    def __getattr__(self, name):
+        return getattr(self._user, name)
