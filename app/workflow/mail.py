@@ -105,7 +105,7 @@ class _Smtp:
         if self.conn is None:
             try:
                 self.conn = mail.connect().__enter__()
-            except Exception as exc:  # noqa: BLE001 - every later message fails the same way
+            except Exception as exc:  # every later message fails the same way
                 self.down = exc
                 raise
             self.opened += 1
