@@ -103,6 +103,8 @@ def run_worker(app, queues=QUEUES, burst: bool = False, fork: bool = True, name:
     runs the jobs in this process (RQ's SimpleWorker): less isolation, no fork."""
     from rq import SimpleWorker, Worker
     use_app(app)
+    from app.reports.pdf import warm_up
+    warm_up()  # imported and drawn once here: every horse inherits it (≈ 1 s each otherwise)
     with app.app_context():  # a new context: its session is not the caller's
         from app.extensions import db
         db.session.remove()
