@@ -88,4 +88,8 @@ def create_app(config_object=None) -> Flask:
 
     from app.cli import register_cli
     register_cli(app)
+    if os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+        # The first document a user asks for would otherwise import xhtml2pdf (≈ 1 s).
+        from app.reports.pdf import warm_up_in_background
+        warm_up_in_background()
     return app

@@ -1,4 +1,4 @@
-"""flask commands: seed, demo, mail retry."""
+"""flask commands: seed, demo, worker, mail retry."""
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -29,6 +29,25 @@ def register_cli(app):
         for login, role, scope in accounts:
             click.echo(f"  {login:<28} {role:<30} {scope}")
         click.echo("")
+
+    @app.cli.command("worker")
+    @click.argument("queues", nargs=-1)
+    @click.option("--burst", is_flag=True, help="S'arrêter quand les files sont vides.")
+    @click.option("--sans-fork", "no_fork", is_flag=True,
+                  help="Exécuter les travaux dans ce processus (sans processus fils par travail).")
+    def worker(queues, burst, no_fork):
+        """Run the background jobs (RQ) with this application, built once: queues mail,
+        documents, imports by priority unless named."""
+        from app.jobs import QUEUES, run_worker
+        unknown = set(queues) - set(QUEUES)
+        if unknown:
+            raise click.BadParameter(f"files inconnues : {', '.join(sorted(unknown))} "
+                                     f"(files : {', '.join(QUEUES)})")
+        try:
+            run_worker(current_app._get_current_object(), queues or QUEUES, burst=burst,
+                       fork=not no_fork)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from exc
 
     @app.cli.group("mail")
     def mail_group():

@@ -14,7 +14,7 @@ import statistics
 import sys
 import time
 import tracemalloc
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.seed import DEFAULT_URL, PASSWORD
@@ -168,7 +168,7 @@ def measure_documents(app, engine, repeat):
         p, jury = perimetre_of(user), db.session.get(Jury, CLOSED_JURY)
 
         def pv():
-            doc = issue_jury_documents(p, jury, "pv")[0]
+            doc = issue_jury_documents(p, jury, "pv").emis[0]
             size = doc.taille
             db.session.rollback()
             return size
@@ -179,13 +179,92 @@ def measure_documents(app, engine, repeat):
             DocumentEmis.statut == "valide").order_by(DocumentEmis.id)]
         if not ids:
             t = time.perf_counter()
-            ids = [d.id for d in issue_jury_documents(p, jury, "certificat")]
+            ids = [d.id for d in issue_jury_documents(p, jury, "certificat").emis]
             db.session.commit()
             print(f"  500 certificats émis une fois en {time.perf_counter() - t:.1f} s "
                   f"(numérotés, rendus, enregistrés)", flush=True)
         out.append(("certificats_lot", f"Lot d'impression de {len(ids)} certificats", 4000,
                     measure_call(engine, lambda: len(print_certificates(ids)), repeat)))
+
+        def issue_all():
+            # The kept originals set aside inside the transaction (revoked ones do not count),
+            # so that all of them are numbered, rendered and stored again; then rolled back.
+            db.session.query(DocumentEmis).filter(
+                DocumentEmis.jury_id == CLOSED_JURY, DocumentEmis.type == "certificat",
+                DocumentEmis.statut == "valide").update(
+                {"statut": "revoque", "revoque_le": DocumentEmis.emis_le,
+                 "motif_revocation": "banc"}, synchronize_session=False)
+            n = len(issue_jury_documents(p, jury, "certificat").emis)
+            db.session.rollback()
+            return n
+        out.append(("certificats_emission", f"Émission des {len(ids)} certificats du jury", 10000,
+                    measure_call(engine, issue_all, repeat)))
+
+        def one_duplicate():
+            from app.workflow.documents_emis import issue_duplicate
+            size = issue_duplicate(db.session.get(DocumentEmis, ids[0])).taille
+            db.session.rollback()
+            return size
+        one_duplicate()  # the renderer loaded, as in a web worker that warmed it at start
+        out.append(("document_ecran", "Un document depuis l'écran (duplicata)", 300,
+                    measure_call(engine, one_duplicate, max(repeat, 5))))
     return out
+
+
+def measure_mail(app, engine, count=1000):
+    """`count` e-mails of one transaction delivered to a local SMTP server (aiosmtpd, a dev
+    dependency) as the worker does it: batches over one connection each."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from app.extensions import db
+    from app.models.notification import MailMessage
+    from app.workflow.mail import BATCH, deliver_many
+
+    class Counter:
+        def __init__(self):
+            self.received, self.connections = 0, set()
+
+        async def handle_DATA(self, server, session, envelope):
+            self.received += 1
+            self.connections.add(session.peer)
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = Counter()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    state = app.extensions["mail"]
+    saved = {k: getattr(state, k) for k in ("server", "port", "use_tls", "use_ssl", "suppress")}
+    try:
+        for k, v in {"server": "127.0.0.1", "port": port, "use_tls": False, "use_ssl": False,
+                     "suppress": False}.items():
+            setattr(state, k, v)
+        app.config["MAIL_SERVER"] = "127.0.0.1"
+        with app.test_request_context():
+            rows = [MailMessage(destinataire=f"banc{n}@example.org", sujet="Convocation au jury",
+                                corps_texte="Bonjour,\n" + "Texte de la convocation.\n" * 40,
+                                statut="en_attente") for n in range(count)]
+            db.session.add_all(rows)
+            db.session.commit()
+            ids = [r.id for r in rows]
+            res = measure_call(engine, lambda: sum(
+                sum(deliver_many(ids[i:i + BATCH]).values()) for i in range(0, count, BATCH)), 1)
+            db.session.query(MailMessage).filter(MailMessage.id.in_(ids)).delete(
+                synchronize_session=False)
+            db.session.commit()
+    finally:
+        controller.stop()
+        for k, v in saved.items():
+            setattr(state, k, v)
+        app.config["MAIL_SERVER"] = None
+    res["bytes"] = handler.received
+    print(f"  {count} e-mails reçus : {handler.received}, connexions SMTP : "
+          f"{len(handler.connections)}", flush=True)
+    return [("mail_1000", f"{count} e-mails vers un serveur SMTP local", 60000, res)]
 
 
 def floor_ms(engine, sql, repeat=5):
@@ -268,8 +347,9 @@ def main(argv=None):
         from bench.sqlite_copy import sqlite_url
         args.url = sqlite_url()
     app = make_app(args.url)
-    from app.extensions import db
     import sqlalchemy as sa
+
+    from app.extensions import db
     results = []
     with app.app_context():
         engine = db.engine
@@ -302,8 +382,10 @@ def main(argv=None):
                   f"{res['statements']:5d}  HTTP {res['status']}"
                   + (f"  {res['lines'] or '?'} lignes csv, {res['bytes']} octets, +{res['rss_peak_growth_mb']} Mo RSS" if heavy else ""),
                   flush=True)
-        if not args.skip_heavy and (not only or only & {"pv", "certificats_lot"}):
-            for key, label, target, res in measure_documents(app, engine, args.heavy_repeat):
+        if not args.skip_heavy and (not only or only & {"pv", "certificats_lot", "mail_1000",
+                                                        "certificats_emission", "document_ecran"}):
+            for key, label, target, res in (measure_documents(app, engine, args.heavy_repeat)
+                                            + measure_mail(app, engine)):
                 if only and key not in only:
                     continue
                 res.update(key=key, label=label, user="bench_secretariat", url=None,
@@ -316,7 +398,7 @@ def main(argv=None):
     print_table(results)
     out = Path("bench-results")
     out.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = out / f"{stamp}.json"
     path.write_text(json.dumps({
         "timestamp": stamp, "scale": args.scale, "repeat": args.repeat, "volumes": volumes,

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 DB_NAME = "opencertif_workers_test"
 REDIS_URL = "redis://127.0.0.1:6379/13"  # a Redis database of its own, flushed before and after
-QUEUE = "opencertif"  # app/jobs.py
+QUEUE = "mail"  # app/jobs.py: the queue of mail jobs
 NEW_PASSWORD = "Nouveau-Secret-Workers-2026!"
 USER = "utilisateur.etablissement"  # app/seed_data/demo.py
 USER_EMAIL = f"{USER}@demo.example.org"
@@ -237,8 +237,7 @@ def test_two_gunicorn_workers_share_nothing_but_postgresql_and_redis(tmp_path):
         rq_instance = tmp_path / "instance-rq"
         rq_instance.mkdir()
         worker = subprocess.run(
-            [str(Path(sys.executable).with_name("rq")), "worker", "--burst", "--url", REDIS_URL,
-             "--path", str(ROOT), QUEUE],
+            [sys.executable, "-m", "flask", "worker", "--burst", QUEUE],
             cwd=ROOT, env={**env, "OPENCERTIF_INSTANCE": str(rq_instance)},
             check=False, capture_output=True, text=True, timeout=120)
         assert worker.returncode == 0, worker.stderr[-3000:]

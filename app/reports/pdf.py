@@ -181,6 +181,36 @@ def _render_part(part) -> bytes:
     return render_pdf(*part)
 
 
+def _render_chunk(parts) -> list[bytes]:
+    """Several parts per task: one round trip to a pool worker per chunk, not per document."""
+    return [render_pdf(*part) for part in parts]
+
+
+# Below this many documents, rendering them here (≈ 25 ms each once warm) is faster than starting
+# the pool (a second or more: a forkserver and workers importing xhtml2pdf) or feeding it: the
+# documents issued from a screen (one letter, the certificates of a small jury) stay in-process.
+PARALLEL_MIN = 12
+
+
+def warm_up() -> None:
+    """Import xhtml2pdf and ReportLab and draw one tiny document (≈ 1 s in a fresh process): done
+    once by `flask worker` before it forks, and in the background by a web worker at start, so
+    that the first document a user asks for does not pay for it."""
+    from app.reports import qr
+    qr.qr_png(qr.verification_url("CHAUFFE", "http://localhost"))
+    html_to_pdf(f"<html><head><style>{_static_text('documents.css')}</style></head>"
+                "<body><p>OpenCertif</p></body></html>")
+
+
+def warm_up_in_background() -> None:
+    def run():
+        try:
+            warm_up()
+        except Exception:  # an optimisation: the first document would just be slower
+            log.warning("Préchauffage du rendu PDF impossible", exc_info=True)
+    threading.Thread(target=run, name="pdf-warm-up", daemon=True).start()
+
+
 def join_pdfs(parts: list[bytes]) -> bytes:
     """One PDF of several, in order (print batches join the issued PDFs as they are)."""
     from pypdf import PdfReader, PdfWriter
@@ -233,25 +263,30 @@ def _executor(processes: int) -> ProcessPoolExecutor:
 
 
 def render_many(parts: list, on_part_done=None) -> list[bytes]:
-    """Render each part (see _render_part) into its own PDF, in parallel when several CPUs.
+    """Render each part (see _render_part) into its own PDF: here when they are few, else in
+    parallel in chunks when several CPUs.
 
     on_part_done(index) is called in this process as each part completes (progress bars)."""
     processes = min(pdf_processes(), len(parts))
     results: list[bytes | None] = [None] * len(parts)
-    if processes <= 1:
+    if processes <= 1 or len(parts) < PARALLEL_MIN:
         for i, part in enumerate(parts):
             results[i] = _render_part(part)
             if on_part_done:
                 on_part_done(i)
         return results
+    # Chunks small enough that every worker gets several (the last ones finish together).
+    size = max(1, min(8, len(parts) // (processes * 4)))
     try:
         pool = _executor(pdf_processes())
-        futures = {pool.submit(_render_part, part): i for i, part in enumerate(parts)}
+        futures = {pool.submit(_render_chunk, parts[start:start + size]): start
+                   for start in range(0, len(parts), size)}
         for future in as_completed(futures):
-            i = futures[future]
-            results[i] = future.result()
-            if on_part_done:
-                on_part_done(i)
+            start = futures[future]
+            for offset, pdf in enumerate(future.result()):
+                results[start + offset] = pdf
+                if on_part_done:
+                    on_part_done(start + offset)
     except BrokenProcessPool:  # e.g. a __main__ the workers cannot import: render here instead
         log.warning("Rendu en parallèle impossible, rendu séquentiel", exc_info=True)
         for i, part in enumerate(parts):
