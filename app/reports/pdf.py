@@ -119,21 +119,35 @@ def environment() -> Environment:
     return env
 
 
+@cache
+def dejavu() -> tuple[str, str]:
+    """Register DejaVu Sans (regular, bold) with ReportLab and make it the font every canvas
+    starts with: ReportLab otherwise selects Helvetica at the top of each page (even one that
+    draws no Helvetica text), a font PDF/A refuses because it is never embedded."""
+    from reportlab import rl_config
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    fonts = STATIC_DIR / "fonts"
+    pdfmetrics.registerFont(TTFont("DejaVu", str(fonts / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont("DejaVu-Bold", str(fonts / "DejaVuSans-Bold.ttf")))
+    for italic in (0, 1):  # no italic face: keep <i> within the family
+        addMapping("DejaVu", 0, italic, "DejaVu")
+        addMapping("DejaVu", 1, italic, "DejaVu-Bold")
+    rl_config.canvas_basefontname = "DejaVu"
+    # Table cells select their style's font before drawing, Helvetica unless told otherwise
+    # (read from rl_config when ReportLab was imported, hence set here too).
+    from reportlab.platypus.tables import CellStyle
+    CellStyle.fontname = "DejaVu"
+    return "DejaVu", "DejaVu-Bold"
+
+
 def needs_unicode_font(value) -> bool:
-    """Whether some text cannot be drawn with the built-in Helvetica (Windows-1252 only): a name
-    like « Łukasz Şahin » then switches the document to the embedded DejaVu Sans. Only then:
-    embedding a font makes each PDF ten times larger and slower to join in a print batch."""
-    if isinstance(value, str):
-        try:
-            value.encode("cp1252")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(needs_unicode_font(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(needs_unicode_font(v) for v in value)
-    return False
+    """Every issued document is PDF/A-2b (app/reports/pdfa.py), which requires every font to be
+    embedded: the built-in Helvetica never is, so documents always draw with the embedded DejaVu
+    Sans (ReportLab embeds only the glyphs used, a few kilobytes). Kept as a function for its
+    callers (pv_pdf, feuille_decision)."""
+    return True
 
 
 def render_html(template: str, context: dict) -> str:
@@ -141,7 +155,7 @@ def render_html(template: str, context: dict) -> str:
 
     A context with a `verification_url` gets its QR code (`qr`) drawn here, so that the frozen
     data of a document holds the URL and never an image."""
-    extra = {"unicode_font": needs_unicode_font(context)}
+    extra = {}
     if context.get("verification_url") and "qr" not in context:
         from app.reports.qr import qr_data_uri
         extra["qr"] = qr_data_uri(context["verification_url"])
@@ -150,6 +164,7 @@ def render_html(template: str, context: dict) -> str:
 
 def html_to_pdf(html: str) -> bytes:
     from xhtml2pdf import pisa
+    dejavu()
     out = io.BytesIO()
     result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=link_callback,
                             resource_policy=_policy())
@@ -159,8 +174,9 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def render_pdf(template: str, context: dict) -> bytes:
-    """Render app/reports/templates/<template> with `context` into PDF bytes."""
-    return html_to_pdf(render_html(template, context))
+    """Render app/reports/templates/<template> with `context` into PDF/A-2b bytes."""
+    from app.reports.pdfa import to_pdfa
+    return to_pdfa(html_to_pdf(render_html(template, context)))
 
 
 # -- long documents: parts rendered side by side, then joined -------------------------------------
@@ -279,7 +295,7 @@ def stamp_page_numbers(pdf: bytes, label: str = "page {i} / {n}", font_size: flo
     for i, page in enumerate(reader.pages, start=1):
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         c.setPageSize((width, height))
-        c.setFont("Helvetica", font_size)
+        c.setFont(dejavu()[0], font_size)
         c.drawRightString(width - 34, 16, label.format(i=i, n=n))
         c.showPage()
     c.save()
