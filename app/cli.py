@@ -28,7 +28,21 @@ def register_cli(app):
         click.echo("\nComptes de démonstration (mot de passe commun : %s)" % DEMO_PASSWORD)
         for login, role, scope in accounts:
             click.echo(f"  {login:<28} {role:<30} {scope}")
+        _demo_seals()
         click.echo("")
+
+    def _demo_seals():
+        """A self-signed seal per dispositif without a configured one (issue 19)."""
+        from app.models.referentiel import Dispositif
+        from app.reports.seal import source_for, write_demo_seal
+        for dispositif in db.session.query(Dispositif).order_by(Dispositif.code):
+            if source_for(dispositif.code) is None or source_for(dispositif.code).demo:
+                path = write_demo_seal(dispositif.code, dispositif.certificateur)
+                if path:
+                    click.echo(f"\nSceau de DÉMONSTRATION auto-signé pour {dispositif.code} : {path}"
+                               "\n  Il ne vaut que pour la démonstration : en production, configurez "
+                               f"SEAL_{dispositif.code}_P12 et SEAL_{dispositif.code}_PASSWORD "
+                               "(voir le README).")
 
     @app.cli.group("mail")
     def mail_group():

@@ -121,24 +121,35 @@ def environment() -> Environment:
 
 @cache
 def dejavu() -> tuple[str, str]:
-    """Register DejaVu Sans (regular, bold) with ReportLab and make it the font every canvas
-    starts with: ReportLab otherwise selects Helvetica at the top of each page (even one that
-    draws no Helvetica text), a font PDF/A refuses because it is never embedded."""
+    """Register DejaVu Sans (regular, bold) with ReportLab, and make sure no document can draw
+    with a font that is not embedded (PDF/A): call before rendering, once per process.
+
+    ReportLab and xhtml2pdf fall back to Helvetica in places a stylesheet cannot reach (the font
+    each page starts with, table cells, list markers, empty paragraphs, anchors) and draw list
+    bullets with Symbol; none of the base-14 fonts is ever embedded. So in this application
+    « Helvetica » is the embedded DejaVu Sans (same glyphs for Latin text, wider metrics, used
+    consistently for layout and drawing), and bullets are DejaVu's own."""
     from reportlab import rl_config
     from reportlab.lib.fonts import addMapping
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
-    fonts = STATIC_DIR / "fonts"
-    pdfmetrics.registerFont(TTFont("DejaVu", str(fonts / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont("DejaVu-Bold", str(fonts / "DejaVuSans-Bold.ttf")))
+    from xhtml2pdf import default, tags
+    regular = str(STATIC_DIR / "fonts" / "DejaVuSans.ttf")
+    bold = str(STATIC_DIR / "fonts" / "DejaVuSans-Bold.ttf")
+    for name, path in (("DejaVu", regular), ("DejaVu-Bold", bold), ("Helvetica", regular),
+                       ("Helvetica-Bold", bold), ("Helvetica-Oblique", regular),
+                       ("Helvetica-BoldOblique", bold)):
+        pdfmetrics.registerFont(TTFont(name, path))
     for italic in (0, 1):  # no italic face: keep <i> within the family
         addMapping("DejaVu", 0, italic, "DejaVu")
         addMapping("DejaVu", 1, italic, "DejaVu-Bold")
     rl_config.canvas_basefontname = "DejaVu"
-    # Table cells select their style's font before drawing, Helvetica unless told otherwise
-    # (read from rl_config when ReportLab was imported, hence set here too).
-    from reportlab.platypus.tables import CellStyle
-    CellStyle.fontname = "DejaVu"
+    # Known to xhtml2pdf by name (font-family: DejaVu), without an @font-face that would read and
+    # parse the font files again for every document.
+    default.DEFAULT_FONT["dejavu"] = "DejaVu"
+    for style in ("disc", "circle", "square", "lower-greek"):
+        if style in tags._list_style_font:
+            tags._list_style_font[style] = ("DejaVu", 1.0 if style != "square" else 0.8)
     return "DejaVu", "DejaVu-Bold"
 
 

@@ -95,6 +95,11 @@ def problems(data: bytes) -> list[str]:
         meta = pdf.open_metadata()
         if meta.get("pdfaid:part") != "2" or meta.get("pdfaid:conformance") != "B":
             found.append("identification PDF/A-2b absente des métadonnées XMP")
+        for info_key, xmp_key in (("/Title", "dc:title"), ("/Producer", "pdf:Producer"),
+                                  ("/Creator", "xmp:CreatorTool")):
+            if info_key in pdf.docinfo and str(pdf.docinfo[info_key]) != str(meta.get(xmp_key)):
+                found.append(f"métadonnées XMP et dictionnaire d'information en désaccord "
+                             f"({info_key[1:]})")
         intents = root.get("/OutputIntents", [])
         if not any(i.get("/S") == Name.GTS_PDFA1 and "/DestOutputProfile" in i for i in intents):
             found.append("pas de profil de sortie sRGB")

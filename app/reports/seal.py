@@ -18,7 +18,7 @@ import io
 import logging
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -117,8 +117,27 @@ def seal(pdf: bytes, dispositif) -> bytes:
         name=getattr(dispositif, "certificateur", None) or None)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     _producer_as_pyhanko_writes_it(writer)
-    out = signers.PdfSigner(meta, signer=signer, timestamper=_timestamper()).sign_pdf(writer)
+    tsa = current_app.config.get("SEAL_TSA_URL")
+    key = (source.path, source.password, tsa)
+    out = signers.PdfSigner(meta, signer=signer, timestamper=_timestamper()).sign_pdf(
+        writer, bytes_reserved=_reserved.get(key))
+    if key not in _reserved:
+        _reserved[key] = _reserved_in(out)
     return out.getvalue()
+
+
+# Room kept in the file for the signature, per seal: pyHanko estimates it by making a dummy
+# signature first, which doubles the cost of sealing; its estimate (with its own margin) for the
+# first document holds for the next ones of the same seal and timestamp server.
+_reserved: dict[tuple, int] = {}
+
+
+def _reserved_in(out) -> int | None:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    out.seek(0)
+    signature = PdfFileReader(out, strict=False).embedded_signatures[-1]
+    contents = signature.sig_object.raw_get("/Contents")
+    return 2 * len(contents.original_bytes) if hasattr(contents, "original_bytes") else None
 
 
 def _producer_as_pyhanko_writes_it(writer) -> None:
@@ -165,7 +184,7 @@ def check(data: bytes) -> SealCheck:
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         signatures = reader.embedded_signatures
-    except Exception:  # noqa: BLE001 — any unreadable file is simply not an intact document
+    except Exception:  # any unreadable file is simply not an intact document
         return SealCheck("altere" if data[:5] == b"%PDF-" else "absent")
     if not signatures:
         return SealCheck("absent")
@@ -174,7 +193,7 @@ def check(data: bytes) -> SealCheck:
     sig = signatures[-1]
     try:
         status = validate_pdf_signature(sig, context)
-    except Exception:  # noqa: BLE001 — a damaged signature dictionary or CMS blob
+    except Exception:  # a damaged signature dictionary or CMS blob
         log.info("Sceau illisible", exc_info=True)
         return SealCheck("altere")
     signataire = _signer_name(status.signing_cert)
@@ -200,20 +219,23 @@ def _signer_name(cert) -> str | None:
 def self_signed_p12(organisation: str, password: str, *, years: int = 5) -> bytes:
     """A self-signed seal certificate (ECDSA P-256) as PKCS#12 bytes: for demonstrations and
     tests only — a real seal comes from a qualified trust service provider."""
-    from datetime import timedelta, timezone
+    from datetime import timedelta
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+    from cryptography.hazmat.primitives.serialization import (
+        BestAvailableEncryption,
+        pkcs12,
+    )
     from cryptography.x509.oid import NameOID
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation[:64]),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"Sceau de démonstration — {organisation}"[:64]),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, _fit(organisation)),
+        x509.NameAttribute(NameOID.COMMON_NAME, _fit(f"Sceau de démonstration — {organisation}")),
     ])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5))
@@ -227,6 +249,13 @@ def self_signed_p12(organisation: str, password: str, *, years: int = 5) -> byte
             .sign(key, hashes.SHA256()))
     return pkcs12.serialize_key_and_certificates(
         b"sceau", key, cert, None, BestAvailableEncryption(password.encode()))
+
+
+def _fit(text: str, limit: int = 64) -> str:
+    """X.509 names hold at most 64 bytes of UTF-8 (accents and dashes count for two or three)."""
+    while len(text.encode()) > limit:
+        text = text[:-1]
+    return text
 
 
 def write_demo_seal(code: str, organisation: str) -> Path | None:
