@@ -275,3 +275,26 @@ def test_no_credential_for_other_documents(docs, metal, db, client):
     assert client.get(f"/verifier/{doc.code_verification}/attestation").status_code == 404
     page = client.get(f"/verifier/{doc.code_verification}").get_data(as_text=True)
     assert "attestation numérique" not in page
+
+
+def test_timestamp_server_is_used_only_when_configured(app, db, monkeypatch):
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    from app.reports.seal import _timestamper
+    assert _timestamper() is None
+    monkeypatch.setitem(app.config, "SEAL_TSA_URL", "https://horodatage.example/tsa")
+    stamper = _timestamper()
+    assert isinstance(stamper, HTTPTimeStamper) and stamper.url == "https://horodatage.example/tsa"
+
+
+def test_print_batch_carries_no_broken_seal(docs, metal, db):
+    """A print batch joins sealed documents: their seals, valid for each file only, are left out."""
+    from app.reports.pdf import join_pdfs
+    a = docs.issue_document("certificat", metal, cert_data(), "certificat_cqpm")
+    b = docs.issue_document("certificat", metal, cert_data(titulaire=titulaire(nom="Martin")),
+                            "certificat_cqpm")
+    with pikepdf.open(io.BytesIO(a.pdf)) as pdf:
+        assert "/AcroForm" in pdf.Root and pdf.pages[0].Annots
+    with pikepdf.open(io.BytesIO(join_pdfs([a.pdf, b.pdf]))) as batch:
+        assert len(batch.pages) == 2 and "/AcroForm" not in batch.Root
+        assert all(not list(page.obj.get("/Annots", [])) for page in batch.pages)

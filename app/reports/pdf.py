@@ -213,9 +213,19 @@ def join_pdfs(parts: list[bytes]) -> bytes:
     from pypdf import PdfReader, PdfWriter
     if len(parts) == 1:
         return parts[0]
+    from pypdf.generic import ArrayObject, NameObject
     writer = PdfWriter()
     for part in parts:
         writer.append(PdfReader(io.BytesIO(part)))
+    # The seals of the issued documents cover each file, not the batch: copied into it they would
+    # only show as broken signatures. Each document keeps its seal; the batch is for printing.
+    for page in writer.pages:
+        annots = page.get("/Annots")
+        if annots is not None:
+            kept = [a for a in annots.get_object() if a.get_object().get("/FT") != "/Sig"]
+            page[NameObject("/Annots")] = ArrayObject(kept)
+    if "/AcroForm" in writer.root_object:
+        del writer.root_object["/AcroForm"]
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
