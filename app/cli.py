@@ -33,16 +33,11 @@ def register_cli(app):
 
     def _demo_seals():
         """A self-signed seal per dispositif without a configured one (issue 19)."""
-        from app.models.referentiel import Dispositif
-        from app.reports.seal import source_for, write_demo_seal
-        for dispositif in db.session.query(Dispositif).order_by(Dispositif.code):
-            if source_for(dispositif.code) is None or source_for(dispositif.code).demo:
-                path = write_demo_seal(dispositif.code, dispositif.certificateur)
-                if path:
-                    click.echo(f"\nSceau de DÉMONSTRATION auto-signé pour {dispositif.code} : {path}"
-                               "\n  Il ne vaut que pour la démonstration : en production, configurez "
-                               f"SEAL_{dispositif.code}_P12 et SEAL_{dispositif.code}_PASSWORD "
-                               "(voir le README).")
+        from app.reports.seal import write_demo_seals
+        for code, path in write_demo_seals():
+            click.echo(f"\nSceau de DÉMONSTRATION auto-signé pour {code} : {path}"
+                       "\n  Il ne vaut que pour la démonstration : en production, configurez "
+                       f"SEAL_{code}_P12 et SEAL_{code}_PASSWORD (voir le README).")
 
     @app.cli.group("mail")
     def mail_group():

@@ -180,9 +180,12 @@ def test_without_a_seal_documents_are_issued_unsealed(app, docs, metal, db, monk
 def test_demo_seal_is_written_once_and_used(app, docs, metal, db, monkeypatch, tmp_path):
     from app.reports import seal as seals
     monkeypatch.setitem(app.config, "SEAL_P12", None)
+    monkeypatch.setitem(app.config, "SEAL_CLEA_P12", "/configured/clea.p12")
     monkeypatch.setitem(app.config, "INSTANCE_DIR", str(tmp_path))
-    path = seals.write_demo_seal("METALLURGIE", metal.certificateur)
-    assert path and seals.write_demo_seal("METALLURGIE", metal.certificateur) is None
+    written = dict(seals.write_demo_seals())
+    assert set(written) == {"METALLURGIE", "CHIMIE"}      # CléA has its own configured seal
+    assert seals.write_demo_seals() == []
+    path = written["METALLURGIE"]
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     doc = docs.issue_document("certificat", metal, cert_data(), "certificat_cqpm")
     result = seals.check(doc.pdf)

@@ -184,7 +184,7 @@ def check(data: bytes) -> SealCheck:
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         signatures = reader.embedded_signatures
-    except Exception:  # any unreadable file is simply not an intact document
+    except Exception:  # noqa: BLE001 — any unreadable file is simply not an intact document
         return SealCheck("altere" if data[:5] == b"%PDF-" else "absent")
     if not signatures:
         return SealCheck("absent")
@@ -276,3 +276,18 @@ def write_demo_seal(code: str, organisation: str) -> Path | None:
     with os.fdopen(fd, "wb") as f:
         f.write(self_signed_p12(organisation, password))
     return path
+
+
+def write_demo_seals() -> list[tuple[str, Path]]:
+    """A demonstration seal for each dispositif that has no configured one (`flask demo`);
+    returns the (code, path) of those written now."""
+    from app.extensions import db
+    from app.models.referentiel import Dispositif
+    written = []
+    for dispositif in db.session.query(Dispositif).order_by(Dispositif.code):
+        source = source_for(dispositif.code)
+        if source is None or source.demo:
+            path = write_demo_seal(dispositif.code, dispositif.certificateur)
+            if path:
+                written.append((dispositif.code, path))
+    return written
