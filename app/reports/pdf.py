@@ -262,7 +262,8 @@ def _executor(processes: int) -> ProcessPoolExecutor:
             if _pool is not None and _pool_pid == os.getpid():
                 _pool.shutdown(wait=False, cancel_futures=True)
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["app.reports.pdf", "xhtml2pdf.pisa", "app.reports.qr"])
+            ctx.set_forkserver_preload(["app.reports.pdf", "xhtml2pdf.pisa", "app.reports.qr",
+                                      "app.reports.pdfa"])
             _pool = ProcessPoolExecutor(max_workers=processes, mp_context=ctx,
                                         initializer=_exit_with, initargs=(os.getpid(),))
             _pool_pid = os.getpid()
