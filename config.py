@@ -123,12 +123,22 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "OpenCertif <no-reply@opencertif.local>")
 
+    # Electronic seal of issued documents and signing key of digital credentials (issue 19,
+    # app/reports/seal.py, README « Sceau électronique »): SEAL_<CODE>_P12 / SEAL_<CODE>_PASSWORD
+    # per dispositif (read in load()), else this platform seal; RFC 3161 timestamps when
+    # SEAL_TSA_URL is set.
+    SEAL_P12 = os.environ.get("SEAL_P12")
+    SEAL_PASSWORD = os.environ.get("SEAL_PASSWORD")
+    SEAL_TSA_URL = os.environ.get("SEAL_TSA_URL")
+
     LIST_PAGE_SIZE_MAX = 100
     TESTING = False
 
     @classmethod
     def load(cls) -> dict:
         values = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+        values.update({k: v for k, v in os.environ.items()
+                       if k.startswith("SEAL_") and k.endswith(("_P12", "_PASSWORD"))})
         values["SECRET_KEY"] = _secret_key(values["SQLALCHEMY_DATABASE_URI"])
         return values
 

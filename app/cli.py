@@ -28,6 +28,7 @@ def register_cli(app):
         click.echo("\nComptes de démonstration (mot de passe commun : %s)" % DEMO_PASSWORD)
         for login, role, scope in accounts:
             click.echo(f"  {login:<28} {role:<30} {scope}")
+        _demo_seals()
         click.echo("")
 
     @app.cli.command("worker")
@@ -48,6 +49,14 @@ def register_cli(app):
                        fork=not no_fork)
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from exc
+
+    def _demo_seals():
+        """A self-signed seal per dispositif without a configured one (issue 19)."""
+        from app.reports.seal import write_demo_seals
+        for code, path in write_demo_seals():
+            click.echo(f"\nSceau de DÉMONSTRATION auto-signé pour {code} : {path}"
+                       "\n  Il ne vaut que pour la démonstration : en production, configurez "
+                       f"SEAL_{code}_P12 et SEAL_{code}_PASSWORD (voir le README).")
 
     @app.cli.group("mail")
     def mail_group():

@@ -53,6 +53,12 @@ def app(worker_id="master"):
     from config import TestConfig
     TestConfig.SQLALCHEMY_DATABASE_URI = os.environ["DATABASE_URL_TEST_EFFECTIVE"]
     TestConfig.INSTANCE_DIR = os.environ["OPENCERTIF_INSTANCE"]
+    # Issue 19: every issued document is sealed, as in production, with a test seal made once.
+    from app.reports.seal import self_signed_p12
+    seal_file = os.path.join(TestConfig.INSTANCE_DIR, "sceau-test.p12")
+    with open(seal_file, "wb") as f:
+        f.write(self_signed_p12("Certificateur de test", "sceau-test"))
+    TestConfig.SEAL_P12, TestConfig.SEAL_PASSWORD = seal_file, "sceau-test"
     from app import create_app
     from app.extensions import db
     application = create_app(TestConfig)

@@ -119,21 +119,46 @@ def environment() -> Environment:
     return env
 
 
+@cache
+def dejavu() -> tuple[str, str]:
+    """Register DejaVu Sans (regular, bold) with ReportLab, and make sure no document can draw
+    with a font that is not embedded (PDF/A): call before rendering, once per process.
+
+    ReportLab and xhtml2pdf fall back to Helvetica in places a stylesheet cannot reach (the font
+    each page starts with, table cells, list markers, empty paragraphs, anchors) and draw list
+    bullets with Symbol; none of the base-14 fonts is ever embedded. So in this application
+    « Helvetica » is the embedded DejaVu Sans (same glyphs for Latin text, wider metrics, used
+    consistently for layout and drawing), and bullets are DejaVu's own."""
+    from reportlab import rl_config
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from xhtml2pdf import default, tags
+    regular = str(STATIC_DIR / "fonts" / "DejaVuSans.ttf")
+    bold = str(STATIC_DIR / "fonts" / "DejaVuSans-Bold.ttf")
+    for name, path in (("DejaVu", regular), ("DejaVu-Bold", bold), ("Helvetica", regular),
+                       ("Helvetica-Bold", bold), ("Helvetica-Oblique", regular),
+                       ("Helvetica-BoldOblique", bold)):
+        pdfmetrics.registerFont(TTFont(name, path))
+    for italic in (0, 1):  # no italic face: keep <i> within the family
+        addMapping("DejaVu", 0, italic, "DejaVu")
+        addMapping("DejaVu", 1, italic, "DejaVu-Bold")
+    rl_config.canvas_basefontname = "DejaVu"
+    # Known to xhtml2pdf by name (font-family: DejaVu), without an @font-face that would read and
+    # parse the font files again for every document.
+    default.DEFAULT_FONT["dejavu"] = "DejaVu"
+    for style in ("disc", "circle", "square", "lower-greek"):
+        if style in tags._list_style_font:
+            tags._list_style_font[style] = ("DejaVu", 1.0 if style != "square" else 0.8)
+    return "DejaVu", "DejaVu-Bold"
+
+
 def needs_unicode_font(value) -> bool:
-    """Whether some text cannot be drawn with the built-in Helvetica (Windows-1252 only): a name
-    like « Łukasz Şahin » then switches the document to the embedded DejaVu Sans. Only then:
-    embedding a font makes each PDF ten times larger and slower to join in a print batch."""
-    if isinstance(value, str):
-        try:
-            value.encode("cp1252")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(needs_unicode_font(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(needs_unicode_font(v) for v in value)
-    return False
+    """Every issued document is PDF/A-2b (app/reports/pdfa.py), which requires every font to be
+    embedded: the built-in Helvetica never is, so documents always draw with the embedded DejaVu
+    Sans (ReportLab embeds only the glyphs used, a few kilobytes). Kept as a function for its
+    callers (pv_pdf, feuille_decision)."""
+    return True
 
 
 def render_html(template: str, context: dict) -> str:
@@ -141,7 +166,7 @@ def render_html(template: str, context: dict) -> str:
 
     A context with a `verification_url` gets its QR code (`qr`) drawn here, so that the frozen
     data of a document holds the URL and never an image."""
-    extra = {"unicode_font": needs_unicode_font(context)}
+    extra = {}
     if context.get("verification_url") and "qr" not in context:
         from app.reports.qr import qr_data_uri
         extra["qr"] = qr_data_uri(context["verification_url"])
@@ -150,6 +175,7 @@ def render_html(template: str, context: dict) -> str:
 
 def html_to_pdf(html: str) -> bytes:
     from xhtml2pdf import pisa
+    dejavu()
     out = io.BytesIO()
     result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=link_callback,
                             resource_policy=_policy())
@@ -159,8 +185,9 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def render_pdf(template: str, context: dict) -> bytes:
-    """Render app/reports/templates/<template> with `context` into PDF bytes."""
-    return html_to_pdf(render_html(template, context))
+    """Render app/reports/templates/<template> with `context` into PDF/A-2b bytes."""
+    from app.reports.pdfa import to_pdfa
+    return to_pdfa(html_to_pdf(render_html(template, context)))
 
 
 # -- long documents: parts rendered side by side, then joined -------------------------------------
@@ -216,9 +243,19 @@ def join_pdfs(parts: list[bytes]) -> bytes:
     from pypdf import PdfReader, PdfWriter
     if len(parts) == 1:
         return parts[0]
+    from pypdf.generic import ArrayObject, NameObject
     writer = PdfWriter()
     for part in parts:
         writer.append(PdfReader(io.BytesIO(part)))
+    # The seals of the issued documents cover each file, not the batch: copied into it they would
+    # only show as broken signatures. Each document keeps its seal; the batch is for printing.
+    for page in writer.pages:
+        annots = page.get("/Annots")
+        if annots is not None:
+            kept = [a for a in annots.get_object() if a.get_object().get("/FT") != "/Sig"]
+            page[NameObject("/Annots")] = ArrayObject(kept)
+    if "/AcroForm" in writer.root_object:
+        del writer.root_object["/AcroForm"]
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -255,7 +292,8 @@ def _executor(processes: int) -> ProcessPoolExecutor:
             if _pool is not None and _pool_pid == os.getpid():
                 _pool.shutdown(wait=False, cancel_futures=True)
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["app.reports.pdf", "xhtml2pdf.pisa", "app.reports.qr"])
+            ctx.set_forkserver_preload(["app.reports.pdf", "xhtml2pdf.pisa", "app.reports.qr",
+                                      "app.reports.pdfa"])
             _pool = ProcessPoolExecutor(max_workers=processes, mp_context=ctx,
                                         initializer=_exit_with, initargs=(os.getpid(),))
             _pool_pid = os.getpid()
@@ -314,7 +352,7 @@ def stamp_page_numbers(pdf: bytes, label: str = "page {i} / {n}", font_size: flo
     for i, page in enumerate(reader.pages, start=1):
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         c.setPageSize((width, height))
-        c.setFont("Helvetica", font_size)
+        c.setFont(dejavu()[0], font_size)
         c.drawRightString(width - 34, 16, label.format(i=i, n=n))
         c.showPage()
     c.save()

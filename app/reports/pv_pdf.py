@@ -45,7 +45,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from app.reports.pdf import STATIC_DIR, date_fr, needs_unicode_font
+from app.reports.pdf import STATIC_DIR, date_fr, dejavu
 
 PAGE = landscape(A4)
 MARGIN = 1.2 * cm          # left, right, top (pv.html: @page margin 1.2cm 1.2cm 1.6cm 1.2cm)
@@ -64,18 +64,8 @@ def esc(value) -> str:
 
 
 # -- fonts and styles ------------------------------------------------------------------------------
-@cache
 def _dejavu() -> tuple[str, str]:
-    from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-    fonts = STATIC_DIR / "fonts"
-    pdfmetrics.registerFont(TTFont("DejaVu", str(fonts / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont("DejaVu-Bold", str(fonts / "DejaVuSans-Bold.ttf")))
-    for italic in (0, 1):  # no italic face: keep <i> within the family
-        addMapping("DejaVu", 0, italic, "DejaVu")
-        addMapping("DejaVu", 1, italic, "DejaVu-Bold")
-    return "DejaVu", "DejaVu-Bold"
+    return dejavu()
 
 
 @cache
@@ -199,7 +189,7 @@ class _NumberedCanvas(rl_canvas.Canvas):
         n = len(self._pages)
         for i, state in enumerate(self._pages, start=1):
             self.__dict__.update(state)
-            self.setFont("Helvetica", 7)
+            self.setFont(_dejavu()[0], 7)  # PDF/A: no built-in (never embedded) font
             self.setFillColor(colors.black)
             self.drawRightString(self._pagesize[0] - 34, 16, f"page {i} / {n}")
             super().showPage()
@@ -328,7 +318,7 @@ def closing(context: dict, st: dict) -> list:
 def render_pv(context: dict) -> bytes:
     """The PV of `context` (documents_data: jury, sections, financements, emetteur, numero) as
     PDF bytes. Sections may carry the keys of documents_data.pv_parts (suite, fin, total)."""
-    st = styles(needs_unicode_font(context))
+    st = styles(True)  # PDF/A: the embedded DejaVu Sans only
     jury, emetteur = context["jury"], context.get("emetteur") or {}
     jour = date_fr(jury.get("date"))
     width = PAGE[0] - 2 * MARGIN
@@ -386,5 +376,6 @@ def render_pv(context: dict) -> bytes:
 
     footer = (f"Procès-verbal n° {context.get('numero', '')} — jury du {jour} — "
               f"{emetteur.get('nom', '')}")
-    return build(story, title=f"Procès-verbal du jury du {jour}", footer=footer, st=st,
-                 on_page_end=on_page_end)
+    from app.reports.pdfa import to_pdfa
+    return to_pdfa(build(story, title=f"Procès-verbal du jury du {jour}", footer=footer, st=st,
+                         on_page_end=on_page_end))

@@ -248,9 +248,7 @@ class VerificationView(BaseView):
                 if not data.startswith(b"%PDF-"):
                     form.fichier.errors = ["Ce fichier n'est pas un PDF."]
                 else:
-                    doc = docs.verify_upload(data)
-                    result = {"doc": docs.public_summary(doc) if doc else None,
-                              "sha256": hashlib.sha256(data).hexdigest(), "upload": True}
+                    result = _upload_result(data)
             elif form.code.data:
                 return redirect(url_for("VerificationView.code",
                                         code=docs.normalise_code(form.code.data)))
@@ -260,9 +258,61 @@ class VerificationView(BaseView):
     @expose("/<string:code>", methods=["GET"])
     def code(self, code):
         doc = docs.find_by_code(code)
-        result = {"doc": docs.public_summary(doc) if doc else None, "code": code}
+        result = {"doc": docs.public_summary(doc) if doc else None, "code": code,
+                  "attestation": _has_credential(doc)}
         return self.render_template("documents/verifier.html", form=VerificationForm(formdata=None),
                                     result=result, title="Vérifier un document"), (200 if doc else 404)
+
+    @expose("/<string:code>/attestation", methods=["GET"])
+    def attestation(self, code):
+        """The holder's digital credential (Open Badges 3.0, VC-JWT), with the certificate's code."""
+        from app.reports.credentials import signed_credential
+        doc = docs.find_by_code(code)
+        if not _has_credential(doc):
+            from app.errors import error_response
+            return error_response(404, "Aucune attestation numérique ne correspond à ce code : "
+                                       "elle n'existe que pour un certificat valide.")
+        full = db.session.get(DocumentEmis, doc.id)
+        return Response(signed_credential(full), mimetype="application/vc+jwt", headers={
+            "Content-Disposition": f'attachment; filename="attestation-{doc.numero}.jwt"'})
+
+    @expose("/statut/<string:dispositif>", methods=["GET"])
+    def statut(self, dispositif):
+        """The revocation status list of a dispositif's certificates (Bitstring Status List)."""
+        from app.reports.credentials import status_list
+        found = _dispositif_with_key(dispositif)
+        return Response(status_list(found), mimetype="application/vc+jwt",
+                        headers={"Cache-Control": "public, max-age=300"})
+
+    @expose("/emetteur/<string:dispositif>", methods=["GET"])
+    def emetteur(self, dispositif):
+        """The issuer profile of the credentials, with the public key that signs them."""
+        from app.reports.credentials import issuer_profile
+        return jsonify(issuer_profile(_dispositif_with_key(dispositif)))
+
+
+def _upload_result(data: bytes) -> dict:
+    """An uploaded copy: its seal validated by pyHanko, and the document it is (by SHA-256)."""
+    from app.reports.seal import check
+    doc = docs.verify_upload(data)
+    return {"doc": docs.public_summary(doc) if doc else None, "seal": check(data),
+            "sha256": hashlib.sha256(data).hexdigest(), "upload": True}
+
+
+def _has_credential(doc) -> bool:
+    if doc is None or doc.type != "certificat" or doc.statut != "valide":
+        return False
+    from app.reports.seal import source_for
+    return source_for(doc.dispositif.code) is not None
+
+
+def _dispositif_with_key(code: str):
+    from app.models.referentiel import Dispositif
+    from app.reports.seal import source_for
+    found = db.session.query(Dispositif).filter(Dispositif.code == code.upper()).one_or_none()
+    if found is None or source_for(found.code) is None:
+        abort(404)
+    return found
 
 
 def register(appbuilder):

@@ -212,6 +212,8 @@ def _summary(type_: str, ctx: dict) -> dict:
 
 def _row(type_, modele, dispositif, ctx, pdf, *, candidature_id=None, jury_id=None, emis_par=None,
          envoi_papier=False, remplace=None, duplicata=False, cle=None) -> DocumentEmis:
+    from app.reports.seal import seal
+    pdf = seal(pdf, dispositif)  # issue 19: sealed as issued, so the stored SHA-256 is the seal's
     doc = DocumentEmis(cle_original=cle,
         type=type_, modele=modele, dispositif_id=dispositif.id, numero=ctx["numero"],
         donnees=ctx, pdf=pdf, taille=len(pdf), sha256=hashlib.sha256(pdf).hexdigest(),
