@@ -5,13 +5,19 @@ from flask import current_app
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from sqlalchemy import orm
 
-from app.security.logout import PostLogoutAuthDBView
+from app.security.login import LoginView
 
 log = logging.getLogger(__name__)
 
 
 class OpenCertifSecurityManager(SecurityManager):
-    authdbview = PostLogoutAuthDBView  # logout by POST only (issue 14)
+    authdbview = LoginView  # logout by POST only (issue 14), failures-only login limit (issue 16)
+
+    @property
+    def is_auth_limited(self) -> bool:
+        """FAB would count every POST of the login form, successes included, per address: a jury
+        room sharing one address locks itself out. The form's limit is set in limit_api_login."""
+        return False
 
     @property
     def current_user(self):
@@ -41,9 +47,16 @@ class OpenCertifSecurityManager(SecurityManager):
                 self.add_role(name)
 
     def limit_api_login(self) -> None:
-        """FAB limits only the web login form; the REST login gets the same limit."""
-        if not (self.is_auth_limited and current_app.config.get("RATELIMIT_ENABLED")):
+        """The REST login gets FAB's limit per address; the web form counts only its failures: per
+        address here (LOGIN_FAILURES_PER_IP), per account and address and per account in
+        app/security/login.py."""
+        config = current_app.config
+        if not (config.get("AUTH_RATE_LIMITED") and config.get("RATELIMIT_ENABLED")):
             return
+        from flask import g
+        self.limiter.limit(config.get("LOGIN_FAILURES_PER_IP", "50 per 5 minute"), methods=["POST"],
+                           deduct_when=lambda response: bool(g.get("oc_login_failed")))(
+            self.auth_view.blueprint)
         for view in self.appbuilder.baseviews:
             if type(view).__name__ == "SecurityApi":
                 self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)
