@@ -1,0 +1,92 @@
+"""Issue 16 item 1: nothing typed is ever lost. Each screen is driven through its rendered form
+(tests/journeys/forms.py): a refused submit renders the form again with every value typed, the
+error next to its field and a summary at the top."""
+import datetime as dt
+import re
+
+from app.models.candidature import Candidature
+from app.security.perimeter import perimetre_of as P
+from app.workflow import evaluations
+from tests.journeys.forms import follow, open_page
+
+TODAY = dt.date.today()
+
+
+def sign_in(app, user):
+    client = app.test_client()
+    form = open_page(client, "/login/").form(has="username")
+    r = form.fill(username=user.username, password="Test-Password-1!").submit()
+    assert r.status_code == 302 and "/login" not in r.headers["Location"]
+    return client
+
+
+def error_next_to(page, name) -> str:
+    """The error rendered right after the field `name`, before any other field: '' when none."""
+    html = page.html
+    at = html.find(f'name="{name}"')
+    if at < 0:
+        return ""
+    rest = html[at:]
+    error = re.search(rf'<span class="help-block oc-erreur" id="erreur-{re.escape(name)}">([^<]+)<',
+                      rest)
+    other = re.search(rf'name="(?!{re.escape(name)}")', rest[1:])
+    if error is None or (other is not None and other.start() + 1 < error.start()):
+        return ""
+    return error.group(1)
+
+
+def _clea_grid(make, db):
+    c = make.candidature("CLEA")
+    evaluations.start_evaluation(P(c.createur), c, evaluateur_nom="Durand",
+                                 evaluateur_prenom="Paul", evaluateur_email="paul@test.invalid")
+    db.session.commit()
+    return c
+
+
+def test_refused_clea_finalisation_keeps_every_answer_and_the_conclusion(app, make, db):
+    c = _clea_grid(make, db)
+    client = sign_in(app, c.createur)
+    form = open_page(client, f"/evaluation/{c.id}").form(has="conclusion")
+    rows = list(dict.fromkeys(x.name for x in form.controls if x.name.startswith("acquis_")))
+    assert len(rows) == 28
+    typed = {}
+    for i, name in enumerate(rows[1:]):  # the first row left without a result
+        typed[name] = "1" if i % 3 else "0"
+        form.set(name, typed[name])
+    form.fill(**{f"commentaire_{rows[2][7:]}": "Lecture hésitante", "conclusion": "Bon parcours",
+                 "commentaire": "Revoir le calcul", "date_evaluation": TODAY.isoformat()})
+    r = form.submit(button="finaliser")
+    assert r.status_code == 200, "a refused finalisation renders the grid again"
+    page = follow(client, r)
+    again = page.form(has="conclusion")
+    for name, value in typed.items():
+        assert again.get(name) == value, name
+    assert again.get(f"commentaire_{rows[2][7:]}") == "Lecture hésitante"
+    assert again.get("conclusion") == "Bon parcours" and again.get("commentaire") == "Revoir le calcul"
+    assert again.get("date_evaluation") == TODAY.isoformat()
+    # The summary at the top, the missing row marked next to its radios and focused.
+    assert 'id="erreurs"' in page.html and "sans résultat" in page.text
+    assert error_next_to(page, rows[0]) == "Choisissez « acquis » ou « non acquis »."
+    assert re.search(rf'name="{rows[0]}" value="1"[^>]*autofocus', page.html)
+    # The draft is kept server-side: the answers and the conclusion are saved.
+    db.session.expire_all()
+    ev = evaluations.in_progress(db.session.get(Candidature, c.id))
+    saved = {f"acquis_{x.competence_id}": x.acquis for x in ev.resultats}
+    assert all(saved[n] is (v == "1") for n, v in typed.items())
+    assert ev.conclusion == "Bon parcours" and not ev.finalisee
+    assert "enregistrées comme brouillon" in page.text
+
+
+def test_refused_clea_date_error_sits_next_to_the_date(app, make, db):
+    c = _clea_grid(make, db)
+    client = sign_in(app, c.createur)
+    form = open_page(client, f"/evaluation/{c.id}").form(has="conclusion")
+    for name in [n for n in form.names() if n.startswith("acquis_")]:
+        form.set(name, "1")
+    future = (TODAY + dt.timedelta(days=3)).isoformat()
+    form.fill(date_evaluation=future, conclusion="Tout acquis")
+    page = follow(client, form.submit(button="finaliser"))
+    assert page.form(has="conclusion").get("date_evaluation") == future
+    assert "futur" in error_next_to(page, "date_evaluation")
+    assert re.search(r'id="date_evaluation"[^>]*autofocus', page.html)
+    assert page.form(has="conclusion").get("conclusion") == "Tout acquis"
