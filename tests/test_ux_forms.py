@@ -90,3 +90,44 @@ def test_refused_clea_date_error_sits_next_to_the_date(app, make, db):
     assert "futur" in error_next_to(page, "date_evaluation")
     assert re.search(r'id="date_evaluation"[^>]*autofocus', page.html)
     assert page.form(has="conclusion").get("conclusion") == "Tout acquis"
+
+
+# --- the jury decision ------------------------------------------------------------------------
+def _deliberating(make, db):
+    from app.workflow import jurys
+    j = make.jury("CHIMIE")
+    members = make.jury_compose(j)
+    c = make.dossier_pret_jury("CHIMIE", acquis=2)
+    ins = jurys.register_to_jury(P(c.createur), c, j).inscription
+    db.session.commit()
+    j.date, j.date_limite_inscription = TODAY, TODAY - dt.timedelta(days=1)
+    db.session.commit()
+    return j, members, c, ins
+
+
+def test_refused_jury_decision_keeps_the_choice_the_competences_and_the_comment(app, make, db):
+    # R-DEC-1: « Validé » with competences left unchecked is refused; nothing typed is lost.
+    j, members, c, ins = _deliberating(make, db)
+    client = sign_in(app, members["CFDT"].user)
+    page = open_page(client, f"/jurys/deliberation/{j.id}")
+    form = page.form(action=f"/jurys/decision/{ins.id}")
+    boxes = [v for v, _ in form.options("acquis")]
+    assert len(boxes) == 4
+    for value in boxes:
+        form.uncheck("acquis", value)
+    form.check("acquis", boxes[3])
+    form.fill(decision="valide", commentaire="Très bonne présentation orale")
+    r = form.submit()
+    assert r.status_code == 200, "a refused decision renders the page again"
+    page = follow(client, r)
+    again = page.form(action=f"/jurys/decision/{ins.id}")
+    assert again.get("decision") == "valide", "not reset to the proposal"
+    assert again.get("acquis") == boxes[3]
+    assert again.get("commentaire") == "Très bonne présentation orale"
+    # The error sits in this dossier's form, next to the competences, and the form is focused.
+    block = page.html[page.html.index(f'id="ins-{ins.id}"'):]
+    assert block.index('id="erreur-acquis"') < block.index('name="commentaire"')
+    assert re.search(rf'id="decision-{ins.id}"[^>]*autofocus', page.html)
+    assert 'id="erreurs"' in page.html and f'href="#decision-{ins.id}"' in page.html
+    db.session.expire_all()
+    assert db.session.get(type(ins), ins.id).decision is None
