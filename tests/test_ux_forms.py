@@ -131,3 +131,24 @@ def test_refused_jury_decision_keeps_the_choice_the_competences_and_the_comment(
     assert 'id="erreurs"' in page.html and f'href="#decision-{ins.id}"' in page.html
     db.session.expire_all()
     assert db.session.get(type(ins), ins.id).decision is None
+
+
+# --- the upload on the dossier page -----------------------------------------------------------
+def test_refused_upload_keeps_the_type_and_puts_the_error_next_to_the_file(app, make, db):
+    # R-CAN-4: a file that is not what its name says is refused; the type chosen stays.
+    c = make.candidature("CHIMIE")
+    client = sign_in(app, c.createur)
+    page = open_page(client, f"/dossier/{c.id}?onglet=documents")
+    form = page.form(action=f"/dossier/{c.id}/document")
+    chosen = form.options("type_piece")[2][0]
+    assert chosen != form.get("type_piece")
+    form.set("type_piece", chosen)
+    form.attach("fichier", b"ceci n'est pas un PDF", "piece.pdf")
+    r = form.submit()
+    assert r.status_code == 200, "a refused upload renders the page again, not a redirect"
+    page = follow(client, r)
+    assert page.form(action=f"/dossier/{c.id}/document").get("type_piece") == chosen
+    assert error_next_to(page, "fichier")
+    assert re.search(r'id="document-fichier"[^>]*autofocus', page.html)
+    assert 'id="erreurs"' in page.html
+    assert 'class="tab-pane active" id="documents"' in page.html
