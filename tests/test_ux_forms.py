@@ -152,3 +152,47 @@ def test_refused_upload_keeps_the_type_and_puts_the_error_next_to_the_file(app, 
     assert re.search(r'id="document-fichier"[^>]*autofocus', page.html)
     assert 'id="erreurs"' in page.html
     assert 'class="tab-pane active" id="documents"' in page.html
+
+
+# --- the candidature form ---------------------------------------------------------------------
+def _creation_page(client, identity):
+    query = (f"nom_naissance={identity['nom_naissance']}&prenom={identity['prenom']}"
+             f"&date_naissance={identity['date_naissance'].isoformat()}")
+    return open_page(client, f"/candidatures/nouvelle?{query}")
+
+
+def test_creation_form_says_at_once_the_person_already_follows_a_certification(app, make, db):
+    # R-CAN-2: said when the form opens with the identity given, not after it is filled.
+    identity = make.identite()
+    first = make.candidature("CLEA", identite=identity)
+    other = make.user("utilisateur_etablissement", etablissement=make.etablissement())
+    make.habilitation(other.profil.etablissement, make.ref["CLEA"])
+    page = _creation_page(sign_in(app, other), identity)
+    assert 'id="doublon"' in page.html and first.certification.code in page.text
+    assert first.numero not in page.text  # outside the perimeter: the certification only
+    fresh = _creation_page(sign_in(app, other), make.identite())
+    assert 'id="doublon"' not in fresh.html
+
+
+def test_refused_candidature_reports_every_error_and_keeps_what_was_typed(app, make, db):
+    # R-CAN-1: a first name with digits and no civilité are both said at the first submit.
+    etab = make.etablissement()
+    make.habilitation(etab, make.ref["CLEA"])
+    make.certification("CLEA")
+    user = make.user("utilisateur_etablissement", etablissement=etab)
+    client = sign_in(app, user)
+    form = open_page(client, "/candidatures/nouvelle").form(id="form-candidature")
+    cert = [v for v, _ in form.options("certification") if v][0]
+    form.fill(certification=cert, nom_naissance="Dupont", prenom="Jean2",
+              date_naissance="1990-05-04", ville_naissance="Lyon", code_postal_naissance="69003",
+              email="jean.dupont@test.invalid", statut_inscription="salarie")
+    if "civilite" in form.names():
+        form.set("civilite", "")
+    r = form.submit()
+    assert r.status_code == 200
+    page = follow(client, r)
+    again = page.form(id="form-candidature")
+    assert again.get("nom_naissance") == "Dupont" and again.get("prenom") == "Jean2"
+    assert again.get("email") == "jean.dupont@test.invalid" and again.get("certification") == cert
+    assert error_next_to(page, "prenom") and error_next_to(page, "civilite")
+    assert 'id="erreurs"' in page.html
