@@ -413,5 +413,6 @@ def register(appbuilder):
                         label="Candidatures abandonnées", icon="fa-archive", **cat)
     appbuilder.add_view(RattachementView, "Demandes de rattachement",
                         label="Demandes de rattachement", icon="fa-key", **cat)
-    from app.views import dossier
+    from app.views import dashboard, dossier
     dossier.register(appbuilder)
+    dashboard.register(appbuilder)
