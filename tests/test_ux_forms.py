@@ -107,7 +107,7 @@ def _deliberating(make, db):
 
 def test_refused_jury_decision_keeps_the_choice_the_competences_and_the_comment(app, make, db):
     # R-DEC-1: « Validé » with competences left unchecked is refused; nothing typed is lost.
-    j, members, c, ins = _deliberating(make, db)
+    j, members, _, ins = _deliberating(make, db)
     client = sign_in(app, members["CFDT"].user)
     page = open_page(client, f"/jurys/deliberation/{j.id}")
     form = page.form(action=f"/jurys/decision/{ins.id}")
@@ -182,7 +182,7 @@ def test_refused_candidature_reports_every_error_and_keeps_what_was_typed(app, m
     user = make.user("utilisateur_etablissement", etablissement=etab)
     client = sign_in(app, user)
     form = open_page(client, "/candidatures/nouvelle").form(id="form-candidature")
-    cert = [v for v, _ in form.options("certification") if v][0]
+    cert = next(v for v, _ in form.options("certification") if v)
     form.fill(certification=cert, nom_naissance="Dupont", prenom="Jean2",
               date_naissance="1990-05-04", ville_naissance="Lyon", code_postal_naissance="69003",
               email="jean.dupont@test.invalid", statut_inscription="salarie")

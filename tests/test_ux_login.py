@@ -7,8 +7,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-
-
 LOGIN_SCRIPT = textwrap.dedent('''
     import json, os, sys, tempfile
     sys.path.insert(0, os.getcwd())
