@@ -196,3 +196,31 @@ def test_refused_candidature_reports_every_error_and_keeps_what_was_typed(app, m
     assert again.get("email") == "jean.dupont@test.invalid" and again.get("certification") == cert
     assert error_next_to(page, "prenom") and error_next_to(page, "civilite")
     assert 'id="erreurs"' in page.html
+
+
+def test_refused_chimie_finalisation_keeps_the_results_and_saves_them(app, make, db):
+    # R-EVA-3: finalising needs the candidate's observations; the results typed stay and are saved.
+    from app.workflow.candidatures import confirm_evaluator
+    c = make.candidature("CHIMIE")
+    make.competences(c.certification)
+    ev_user = make.evaluateur(c.certification, region=c.region).user
+    confirm_evaluator(P(c.createur), c, evaluateur=ev_user.id, date_evaluation=TODAY)
+    evaluations.invite_metier_evaluator(P(ev_user), c, nom="Bernard", prenom="Luc",
+                                        email="luc@test.invalid")
+    db.session.commit()
+    client = sign_in(app, ev_user)
+    form = open_page(client, f"/evaluation/{c.id}").form(id="form-evaluation")
+    rows = list(dict.fromkeys(x.name for x in form.controls if x.name.startswith("acquis_")))
+    assert rows
+    typed = {name: ("0" if i == 0 else "1") for i, name in enumerate(rows)}
+    form.fill(**typed, commentaire="Bonne prise de poste")
+    page = follow(client, form.submit(button="finaliser"))
+    again = page.form(id="form-evaluation")
+    assert all(again.get(name) == value for name, value in typed.items())
+    assert again.get("commentaire") == "Bonne prise de poste"
+    assert "observations du candidat" in error_next_to(page, "observations_candidat")
+    db.session.expire_all()
+    ev = evaluations.latest(db.session.get(Candidature, c.id))
+    assert not ev.finalisee
+    assert {f"acquis_{r.competence_id}": r.acquis for r in ev.resultats if not r.pre_acquis} == \
+        {name: value == "1" for name, value in typed.items()}
