@@ -82,7 +82,11 @@ class Config:
                                                  "30 per minute;300 per day")
     AUTH_RATE_LIMITED = True
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    # Login (issue 16 item 10): only failures count. AUTH_RATE_LIMIT per account and address (and
+    # for the REST login per address); a shared address (a jury room) and an account have their own.
     AUTH_RATE_LIMIT = "10 per 5 minute"
+    LOGIN_FAILURES_PER_IP = "50 per 5 minute"
+    LOGIN_FAILURES_PER_ACCOUNT = "30 per hour"
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None

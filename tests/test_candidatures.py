@@ -313,8 +313,8 @@ def test_upload_through_the_page(make, db, login_as):  # R-CAN-4
     client = login_as(c.createur)
     r = client.post(f"/dossier/{c.id}/document", data={"type_piece": "diplome",
                     "fichier": (io.BytesIO(b"GIF89a"), "photo.pdf")}, content_type="multipart/form-data")
-    assert r.status_code == 302
-    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert r.status_code == 200  # the form again, the type kept (issue 16 item 1)
+    page = r.get_data(as_text=True)
     assert "Format de fichier non accepté" in page
     client.post(f"/dossier/{c.id}/document", data={"type_piece": "diplome",
                 "fichier": (io.BytesIO(real_pdf("ok")), "ok.pdf")}, content_type="multipart/form-data")

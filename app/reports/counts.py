@@ -64,3 +64,78 @@ def _read(p: Perimetre) -> dict[str, int]:
         if where is not True:
             stmt = stmt.where(where)
     return {statut: int(n) for statut, n in db.session.execute(stmt) if n}
+
+
+# --- the home page's to-do lists (issue 16 item 2) -----------------------------------------------
+# Each to-do is one criterion on the dossier: its count and the list it opens are the same
+# statement, so they cannot disagree. Statuses come from the dashboard's groups (statistics.py).
+def _statuses(code):
+    from app.reports.statistics import DASHBOARD_BUCKETS
+    return next(ss for c, _, ss in DASHBOARD_BUCKETS if c == code)
+
+
+def ready_from() -> tuple:
+    """The statuses a dossier leaves when it goes to the jury (« Inscrire au jury », « Présenter
+    au jury », « Envoyer en certification »): the workflow table decides."""
+    from app.workflow.transitions import WORKFLOWS
+    return tuple(sorted({s for w in WORKFLOWS.values() for verb in ("submit_to_jury",
+                                                                    "send_to_certification")
+                         if verb in w.moves for s in w.moves[verb].sources}))
+
+
+def ready_for_jury():
+    """« Prêt pour le jury »: evaluated (its evaluation finalised) in a status that goes to the
+    jury next, so not registered yet — the dossiers the holder or the secretariat acts on."""
+    from app.models.evaluation import Evaluation
+    finalised = sa.exists().where(Evaluation.candidature_id == Candidature.id,
+                                  Evaluation.statut == "finalisee")
+    return sa.and_(Candidature.statut.in_(ready_from()), finalised)
+
+
+def _taken_by_a_jury():
+    from app.models.jury import InscriptionJury
+    return sa.exists().where(InscriptionJury.candidature_id == Candidature.id,
+                             InscriptionJury.active.is_(True), InscriptionJury.etat == "inscrit")
+
+
+TODO = [  # (code, label)
+    ("evaluation_initiale", "En attente d'évaluation initiale"),
+    ("evaluation_finale", "En attente d'évaluation finale"),
+    ("pret_jury", "Prêts pour le jury (à inscrire ou envoyer)"),
+    ("affectation_jury", "En attente d'affectation à un jury"),
+]
+
+
+def todo_criterion(code):
+    ready = ready_for_jury()
+    return {
+        "evaluation_initiale": sa.and_(Candidature.statut.in_(_statuses("evaluation_initiale")),
+                                       sa.not_(ready)),
+        "evaluation_finale": sa.and_(Candidature.statut.in_(_statuses("evaluation_finale")),
+                                     sa.not_(ready)),
+        "pret_jury": ready,
+        "affectation_jury": sa.and_(Candidature.statut.in_(_statuses("affectation_jury")),
+                                    sa.not_(_taken_by_a_jury())),
+    }[code]
+
+
+def todo_counts(p: Perimetre) -> dict[str, int]:
+    """{to-do code: number of dossiers} of the perimeter, in one statement."""
+    label = sa.case(*[(todo_criterion(code), code) for code, _ in TODO], else_=None)
+    wanted = {s for code in ("evaluation_initiale", "evaluation_finale", "affectation_jury")
+              for s in _statuses(code)} | set(ready_from())
+    stmt = (sa.select(label.label("todo"), sa.func.count(Candidature.id))
+            .where(perimeter.criterion(Candidature, p), Candidature.statut.in_(sorted(wanted)))
+            .group_by(label))
+    out = {code: 0 for code, _ in TODO}
+    for code, n in db.session.execute(stmt):
+        if code:
+            out[code] = int(n)
+    return out
+
+
+def todo_query(p: Perimetre, code: str):
+    """The dossiers of one to-do, in the perimeter (the list the count opens)."""
+    return (db.session.query(Candidature)
+            .filter(perimeter.criterion(Candidature, p), todo_criterion(code))
+            .order_by(Candidature.updated_on.desc(), Candidature.id.desc()))

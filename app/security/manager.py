@@ -11,9 +11,16 @@ log = logging.getLogger(__name__)
 
 
 class OpenCertifSecurityManager(SecurityManager):
-    # Logout by POST only, and the second factor between the password and the session (issue 14).
+    # Logout by POST only and the second factor between the password and the session (issue 14);
+    # failures-only login limit, username kept on a refusal (issue 16).
     authdbview = TotpAuthDBView
     security_api = SecurityApi  # no JWT by password alone for an account with TOTP
+
+    @property
+    def is_auth_limited(self) -> bool:
+        """FAB would count every POST of the login form, successes included, per address: a jury
+        room sharing one address locks itself out. The form's limit is set in limit_api_login."""
+        return False
 
     @property
     def current_user(self):
@@ -43,9 +50,16 @@ class OpenCertifSecurityManager(SecurityManager):
                 self.add_role(name)
 
     def limit_api_login(self) -> None:
-        """FAB limits only the web login form; the REST login gets the same limit."""
-        if not (self.is_auth_limited and current_app.config.get("RATELIMIT_ENABLED")):
+        """The REST login gets FAB's limit per address; the web form counts only its failures: per
+        address here (LOGIN_FAILURES_PER_IP), per account and address and per account in
+        app/security/login.py."""
+        config = current_app.config
+        if not (config.get("AUTH_RATE_LIMITED") and config.get("RATELIMIT_ENABLED")):
             return
+        from flask import g
+        self.limiter.limit(config.get("LOGIN_FAILURES_PER_IP", "50 per 5 minute"), methods=["POST"],
+                           deduct_when=lambda response: bool(g.get("oc_login_failed")))(
+            self.auth_view.blueprint)
         for view in self.appbuilder.baseviews:
             if isinstance(view, SecurityApi):
                 self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)

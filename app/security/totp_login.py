@@ -10,12 +10,11 @@ administrator issues them per account and revokes them); /api/v1/security/login 
 password-only login for such accounts, with a French message pointing to API keys."""
 import logging
 
-from flask import current_app, flash, g, redirect, request, session, url_for
+from flask import current_app, flash, redirect, request, session, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.api import safe
 from flask_appbuilder.security.api import SecurityApi as FabSecurityApi
 from flask_appbuilder.security.decorators import no_cache
-from flask_appbuilder.security.forms import LoginForm_db
 from flask_appbuilder.utils.base import get_safe_redirect
 from flask_jwt_extended import decode_token, get_jwt_identity, jwt_required
 from flask_login import current_user, login_user
@@ -25,7 +24,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from app.security import totp
-from app.security.logout import PostLogoutAuthDBView
+from app.security.login import LoginView
 
 log = logging.getLogger(__name__)
 PENDING = "oc_2fa_en_attente"
@@ -65,31 +64,21 @@ class CodeForm(FlaskForm):
                                   "inputmode": "text", "spellcheck": "false"})
 
 
-class TotpAuthDBView(PostLogoutAuthDBView):
-    """FAB's AuthDBView with the code page between the password and the session."""
+class TotpAuthDBView(LoginView):
+    """The login form (failures-only limit) with the code page between the password and the
+    session."""
 
-    @expose("/login/", methods=["GET", "POST"])
-    @no_cache
-    def login(self):
-        if g.user is not None and g.user.is_authenticated:
-            return redirect(self._get_safe_next_url())
-        form = LoginForm_db()
-        if form.validate_on_submit():
-            next_url = get_safe_redirect(request.args.get("next", ""))
-            user = self.appbuilder.sm.auth_user_db(form.username.data, form.password.data)
-            if not user:
-                flash(str(self.invalid_login_message), "warning")
-                return redirect(self.appbuilder.get_url_for_login_with(next_url))
-            if totp.active(user):
-                session[PENDING] = _serializer().dumps({"u": user.id, "n": next_url})
-                return redirect(url_for(f"{self.endpoint}.code"))
-            session.pop(PENDING, None)
-            login_user(user, remember=False)
-            if totp.doit_s_inscrire(user):
-                return redirect(url_for("DoubleFacteurView.index"))
-            return redirect(next_url)
-        return self.render_template(self.login_template, title=self.title, form=form,
-                                    appbuilder=self.appbuilder)
+    def signed_in(self, user, next_url):
+        """The password was right: with TOTP, the session waits for the code (signed pending
+        state); an account whose role requires TOTP is sent to enrol first."""
+        if totp.active(user):
+            session[PENDING] = _serializer().dumps({"u": user.id, "n": next_url})
+            return redirect(url_for(f"{self.endpoint}.code"))
+        session.pop(PENDING, None)
+        login_user(user, remember=False)
+        if totp.doit_s_inscrire(user):
+            return redirect(url_for("DoubleFacteurView.index"))
+        return redirect(next_url)
 
     @expose("/login/code/", methods=["GET", "POST"])
     @no_cache

@@ -140,6 +140,103 @@ def _demo_dossiers_and_juries(disp, etabs):
                            financement="CPF", origine="DE",
                            objectifs_professionnels="Accéder à un emploi de préparateur de commandes.")
     db.session.commit()
+    _demo_stages(disp, etabs)
+
+
+def _pdf(title: str) -> bytes:
+    """A one-page PDF, distinct per title: uploads are checked by content (R-CAN-4)."""
+    import io
+
+    from pypdf import PdfWriter
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.add_metadata({"/Title": title})
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def _identite(civ, nom, prenom, naissance, ville, cp):
+    import datetime as dt
+    return {"civilite": civ, "nom_naissance": nom, "prenom": prenom,
+            "date_naissance": dt.date.fromisoformat(naissance), "ne_etranger": False,
+            "ne_outre_mer": False, "ville_naissance": ville, "code_postal_naissance": cp,
+            "email": f"{prenom.lower()}.{nom.lower()}@demo.example.org",
+            "adresse": "2 rue de la Démo", "code_postal": "69007", "ville": "Lyon"}
+
+
+def _demo_stages(disp, etabs):
+    """Dossiers further on (issue 16 item 11): each demo account lands on work to do — chimie
+    dossiers waiting for their evaluator and ready for the jury, a CléA evaluation validated,
+    a Nantes dossier, a metallurgy dossier."""
+    import datetime as dt
+
+    from app.models import Certification
+    from app.security import tokens
+    from app.security.perimeter import perimetre_of
+    from app.seed_data.referentiels import DEMO_CHIMIE_COMPETENCES
+    from app.workflow import documents, evaluations
+    from app.workflow.candidatures import confirm_evaluator, create_candidature
+    today = dt.date.today()
+    users = {u.username: u for u in db.session.query(User).filter(User.username.in_(
+        ["employeur", "evaluateur", "utilisateur.etablissement", "utilisateur.nantes"]))}
+    employer, evaluator = perimetre_of(users["employeur"]), users["evaluateur"]
+    cert = db.session.query(Certification).filter(
+        Certification.dispositif_id == disp["CHIMIE"].id,
+        Certification.code.in_(list(DEMO_CHIMIE_COMPETENCES))).order_by(Certification.code).first()
+    ent = users["employeur"].profil.entreprise
+    people = [("M", "Girard", "Thomas", "1990-02-14", "Lyon", "69008"),
+              ("MME", "Petit", "Inès", "1985-09-30", "Vénissieux", "69200"),
+              ("M", "Roux", "Mathieu", "1992-06-05", "Bron", "69500")]
+    chimie = []
+    for n, person in enumerate(people):
+        c = create_candidature(employer, certification=cert, identite=_identite(*person),
+                               entreprise=ent, statut_inscription="salarie", financement="CPF",
+                               objectifs_professionnels="Devenir conducteur d'appareils.")
+        chimie.append(c)
+        if n == 0:
+            continue  # stays « en cours d'inscription »: the employer chooses the evaluator
+        documents.add_document(employer, c, filename="dossier-candidat.pdf",
+                               type_piece="dossier_candidat", data=_pdf(f"dossier {c.numero}"))
+        confirm_evaluator(employer, c, evaluateur=evaluator.id, date_evaluation=today)
+        db.session.commit()
+        if n == 1:
+            continue  # waits for the évaluateur habilité
+        ev_p = perimetre_of(evaluator)
+        inv = evaluations.invite_metier_evaluator(ev_p, c, nom="Bernard", prenom="Luc",
+                                                  email="luc.bernard@demo.example.org")
+        db.session.commit()
+        evaluations.record_metier_observations(
+            tokens.make_token(evaluations.METIER_PURPOSE, inv.id, inv.nonce), {},
+            commentaire="Bonne maîtrise du poste.")
+        documents.add_document(ev_p, c, filename="outil4.pdf", type_piece="guide_evaluation",
+                               data=_pdf(f"outil4 {c.numero}"))
+        rows = [r for r in evaluations.latest(c).resultats if not r.pre_acquis]
+        evaluations.record_results(ev_p, c, observations_candidat="Satisfait de l'évaluation.",
+                                   resultats={r.competence_id: {"acquis": True} for r in rows},
+                                   finalise=True)
+        db.session.commit()  # ready for the jury
+
+    # CléA: the first Lyon dossier's evaluation validated, to send to the certification.
+    from app.models.candidature import Candidature
+    lyon = perimetre_of(users["utilisateur.etablissement"])
+    first = (db.session.query(Candidature).filter(Candidature.dispositif_id == disp["CLEA"].id)
+             .order_by(Candidature.id).first())
+    ev = evaluations.start_evaluation(lyon, first, evaluateur_nom="Durand", evaluateur_prenom="Paul",
+                                      evaluateur_email="paul.durand@demo.example.org")
+    documents.add_document(lyon, first, filename="matrice.pdf", type_piece="matrice_evaluation",
+                           data=_pdf(f"matrice {first.numero}"), evaluation=ev)
+    evaluations.finalize_evaluation(lyon, first, evaluation=ev,
+                                    resultats={r.competence_id: {"acquis": True}
+                                               for r in ev.resultats}, date_evaluation=today)
+    db.session.commit()
+    # Nantes: a CléA dossier of its own.
+    clea = db.session.query(Certification).filter_by(dispositif_id=disp["CLEA"].id).first()
+    create_candidature(perimetre_of(users["utilisateur.nantes"]), certification=clea,
+                       identite=_identite("MME", "Leroy", "Camille", "1991-03-08", "Nantes", "44000"),
+                       etablissement=etabs[2], statut_inscription="demandeur_emploi",
+                       financement="CPF", objectifs_professionnels="Reprendre un emploi.")
+    db.session.commit()
 
 
 def _demo_competences(disp):

@@ -1,5 +1,7 @@
 """Candidature lists (filters, counts, exports), creation after the duplicate search (R-CAN-2),
 abandoned dossiers (R-CAN-7) and rattachement requests (R-CAN-6)."""
+from datetime import date
+
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.filters import FilterEqual
@@ -175,7 +177,12 @@ class CandidatureView(ScopedModelView):
                     form.date_naissance.data = candidats_wf._date(request.args["date_naissance"], "x")
                 except RuleViolation:
                     pass
-        if form.validate_on_submit():
+        # R-CAN-2 before the form is filled: the certifications this person already holds or
+        # follows, said at once (the search page came first; the form checks again).
+        already = _already_followed(form)
+        if request.method == "POST" and not form.validate_on_submit():
+            _other_errors(form, split(form)[0])
+        elif request.method == "POST":
             identity, fields = split(form)
             try:
                 c = create_candidature(
@@ -192,11 +199,60 @@ class CandidatureView(ScopedModelView):
             except RuleViolation as exc:
                 db.session.rollback()
                 _form_error(form, exc)
+                _other_errors(form, identity)
             else:
                 flash(f"Dossier {c.numero} créé le {c.created_on:%d/%m/%Y}.", "success")
                 return redirect(url_for("DossierView.dossier", pk=c.id))
         return self.render_template("candidatures/form.html", form=form, groups=groups,
-                                    title="Créer une candidature", multipart=False)
+                                    title="Créer une candidature", multipart=False,
+                                    already=already)
+
+
+def _already_followed(form) -> list[str]:
+    """The certifications for which the person typed already has a dossier in progress or
+    certified (R-CAN-2): a second one would be refused. Names only, as the search page shows."""
+    from app.models import Certification as Cert
+    from app.workflow.transitions import ENDED_WITHOUT_TITLE
+    identity = {"nom_naissance": form.nom_naissance.data, "prenom": form.prenom.data,
+                "date_naissance": form.date_naissance.data}
+    if not all(identity.values()):
+        return []
+    person = candidats_wf.find_same_person(identity)
+    if person is None:
+        return []
+    rows = (db.session.query(Cert.code, Cert.intitule).join(Candidature,
+                                                              Candidature.certification_id == Cert.id)
+            .filter(Candidature.candidat_id == person.id,
+                    Candidature.statut.notin_(ENDED_WITHOUT_TITLE))
+            .order_by(Cert.code).distinct().all())
+    return [f"{code} — {intitule}" for code, intitule in rows]
+
+
+# Values the identity rules accept, put in place of a field already found wrong so that the
+# next check of validate_identity runs and says its own error (R-CAN-1).
+_ACCEPTED = {"civilite": "M", "nom_naissance": "Nom", "prenom": "Prenom", "nom_usage": "",
+             "date_naissance": date(1990, 1, 1), "ne_outre_mer": False, "pays_naissance": "Espagne",
+             "ville_naissance": "Lyon", "code_postal_naissance": "69003", "email": "",
+             "code_postal": ""}
+
+
+def _other_errors(form, identity):
+    """Every error at once: the domain stops at its first refusal; the identity is checked again
+    with each wrong field set aside, so a second mistake does not wait for the next submit."""
+    data = dict(identity)
+    for _ in range(len(_ACCEPTED)):
+        try:
+            candidats_wf.validate_identity(data)
+            return
+        except RuleViolation as exc:
+            field = getattr(form, exc.field or "", None)
+            if field is not None and exc.message not in (field.errors or []):
+                field.errors = list(field.errors or []) + [exc.message]
+            if exc.field not in _ACCEPTED or data.get(exc.field) == _ACCEPTED[exc.field]:
+                return
+            data[exc.field] = _ACCEPTED[exc.field]
+            if exc.field == "ne_outre_mer":
+                data["ne_etranger"] = False
 
 
 def _form_error(form, exc):
@@ -358,5 +414,6 @@ def register(appbuilder):
                         label="Candidatures abandonnées", icon="fa-archive", **cat)
     appbuilder.add_view(RattachementView, "Demandes de rattachement",
                         label="Demandes de rattachement", icon="fa-key", **cat)
-    from app.views import dossier
+    from app.views import dashboard, dossier
     dossier.register(appbuilder)
+    dashboard.register(appbuilder)

@@ -7,11 +7,15 @@ per list of eight lines, one look at the dispositifs for the button.
 from __future__ import annotations
 
 from functools import cache
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
-from flask import url_for
+from flask import abort, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
 from werkzeug.routing import BuildError
 
+from app.reports import counts
 from app.reports import statistics as stats
 from app.security import roles
 from app.security.perimeter import Perimetre
@@ -57,6 +61,21 @@ def dossier_url(pk) -> str:
     return _url("DossierView.dossier", pk=pk) or f"/dossier/{pk}"
 
 
+def key_figures(p: Perimetre) -> list[tuple[str, int, str | None]]:
+    """The manager's figures of the perimeter (label, number, list), from the status counters:
+    one statement whatever the number of dossiers."""
+    from app.workflow.transitions import ENDED_WITHOUT_TITLE
+    by_status = counts.status_counts(p)
+    total = sum(by_status.values())
+    success = sum(n for s, n in by_status.items() if s in stats.SUCCESS)
+    abandoned = by_status.get("abandonnee", 0)
+    ended = sum(n for s, n in by_status.items() if s in ENDED_WITHOUT_TITLE)
+    return [("Dossiers", total, _url("CandidatureView.list")),
+            ("En cours", total - success - ended, None),
+            ("Certifiés", success, list_url(stats.SUCCESS)),
+            ("Abandonnés", abandoned, list_url(["abandonnee"]))]
+
+
 def reads_dossiers(p: Perimetre) -> bool:
     return p.unrestricted or roles.allowed(p.role, "Candidatures", "read")
 
@@ -68,13 +87,14 @@ def dashboard(p: Perimetre) -> dict:
            if p.unrestricted or roles.allowed(p.role, "Statistiques", "read") else None,
            "rapports_url": _url("RapportsView.index")
            if p.unrestricted or roles.allowed(p.role, "Rapports", "read") else None}
+    if out["statistiques_url"]:
+        out["chiffres"] = key_figures(p)
     if not out["dossiers"]:
         return out
-    buckets = stats.dashboard_counts(p)
-    for bucket in buckets:
-        every = next(ss for code, _, ss in stats.DASHBOARD_BUCKETS if code == bucket.code)
-        bucket.url = list_url(bucket.statuts or every)
-        bucket.part_urls = {code: list_url([code]) for code in bucket.statuts}
+    todo = counts.todo_counts(p)
+    buckets = [SimpleNamespace(code=code, label=label, total=todo[code], parts=[], part_urls={},
+                               url=_url("AFaireView.liste", code=code))
+               for code, label in counts.TODO]
     modified, certified = stats.last_modified(p), stats.last_certified(p)
     for line in modified + certified:
         line["url"] = dossier_url(line["id"])
@@ -85,3 +105,31 @@ def dashboard(p: Perimetre) -> dict:
         out["propose_url"] = _url("CandidatureView.add")
         out["may_propose"] = out["propose_url"] is not None
     return out
+
+
+class AFaireView(BaseView):
+    """The list behind each count of the home page: the same criterion (app/reports/counts.py),
+    so the count and the rows agree (issue 16 item 2)."""
+
+    route_base = "/a-faire"
+    default_view = "liste"
+    class_permission_name = "Candidatures"
+    method_permission_name = {"liste": "read"}
+    LIMIT = 500
+
+    @expose("/<string:code>")
+    @has_access
+    def liste(self, code):
+        labels = dict(counts.TODO)
+        if code not in labels:
+            abort(404)
+        from app.security.perimeter import current_perimetre
+        # The dossier's candidate, certification and holders load by batch (selectin).
+        rows = counts.todo_query(current_perimetre(), code).limit(self.LIMIT + 1).all()
+        return self.render_template("opencertif/a_faire.html", rows=rows[:self.LIMIT],
+                                    more=len(rows) > self.LIMIT, label=labels[code],
+                                    title=labels[code])
+
+
+def register(appbuilder):
+    appbuilder.add_view_no_menu(AFaireView)

@@ -112,7 +112,11 @@ class DossierView(BaseView):
     @expose("/<int:pk>")
     @has_access
     def dossier(self, pk):
-        c = load(pk)
+        return self._render(load(pk))
+
+    def _render(self, c, upload=None):
+        """The dossier page; after a refused upload, `upload` ({"type_piece", "error", "onglet"})
+        keeps the chosen type and puts the error next to the file field (issue 16 item 1)."""
         p = current_perimetre()
         states = transitions.action_states(p, c)
         allowed = {m.verb for m, reason in states if reason is None}
@@ -134,7 +138,8 @@ class DossierView(BaseView):
             documents_emis=_documents_emis(c),
             inscription=jurys_wf.active_inscription(c),
             may_register=jurys_wf.may_register_again(p, c),
-            complement=pending_complement(c),
+            complement=pending_complement(c), upload=upload,
+            onglet_choisi=upload["onglet"] if upload else None,
             title=f"Candidat — {c.candidat.nom_complet}")
 
     def _types_piece(self, p):
@@ -149,7 +154,7 @@ class DossierView(BaseView):
         params = {k: v for k, v in request.form.items() if k != "csrf_token"}
         ok, _ = run(transitions.perform, current_perimetre(), c, verb, **params)
         if ok:
-            flash("Action effectuée.", "success")
+            flash(transitions.done_message(c, verb), "success")
         return redirect(url_for("DossierView.dossier", pk=c.id))
 
     @expose("/<int:pk>/modifier", methods=["GET", "POST"])
@@ -215,12 +220,29 @@ class DossierView(BaseView):
         c = load(pk)
         upload = request.files.get("fichier")
         data = upload.read(documents_wf.MAX_SIZE + 1) if upload else b""
-        ok, _ = run(documents_wf.add_document, current_perimetre(), c,
-                    filename=upload.filename if upload else "", data=data,
-                    type_piece=request.form.get("type_piece") or "autre",
-                    evaluation=request.form.get("evaluation") or None,
-                    formation=request.form.get("formation") or None)
-        if ok:
+        type_piece = request.form.get("type_piece") or "autre"
+        try:
+            documents_wf.add_document(current_perimetre(), c,
+                                      filename=upload.filename if upload else "", data=data,
+                                      type_piece=type_piece,
+                                      evaluation=request.form.get("evaluation") or None,
+                                      formation=request.form.get("formation") or None)
+            db.session.commit()
+        except NotAllowed:
+            db.session.rollback()
+            abort(403)
+        except PerimeterViolation:
+            db.session.rollback()
+            abort(404)
+        except RuleViolation as exc:
+            db.session.rollback()
+            if not request.form.get("next"):
+                return self._render(load(pk), upload={"type_piece": type_piece,
+                                                      "error": exc.message, "onglet": "documents"})
+            # A form elsewhere on the page (a formation's attestation): its type is fixed, only
+            # the file is lost, as a browser never re-sends one; back to it with the error.
+            flash(str(exc), "danger")
+        else:
             flash("Document ajouté.", "success")
         from app.security.headers import local_path
         return redirect(local_path(request.form.get("next"),

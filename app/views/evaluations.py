@@ -11,10 +11,10 @@ from app.models.evaluation import AVIS_ENTREPRISE
 from app.security.perimeter import current_perimetre
 from app.views.candidature_forms import FormationForm
 from app.views.dossier import load, run
-from app.workflow import RuleViolation
+from app.workflow import PerimeterViolation, RuleViolation, transitions
 from app.workflow import documents as documents_wf
 from app.workflow import evaluations as ev_wf
-from app.workflow import transitions
+from app.workflow.transitions import NotAllowed
 
 
 def results_from_form(ev, form) -> dict:
@@ -28,6 +28,46 @@ def results_from_form(ev, form) -> dict:
             "acquis": {"1": True, "0": False}.get(raw) if raw is not None else r.acquis,
             "commentaire": form.get(f"commentaire_{r.competence_id}", r.commentaire or ""),
         }
+    return out
+
+
+def _attempt(fn, *args, **kwargs) -> RuleViolation | None:
+    """Commit a workflow call; the violation (rolled back, not flashed) when refused: the form is
+    rendered again with it next to its field."""
+    try:
+        fn(*args, **kwargs)
+        db.session.commit()
+        return None
+    except NotAllowed:
+        db.session.rollback()
+        abort(403)
+    except PerimeterViolation:
+        db.session.rollback()
+        abort(404)
+    except RuleViolation as exc:
+        db.session.rollback()
+        return exc
+
+
+def _value_reader(typed):
+    """value(name, stored): what the user typed after a refusal, else what is stored."""
+    def value(name, stored=None):
+        if typed is None:
+            return stored
+        return typed.get(name, "")
+    return value
+
+
+def _errors(ev, typed, error) -> dict:
+    """{field name: message}; every grid row left without a result is marked too, so all that is
+    missing shows at once, not one refusal per submit."""
+    if error is None:
+        return {}
+    out = {error.field or "_": error.message}
+    if ev is not None and typed is not None and typed.get("finaliser") == "1":
+        for r in ev.resultats:
+            if not r.pre_acquis and typed.get(f"acquis_{r.competence_id}") not in ("0", "1"):
+                out[f"acquis_{r.competence_id}"] = "Choisissez « acquis » ou « non acquis »."
     return out
 
 
@@ -52,8 +92,13 @@ class EvaluationView(BaseView):
         wf = transitions.workflow_of(c)
         if request.method == "POST":
             return self._post(c, p, wf)
+        return self._render(c, p, wf)
+
+    def _render(self, c, p, wf, typed=None, error=None, draft_saved=False):
+        """The grid; after a refusal, `typed` (the posted form) fills it again and `error` sits
+        next to its field, so nothing typed is lost (issue 16 item 1)."""
         ev = ev_wf.in_progress(c) if wf.key == "domaines_clea" else ev_wf.latest(c)
-        added = self._refresh(ev)
+        added = self._refresh(ev) if typed is None else []
         verb = {"competences": "enter_results", "domaines_clea": "save_evaluation",
                 "blocs": "enter_commission_results"}[wf.key]
         reason = None
@@ -68,6 +113,7 @@ class EvaluationView(BaseView):
                 transitions.check(p, c, "start_evaluation")
             except RuleViolation as exc:
                 start_reason = str(exc)
+        errors = _errors(ev, typed, error)
         groups = (_clea_groups(ev) if wf.key == "domaines_clea" else
                   [(b, rows) for b, rows, _ in ev_wf.blocs_acquis(ev)]) if ev else []
         return self.render_template(
@@ -76,7 +122,9 @@ class EvaluationView(BaseView):
             avis=list(AVIS_ENTREPRISE), avis_requis=ev_wf.avis_entreprise_requis(c),
             can_upload=transitions.can(p, c, "upload_evaluation_document"),
             added=added, grid_reason=ev_wf.empty_grid_reason(c) if ev is not None and not
-            ev.resultats else None,
+            ev.resultats else None, typed=typed, errors=errors,
+            focus=next((name for name in errors if name != "_"), None),
+            draft_saved=draft_saved, value=_value_reader(typed),
             title=f"Évaluation — {c.candidat.nom_complet} ({c.numero})")
 
     @staticmethod
@@ -98,35 +146,41 @@ class EvaluationView(BaseView):
         upload = request.files.get("fichier")
         if upload and upload.filename:
             kind = "matrice_evaluation" if wf.key == "domaines_clea" else "guide_evaluation"
-            ok, _ = run(documents_wf.add_document, p, c, filename=upload.filename,
-                        data=upload.read(documents_wf.MAX_SIZE + 1),
-                        type_piece=form.get("type_piece") or kind, evaluation=ev)
-            if not ok:
-                return redirect(url_for("EvaluationView.saisie", pk=c.id))
-        results = results_from_form(ev, form)
-        if wf.key == "competences":
-            ok, _ = run(ev_wf.record_results, p, c, resultats=results,
-                        observations_candidat=form.get("observations_candidat"),
-                        commentaire=form.get("commentaire"), finalise=finalise)
-        elif wf.key == "domaines_clea":
-            data = {k: form.get(k) for k in ("date_evaluation", "evaluateur_nom",
-                                             "evaluateur_prenom", "evaluateur_email",
-                                             "conclusion", "commentaire")}
-            fn = ev_wf.finalize_evaluation if finalise else ev_wf.save_evaluation
-            ok, _ = run(fn, p, c, evaluation=ev, resultats=results, **data)
-        else:
-            ok, _ = run(ev_wf.record_commission_results, p, c, resultats=results,
-                        date_evaluation=form.get("date_evaluation"),
-                        avis_entreprise=form.get("avis_entreprise"),
-                        avis_entreprise_commentaire=form.get("avis_entreprise_commentaire"),
-                        commentaire=form.get("commentaire"), finalise=finalise)
-        if not ok:
-            return redirect(url_for("EvaluationView.saisie", pk=c.id))
+            refused = _attempt(documents_wf.add_document, p, c, filename=upload.filename,
+                               data=upload.read(documents_wf.MAX_SIZE + 1),
+                               type_piece=form.get("type_piece") or kind, evaluation=ev)
+            if refused is not None:
+                refused.field = refused.field or "fichier"
+                return self._render(c, p, wf, typed=form, error=refused)
+        refused = _attempt(self._save, p, c, wf, ev, form, finalise)
+        if refused is not None:
+            # A refused « Finaliser » still keeps what was typed as the draft (issue 16 item 1).
+            draft_saved = finalise and _attempt(self._save, p, c, wf, ev, form, False) is None
+            return self._render(c, p, wf, typed=form, error=refused, draft_saved=draft_saved)
         flash("Évaluation finalisée." if finalise else "Évaluation enregistrée : vous pouvez la "
               "reprendre plus tard.", "success")
         if finalise:
             return redirect(url_for("DossierView.dossier", pk=c.id, onglet="evaluations"))
         return redirect(url_for("EvaluationView.saisie", pk=c.id))
+
+    @staticmethod
+    def _save(p, c, wf, ev, form, finalise):
+        results = results_from_form(ev, form)
+        if wf.key == "competences":
+            return ev_wf.record_results(p, c, resultats=results,
+                                        observations_candidat=form.get("observations_candidat"),
+                                        commentaire=form.get("commentaire"), finalise=finalise)
+        if wf.key == "domaines_clea":
+            data = {k: form.get(k) for k in ("date_evaluation", "evaluateur_nom",
+                                             "evaluateur_prenom", "evaluateur_email",
+                                             "conclusion", "commentaire")}
+            fn = ev_wf.finalize_evaluation if finalise else ev_wf.save_evaluation
+            return fn(p, c, evaluation=ev, resultats=results, **data)
+        return ev_wf.record_commission_results(
+            p, c, resultats=results, date_evaluation=form.get("date_evaluation"),
+            avis_entreprise=form.get("avis_entreprise"),
+            avis_entreprise_commentaire=form.get("avis_entreprise_commentaire"),
+            commentaire=form.get("commentaire"), finalise=finalise)
 
     @expose("/<int:pk>/nouvelle", methods=["POST"])
     @has_access

@@ -314,7 +314,12 @@ class JuryView(ScopedModelView):
     @expose("/deliberation/<pk>")
     @has_access
     def deliberation(self, pk):
-        jury = self._jury(pk)
+        return self._deliberation(self._jury(pk))
+
+    def _deliberation(self, jury, typed=None):
+        """The members' page; after a refused decision, `typed` ({"ins", "decision", "acquis",
+        "commentaire", "error", "field"}) shows that dossier's form as it was sent, the error next
+        to it and focused (issue 16 item 1)."""
         p = current_perimetre()
         if not may_deliberate(p, jury):
             abort(403)
@@ -332,10 +337,17 @@ class JuryView(ScopedModelView):
                 "acquis": set(ins.competences_acquises or []) if ins.decision
                 else set(proposal["acquis"]),
                 "decision": ins.decision or proposal["decision"],
+                "commentaire": ins.commentaire or "",
+                "error": None,
                 "pieces": [d for d in c.documents if d.type_piece in PIECES_JURY],
                 "complement": "request_complement" in wf.workflow_of(c).moves,
             })
+            if typed is not None and typed["ins"] == ins.id:
+                items[-1].update(decision=typed["decision"], acquis=typed["acquis"],
+                                 commentaire=typed["commentaire"], error=typed["error"],
+                                 field=typed["field"])
         return self.render_template("jurys/deliberation.html", jury=jury, items=items,
+                                    refused=typed,
                                     decisions=jury.dispositif.decisions,
                                     anonyme=anonymous(jury), organiser=wf.is_organiser(
                                         p, jury.dispositif_id),
@@ -351,10 +363,25 @@ class JuryView(ScopedModelView):
     @has_access
     def decision(self, ins_id):
         ins = self._inscription(ins_id)
-        self._run(wf.record_decision, ins, request.form.get("decision", ""),
-                  request.form.getlist("acquis"), request.form.get("commentaire"),
-                  success=lambda i: f"Décision enregistrée pour le candidat n° "
-                                    f"{i.numero_anonyme} : {i.decision_label}.")
+        form = request.form
+        try:
+            wf.record_decision(current_perimetre(), ins, form.get("decision", ""),
+                               form.getlist("acquis"), form.get("commentaire"))
+            db.session.commit()
+        except (PerimeterViolation, NotAllowed, AlreadyDone) as exc:
+            _flash_violation(exc)
+        except RuleViolation as exc:
+            db.session.rollback()
+            ins = self._inscription(ins_id)
+            return self._deliberation(ins.jury, typed={
+                "ins": ins.id, "decision": form.get("decision", ""),
+                "acquis": {int(x) for x in form.getlist("acquis") if x.isdigit()},
+                "commentaire": form.get("commentaire") or "", "error": exc.message,
+                "field": exc.field or "decision"})
+        else:
+            flash(f"Décision enregistrée pour le candidat n° {ins.numero_anonyme} : "
+                  f"{ins.decision_label}. Elle sera publiée dans le dossier à la clôture du "
+                  f"jury.", "success")
         return redirect(url_for("JuryView.deliberation", pk=ins.jury_id) + f"#ins-{ins.id}")
 
     @expose("/complement/<ins_id>", methods=["POST"])

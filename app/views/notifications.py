@@ -23,6 +23,7 @@ class NotificationView(ScopedModelView):
                               "tout_lire": "write", "ouvrir": "read"}
     list_title = "Mes notifications"
     show_title = "Notification"
+    edit_title = "Modifier la notification"
     list_columns = ["created_on", "rubrique_label", "titre", "lu"]
     show_columns = ["created_on", "rubrique_label", "titre", "contenu", "lien", "lu"]
     search_columns = ["rubrique", "titre", "contenu", "lu"]
@@ -75,6 +76,7 @@ class OutboxView(ScopedModelView):
     method_permission_name = {**ScopedModelView.method_permission_name, "renvoyer": "read"}
     list_title = "Boîte d'envoi (e-mails)"
     show_title = "E-mail"
+    edit_title = "Modifier l'e-mail"
     list_columns = ["created_on", "destinataire", "sujet", "statut_label", "essais"]
     show_columns = ["created_on", "destinataire", "copie", "sujet", "corps_texte", "statut_label",
                     "essais", "erreur", "sent_on"]

@@ -48,6 +48,47 @@ class Move:
     confirm: str | None = None
 
 
+# What each verb answers once done (issue 16 item 6): what happened, then what comes next. The
+# next step follows from the status reached, so it is read from the dossier after the move.
+DONE = {
+    "add_amenagement": "Aménagement enregistré : il figurera dans le dossier présenté au {jury}.",
+    "add_formation": "Formation enregistrée.",
+    "complete_and_resend": "Dossier complété et renvoyé : il attend une nouvelle affectation à un "
+                           "{jury}.",
+    "confirm_evaluator": "Évaluateur habilité confirmé : il est prévenu et peut fixer la date de "
+                         "l'évaluation.",
+    "decide_recevabilite": "Décision de recevabilité enregistrée.",
+    "declare_abandon": "Dossier abandonné : il peut être réintégré tant que le dispositif le "
+                       "permet.",
+    "edit": "Fiche enregistrée.",
+    "enter_commission_results": "Résultats de la commission enregistrés.",
+    "enter_results": "Résultats enregistrés.",
+    "finalize_evaluation": "Évaluation finalisée.",
+    "invite_metier": "Invitation envoyée à l'évaluateur métier : il reçoit un lien pour saisir ses "
+                     "observations.",
+    "open_evaluation": "Évaluation ouverte : saisissez les résultats de la commission.",
+    "plan_evaluation": "Date de l'évaluation enregistrée.",
+    "reinstate": "Dossier réintégré.",
+    "reopen_evaluation": "Évaluation rouverte : elle peut de nouveau être modifiée puis finalisée.",
+    "request_complement": "Complément demandé à l'organisme.",
+    "save_evaluation": "Évaluation enregistrée : vous pouvez la reprendre plus tard.",
+    "send_to_certification": "Dossier envoyé en certification : il attend son {jury}.",
+    "start_evaluation": "Évaluation créée : saisissez les résultats.",
+    "submit_to_jury": "Dossier {sent} : il ne peut plus être modifié et attend l'affectation à "
+                      "un {jury}.",
+    "unlock": "Inscription annulée : le dossier peut de nouveau être modifié.",
+    "upload_document": "Document ajouté.",
+    "upload_evaluation_document": "Document d'évaluation ajouté.",
+}
+
+
+def done_message(c: "Candidature", verb_name: str) -> str:
+    """The success message of a verb just run on `c`, ending on the status the dossier is in now."""
+    wf = workflow_of(c)
+    text = DONE.get(verb_name, "Action enregistrée.").format(jury=wf.jury, sent=wf.sent)
+    return f"{text} Statut du dossier : {STATUTS.label(c.statut)}."
+
+
 def _m(verb, label, sources, targets=(), roles=(), **kw):
     return Move(verb, label, frozenset(sources), frozenset(targets), frozenset(roles), **kw)
 

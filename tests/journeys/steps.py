@@ -135,7 +135,7 @@ def act(client, cid: int, verb: str, expect_ok: bool = True, **fields) -> Page:
     form.fill(**fields)
     landed = follow(client, form.submit())
     if expect_ok:
-        assert "Action effectuée." in landed.text, \
+        assert alerts(landed, "success"), \
             f"{verb} refused: {alerts(landed)} {alerts(landed, 'warning')}"
     return landed
 
