@@ -98,7 +98,7 @@ def _taken_by_a_jury():
                              InscriptionJury.active.is_(True), InscriptionJury.etat == "inscrit")
 
 
-TODO = [  # (code, label)
+A_FAIRE = [  # (code, label)
     ("evaluation_initiale", "En attente d'évaluation initiale"),
     ("evaluation_finale", "En attente d'évaluation finale"),
     ("pret_jury", "Prêts pour le jury (à inscrire ou envoyer)"),
@@ -121,13 +121,13 @@ def todo_criterion(code):
 
 def todo_counts(p: Perimetre) -> dict[str, int]:
     """{to-do code: number of dossiers} of the perimeter, in one statement."""
-    label = sa.case(*[(todo_criterion(code), code) for code, _ in TODO], else_=None)
+    label = sa.case(*[(todo_criterion(code), code) for code, _ in A_FAIRE], else_=None)
     wanted = {s for code in ("evaluation_initiale", "evaluation_finale", "affectation_jury")
               for s in _statuses(code)} | set(ready_from())
     stmt = (sa.select(label.label("todo"), sa.func.count(Candidature.id))
             .where(perimeter.criterion(Candidature, p), Candidature.statut.in_(sorted(wanted)))
             .group_by(label))
-    out = {code: 0 for code, _ in TODO}
+    out = {code: 0 for code, _ in A_FAIRE}
     for code, n in db.session.execute(stmt):
         if code:
             out[code] = int(n)

@@ -94,7 +94,7 @@ def dashboard(p: Perimetre) -> dict:
     todo = counts.todo_counts(p)
     buckets = [SimpleNamespace(code=code, label=label, total=todo[code], parts=[], part_urls={},
                                url=_url("AFaireView.liste", code=code))
-               for code, label in counts.TODO]
+               for code, label in counts.A_FAIRE]
     modified, certified = stats.last_modified(p), stats.last_certified(p)
     for line in modified + certified:
         line["url"] = dossier_url(line["id"])
@@ -120,7 +120,7 @@ class AFaireView(BaseView):
     @expose("/<string:code>")
     @has_access
     def liste(self, code):
-        labels = dict(counts.TODO)
+        labels = dict(counts.A_FAIRE)
         if code not in labels:
             abort(404)
         from app.security.perimeter import current_perimetre
