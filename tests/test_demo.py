@@ -22,3 +22,14 @@ def test_demo_is_idempotent_and_accounts_log_in(app, db):  # R-REF-1
     assert r.status_code == 302
     assert counts[1:] == (7, 5)  # with the dossiers at each stage (issue 16 item 11)
     assert "Bonjour" in client.get("/").get_data(as_text=True)
+
+
+def test_demo_database_has_no_shared_document_number(app, db):  # R-DOC-4 (issue 13 acceptance)
+    import sqlalchemy as sa
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    shared = db.session.execute(sa.text(
+        "SELECT numero, count(*) FROM document_emis GROUP BY 1 HAVING count(*) > 1")).all()
+    assert shared == []
+    uniques = sa.inspect(db.engine).get_unique_constraints("document_emis")
+    assert any(u["column_names"] == ["numero"] for u in uniques)
