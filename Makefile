@@ -14,7 +14,7 @@ $(BIN)/activate:
 
 venv: $(BIN)/activate
 	$(BIN)/pip install -q -r requirements.txt
-	$(BIN)/pybabel compile -q -d app/translations
+	$(BIN)/pybabel compile -d app/translations >/dev/null
 
 dev-deps: venv
 	$(BIN)/pip install -q -r requirements-dev.txt
