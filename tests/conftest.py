@@ -12,6 +12,10 @@ from flask.testing import FlaskClient
 from tests.factories import Factories
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/opencertif_test"
+# One Redis database per xdist worker for the tests that run jobs (RQ queues are per database:
+# a worker of gw0 must not take gw1's jobs); 13 is tests/test_workers.py's.
+_XDIST = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+REDIS_TEST_URL = f"redis://127.0.0.1:6379/{11 + int(_XDIST[2:] or 0) % 2}"
 
 
 def _database_url(worker: str) -> str:

@@ -554,7 +554,7 @@ def test_with_a_worker_the_import_is_queued_and_reports_its_progress(db, make, r
     class FakeQueue:
         def enqueue(self, fn, path, *args, **kwargs):
             queued.append((path, args))
-    monkeypatch.setattr(jobs, "queue", lambda: FakeQueue())
+    monkeypatch.setattr(jobs, "queue", lambda *_names: FakeQueue())
     monkeypatch.setattr(process, "COMMIT_EVERY", 2)
     imp, _ = preview(db, user, xlsx([row(make, etab) for _ in range(5)]), ref=ref)
     assert process.confirm(imp, perimetre_of(user)) is True
@@ -569,7 +569,7 @@ def test_with_a_worker_the_import_is_queued_and_reports_its_progress(db, make, r
         progress.append((done, db.session.query(Candidature).count()))
     monkeypatch.setattr(process, "progress", spy)
     path, args = queued[0]
-    jobs.execute(path, *args)
+    jobs._resolve(path)(*args)  # what the worker runs, in this test's session
     imp = db.session.get(ImportFichier, imp.id)
     assert (imp.statut, imp.creees, imp.done) == ("terminee", 5, 5)
     assert progress == [(2, 2), (4, 4)]  # rows committed with each chunk's progress
@@ -583,7 +583,7 @@ def test_a_large_file_is_checked_by_a_background_job(db, make, ref, setup, monke
     class FakeQueue:
         def enqueue(self, fn, path, *args, **kwargs):
             queued.append((path, args))
-    monkeypatch.setattr(jobs, "queue", lambda: FakeQueue())
+    monkeypatch.setattr(jobs, "queue", lambda *_names: FakeQueue())
     monkeypatch.setattr(process, "PREVIEW_INLINE_MAX", 3)
     monkeypatch.setattr(process, "COMMIT_EVERY", 2)
     p = perimetre_of(user)
@@ -596,7 +596,7 @@ def test_a_large_file_is_checked_by_a_background_job(db, make, ref, setup, monke
     from app.workflow import RuleViolation
     with pytest.raises(RuleViolation, match="pas encore été vérifié"):
         process.confirm(imp, p)
-    jobs.execute(queued[0][0], *queued[0][1])
+    jobs._resolve(queued[0][0])(*queued[0][1])  # what the worker runs, in this test's session
     db.session.expire_all()
     imp = db.session.get(ImportFichier, imp.id)
     assert (imp.statut, imp.total, imp.valides, imp.erreurs) == ("apercu", 5, 4, 1)

@@ -11,7 +11,7 @@ from flask_appbuilder.security.sqla.models import User
 
 from app.models.notification import MailMessage
 from app.workflow.mail import dispatch_pending, send_mail
-from tests.conftest import link_in, outbox
+from tests.conftest import REDIS_TEST_URL, link_in, outbox
 
 
 def free_port() -> int:
@@ -254,13 +254,13 @@ def test_through_the_worker_mail_goes_to_its_queue_and_a_failure_is_rescheduled(
     # Issue 17 items 1-2: the mails of one transaction are one job on the « mail » queue; the
     # worker sends them over one connection; the refused one is scheduled alone for later.
     redis = pytest.importorskip("redis")
-    conn = redis.Redis.from_url("redis://127.0.0.1:6379/11")
+    conn = redis.Redis.from_url(REDIS_TEST_URL)
     try:
         conn.ping()
     except redis.exceptions.ConnectionError:
         pytest.skip("Redis ne répond pas sur 127.0.0.1:6379")
     conn.flushdb()
-    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:6379/11")
+    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_TEST_URL)
     from rq import Queue
     from rq.registry import ScheduledJobRegistry
     smtp.refuse.add("lot3@example.org")

@@ -1,6 +1,7 @@
 """Issue 17 item 1: `flask worker` builds the application once, before RQ forks a work-horse per
 job; each job runs in a fresh application context with an empty session; jobs go to the queue of
-their kind. Redis database 11 (tests/test_workers.py uses 13)."""
+their kind. Redis database 11 or 12, one per xdist
+worker (tests/test_workers.py uses 13)."""
 import logging
 import os
 import time
@@ -9,8 +10,8 @@ import pytest
 from flask import current_app, g
 
 from app import jobs
+from tests.conftest import REDIS_TEST_URL as REDIS_URL
 
-REDIS_URL = "redis://127.0.0.1:6379/11"
 log = logging.getLogger(__name__)
 
 
