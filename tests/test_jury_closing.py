@@ -324,3 +324,20 @@ def test_p15_no_convocation_date_on_a_jury_nobody_was_convened_to(make, db, logi
     assert j.convoque_le is None
     page = open_page(login_as(sec), f"/jurys/show/{j.id}")
     assert "Convoqué le" not in page.text and "Clos le" in page.text
+
+
+def test_designated_representative_takes_the_seat_waiting_for_the_union(make, db):  # R-JUR-5
+    """The union named without a person, then its representative designated: one seat, which
+    votes — not a pending « Désignation attendue » voter left beside the person."""
+    from app.workflow import jury_composition as compo
+    j = make.jury("METALLURGIE")
+    sec = secretariat(make, "METALLURGIE")
+    waiting = compo.add_member(P(sec), j, "salaries", syndicat="CFDT",
+                               syndicat_email="cfdt@example.com")
+    assert not waiting.designe and waiting.votant
+    seat = compo.add_member(P(sec), j, "salaries", nom="Martin", prenom="Léa", syndicat="cfdt",
+                            email="lea.martin@example.com")
+    db.session.commit()
+    cfdt = [m for m in j.membres if m.syndicat and m.syndicat.upper() == "CFDT"]
+    assert cfdt == [seat] and seat is waiting
+    assert seat.designe and seat.votant and seat.syndicat_email == "cfdt@example.com"

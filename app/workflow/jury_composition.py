@@ -128,6 +128,22 @@ def add_member(p: Perimetre, jury: Jury, college: str, user=None, nom=None, pren
         value = (value or "").strip()
         if value and ("@" not in value or "." not in value.split("@")[-1]):
             raise RuleViolation("Adresse e-mail invalide.", "R-JUR-6", field=key)
+    pending = next((m for m in jury.membres if college == "salaries" and (user or nom)
+                    and m.college == "salaries" and not m.designe
+                    and _key(m.syndicat) == _key(syndicat)), None)
+    if pending is not None:
+        # The union designates its representative: the person takes the place that waited for
+        # them (its vote and its designation request), not a second seat beside it (R-JUR-5).
+        pending.user, pending.nom, pending.prenom = user, nom, prenom
+        pending.email = (email or "").strip().lower() or pending.email
+        pending.organisation = (organisation or "").strip() or (
+            user.profil.organisation if user is not None else None) or pending.organisation
+        pending.qualite = (qualite or "").strip() or pending.qualite
+        pending.syndicat_email = (syndicat_email or "").strip().lower() or pending.syndicat_email
+        if votant is not None:
+            pending.votant = bool(votant)
+        db.session.flush()
+        return pending
     if college == "invite":
         votant = False
     elif votant is None:
