@@ -224,3 +224,18 @@ def test_refused_chimie_finalisation_keeps_the_results_and_saves_them(app, make,
     assert not ev.finalisee
     assert {f"acquis_{r.competence_id}": r.acquis for r in ev.resultats if not r.pre_acquis} == \
         {name: value == "1" for name, value in typed.items()}
+
+
+def test_creation_form_fitted_to_the_dispositif(make, login_as):  # R-DIS-2 (issue 16 item 7)
+    """A chemical employer is not asked CléA's questions, a CléA établissement not the chemical
+    CQP's parcours."""
+    employer = make.user("employeur", entreprise=make.entreprise(region="Île-de-France"))
+    names = open_page(login_as(employer), "/candidatures/nouvelle").form(
+        has="certification").names()
+    assert "parcours" in names
+    assert not {"socle_contextualise", "branche_delegataire"} & names
+    etab = make.etablissement()
+    make.habilitation(etab, make.ref["CLEA"])
+    org = make.user("utilisateur_etablissement", etablissement=etab)
+    names = open_page(login_as(org), "/candidatures/nouvelle").form(has="certification").names()
+    assert "socle_contextualise" in names and "parcours" not in names

@@ -189,7 +189,7 @@ class CandidatureView(ScopedModelView):
                     p, certification=form.certification.data, identite=identity,
                     etablissement=form.etablissement.data, entreprise=form.entreprise.data,
                     organisme_formation=form.organisme_formation.data,
-                    parcours=form.parcours.data, vae=form.vae.data,
+                    parcours=form.parcours.data if "parcours" in form else None, vae=form.vae.data,
                     cqpi_detenu=form.cqpi_detenu.data,
                     recevabilite_recue_le=form.recevabilite_recue_le.data, **fields)
                 db.session.commit()
@@ -288,7 +288,7 @@ def _creation_choices(form, p):
     form.organisme_formation.choices = [("", "—")] + [(o.id, o.nom) for o in orgs]
     cqpis = [c for c in certs if c.type == "CQPI" and c.membre_branche]
     form.cqpi_detenu.choices = [("", "—")] + [(c.id, c.intitule) for c in cqpis]
-    return groups_of(form, any(offers_cqpi_request(d) for d in dispositifs))
+    return groups_of(form, any(offers_cqpi_request(d) for d in dispositifs), dispositifs)
 
 
 class CandidatureAbandonneeView(CandidatureView):

@@ -173,7 +173,7 @@ class DossierView(BaseView):
             return redirect(url_for("DossierView.dossier", pk=c.id))
         form = EditionForm(obj=None)
         from app.workflow.jury_decisions import offers_cqpi_request
-        groups = groups_of(form, offers_cqpi_request(c.dispositif))
+        groups = groups_of(form, offers_cqpi_request(c.dispositif), [c.dispositif])
         from app.models import Entreprise
         form.entreprise.choices = [("", "—")] + [(e.id, e.raison_sociale) for e in db.session.query(
             Entreprise).order_by(Entreprise.raison_sociale).limit(500)]
