@@ -520,3 +520,34 @@ class ScopedApi(FrenchApi):
 
     def check_rules(self, item):
         """Domain rules a subclass enforces on writes (raise RuleViolation)."""
+
+
+def api_answer(api, fn, status=200):
+    """The API's one way to run a workflow call: commit and answer `fn()`'s dict, or roll back and
+    say why in French — 409 done already, 404 out of perimeter, 403 not for this role, 422 a rule
+    (with the field), 429 a limit (with Retry-After)."""
+    from app.extensions import db
+    from app.security.account_limits import TooManyRequests
+    from app.workflow.jury_composition import AlreadyDone
+    from app.workflow.transitions import NotAllowed
+    try:
+        body = fn()
+        db.session.commit()
+    except AlreadyDone as exc:  # a second closing or designation request: nothing done again
+        db.session.rollback()
+        return api.response(409, message=str(exc))
+    except PerimeterViolation:
+        db.session.rollback()
+        return api.response(404, message="Introuvable ou hors de votre périmètre.")
+    except NotAllowed as exc:
+        db.session.rollback()
+        return api.response(403, message=str(exc))
+    except TooManyRequests as exc:  # before RuleViolation, whose kind it is
+        db.session.rollback()
+        response = api.response(429, message=str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except RuleViolation as exc:
+        db.session.rollback()
+        return api.response(422, message=str(exc), rule=exc.rule, field=exc.field)
+    return api.response(status, **body)

@@ -10,13 +10,12 @@ from flask_appbuilder.api import BaseApi, expose, protect, safe
 from app.extensions import db
 from app.models.candidature import Candidature, Document
 from app.security import perimeter, tokens
-from app.security.account_limits import TooManyRequests
 from app.security.perimeter import current_perimetre
-from app.workflow import PerimeterViolation, RuleViolation
+from app.views.base import api_answer
+from app.workflow import PerimeterViolation
 from app.workflow import candidats as candidats_wf
 from app.workflow import documents as documents_wf
 from app.workflow.evaluations import evaluations_of
-from app.workflow.transitions import NotAllowed
 
 SEARCH_KEYS = ("numero", "nom", "prenom", "date_naissance", "ville_naissance",
                "code_postal_naissance", "pays_naissance")
@@ -29,26 +28,6 @@ class DossierApi(BaseApi):
     method_permission_name = {"recherche": "read", "documents": "read", "telecharger": "read",
                               "deposer": "read", "evaluations": "read"}
     openapi_spec_tag = "Dossiers"
-
-    def _answer(self, fn, status=200):
-        try:
-            body = fn()
-            db.session.commit()
-            return self.response(status, **body)
-        except TooManyRequests as exc:
-            db.session.rollback()
-            response = self.response(429, message=str(exc))
-            response.headers["Retry-After"] = str(exc.retry_after)
-            return response
-        except NotAllowed as exc:
-            db.session.rollback()
-            return self.response(403, message=str(exc))
-        except PerimeterViolation:
-            db.session.rollback()
-            return self.response_404()
-        except RuleViolation as exc:
-            db.session.rollback()
-            return self.response(422, message=str(exc), rule=exc.rule, field=exc.field)
 
     @expose("/recherche", methods=["GET"])
     @protect()
@@ -85,7 +64,7 @@ class DossierApi(BaseApi):
                                       "jeton": tokens.make_token("rattachement", c.id,
                                                                  str(p.user_id))}
                                      for c in found.elsewhere]}
-        return self._answer(run)
+        return api_answer(self, run)
 
     def _dossier(self, pk):
         c = perimeter.scoped_get(Candidature, pk)
@@ -113,7 +92,7 @@ class DossierApi(BaseApi):
                                    "type_piece": d.type_piece, "evaluation_id": d.evaluation_id}
                                   for d in db.session.query(Document).filter_by(
                                       candidature_id=c.id).order_by(Document.id)]}
-        return self._answer(run)
+        return api_answer(self, run)
 
     @expose("/<int:pk>/documents", methods=["POST"])
     @protect()
@@ -153,7 +132,7 @@ class DossierApi(BaseApi):
                 formation=request.form.get("formation") or None)
             db.session.flush()
             return {"id": doc.id}
-        return self._answer(run, status=201)
+        return api_answer(self, run, status=201)
 
     @expose("/<int:pk>/documents/<int:doc_id>", methods=["GET"])
     @protect()
@@ -201,7 +180,7 @@ class DossierApi(BaseApi):
                 "competences": [{"competence_id": r.competence_id, "acquis": r.acquis,
                                  "pre_acquis": r.pre_acquis, "commentaire": r.commentaire}
                                 for r in ev.resultats]} for ev in evaluations_of(c)]}
-        return self._answer(run)
+        return api_answer(self, run)
 
 
 def register(appbuilder):

@@ -16,10 +16,9 @@ from app.models.jury import InscriptionJury, Jury, JuryMembre
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
 from app.views.base import READ_WRITE, ScopedApi, check_api_input
+from app.views.base import api_answer as answer
 from app.workflow import PerimeterViolation, RuleViolation
 from app.workflow import jurys as wf
-from app.workflow.jury_composition import AlreadyDone
-from app.workflow.transitions import NotAllowed
 
 JURY_COLUMNS = ["id", "dispositif.code", "certificateur", "region", "libelle", "date", "lieu",
                 "modalite", "capacite", "date_limite_inscription", "anonyme", "etat",
@@ -60,26 +59,6 @@ def _key(body, key):
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= PK_MAX:
         raise BadInput("Identifiant numérique attendu.", field=key)
     return value
-
-
-def answer(api, fn, status=200):
-    """Run one workflow call and commit, or roll back and say why, in French."""
-    try:
-        body = fn()
-        db.session.commit()
-    except AlreadyDone as exc:  # a second closing or designation request: nothing done again
-        db.session.rollback()
-        return api.response(409, message=str(exc))
-    except PerimeterViolation:
-        db.session.rollback()
-        return api.response(404, message="Introuvable ou hors de votre périmètre.")
-    except NotAllowed as exc:
-        db.session.rollback()
-        return api.response(403, message=str(exc))
-    except RuleViolation as exc:
-        db.session.rollback()
-        return api.response(422, message=str(exc), field=exc.field)
-    return api.response(status, **body)
 
 
 def jury_json(jury: Jury) -> dict:

@@ -11,7 +11,8 @@ from app.models.candidature import Candidature, RattachementDemande
 from app.security import perimeter, tokens
 from app.security.perimeter import current_perimetre
 from app.views.base import READ_WRITE, ScopedApi
-from app.views.jurys_api import _body, _key, _text, answer
+from app.views.base import api_answer as answer
+from app.views.jurys_api import _body, _key, _text
 from app.workflow import PerimeterViolation, RuleViolation, rattachements
 
 LINK_MAX_AGE = 24 * 3600  # as the screen's signed link (RATTACHEMENT_LINK_MAX_AGE)
