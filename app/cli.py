@@ -99,7 +99,7 @@ def register_cli(app):
         """R-CAN-7: abandon the dossiers whose évaluation préalable is too old (daily; idempotent)."""
         import datetime as dt
 
-        from app.workflow.candidatures import abandon_stale
+        from app.workflow.dossier.candidatures import abandon_stale
         from app.workflow.mail import dispatch_pending
         today = dt.date.fromisoformat(day) if day else None
         click.echo(f"{abandon_stale(today)} dossier(s) classé(s) abandonné(s).")
@@ -114,7 +114,7 @@ def register_cli(app):
         import datetime as dt
 
         from app.workflow.mail import dispatch_pending
-        from app.workflow.vae import send_vae_alerts
+        from app.workflow.dossier.vae import send_vae_alerts
         today = dt.date.fromisoformat(day) if day else None
         click.echo(f"{send_vae_alerts(today)} alerte(s) envoyée(s).")
         dispatch_pending()
@@ -141,7 +141,7 @@ def register_cli(app):
         """Apply the retention schedules (R-ARC-1…3); daily. Logs counts, never content."""
         import datetime as dt
 
-        from app.workflow.retention import purge
+        from app.workflow.conformite.retention import purge
         today = dt.date.fromisoformat(day) if day else None
         report = purge(today, dry_run=dry_run)
         db.session.commit()
@@ -159,7 +159,7 @@ def register_cli(app):
         """R-DOC-3: remind the secretariat of the letters to the GTP due within 2 months; daily."""
         import datetime as dt
 
-        from app.workflow.documents_lots import gtp_reminders
+        from app.workflow.issued.batches import gtp_reminders
         today = dt.date.fromisoformat(day) if day else None
         n = gtp_reminders(today)
         db.session.commit()

@@ -15,7 +15,7 @@ from flask import current_app
 log = logging.getLogger(__name__)
 
 QUEUES = ("mail", "documents", "imports")  # priority order of `flask worker`
-_KINDS = (("app.workflow.mail.", "mail"), ("app.workflow.documents", "documents"),
+_KINDS = (("app.workflow.mail.", "mail"), ("app.workflow.pieces", "documents"),
           ("app.reports.", "documents"))
 _worker_app = None  # the app a worker process runs its jobs with (set once, before forking)
 

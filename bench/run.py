@@ -159,8 +159,8 @@ def measure_documents(app, engine, repeat):
     from app.models.document import DocumentEmis
     from app.models.jury import Jury
     from app.security.perimeter import perimetre_of
-    from app.workflow.documents_lots import print_certificates
-    from app.workflow.jury_documents import issue_jury_documents
+    from app.workflow.issued.batches import print_certificates
+    from app.workflow.jury.documents import issue_jury_documents
     from bench.seed import CLOSED_JURY
     out = []
     with app.test_request_context():
@@ -201,7 +201,7 @@ def measure_documents(app, engine, repeat):
                     measure_call(engine, issue_all, repeat)))
 
         def one_duplicate():
-            from app.workflow.documents_emis import issue_duplicate
+            from app.workflow.issued.documents import issue_duplicate
             size = issue_duplicate(db.session.get(DocumentEmis, ids[0])).taille
             db.session.rollback()
             return size

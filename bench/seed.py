@@ -20,7 +20,7 @@ FULL = {"candidatures": 1_000_000, "etablissements": 10_000, "users": 200_000, "
 BIG_JURY = 500  # R-JUR: the jury whose decision sheet is measured (jury 1, still open)
 CLOSED_JURY = 4  # a closed CHIMIE jury: its PV and 500 certificates are measured
 
-# Statuses each scheme's dossiers may hold (app/workflow/candidatures.py WORKFLOWS), no abandon
+# Statuses each scheme's dossiers may hold (app/workflow/dossier/candidatures.py WORKFLOWS), no abandon
 # (that would need abandon_motif/abandonne_le, ck_candidature_abandon).
 STATUTS = {
     "CHIMIE": ["en_cours_inscription", "en_attente_evaluation", "en_attente_jury", "valide",

@@ -188,7 +188,7 @@ class Factories:
         chimie: an employer whose company is in Île-de-France."""
         from app.models.habilitation import Habilitation
         from app.security.perimeter import perimetre_of
-        from app.workflow.candidatures import create_candidature
+        from app.workflow.dossier.candidatures import create_candidature
         disp = self.ref[dispositif]
         certification = certification or self.certification(dispositif)
         if by is None:
@@ -220,7 +220,8 @@ class Factories:
         import datetime as dt
 
         from app.security.perimeter import perimetre_of
-        from app.workflow import documents, evaluations
+        from app.workflow import pieces as documents
+        from app.workflow.evaluation import common as evaluations
         p = perimetre_of(by)
         ev = evaluations.start_evaluation(p, c, evaluateur_nom="Durand", evaluateur_prenom="Paul",
                                           evaluateur_email="paul.durand@test.invalid")
@@ -245,7 +246,7 @@ class Factories:
         import datetime as dt
 
         from app.security.perimeter import Perimetre
-        from app.workflow.jurys import create_jury
+        from app.workflow.jury.sessions import create_jury
         row = create_jury(Perimetre(None, "admin", None, None), self.ref[dispositif],
                           date or dt.date.today() + dt.timedelta(days=30), capacite=capacite, **kw)
         self.db.session.commit()
@@ -255,7 +256,7 @@ class Factories:
         """A composition that satisfies R-JUR-5: a president, two employers, one voting account
         per union (the union's e-mail gets the copies). Returns {role: member}."""
         from app.security.perimeter import Perimetre
-        from app.workflow.jurys import add_member
+        from app.workflow.jury.sessions import add_member
         p = Perimetre(None, "admin", None, None)
         disp = jury.dispositif
         out = {"president": add_member(p, jury, "president", nom="Président", prenom="Paul",
@@ -280,7 +281,9 @@ class Factories:
 
         from app.security import tokens
         from app.security.perimeter import perimetre_of as P
-        from app.workflow import candidatures, documents, evaluations
+        from app.workflow.dossier import candidatures
+        from app.workflow import pieces as documents
+        from app.workflow.evaluation import common as evaluations
         if dispositif == "CLEA":
             c = self.candidature("CLEA", **kw)
             self.clea_evaluation(c, c.createur)

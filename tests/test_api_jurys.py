@@ -11,8 +11,8 @@ from app.models.candidature import Candidature, RattachementDemande
 from app.models.document import DocumentEmis
 from app.models.jury import AttributionCertification, InscriptionJury
 from app.security.perimeter import perimetre_of as P
-from app.workflow import RuleViolation
-from app.workflow.candidatures import create_candidature
+from app.errors import RuleViolation
+from app.workflow.dossier.candidatures import create_candidature
 from tests.conftest import login
 from tests.test_api_tokens import bearer, jwt_for
 from tests.test_jury_closing import published_once
@@ -116,7 +116,7 @@ def test_cqpm_jury_run_through_the_api(app, db, make, cqpm, login_as):
     stranger_juror = make.user("jury", dispositif=make.ref["METALLURGIE"])
     other_jury = make.jury("METALLURGIE")
     make.jury_compose(other_jury)
-    from app.workflow.jurys import add_member
+    from app.workflow.jury.sessions import add_member
     add_member(P(sec), other_jury, "invite", user=stranger_juror, nom="Invité")
     db.session.commit()
     hx = bearer(jwt_for(app, stranger_juror))
@@ -342,7 +342,7 @@ def test_two_closings_at_once_publish_once(app, db, make, cqpm):  # R-JUR-9 (Pos
         pytest.skip("Concurrency is checked on PostgreSQL (SQLite serialises every writer).")
     import threading
 
-    from app.workflow import jurys
+    from app.workflow.jury import sessions as jurys
     from tests.test_jurys import register
     jury = cqpm["jury"]
     members = make.jury_compose(jury)

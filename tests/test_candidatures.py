@@ -10,10 +10,14 @@ import sqlalchemy as sa
 
 from app.models.candidature import Candidat, Candidature, Historique, HistoryIsAppendOnly
 from app.security.perimeter import perimetre_of as P
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow import candidats, documents, rattachements, transitions, vae
-from app.workflow import candidatures as wf
-from app.workflow.transitions import CHIMIE, CLEA, METALLURGIE, NotAllowed, allowed_actions
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.dossier import candidats
+from app.workflow import pieces as documents
+from app.workflow.dossier import rattachements
+from app.workflow import engine as transitions
+from app.workflow.dossier import vae
+from app.workflow.dossier import candidatures as wf
+from app.workflow.engine import CHIMIE, CLEA, METALLURGIE, NotAllowed, allowed_actions
 from tests.conftest import outbox
 from tests.factories import real_pdf
 

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 import xmlschema
 
 from app.models.conformite import DeclarationCDC, DeclarationTitulaire
-from app.workflow import RuleViolation, cdc
+from app.errors import RuleViolation
+from app.workflow import cdc
 from tests.conformite_helpers import decide, dossier, issued
 
 XSD = Path(__file__).parent / "data" / "cpf.xsd"

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 from pypdf import PdfReader
 
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 
 YEAR = date.today().year
 JURY_DAY = date(2026, 3, 12)
@@ -64,7 +64,7 @@ def metal(ref):
 
 @pytest.fixture
 def docs(db):
-    from app.workflow import documents_emis
+    from app.workflow.issued import documents as documents_emis
     return documents_emis
 
 
@@ -146,7 +146,7 @@ def test_long_pv_rendered_in_parts_keeps_every_row_and_numbers_pages(docs, metal
               "candidats": [candidat_pv(100 + i) for i in range(3)]}
     data = pv_data([candidat_pv(i) for i in range(30)])
     data["sections"].append(second)
-    from app.workflow.documents_data import pv_parts
+    from app.workflow.issued.data import pv_parts
     assert len(pv_parts({"sections": data["sections"]}, 2, 15)) == 2
     doc = docs.issue_document("pv", metal, data)
     text = flat(pdf_text(doc.pdf))
@@ -182,7 +182,7 @@ def test_attendance_sheet_lists_every_designated_member(docs, metal):  # R-DOC-2
 
 def test_letter_to_the_gtp_and_its_reminder(app, docs, metal, db, make):  # R-DOC-3
     from app.models.notification import Notification
-    from app.workflow.documents_lots import gtp_reminders
+    from app.workflow.issued.batches import gtp_reminders
     secretary = make.user("secretariat", dispositif=metal)
     pv = docs.issue_document("pv", metal, pv_data([candidat_pv(1)]), jury_id=5)
     em = docs.issue_document("emargement", metal, {"jury": dict(JURY), "certifications": [
@@ -290,7 +290,7 @@ def test_certificate_numbers_under_concurrency_on_postgresql(app, docs, metal, d
     def worker():
         from app.extensions import db as _db
         from app.models import Dispositif
-        from app.workflow.documents_emis import issue_document
+        from app.workflow.issued.documents import issue_document
         with app.app_context():
             try:
                 disp = _db.session.get(Dispositif, dispositif_id)
@@ -615,7 +615,7 @@ def test_revoke_and_duplicate_from_the_screen(docs, secretariat, metal, db, logi
 
 def test_print_batch_job_with_progress(docs, secretariat, metal, db, login_as, monkeypatch, queries):  # R-DOC-4
     from app.models.document import BatchJob
-    from app.workflow import documents_lots
+    from app.workflow.issued import batches as documents_lots
     monkeypatch.setattr(documents_lots, "PRINT_CHUNK", 2)
     issued = docs.issue_many("certificat", metal, [
         {"data": cert_data(titulaire=titulaire(nom=f"Lot{i}")),

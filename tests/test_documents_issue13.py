@@ -15,8 +15,10 @@ from pypdf import PdfReader
 from app.models.document import DocumentEmis
 from app.security.perimeter import Perimetre
 from app.security.perimeter import perimetre_of as P
-from app.workflow import RuleViolation, jury_documents, jurys
-from app.workflow import documents_emis as docs
+from app.errors import RuleViolation
+from app.workflow.jury import documents as jury_documents
+from app.workflow.jury import sessions as jurys
+from app.workflow.issued import documents as docs
 from tests.conftest import outbox
 from tests.journeys.forms import follow, open_page
 from tests.test_documents import candidat_pv, cert_data, pv_data, titulaire
@@ -196,7 +198,7 @@ def test_p2_two_emissions_at_once_on_postgresql(app, make, db):  # R-DOC-4
 # -- p4: the letter to the GTP ------------------------------------------------------------------
 def test_p4_gtp_letter_from_the_jury_page_and_the_reminder_leads_there(make, db, login_as):  # R-DOC-3
     from app.models.notification import Notification
-    from app.workflow.documents_lots import gtp_reminders
+    from app.workflow.issued.batches import gtp_reminders
     j, sec, _admitted, _partial = closed_jury(make, db)
     client = login_as(sec)
     page = open_page(client, f"/jurys/show/{j.id}")

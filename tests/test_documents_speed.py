@@ -30,7 +30,7 @@ def assert_numbered(pages: list[str]):
 
 @pytest.fixture
 def docs(db):
-    from app.workflow import documents_emis
+    from app.workflow.issued import documents as documents_emis
     return documents_emis
 
 

@@ -3,7 +3,7 @@ from tests.test_documents import cert_data
 
 
 def test_dossier_page_shows_mailing_history(make, db, login_as):  # R-ENV-2
-    from app.workflow import documents_emis as docs
+    from app.workflow.issued import documents as docs
     c = make.candidature("METALLURGIE")
     doc = docs.issue_document("certificat", c.dispositif, cert_data(), "certificat_cqpm",
                               candidature_id=c.id)

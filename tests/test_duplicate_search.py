@@ -114,7 +114,7 @@ def test_search_is_rate_limited_per_account_and_logged(scene, app, make, login_a
     monkeypatch.setitem(app.config, "DUPLICATE_SEARCH_RATE_LIMIT", "3 per minute")
     app.extensions.pop("oc_account_limiter", None)
     client = login_as(me)
-    with caplog.at_level(logging.INFO, logger="app.workflow.candidats"):
+    with caplog.at_level(logging.INFO, logger="app.workflow.dossier.candidats"):
         statuses = [page(client, numero=f"CLEA-2000-00000{i}")[0] for i in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     assert "Trop de recherches" in page(client, numero="x")[1]

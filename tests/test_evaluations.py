@@ -6,10 +6,11 @@ import pytest
 from app.models.candidature import Candidature
 from app.models.evaluation import InvitationMetier
 from app.security.perimeter import perimetre_of as P
-from app.workflow import RuleViolation
-from app.workflow import candidatures as wf
-from app.workflow import documents, evaluations
-from app.workflow.transitions import NotAllowed, allowed_actions
+from app.errors import RuleViolation
+from app.workflow.dossier import candidatures as wf
+from app.workflow import pieces as documents
+from app.workflow.evaluation import common as evaluations
+from app.workflow.engine import NotAllowed, allowed_actions
 from tests.conftest import outbox
 from tests.factories import real_pdf
 
@@ -84,7 +85,7 @@ def test_only_the_named_evaluator_acts(chimie, make, db):  # R-EVA-1 R-ACC-5
     c, employer, ev_user = chimie
     confirm(db, c, employer, ev_user)
     other = make.evaluateur(c.certification, region="Île-de-France").user
-    from app.workflow import PerimeterViolation
+    from app.errors import PerimeterViolation
     with pytest.raises(PerimeterViolation):
         evaluations.invite_metier_evaluator(P(other), c, nom="X", prenom="Y", email="x@y.fr")
     with pytest.raises(NotAllowed):

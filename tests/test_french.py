@@ -332,7 +332,7 @@ def test_filter_date_typed_french_is_read_day_first(app):
 
 # -- e) no rule id in what a user reads ----------------------------------------------------------
 def test_rule_violation_message_has_no_rule_id_but_keeps_it():  # R-CAN-2 as an example
-    from app.workflow import RuleViolation
+    from app.errors import RuleViolation
     exc = RuleViolation("Ce candidat a déjà un dossier en cours.", "R-CAN-2")
     assert str(exc) == "Ce candidat a déjà un dossier en cours." and exc.rule == "R-CAN-2"
 

@@ -19,7 +19,7 @@ from app.models.habilitation import (
 )
 from app.models.notification import Notification
 from app.security.perimeter import perimetre_of
-from app.workflow import PerimeterViolation, RuleViolation
+from app.errors import PerimeterViolation, RuleViolation
 from app.workflow import habilitations as wf
 from tests.conftest import outbox
 

@@ -241,14 +241,15 @@ POLYGLOT = b"%PDF-1.4\n%%EOF\nMZ\x90\x00\x03\x00\x00\x00This program cannot be r
     bytes.fromhex("D0CF11E0A1B11AE1") + "WordDocument".encode("utf-16-le") + b"\0" * 2000,
 ])
 def test_p6_files_must_be_what_they_announce(data):  # R-CAN-4
-    from app.workflow import RuleViolation, documents
+    from app.errors import RuleViolation
+    from app.workflow import pieces as documents
     with pytest.raises(RuleViolation) as exc:
         documents.sniff(data)
     assert exc.value.field == "fichier" and "R-CAN-4" == exc.value.rule
 
 
 def test_p6_office_needs_its_container():  # R-CAN-4
-    from app.workflow import documents
+    from app.workflow import pieces as documents
     assert documents.sniff(_zip(["word/document.xml"])) == "zip"  # no [Content_Types].xml
     assert documents.sniff(_zip(["[Content_Types].xml", "word/document.xml"])) == "docx"
     assert documents.sniff(_zip(["[Content_Types].xml", "xl/workbook.xml"])) == "xlsx"
@@ -278,7 +279,8 @@ def test_p6_polyglot_refused_on_the_upload_form_in_french(app, make, login_as): 
 def test_p6_sizes_in_the_unit_of_the_limit(make, db):  # R-CAN-4
     from app.errors import format_size
     from app.security.perimeter import perimetre_of
-    from app.workflow import RuleViolation, documents
+    from app.errors import RuleViolation
+    from app.workflow import pieces as documents
     from tests.factories import real_pdf
     assert documents.MAX_SIZE == 4_000_000 and format_size(documents.MAX_SIZE) == "4 Mo"
     assert format_size(3_999_999) == "3,9 Mo" and format_size(1500) == "1,5 Ko"

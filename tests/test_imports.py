@@ -289,7 +289,7 @@ def test_an_employer_of_chimie_and_a_role_without_creation(db, make, ref):
     imp, _ = preview(db, employer, xlsx([r]), dispositif="CHIMIE", ref=ref)
     assert imp.resultats[0]["erreurs"] == {}
     evaluator = make.user("evaluateur")
-    from app.workflow import RuleViolation
+    from app.errors import RuleViolation
     with pytest.raises(RuleViolation):
         process.upload(perimetre_of(evaluator), "candidats", ref["CLEA"].id, "x.xlsx", xlsx([r]))
 
@@ -390,7 +390,7 @@ def test_etablissements_by_the_secretariat_not_by_an_etablissement(db, make, ref
     assert imp.creees == 1
     assert db.session.query(Organisme).filter_by(reseau_id=reseau.id).count() == 1
     etab_user = make.user("admin_etablissement", etablissement=make.etablissement())
-    from app.workflow import RuleViolation
+    from app.errors import RuleViolation
     with pytest.raises(RuleViolation):
         process.upload(perimetre_of(etab_user), "etablissements", None, "x.xlsx", struct_xlsx([]))
 
@@ -461,7 +461,7 @@ def test_evaluators_with_their_habilitations_by_the_secretariat(db, make, ref):
 
 def test_evaluators_import_is_the_secretariats_own(db, make, ref):
     sec_clea = make.user("secretariat", dispositif=ref["CLEA"])
-    from app.workflow import RuleViolation
+    from app.errors import RuleViolation
     with pytest.raises(RuleViolation):
         process.upload(perimetre_of(sec_clea), "evaluateurs", ref["CHIMIE"].id, "e.xlsx",
                        ev_xlsx([ev_row()]))
@@ -593,7 +593,7 @@ def test_a_large_file_is_checked_by_a_background_job(db, make, ref, setup, monke
     assert process.check(imp, p) is None
     assert queued == [("app.imports.process.run_preview", (imp.id,))]
     assert db.session.get(ImportFichier, imp.id).statut == "verification"
-    from app.workflow import RuleViolation
+    from app.errors import RuleViolation
     with pytest.raises(RuleViolation, match="pas encore été vérifié"):
         process.confirm(imp, p)
     jobs._resolve(queued[0][0])(*queued[0][1])  # what the worker runs, in this test's session

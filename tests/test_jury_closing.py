@@ -12,9 +12,12 @@ from app.models.candidature import Historique
 from app.models.jury import AttributionCertification
 from app.models.notification import MailMessage, Notification
 from app.security.perimeter import perimetre_of as P
-from app.workflow import RuleViolation, candidatures, documents, jurys
-from app.workflow.jury_composition import AlreadyDone
-from app.workflow.jury_decisions import cqpi_by_equivalence
+from app.errors import RuleViolation
+from app.workflow.dossier import candidatures
+from app.workflow import pieces as documents
+from app.workflow.jury import sessions as jurys
+from app.workflow.jury.composition import AlreadyDone
+from app.workflow.jury.deliberation import cqpi_by_equivalence
 from tests.conftest import outbox
 from tests.journeys.forms import follow, open_page
 from tests.test_jurys import ADMIN, jour_j, presided, register, secretariat
@@ -119,7 +122,7 @@ def test_p3_clea_jury_needs_its_president_not_the_paritaire_composition(make, db
 
 # --- point 5: CQPI by equivalence ------------------------------------------------------------------
 def test_p5_cqpi_by_equivalence_attributed_with_the_cqp_and_certified(make, db, login_as):  # R-REF-2 R-DEC-3
-    from app.workflow.jury_documents import certificate_items
+    from app.workflow.jury.documents import certificate_items
     cqp = make.certification("CHIMIE", code="CQP-CHIMIE-08")  # agent logistique
     make.competences(cqp, count=4)  # an evaluation needs a référentiel (issue 13 point 9)
     assert [x.code for x in cqpi_by_equivalence(cqp)] == ["CQPI-04"]
@@ -172,7 +175,7 @@ def test_p5_cqpi_by_equivalence_attributed_with_the_cqp_and_certified(make, db, 
                             (plain.id, "parchemin_cqp")])
     # The certificate issuing issues the CQPI's certificate too.
     from app.models.document import DocumentEmis
-    from app.workflow.jury_documents import issue_jury_documents
+    from app.workflow.jury.documents import issue_jury_documents
     issue_jury_documents(P(secretariat(make)), j, "certificat")
     db.session.commit()
     issued = sorted((d.candidature_id, d.modele) for d in db.session.query(DocumentEmis).filter_by(
@@ -202,7 +205,7 @@ def test_p8_clea_certifiee_recorded_through_the_deliberation_form(make, db, logi
     # « Non certifiée » keeps nothing; « Certifiée » without a validated evaluation is refused.
     jurys.record_decision(P(members["CFDT"].user), ins, "non_certifiee")
     assert ins.competences_acquises == []
-    from app.workflow.evaluations import latest
+    from app.workflow.evaluation.common import latest
     latest(c, finalised_only=True).resultat = "non_valide"
     with pytest.raises(RuleViolation, match="évaluation finale validée"):
         jurys.record_decision(P(members["CFDT"].user), ins, "certifiee")
@@ -329,7 +332,7 @@ def test_p15_no_convocation_date_on_a_jury_nobody_was_convened_to(make, db, logi
 def test_designated_representative_takes_the_seat_waiting_for_the_union(make, db):  # R-JUR-5
     """The union named without a person, then its representative designated: one seat, which
     votes — not a pending « Désignation attendue » voter left beside the person."""
-    from app.workflow import jury_composition as compo
+    from app.workflow.jury import composition as compo
     j = make.jury("METALLURGIE")
     sec = secretariat(make, "METALLURGIE")
     waiting = compo.add_member(P(sec), j, "salaries", syndicat="CFDT",

@@ -35,7 +35,7 @@ def test_fifty_concurrent_registrations_never_exceed_the_capacity(app, make, db)
     from app.models.candidature import Candidature
     from app.models.jury import InscriptionJury
     from app.security.perimeter import perimetre_of
-    from app.workflow import jurys
+    from app.workflow.jury import sessions as jurys
 
     today = dt.date.today()
     full = make.jury("CLEA", capacite=CAPACITY, lieu="Paris")
@@ -103,8 +103,8 @@ def test_p2_close_twice_at_once_publishes_once(app, make, db):  # R-JUR-9
 
     from app.models.jury import Jury
     from app.security.perimeter import perimetre_of
-    from app.workflow import jurys
-    from app.workflow.jury_composition import AlreadyDone
+    from app.workflow.jury import sessions as jurys
+    from app.workflow.jury.composition import AlreadyDone
     from tests.test_jury_closing import _closed_world, published_once
     from tests.test_jurys import secretariat
 

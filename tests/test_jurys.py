@@ -15,9 +15,12 @@ from app.models.notification import Notification
 from app.security import perimeter
 from app.security.perimeter import Perimetre
 from app.security.perimeter import perimetre_of as P
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow import candidatures, documents, evaluations, jurys
-from app.workflow.transitions import NotAllowed
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.dossier import candidatures
+from app.workflow import pieces as documents
+from app.workflow.evaluation import common as evaluations
+from app.workflow.jury import sessions as jurys
+from app.workflow.engine import NotAllowed
 from tests.conftest import outbox
 
 TODAY = dt.date.today()

@@ -9,9 +9,9 @@ import pytest
 
 from app.models.candidature import Historique
 from app.security.perimeter import perimetre_of
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow.personal_data import export_person, search_candidates
-from app.workflow.retention import purge
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.conformite.personal_data import export_person, search_candidates
+from app.workflow.conformite.retention import purge
 from tests.conformite_helpers import decide, dossier, evaluation, issued, piece
 
 DECIDED = dt.date(2024, 6, 15)

@@ -9,8 +9,8 @@ from app.models.candidature import Document
 from app.models.conformite import PurgeLog, PurgeTrace, RetentionRule
 from app.models.document import DocumentEmis
 from app.models.evaluation import Evaluation, ResultatCompetence
-from app.workflow import RuleViolation
-from app.workflow.retention import add_months, ensure_rules, purge, set_duration, traces_for
+from app.errors import RuleViolation
+from app.workflow.conformite.retention import add_months, ensure_rules, purge, set_duration, traces_for
 from tests.conformite_helpers import dossier, evaluation, issued, piece
 
 DECIDED = dt.date(2024, 6, 15)

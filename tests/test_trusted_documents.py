@@ -36,7 +36,7 @@ def metal(ref):
 
 @pytest.fixture
 def docs(db):
-    from app.workflow import documents_emis
+    from app.workflow.issued import documents as documents_emis
     return documents_emis
 
 

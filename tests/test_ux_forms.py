@@ -6,7 +6,7 @@ import re
 
 from app.models.candidature import Candidature
 from app.security.perimeter import perimetre_of as P
-from app.workflow import evaluations
+from app.workflow.evaluation import common as evaluations
 from tests.journeys.forms import follow, open_page
 
 TODAY = dt.date.today()
@@ -94,7 +94,7 @@ def test_refused_clea_date_error_sits_next_to_the_date(app, make, db):
 
 # --- the jury decision ------------------------------------------------------------------------
 def _deliberating(make, db):
-    from app.workflow import jurys
+    from app.workflow.jury import sessions as jurys
     j = make.jury("CHIMIE")
     members = make.jury_compose(j)
     c = make.dossier_pret_jury("CHIMIE", acquis=2)
@@ -200,7 +200,7 @@ def test_refused_candidature_reports_every_error_and_keeps_what_was_typed(app, m
 
 def test_refused_chimie_finalisation_keeps_the_results_and_saves_them(app, make, db):
     # R-EVA-3: finalising needs the candidate's observations; the results typed stay and are saved.
-    from app.workflow.candidatures import confirm_evaluator
+    from app.workflow.dossier.candidatures import confirm_evaluator
     c = make.candidature("CHIMIE")
     make.competences(c.certification)
     ev_user = make.evaluateur(c.certification, region=c.region).user

@@ -4,7 +4,7 @@ their evaluation; the manager sees key figures; the greeting has no « — — �
 import re
 
 from app.security.perimeter import perimetre_of as P
-from app.workflow import jurys
+from app.workflow.jury import sessions as jurys
 from tests.journeys.forms import open_page
 from tests.test_ux_forms import sign_in
 

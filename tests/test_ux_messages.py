@@ -2,7 +2,7 @@
 and the reasons of the actions not available yet are written on the dossier page."""
 import re
 
-from app.workflow import transitions
+from app.workflow import engine as transitions
 from tests.journeys.forms import follow, open_page
 from tests.journeys.steps import alerts
 from tests.test_ux_forms import sign_in
@@ -32,7 +32,7 @@ def test_reasons_of_unavailable_actions_are_written_on_the_page(app, make, db): 
     c = make.dossier_pret_jury("CHIMIE")
     ev_user = c.evaluateur
     from app.security.perimeter import perimetre_of as P
-    from app.workflow import evaluations
+    from app.workflow.evaluation import common as evaluations
     evaluations.reopen_evaluation(P(make.user("secretariat", dispositif=make.ref["CHIMIE"])), c)
     db.session.commit()
     assert ev_user is not None

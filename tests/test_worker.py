@@ -108,7 +108,7 @@ def test_job_overhead_is_logged(app, redis_app, caplog):
 
 def test_jobs_go_to_the_queue_of_their_kind():
     assert jobs.queue_for("app.workflow.mail.deliver_many") == "mail"
-    assert jobs.queue_for("app.workflow.documents_lots.run_print_batch") == "documents"
+    assert jobs.queue_for("app.workflow.issued.batches.run_print_batch") == "documents"
     assert jobs.queue_for("app.workflow.imports.run") == "imports"
     assert jobs.QUEUES == ("mail", "documents", "imports")  # the worker's priority order
 

@@ -16,8 +16,8 @@ from app.models.candidature import (
 )
 from app.security.perimeter import Perimetre
 from app.seed_data.referentiels import FINANCEMENTS
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow.candidatures import CREATOR_KIND, _auteur, create_candidature
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.dossier.candidatures import CREATOR_KIND, _auteur, create_candidature
 
 KIND = "candidats"
 PER_DISPOSITIF = True

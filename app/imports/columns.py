@@ -5,7 +5,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 
 
 @dataclass(frozen=True)

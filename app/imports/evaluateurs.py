@@ -16,7 +16,7 @@ from app.models.comptes import Profil
 from app.models.habilitation import EvaluateurHabilite, HabilitationEvaluateur
 from app.models.structures import REGIONS
 from app.security.perimeter import Perimetre
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 from app.workflow.comptes import create_user
 
 KIND = "evaluateurs"

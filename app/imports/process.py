@@ -17,8 +17,8 @@ from app.models.base import utcnow
 from app.models.imports import ImportFichier, ImportLigne
 from app.security import perimeter
 from app.security.perimeter import OwnRows, Perimetre, perimetre_of
-from app.workflow import RuleViolation
-from app.workflow.transitions import NotAllowed
+from app.errors import RuleViolation
+from app.workflow.engine import NotAllowed
 
 log = logging.getLogger(__name__)
 perimeter.register(ImportFichier, OwnRows("created_by_id"))  # each user sees his own imports

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 
 MAX_ROWS = 20_000
 FORMATS = ("xlsx", "xls", "ods", "csv")

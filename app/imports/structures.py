@@ -12,7 +12,7 @@ from app.models import Etablissement, Organisme, Reseau
 from app.models.structures import REGIONS
 from app.security import perimeter
 from app.security.perimeter import Perimetre
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 
 KIND = "etablissements"
 PER_DISPOSITIF = False

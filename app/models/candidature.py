@@ -10,7 +10,7 @@ from sqlalchemy.orm import deferred, relationship
 from .base import Choices, Model, utcnow
 
 # --- statuses ----------------------------------------------------------------------------------
-# The union of every dispositif's statuses; app/workflow/candidatures.py says which belongs to
+# The union of every dispositif's statuses; app/workflow/dossier/candidatures.py says which belongs to
 # which workflow and which moves are allowed. Labels are those the users read in the sources.
 STATUTS = Choices(
     # shared by the VAE of every scheme (R-CAN-8)
@@ -334,7 +334,7 @@ class Candidature(Model):
     @property
     def locked(self) -> bool:
         """R-WF-3: sent to certification (or decided): the organisation can no longer modify it."""
-        from app.workflow.transitions import is_locked
+        from app.workflow.engine import is_locked
         return is_locked(self)
 
     @property

@@ -2,7 +2,7 @@
 the dossiers registered to them (R-JUR-4, R-JUR-7) and what a decision leaves behind: acquired
 competences kept for a while (R-DEC-2) and certifications / blocs attributed (R-DEC-3).
 
-The verbs live in app/workflow/jurys.py; nothing here changes a status by itself.
+The verbs live in app/workflow/jury/sessions.py; nothing here changes a status by itself.
 """
 import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import User

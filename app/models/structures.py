@@ -8,7 +8,7 @@ from .base import Model, utcnow
 
 def _checked(check, key, value, rule):
     """Run a format check; a bad value becomes a rule message on the form field `key`."""
-    from app.workflow import RuleViolation
+    from app.errors import RuleViolation
     if value in (None, "") and key in ("naf", "code_postal"):
         return None
     try:

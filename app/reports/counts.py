@@ -77,7 +77,7 @@ def _statuses(code):
 def ready_from() -> tuple:
     """The statuses a dossier leaves when it goes to the jury (« Inscrire au jury », « Présenter
     au jury », « Envoyer en certification »): the workflow table decides."""
-    from app.workflow.transitions import WORKFLOWS
+    from app.workflow.engine import WORKFLOWS
     return tuple(sorted({s for w in WORKFLOWS.values() for verb in ("submit_to_jury",
                                                                     "send_to_certification")
                          if verb in w.moves for s in w.moves[verb].sources}))

@@ -10,7 +10,7 @@ directly (the library xhtml2pdf itself draws with) takes under a second for eith
 process: cells are plain strings cut into lines by wrap_text (no Paragraph per cell) in a
 LongTable (no quadratic split).
 Everything else of practice 9 still holds: the PV is rendered from the same frozen context dict
-(see app/workflow/documents_data.py), loads only our static files (logo, DejaVu fonts), and the
+(see app/workflow/issued/data.py), loads only our static files (logo, DejaVu fonts), and the
 issued PDF is stored.
 
 templates/pv.html stays as the reference of what a PV prints (and renders the same context through

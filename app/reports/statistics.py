@@ -306,7 +306,7 @@ def last_certified(p: Perimetre, limit: int = 8) -> list[dict]:
 
 def may_propose(p: Perimetre) -> bool:
     """Whether the role may create a dossier in at least one active dispositif (R-DIS-2)."""
-    from app.workflow.candidatures import CREATOR_KIND
+    from app.workflow.dossier.candidatures import CREATOR_KIND
     kind = CREATOR_KIND.get(p.role)
     if kind is None or not roles.allowed(p.role, "Candidatures", "write"):
         return False

@@ -8,7 +8,7 @@ from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 
 
 class TooManyRequests(RuleViolation):

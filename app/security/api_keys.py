@@ -13,8 +13,8 @@ from app.extensions import db
 from app.models.comptes import RANG
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow.transitions import NotAllowed
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.engine import NotAllowed
 
 log = logging.getLogger(__name__)
 

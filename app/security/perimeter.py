@@ -12,7 +12,7 @@ from flask import current_app, g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
 
 from app.models.comptes import NIVEAU
-from app.workflow import PerimeterViolation
+from app.errors import PerimeterViolation
 
 ALL = "*"      # every row, whatever the user's perimeter id
 NONE = None    # no row

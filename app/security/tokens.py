@@ -8,7 +8,7 @@ import secrets
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:

@@ -25,8 +25,8 @@ from app.models.comptes import (RANG, ROLES, ROLES_DOUBLE_FACTEUR, CodeSecours, 
                                 ExigenceDoubleFacteur, JournalDoubleFacteur)
 from app.security import perimeter
 from app.security.perimeter import Perimetre, perimetre_of
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow.transitions import NotAllowed
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.engine import NotAllowed
 
 log = logging.getLogger(__name__)
 

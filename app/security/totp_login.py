@@ -196,7 +196,7 @@ def _install_cli(app):
     def reinitialiser(identifiant):
         """Réinitialise la double authentification d'un compte (identifiant ou e-mail)."""
         from app.extensions import db
-        from app.workflow import RuleViolation
+        from app.errors import RuleViolation
         sm = app.appbuilder.sm
         user = sm.find_user(username=identifiant) or sm.find_user(email=identifiant)
         if user is None:

@@ -115,8 +115,8 @@ def _demo_dossiers_and_juries(disp, etabs):
     from app.models.candidature import Candidature
     from app.models.jury import Jury
     from app.security.perimeter import Perimetre, perimetre_of
-    from app.workflow.candidatures import create_candidature
-    from app.workflow.jurys import create_jury
+    from app.workflow.dossier.candidatures import create_candidature
+    from app.workflow.jury.sessions import create_jury
 
     admin = Perimetre(None, "admin", None, None)
     today = dt.date.today()
@@ -175,8 +175,9 @@ def _demo_stages(disp, etabs):
     from app.security import tokens
     from app.security.perimeter import perimetre_of
     from app.seed_data.referentiels import DEMO_CHIMIE_COMPETENCES
-    from app.workflow import documents, evaluations
-    from app.workflow.candidatures import confirm_evaluator, create_candidature
+    from app.workflow import pieces as documents
+    from app.workflow.evaluation import common as evaluations
+    from app.workflow.dossier.candidatures import confirm_evaluator, create_candidature
     today = dt.date.today()
     users = {u.username: u for u in db.session.query(User).filter(User.username.in_(
         ["employeur", "evaluateur", "utilisateur.etablissement", "utilisateur.nantes"]))}

@@ -28,7 +28,7 @@ from app.views.french import (
     frenchify_view,
     iso_filter_dates,
 )
-from app.workflow import PerimeterViolation, RuleViolation
+from app.errors import PerimeterViolation, RuleViolation
 
 READ_WRITE = {
     "list": "read", "show": "read", "export": "read", "download": "read",
@@ -528,8 +528,8 @@ def api_answer(api, fn, status=200):
     (with the field), 429 a limit (with Retry-After)."""
     from app.extensions import db
     from app.security.account_limits import TooManyRequests
-    from app.workflow.jury_composition import AlreadyDone
-    from app.workflow.transitions import NotAllowed
+    from app.workflow.jury.composition import AlreadyDone
+    from app.workflow.engine import NotAllowed
     try:
         body = fn()
         db.session.commit()

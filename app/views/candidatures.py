@@ -31,10 +31,11 @@ from app.views.candidature_forms import (
 )
 from app.security import tokens
 from app.security.account_limits import TooManyRequests
-from app.workflow import PerimeterViolation, RuleViolation, rattachements
-from app.workflow import candidats as candidats_wf
-from app.workflow.jury_decisions import offers_cqpi_request
-from app.workflow.candidatures import CREATOR_KIND, NotAllowed, create_candidature
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.dossier import rattachements
+from app.workflow.dossier import candidats as candidats_wf
+from app.workflow.jury.deliberation import offers_cqpi_request
+from app.workflow.dossier.candidatures import CREATOR_KIND, NotAllowed, create_candidature
 
 RATTACHEMENT_LINK_MAX_AGE = 24 * 3600
 # R-ENV-2 and the CléA list (003: « Jury », « Courrier »): the dossier's jury and the last mailing
@@ -212,7 +213,7 @@ def _already_followed(form) -> list[str]:
     """The certifications for which the person typed already has a dossier in progress or
     certified (R-CAN-2): a second one would be refused. Names only, as the search page shows."""
     from app.models import Certification as Cert
-    from app.workflow.transitions import ENDED_WITHOUT_TITLE
+    from app.workflow.engine import ENDED_WITHOUT_TITLE
     identity = {"nom_naissance": form.nom_naissance.data, "prenom": form.prenom.data,
                 "date_naissance": form.date_naissance.data}
     if not all(identity.values()):
@@ -315,7 +316,7 @@ class CandidatureAbandonneeView(CandidatureView):
     def export_30_jours(self, fmt):
         if fmt not in ("xlsx", "csv", "ods"):
             abort(404)
-        from app.workflow.candidatures import abandoned_since
+        from app.workflow.dossier.candidatures import abandoned_since
         items = (perimeter.scoped_query(Candidature).filter(*abandoned_since(30))
                  .order_by(Candidature.abandonne_le.desc()).limit(100_000).all())
         export = ListExport("abandons-30-jours", self.export_columns, self.label_columns, items,

@@ -9,9 +9,9 @@ from app.security import perimeter
 from app.security.perimeter import current_perimetre
 from app.views.candidatures_query import CandidatureInterface
 from app.views.base import READ_WRITE, ScopedApi
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow import transitions
-from app.workflow.candidatures import (
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow import engine as transitions
+from app.workflow.dossier.candidatures import (
     DOSSIER_FIELDS, NotAllowed, create_candidature, update_candidature,
 )
 

@@ -18,9 +18,9 @@ from app.security import api_keys
 from app.security.perimeter import current_perimetre
 from app.views.base import ScopedModelView
 from app.views.labels import labels
-from app.workflow import PerimeterViolation, RuleViolation
+from app.errors import PerimeterViolation, RuleViolation
 from app.workflow import comptes
-from app.workflow.transitions import NotAllowed
+from app.workflow.engine import NotAllowed
 
 
 class UtilisateurForm(FlaskForm):

@@ -20,7 +20,10 @@ from app.security import perimeter
 from app.security.perimeter import current_perimetre, scoped_get, scoped_query
 from app.views.base import READ_WRITE, ScopedModelView
 from app.views.labels import labels
-from app.workflow import PerimeterViolation, RuleViolation, cdc, personal_data, retention
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow import cdc
+from app.workflow.conformite import personal_data
+from app.workflow.conformite import retention
 
 AREA = "DonneesPersonnelles"
 NOBODY = {"add": "nobody", "delete": "nobody"}

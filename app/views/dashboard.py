@@ -64,7 +64,7 @@ def dossier_url(pk) -> str:
 def key_figures(p: Perimetre) -> list[tuple[str, int, str | None]]:
     """The manager's figures of the perimeter (label, number, list), from the status counters:
     one statement whatever the number of dossiers."""
-    from app.workflow.transitions import ENDED_WITHOUT_TITLE
+    from app.workflow.engine import ENDED_WITHOUT_TITLE
     by_status = counts.status_counts(p)
     total = sum(by_status.values())
     success = sum(n for s, n in by_status.items() if s in stats.SUCCESS)

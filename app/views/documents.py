@@ -36,9 +36,9 @@ from app.models.document import (
 )
 from app.security.perimeter import scoped_get
 from app.views.base import ScopedModelView
-from app.workflow import RuleViolation
-from app.workflow import documents_emis as docs
-from app.workflow import documents_lots as lots
+from app.errors import RuleViolation
+from app.workflow.issued import documents as docs
+from app.workflow.issued import batches as lots
 
 
 # -- secretariat -------------------------------------------------------------------------------

@@ -14,11 +14,12 @@ from app.security.perimeter import current_perimetre
 from app.views.candidature_forms import (
     DocumentForm, EditionForm, IDENTITY_KEYS, groups_of, split,
 )
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow import documents as documents_wf
-from app.workflow import evaluations as evaluations_wf
-from app.workflow import transitions, vae
-from app.workflow.candidatures import NotAllowed, update_candidature
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow import pieces as documents_wf
+from app.workflow.evaluation import common as evaluations_wf
+from app.workflow import engine as transitions
+from app.workflow.dossier import vae
+from app.workflow.dossier.candidatures import NotAllowed, update_candidature
 
 # Small forms opened from a button (<details>, no JavaScript): verb -> fields.
 PARAMS = {
@@ -124,8 +125,8 @@ class DossierView(BaseView):
         if "confirm_evaluator" in allowed:
             choices["evaluateurs"] = _evaluateur_choices(c)
         evs = evaluations_wf.evaluations_of(c)
-        from app.workflow import jurys as jurys_wf
-        from app.workflow.candidatures import pending_complement
+        from app.workflow.jury import sessions as jurys_wf
+        from app.workflow.dossier.candidatures import pending_complement
         return self.render_template(
             "candidatures/dossier.html", c=c, p=p, wf=transitions.workflow_of(c), states=states,
             allowed=allowed, params=PARAMS, pages=PAGES, choices=choices, tabs=TABS,
@@ -172,7 +173,7 @@ class DossierView(BaseView):
             flash(str(exc), "danger")
             return redirect(url_for("DossierView.dossier", pk=c.id))
         form = EditionForm(obj=None)
-        from app.workflow.jury_decisions import offers_cqpi_request
+        from app.workflow.jury.deliberation import offers_cqpi_request
         groups = groups_of(form, offers_cqpi_request(c.dispositif), [c.dispositif])
         from app.models import Entreprise
         form.entreprise.choices = [("", "—")] + [(e.id, e.raison_sociale) for e in db.session.query(

@@ -12,10 +12,10 @@ from app.models.candidature import Candidature, Document
 from app.security import perimeter, tokens
 from app.security.perimeter import current_perimetre
 from app.views.base import api_answer
-from app.workflow import PerimeterViolation
-from app.workflow import candidats as candidats_wf
-from app.workflow import documents as documents_wf
-from app.workflow.evaluations import evaluations_of
+from app.errors import PerimeterViolation
+from app.workflow.dossier import candidats as candidats_wf
+from app.workflow import pieces as documents_wf
+from app.workflow.evaluation.common import evaluations_of
 
 SEARCH_KEYS = ("numero", "nom", "prenom", "date_naissance", "ville_naissance",
                "code_postal_naissance", "pays_naissance")

@@ -14,8 +14,8 @@ from app.extensions import db
 from app.models.comptes import ROLES, ROLES_DOUBLE_FACTEUR
 from app.security import totp
 from app.security.perimeter import current_perimetre
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow.transitions import NotAllowed
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.engine import NotAllowed
 
 
 class ConfirmationForm(FlaskForm):

@@ -20,7 +20,7 @@ from app.reports.exports import Export, send_dataset
 from app.security.perimeter import PerimeterFilter, current_perimetre
 from app.views.base import ScopedModelView
 from app.views.labels import LABELS, choice_field, labels
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 
 
 class EvaluateurUserFilter(BaseFilter):

@@ -11,10 +11,11 @@ from app.models.evaluation import AVIS_ENTREPRISE
 from app.security.perimeter import current_perimetre
 from app.views.candidature_forms import FormationForm
 from app.views.dossier import load, run
-from app.workflow import PerimeterViolation, RuleViolation, transitions
-from app.workflow import documents as documents_wf
-from app.workflow import evaluations as ev_wf
-from app.workflow.transitions import NotAllowed
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow import engine as transitions
+from app.workflow import pieces as documents_wf
+from app.workflow.evaluation import common as ev_wf
+from app.workflow.engine import NotAllowed
 
 
 def results_from_form(ev, form) -> dict:

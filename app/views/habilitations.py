@@ -33,7 +33,7 @@ from app.security.perimeter import (
 )
 from app.views.base import READ_WRITE, ScopedApi, ScopedModelView
 from app.views.labels import labels
-from app.workflow import PerimeterViolation, RuleViolation
+from app.errors import PerimeterViolation, RuleViolation
 from app.workflow import habilitations as wf
 
 # `request` (R-HAB-1): administrators of a réseau, organisme or établissement; `decide`: the

@@ -17,7 +17,7 @@ from app.models import Dispositif
 from app.models.imports import KINDS, ImportFichier
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE = 100

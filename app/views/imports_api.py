@@ -12,8 +12,8 @@ from app.models.imports import ImportFichier
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
 from app.views.base import ScopedApi
-from app.workflow import RuleViolation
-from app.workflow.transitions import NotAllowed
+from app.errors import RuleViolation
+from app.workflow.engine import NotAllowed
 
 COLUMNS = ["id", "kind", "dispositif.code", "nom_fichier", "sha256", "statut", "total", "valides",
            "erreurs", "deja_importees", "creees", "created_on", "finished_on"]

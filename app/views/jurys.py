@@ -2,7 +2,7 @@
 the registration of a dossier, the deliberation page of the members, closing, the decision sheet;
 and « Dates des prochains jurys » for every signed-in role (R-JUR-1).
 
-Views are thin: each POST calls one verb of app/workflow/jurys.py and turns a RuleViolation into a
+Views are thin: each POST calls one verb of app/workflow/jury/sessions.py and turns a RuleViolation into a
 flash; every row is loaded through the perimeter (members see only their juries).
 """
 from flask import Response, abort, flash, redirect, request, url_for
@@ -27,11 +27,11 @@ from app.security import perimeter
 from app.security.perimeter import PerimeterFilter, current_perimetre
 from app.views.base import READ_WRITE, ScopedModelView
 from app.views.labels import labels
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow import jurys as wf
-from app.workflow.jury_composition import AlreadyDone, convocation_changes, reconvene_on_change
-from app.workflow.jury_decisions import decision_rows, may_deliberate, propose_decision
-from app.workflow.transitions import NotAllowed, dossier_link
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.jury import sessions as wf
+from app.workflow.jury.composition import AlreadyDone, convocation_changes, reconvene_on_change
+from app.workflow.jury.deliberation import decision_rows, may_deliberate, propose_decision
+from app.workflow.engine import NotAllowed, dossier_link
 
 PERMS = {
     **READ_WRITE, "composition": "read", "ajouter_membre": "write", "retirer_membre": "write",
@@ -324,7 +324,7 @@ class JuryView(ScopedModelView):
         if not may_deliberate(p, jury):
             abort(403)
         rows = decision_rows(jury, with_files=True)
-        from app.workflow.evaluations import blocs_acquis
+        from app.workflow.evaluation.common import blocs_acquis
         items = []
         for ins in rows:
             c = ins.candidature
@@ -420,7 +420,7 @@ class JuryView(ScopedModelView):
     @expose("/emettre/<pk>/<kind>", methods=["POST"])
     @has_access
     def emettre(self, pk, kind):
-        from app.workflow import jury_documents
+        from app.workflow.jury import documents as jury_documents
         jury = self._jury(pk, "write")
         p = current_perimetre()
         self._run(lambda p_, j: jury_documents.issue_jury_documents(p_, j, kind,
@@ -488,7 +488,7 @@ class InscriptionJuryView(BaseView):
                 if not juries and not form.jury.data and _before_jury(c):
                     # No jury open yet: the dossier is presented and waits for the secretariat's
                     # assignment (as the submission always allowed).
-                    from app.workflow import candidatures
+                    from app.workflow.dossier import candidatures
                     candidatures.submit_to_jury(p, c, commentaire=form.commentaire.data)
                     message, category = ("Dossier présenté : aucun jury n'est ouvert aux "
                                          "inscriptions pour le moment ; le secrétariat "

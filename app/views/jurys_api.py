@@ -17,8 +17,8 @@ from app.security import perimeter
 from app.security.perimeter import current_perimetre
 from app.views.base import READ_WRITE, ScopedApi, check_api_input
 from app.views.base import api_answer as answer
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow import jurys as wf
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.jury import sessions as wf
 
 JURY_COLUMNS = ["id", "dispositif.code", "certificateur", "region", "libelle", "date", "lieu",
                 "modalite", "capacite", "date_limite_inscription", "anonyme", "etat",
@@ -152,7 +152,7 @@ class JuryApi(ScopedApi):
             404: {$ref: '#/components/responses/404'}
         """
         from app.views.jurys import _display_name
-        from app.workflow.jury_decisions import decision_rows
+        from app.workflow.jury.deliberation import decision_rows
 
         def run():
             jury = self._jury(pk)
@@ -518,7 +518,7 @@ class JuryApi(ScopedApi):
             404: {$ref: '#/components/responses/404'}
             422: {$ref: '#/components/responses/422'}
         """
-        from app.workflow.jury_documents import issue_jury_documents
+        from app.workflow.jury.documents import issue_jury_documents
         p = current_perimetre()
 
         def run():
@@ -687,7 +687,7 @@ class InscriptionJuryApi(BaseApi):
             body = _body()
             jury, commentaire = _key(body, "jury"), _text(body, "commentaire")
             if jury is None and not wf.open_juries_for(c) and _before_jury(c):
-                from app.workflow import candidatures
+                from app.workflow.dossier import candidatures
                 candidatures.submit_to_jury(p, c, commentaire=commentaire)
                 return {"message": "Dossier présenté : aucun jury n'est ouvert aux inscriptions "
                                    "pour le moment ; le secrétariat l'inscrira au prochain jury.",

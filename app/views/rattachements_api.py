@@ -2,7 +2,7 @@
 RattachementView): an organisation user files a request for a dossier the duplicate search
 (GET /api/v1/dossier/recherche) signalled outside the perimeter — only with the signed `jeton`
 that search gave this user, never by dossier number — and the certifier's secretariat accepts
-or refuses it. Both call app/workflow/rattachements.py."""
+or refuses it. Both call app/workflow/dossier/rattachements.py."""
 from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
@@ -13,7 +13,8 @@ from app.security.perimeter import current_perimetre
 from app.views.base import READ_WRITE, ScopedApi
 from app.views.base import api_answer as answer
 from app.views.jurys_api import _body, _key, _text
-from app.workflow import PerimeterViolation, RuleViolation, rattachements
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.dossier import rattachements
 
 LINK_MAX_AGE = 24 * 3600  # as the screen's signed link (RATTACHEMENT_LINK_MAX_AGE)
 

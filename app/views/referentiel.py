@@ -8,7 +8,7 @@ from app.models.referentiel import CREATEURS, STRUCTURES_EVALUATION, TYPES_CERTI
 from app.security.perimeter import PerimeterFilter
 from app.views.base import ScopedApi, ScopedModelView
 from app.views.labels import LABELS, choice_field, labels
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 
 
 class _CreateursField(SelectMultipleField):
@@ -55,7 +55,7 @@ class DispositifView(ScopedModelView):
     base_order = ("code", "asc")
 
     def check_rules(self, item):
-        from app.workflow.documents_emis import check_prefix
+        from app.workflow.issued.documents import check_prefix
         item.prefixe_numero = check_prefix(item.prefixe_numero, item.id)
 
 

@@ -11,7 +11,7 @@ from app.models.structures import REGIONS
 from app.security.perimeter import PerimeterFilter, current_perimetre
 from app.views.base import ScopedApi, ScopedModelView
 from app.views.labels import LABELS, choice_field, labels
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 from app.workflow.comptes import set_actif
 
 STRUCTURE_PERMS = {"activer": "activate", "desactiver": "activate"}

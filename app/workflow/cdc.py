@@ -26,8 +26,8 @@ from app.models.conformite import DeclarationCDC, DeclarationTitulaire
 from app.models.document import DocumentEmis
 from app.models.referentiel import Certification, Dispositif
 from app.reports.qr import verification_url
-from app.workflow import RuleViolation
-from app.workflow.retention import add_months
+from app.errors import RuleViolation
+from app.workflow.conformite.retention import add_months
 
 RULE = "R-ARC-4"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "reports" / "schemas" / "cpf-1.1.2.xsd"

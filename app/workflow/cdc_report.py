@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.conformite import DeclarationCDC
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 
 RULE = "R-ARC-4"
 

@@ -10,7 +10,7 @@ from app.models.base import utcnow
 from app.models.comptes import NIVEAU, RANG, ROLES
 from app.security import perimeter, roles, tokens
 from app.security.perimeter import Perimetre
-from app.workflow import PerimeterViolation, RuleViolation
+from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.mail import send_mail
 
 # Who may create which accounts, besides the ceiling of R-ACC-1.
@@ -249,7 +249,7 @@ def pending_signups(actor: Perimetre):
 
 def decide_signup(actor: Perimetre, profil_id: int, accept: bool, motif: str | None = None) -> Profil:
     """Approve (the account opens with the Employeur role) or refuse, once; e-mail either way."""
-    from app.workflow.transitions import NotAllowed
+    from app.workflow.engine import NotAllowed
     q = db.session.query(Profil).filter(Profil.id == profil_id)
     if db.session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(of=Profil)  # two approvers at once: one decision

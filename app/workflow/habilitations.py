@@ -44,7 +44,7 @@ from app.models.habilitation import (
 )
 from app.security import perimeter
 from app.security.perimeter import Perimetre
-from app.workflow import PerimeterViolation, RuleViolation
+from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.comptes import ensure_can_operate
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify

@@ -44,7 +44,7 @@ def send_mail(to: str, template: str, cc: str | None = None, **context) -> MailM
 def vocabulary(context: dict) -> dict:
     """The words of the dispositif the mail is about (R-DIS-2): a CléA jury is no « jury
     paritaire », a chemical dossier is « inscrit au jury », a CléA one « envoyé en certification »."""
-    from app.workflow.transitions import workflow_for
+    from app.workflow.engine import workflow_for
     subject = context.get("c") or context.get("jury")
     dispositif = getattr(subject, "dispositif", None)
     if dispositif is None:

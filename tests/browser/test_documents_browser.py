@@ -10,7 +10,7 @@ from tests.test_jurys import ADMIN, P, jour_j, register, secretariat
 
 def test_closed_jury_pv_certificate_and_public_verification(make, db, live_server, page, tmp_path):  # R-DOC-1 R-DOC-4
     from app.models.document import DocumentEmis
-    from app.workflow import jurys
+    from app.workflow.jury import sessions as jurys
     j = make.jury("METALLURGIE", lieu="Nantes")
     make.jury_compose(j, unions=("CFDT",))
     admitted = make.dossier_pret_jury("METALLURGIE")

@@ -3,7 +3,8 @@ everything typed, with the error in view next to its field."""
 import datetime as dt
 
 from app.security.perimeter import perimetre_of as P
-from app.workflow import evaluations, jurys
+from app.workflow.evaluation import common as evaluations
+from app.workflow.jury import sessions as jurys
 from tests.browser.conftest import sign_in
 
 TODAY = dt.date.today()

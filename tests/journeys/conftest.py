@@ -11,11 +11,11 @@ def csrf_on(app):
 
 
 # Modules that read the domain's day through `from app.models.base import today`.
-_CLOCK_MODULES = ("app.models.base", "app.views.jurys", "app.workflow.jury_composition",
-                  "app.workflow.evaluations", "app.workflow.vae", "app.workflow.abandons",
-                  "app.workflow.jury_decisions", "app.workflow.candidatures",
-                  "app.workflow.candidats", "app.workflow.jurys", "app.workflow.habilitations",
-                  "app.workflow.evaluations_clea")
+_CLOCK_MODULES = ("app.models.base", "app.views.jurys", "app.workflow.jury.composition",
+                  "app.workflow.evaluation.common", "app.workflow.dossier.vae", "app.workflow.dossier.abandons",
+                  "app.workflow.jury.deliberation", "app.workflow.dossier.candidatures",
+                  "app.workflow.dossier.candidats", "app.workflow.jury.sessions", "app.workflow.habilitations",
+                  "app.workflow.evaluation.clea")
 
 
 @pytest.fixture

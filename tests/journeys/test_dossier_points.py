@@ -8,8 +8,10 @@ from app.models import Competence
 from app.models.candidature import Candidature
 from app.models.evaluation import Formation
 from app.security.perimeter import perimetre_of as P
-from app.workflow import RuleViolation, evaluations, jurys
-from app.workflow import candidatures as wf
+from app.errors import RuleViolation
+from app.workflow.evaluation import common as evaluations
+from app.workflow.jury import sessions as jurys
+from app.workflow.dossier import candidatures as wf
 from tests.journeys.forms import follow, open_page
 
 TODAY = dt.date.today()
@@ -51,7 +53,7 @@ def test_p9_certification_without_competences_cannot_be_evaluated_and_says_why(a
     c.statut = "en_attente_evaluation"
     db.session.commit()
     evaluations.invite_metier_evaluator(P(ev_user), c, nom="B", prenom="L", email="l@b.fr")
-    from app.workflow import documents
+    from app.workflow import pieces as documents
     documents.add_document(P(ev_user), c, filename="o4.pdf", type_piece="guide_evaluation",
                            data=make.pdf("outil 4 vide"))
     with pytest.raises(RuleViolation, match="aucune compétence"):

@@ -1,12 +1,12 @@
 """Metallurgy: the commission d'évaluation's results per competence grouped by bloc, and the
-company's opinion where it applies (R-EVA-8, R-CAN-3). Re-exported by app/workflow/evaluations.py."""
+company's opinion where it applies (R-EVA-8, R-CAN-3). Re-exported by app/workflow/evaluation/common.py."""
 from app.models.base import utcnow
 from app.models.candidature import Candidature
 from app.models.evaluation import AVIS_ENTREPRISE, Evaluation
 from app.security.perimeter import Perimetre
-from app.workflow import RuleViolation
-from app.workflow.candidats import _bool, _date
-from app.workflow.evaluations import (
+from app.errors import RuleViolation
+from app.workflow.dossier.candidats import _bool, _date
+from app.workflow.evaluation.common import (
     _apply_results,
     _ensure_all_entered,
     _finalise,
@@ -15,7 +15,7 @@ from app.workflow.evaluations import (
     latest,
     refresh_grid,
 )
-from app.workflow.transitions import check, precondition, record, set_status, verb
+from app.workflow.engine import check, precondition, record, set_status, verb
 
 
 def avis_entreprise_requis(c: Candidature) -> bool:

@@ -22,11 +22,11 @@ from app.models.evaluation import (
 )
 from app.security import tokens
 from app.security.perimeter import Perimetre
-from app.workflow import RuleViolation
-from app.workflow.candidats import _bool, _date
+from app.errors import RuleViolation
+from app.workflow.dossier.candidats import _bool, _date
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
-from app.workflow.transitions import (
+from app.workflow.engine import (
     EMP, ORG, SEC, check, dossier_link, holders, precondition, record, verb, workflow_of,
 )
 
@@ -98,7 +98,7 @@ def acquis_anterieurs(c: Candidature) -> dict:
                 found.setdefault(title, source)
     # R-DEC-2: what a jury declared acquired (partial results included), while the benefit lasts;
     # the jury is sovereign (R-JUR-8), so its record is the source shown.
-    from app.workflow.jury_decisions import acquis_valides
+    from app.workflow.jury.deliberation import acquis_valides
     found.update(acquis_valides(c))
     return found
 
@@ -458,6 +458,6 @@ def add_amenagement(p: Perimetre, c: Candidature, nature=None, description=None,
     return row
 
 # The CléA and metallurgy verbs live in their own modules; imported here so that one import of
-# app.workflow.evaluations registers every evaluation verb and precondition.
-from app.workflow.evaluations_clea import *  # noqa: E402,F401,F403
-from app.workflow.evaluations_commission import *  # noqa: E402,F401,F403
+# app.workflow.evaluation.common registers every evaluation verb and precondition.
+from app.workflow.evaluation.clea import *  # noqa: E402,F401,F403
+from app.workflow.evaluation.commission import *  # noqa: E402,F401,F403

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.formats import FormatError, check_code_postal
 from app.models.base import today
 from app.models.candidature import CIVILITES, CP_OUTRE_MER, Candidat, Candidature, cle
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 
 log = logging.getLogger(__name__)
 

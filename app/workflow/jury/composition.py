@@ -3,7 +3,7 @@ plus one from temporary work), one voting representative per union, a president 
 vote, guests without a vote — where the dispositif holds paritaire juries (Dispositif.jury_paritaire;
 CléA juries need their president only); designation requests to the unions and convocations at
 least 15 days before, with a copy to the mandating union; a convened jury whose date, place or
-modality changes re-convenes its members. Reached through app/workflow/jurys.py too.
+modality changes re-convenes its members. Reached through app/workflow/jury/sessions.py too.
 """
 from datetime import UTC, date as date_type, timedelta
 
@@ -17,8 +17,8 @@ from app.models import Profil
 from app.models.base import today, utcnow
 from app.models.jury import COLLEGES, ETATS_OUVERTS, MODALITES, Jury, JuryMembre
 from app.security.perimeter import Perimetre
-from app.workflow import RuleViolation
-from app.workflow.jurys import _get, _lock, ensure_organiser, jury_link
+from app.errors import RuleViolation
+from app.workflow.jury.sessions import _get, _lock, ensure_organiser, jury_link
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
 

@@ -24,11 +24,12 @@ from app.models.candidature import (
 from app.security import perimeter
 from app.security.perimeter import Perimetre
 from app.seed_data.referentiels import FINANCEMENTS
-from app.workflow import PerimeterViolation, RuleViolation, candidats
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.dossier import candidats
 from app.workflow.comptes import ensure_can_operate
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
-from app.workflow.transitions import (  # noqa: F401  (re-exported)
+from app.workflow.engine import (  # noqa: F401  (re-exported)
     CHIMIE, CLEA, EMP, ENDED_WITHOUT_TITLE, EV, METALLURGIE, ORG, SEC, SYSTEM, WORKFLOWS, Move,
     NotAllowed, Workflow, _auteur, action_states, allowed_actions, can, check, dossier_link,
     holders, is_locked, is_open, perform, precondition, record, secretariat_of, set_status, verb,
@@ -45,7 +46,7 @@ OBJECTIFS_MIN = 20
 # The jury feature may add checks refusing the undo of a sending (e.g. the jury has deliberated).
 UNLOCK_GUARDS: list = []
 # verb -> [fn(p, c, **params)] run at the end of the move: the jury feature registers a submitted or
-# sent dossier to a jury (R-JUR-2..4, R-WF-4) and withdraws an unlocked one (app/workflow/jurys.py).
+# sent dossier to a jury (R-JUR-2..4, R-WF-4) and withdraws an unlocked one (app/workflow/jury/sessions.py).
 AFTER_MOVE: dict[str, list] = {}
 
 
@@ -99,7 +100,7 @@ def clean_fields(data: dict, dispositif) -> dict:
 
 def _check_cqpi_request(c: Candidature):
     """R-REF-2: a CQPI is asked for only with a CQP that gives one by equivalence."""
-    from app.workflow.jury_decisions import cqpi_by_equivalence
+    from app.workflow.jury.deliberation import cqpi_by_equivalence
     if c.cqpi_demande and not cqpi_by_equivalence(c.certification):
         raise RuleViolation("Cette certification ne donne aucun CQPI par équivalence : la demande "
                             "de CQPI ne s'applique pas.", "R-REF-2", field="cqpi_demande")
@@ -370,7 +371,7 @@ def confirm_evaluator(p: Perimetre, c: Candidature, evaluateur=None, date_evalua
     day = candidats._date(date_evaluation, "date_evaluation")
     c.evaluateur_id, c.evaluateur = user.id, user
     c.evaluateur_confirme_le = utcnow()
-    from app.workflow.evaluations import create_skills_evaluation
+    from app.workflow.evaluation.common import create_skills_evaluation
     create_skills_evaluation(c, user, day)
     set_status(p, c, "confirm_evaluator", "en_attente_evaluation", commentaire,
                libelle=f"Évaluateur habilité confirmé : {user.first_name} {user.last_name}")
@@ -507,7 +508,7 @@ def apply_decision(p: Perimetre, c: Candidature, decision: str, decide_le: date 
 
 # Abandon and reinstatement (R-CAN-7), accommodations (R-EVA-8): their own modules, re-exported so
 # that `candidatures.declare_abandon`, `abandon_stale`, `add_amenagement`… keep one address.
-from app.workflow.abandons import (  # noqa: E402,F401
+from app.workflow.dossier.abandons import (  # noqa: E402,F401
     abandon_stale, abandoned_since, declare_abandon, reinstate,
 )
-from app.workflow.evaluations import add_amenagement  # noqa: E402,F401
+from app.workflow.evaluation.common import add_amenagement  # noqa: E402,F401

@@ -11,9 +11,9 @@ from app.models.base import today, utcnow
 from app.models.candidature import MOTIFS_ABANDON, Candidature
 from app.models.evaluation import Evaluation
 from app.security.perimeter import Perimetre
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 from app.workflow.notifications import notify
-from app.workflow.transitions import (
+from app.workflow.engine import (
     SYSTEM, WORKFLOWS, check, dossier_link, holders, precondition, set_status, verb, workflow_of,
 )
 
@@ -40,7 +40,7 @@ def _abandon(p, c, verb_name, motif, precision, auto):
 
 @precondition("reinstate")
 def _reinstate_possible(p, c):
-    from app.workflow.candidatures import ensure_no_duplicate
+    from app.workflow.dossier.candidatures import ensure_no_duplicate
     ensure_no_duplicate(c.candidat_id, c.certification_id, exclude_id=c.id)
 
 

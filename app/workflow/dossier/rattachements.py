@@ -8,8 +8,8 @@ from app.models.base import utcnow
 from app.models.candidature import MOTIFS_RATTACHEMENT, Candidature, RattachementDemande
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow.transitions import (
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.engine import (
     ORG, SEC, NotAllowed, dossier_link, record, secretariat_of, workflow_of,
 )
 from app.workflow.notifications import notify

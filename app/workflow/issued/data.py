@@ -30,7 +30,7 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 
 from app.seed_data.referentiels import FINANCEMENTS
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 
 MODELES = {
     "pv": ("pv",),

@@ -9,11 +9,11 @@ from app.formats import format_date_fr
 from app.models.base import today
 from app.models.candidature import Candidature
 from app.security.perimeter import Perimetre
-from app.workflow import RuleViolation
-from app.workflow.candidats import _bool, _date
+from app.errors import RuleViolation
+from app.workflow.dossier.candidats import _bool, _date
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
-from app.workflow.transitions import (
+from app.workflow.engine import (
     SEC, check, dossier_link, holders, secretariat_of, set_status, verb, workflow_of,
 )
 

@@ -25,7 +25,7 @@ from app.models.conformite import (CLASSES, DEFAULT_RULES, MAX_MOIS, PurgeLog, P
 from app.models.document import DocumentEmis
 from app.models.evaluation import Evaluation, ResultatCompetence
 from app.models.referentiel import Dispositif
-from app.workflow import RuleViolation
+from app.errors import RuleViolation
 
 REUSSITE = ("valide", "certifiee", "admis")
 ECHEC = ("non_valide", "non_certifiee", "non_admis")

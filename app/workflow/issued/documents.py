@@ -2,7 +2,7 @@
 duplicates, revocation and mailing history (R-ENV-1/2). Print batches and the reminders of the
 letter to the GTP are in documents_lots.py.
 
-The jury code builds the data dict of each document (see app/workflow/documents_data.py for
+The jury code builds the data dict of each document (see app/workflow/issued/data.py for
 what each template expects) and calls issue_document() or issue_many(); nothing here reads a
 jury or a candidature to render, so a document can always be rendered again from its frozen
 copy. The functions flush but do not commit: the caller commits with its own changes.
@@ -26,8 +26,8 @@ from app.models.document import (
 )
 from app.reports import pdf as renderer
 from app.reports.qr import verification_url
-from app.workflow import RuleViolation
-from app.workflow.documents_data import MODELES, normalise
+from app.errors import RuleViolation
+from app.workflow.issued.data import MODELES, normalise
 
 # Printed on paper and typed back: no 0/O, 1/I/L. 12 characters of 31 = 59 bits, drawn by
 # `secrets`: nobody can walk the codes of the public page.

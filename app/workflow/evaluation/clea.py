@@ -1,6 +1,6 @@
 """CléA evaluations (R-EVA-5..7): évaluation préalable then finale(s) on the 28 sub-domains, saved
 and resumed, finalised (Validé iff 28/28), reopened by an administrateur organisme or above; the
-formations recorded in between. Re-exported by app/workflow/evaluations.py."""
+formations recorded in between. Re-exported by app/workflow/evaluation/common.py."""
 from decimal import Decimal, InvalidOperation
 
 from app.extensions import db
@@ -9,9 +9,9 @@ from app.models.base import today, utcnow
 from app.models.candidature import Candidature
 from app.models.evaluation import Evaluation, Formation
 from app.security.perimeter import Perimetre
-from app.workflow import RuleViolation
-from app.workflow.candidats import _date
-from app.workflow.evaluations import (
+from app.errors import RuleViolation
+from app.workflow.dossier.candidats import _date
+from app.workflow.evaluation.common import (
     _apply_results,
     _ensure_all_entered,
     _evaluation_of,
@@ -22,7 +22,7 @@ from app.workflow.evaluations import (
     latest,
     refresh_grid,
 )
-from app.workflow.transitions import check, precondition, record, set_status, verb
+from app.workflow.engine import check, precondition, record, set_status, verb
 
 
 def formation_between(c: Candidature, after: Evaluation) -> Formation | None:

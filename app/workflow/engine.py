@@ -4,7 +4,7 @@ The table is keyed by the dispositif's `structure_evaluation` (R-DIS-2: a new di
 "competences" runs the chemical workflow, etc.). Each Move names the statuses it starts from, the
 statuses it may lead to, the roles that may run it and whether it may touch a locked dossier.
 `check()` is the only guard: the dossier page shows a button when `allowed_actions()` lists it, and
-the POST/REST endpoints run the same `check()` inside the verb functions (app/workflow/candidatures.py,
+the POST/REST endpoints run the same `check()` inside the verb functions (app/workflow/dossier/candidatures.py,
 evaluations.py, documents.py, vae.py, rattachements.py).
 """
 from dataclasses import dataclass, field
@@ -18,7 +18,7 @@ from app.models.base import utcnow
 from app.models.candidature import STATUTS, Candidature, Historique
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
-from app.workflow import PerimeterViolation, RuleViolation
+from app.errors import PerimeterViolation, RuleViolation
 
 SYSTEM = Perimetre(None, "system", None, None)  # daily jobs (abandon-stale, alerts)
 
@@ -295,8 +295,12 @@ def verb(name):
 
 
 def _load_verb_modules():
-    from app.workflow import candidatures, documents, evaluations, rattachements, vae  # noqa: F401
-    from app.workflow import jurys  # noqa: F401  (jury registration hooks, R-JUR-2..4)
+    from app.workflow.dossier import candidatures
+    from app.workflow import pieces as documents
+    from app.workflow.evaluation import common as evaluations
+    from app.workflow.dossier import rattachements
+    from app.workflow.dossier import vae  # noqa: F401
+    from app.workflow.jury import sessions as jurys  # noqa: F401  (jury registration hooks, R-JUR-2..4)
 
 
 # --- the guard ------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Jury sessions (R-JUR-1..3) and the registration of dossiers within capacity (R-JUR-2..4).
-Composition and convocations (R-JUR-5/6) are in app/workflow/jury_composition.py; deliberation,
-closing and the consequences of a decision in app/workflow/jury_decisions.py; both are reachable
+Composition and convocations (R-JUR-5/6) are in app/workflow/jury/composition.py; deliberation,
+closing and the consequences of a decision in app/workflow/jury/deliberation.py; both are reachable
 from this module too (see __getattr__ at the bottom).
 
 Public verbs:
@@ -28,10 +28,10 @@ from app.models.jury import (
 )
 from app.security import perimeter
 from app.security.perimeter import Perimetre
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow import candidatures
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.dossier import candidatures
 from app.workflow.notifications import notify
-from app.workflow.transitions import (
+from app.workflow.engine import (
     ORG, SEC, SYSTEM, NotAllowed, dossier_link, holders, locked_reason, precondition, record,
     status_reason, workflow_of,
 )
@@ -455,10 +455,10 @@ def members_of(jury: Jury, user_id) -> JuryMembre | None:
 # (jury_decisions.py) live apart for size; they are reachable from here too, resolved on first use
 # so that any of the modules may be imported first.
 _LAZY = {
-    "app.workflow.jury_composition": (
+    "app.workflow.jury.composition": (
         "MAX_EMPLOYEURS", "add_member", "check_composition", "convene", "ensure_composition",
         "remove_member", "request_designations", "set_voter"),
-    "app.workflow.jury_decisions": (
+    "app.workflow.jury.deliberation": (
         "AFTER_CLOSE", "acquis_valides", "benefit_months", "close_jury", "cqpi_of",
         "decision_rows", "may_deliberate", "passerelles_info", "propose_decision",
         "record_decision", "request_complement"),

@@ -1,6 +1,6 @@
 """What a jury hands to the documents feature (DOMAIN.md §10): the data of its PV (R-DOC-1),
 attendance sheet (R-DOC-2), certificates of the attributions (R-DOC-4, R-DEC-3) and decision
-letters (R-DEC-4), in the shapes app/workflow/documents_data.py documents. Numbering, rendering
+letters (R-DEC-4), in the shapes app/workflow/issued/data.py documents. Numbering, rendering
 and storing are documents_emis's: issue_jury_documents() only builds the dicts and calls it.
 """
 from dataclasses import dataclass, field
@@ -11,9 +11,9 @@ from app.extensions import db
 from app.models.candidature import Candidat, Candidature
 from app.models.jury import AttributionCertification, InscriptionJury, Jury
 from app.security.perimeter import Perimetre
-from app.workflow import RuleViolation
-from app.workflow.jury_decisions import FULL, benefit_months, decision_rows
-from app.workflow.jurys import ensure_organiser
+from app.errors import RuleViolation
+from app.workflow.jury.deliberation import FULL, benefit_months, decision_rows
+from app.workflow.jury.sessions import ensure_organiser
 
 KINDS = ("pv", "emargement", "certificat", "lettre_decision", "lettre_gtp")
 JURY_KINDS = ("pv", "emargement", "lettre_gtp")  # one per jury; the others one per dossier
@@ -114,7 +114,7 @@ def emargement_data(jury: Jury) -> dict:
 def certificate_items(jury: Jury) -> list[dict]:
     """R-DOC-4 / R-DEC-3: one certificate per attribution of the jury (certification, CQPI, bloc),
     with the passerelles of a chemical CQP (R-DEC-5) and the domains of CléA."""
-    from app.workflow.documents_data import certificate_template
+    from app.workflow.issued.data import certificate_template
     ids = [i.id for i in _published(jury)]
     # The dossiers and their holders in one statement each, not one per certificate (issue 17:
     # 2 515 statements for a jury of 500 before).
@@ -169,7 +169,7 @@ def letter_items(jury: Jury) -> list[dict]:
 def gtp_data(jury: Jury) -> dict:
     """R-DOC-3 (Annexe 12): the letter to the GTP « Certifications » lists the certifications of
     the jury and the numbers of its PV and attendance sheets, which must be issued first."""
-    from app.workflow.documents_data import jury_pieces
+    from app.workflow.issued.data import jury_pieces
     if not jury.dispositif.lettre_gtp:
         raise RuleViolation("Ce dispositif n'adresse pas de lettre au GTP « Certifications ».",
                             "R-DOC-3")
@@ -220,8 +220,8 @@ def issue_jury_documents(p: Perimetre, jury: Jury, kind: str, emis_par=None) -> 
     caller commits). Idempotent: what already has its valid original is not issued again, even
     when two clicks or two workers issue at once — the jury row is locked (PostgreSQL) while the
     originals are looked up and issued, and the unique index uq_document_original backs it."""
-    from app.workflow import documents_emis as docs
-    from app.workflow.documents_data import MODELES
+    from app.workflow.issued import documents as docs
+    from app.workflow.issued.data import MODELES
     ensure_organiser(p, jury.dispositif_id)
     if kind not in KINDS:
         raise RuleViolation("Document inconnu.", "R-DOC-6")

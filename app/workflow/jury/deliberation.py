@@ -2,7 +2,7 @@
 decision leaves behind: acquired competences kept (R-DEC-2), certifications, blocs and CQPI
 attributed (R-DEC-3), passerelle information (R-DEC-5).
 
-Public verbs (re-exported by app/workflow/jurys.py):
+Public verbs (re-exported by app/workflow/jury/sessions.py):
   propose_decision(ins)                          the proposal from the evaluation (R-DEC-1)
   record_decision(p, ins, decision, acquis=None, commentaire=None)
   request_complement(p, ins, commentaire)        CléA (R-WF-4)
@@ -25,13 +25,13 @@ from app.models.candidature import Candidature, cle
 from app.models.jury import AcquisCompetence, AttributionCertification, InscriptionJury, Jury
 from app.models.referentiel import certification_equivalence
 from app.security.perimeter import Perimetre
-from app.workflow import PerimeterViolation, RuleViolation
-from app.workflow import candidatures
-from app.workflow.jury_composition import AlreadyDone, check_composition
-from app.workflow.jurys import _lock, ensure_organiser, is_organiser, jury_link, members_of
+from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.dossier import candidatures
+from app.workflow.jury.composition import AlreadyDone, check_composition
+from app.workflow.jury.sessions import _lock, ensure_organiser, is_organiser, jury_link, members_of
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
-from app.workflow.transitions import NotAllowed, dossier_link, holders, record
+from app.workflow.engine import NotAllowed, dossier_link, holders, record
 
 FULL = ("valide", "admis", "certifiee")
 AFTER_CLOSE: list = []
@@ -52,7 +52,7 @@ def decision_rows(jury: Jury, with_files: bool = False) -> list[InscriptionJury]
 
 
 def _evaluation(c: Candidature):
-    from app.workflow.evaluations import latest
+    from app.workflow.evaluation.common import latest
     return latest(c, finalised_only=True)
 
 

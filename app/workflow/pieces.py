@@ -10,8 +10,8 @@ from app.extensions import db
 from app.models.candidature import TYPES_PIECE, Candidature, Document
 from app.models.evaluation import Evaluation, Formation
 from app.security.perimeter import Perimetre
-from app.workflow import RuleViolation
-from app.workflow.transitions import EV, check, record, verb
+from app.errors import RuleViolation
+from app.workflow.engine import EV, check, record, verb
 
 MAX_SIZE = 4_000_000  # « 4 Mo », decimal like every size shown (app.errors.format_size)
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")

@@ -12,8 +12,8 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.document import BatchJob, DocumentEmis
 from app.reports import pdf as renderer
-from app.workflow import RuleViolation
-from app.workflow.documents_emis import _LIGHT
+from app.errors import RuleViolation
+from app.workflow.issued.documents import _LIGHT
 
 PRINT_CHUNK = 50  # progress is stored every PRINT_CHUNK certificates
 
@@ -63,7 +63,7 @@ def start_print_batch(doc_ids: list[int], dispositif_id: int, par=None) -> Batch
     db.session.add(job)
     db.session.commit()
     from app.jobs import enqueue
-    enqueue("app.workflow.documents_lots.run_print_batch", job.id)
+    enqueue("app.workflow.issued.batches.run_print_batch", job.id)
     return job
 
 
@@ -106,7 +106,7 @@ def gtp_reminders(today: date | None = None) -> int:
     from app.models import Dispositif
     from app.models.comptes import Profil
     from app.models.notification import Notification
-    from app.workflow.documents_data import GTP_DELAI_MOIS, add_months
+    from app.workflow.issued.data import GTP_DELAI_MOIS, add_months
     from app.workflow.notifications import notify
     today = today or date.today()
     letter = sa.orm.aliased(DocumentEmis)

@@ -1,0 +1,1 @@
+"""Compliance: a person's data on request, retention and purge."""

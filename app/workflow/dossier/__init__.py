@@ -1,0 +1,1 @@
+"""The dossier's life: candidates, creation and moves, abandon, rattachement, VAE."""

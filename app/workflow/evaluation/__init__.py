@@ -1,0 +1,1 @@
+"""Evaluations: what is common, CléA's, the metallurgy commission's."""

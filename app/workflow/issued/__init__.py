@@ -1,0 +1,1 @@
+"""Issued documents: numbering, frozen data, PDF, verification, batches."""
