@@ -24,7 +24,7 @@ TODAY = dt.date.today()
 ADMIN = Perimetre(None, "admin", None, None)
 
 
-def approval_world(make, db, dispositif="METALLURGIE", papier=False, issue=True):
+def approval_world(make, db, dispositif="METALLURGIE", papier=False, issue=True, close=True):
     """A closed metallurgy jury whose seats are accounts: president, two employers, one union
     voter, a guest, plus an employer named without an account; two dossiers decided; the PV
     issued by the secretariat (the draft to approve). Returns a dict of users and the jury."""
@@ -52,6 +52,9 @@ def approval_world(make, db, dispositif="METALLURGIE", papier=False, issue=True)
     db.session.commit()
     for ins, decision in zip(jurys.decision_rows(j), ("admis", "non_admis")):
         jurys.record_decision(ADMIN, ins, decision)
+    db.session.commit()
+    if not close:
+        return {"jury": j, "sec": sec, **u}
     jurys.close_jury(P(sec), j)
     db.session.commit()
     if issue:
