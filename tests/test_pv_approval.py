@@ -279,3 +279,48 @@ def test_same_person_twice_at_once_records_one_approval(app, make, db):  # R-JUR
     race(ids["president"])                  # the president: one approved PV, not two
     assert db.session.query(ApprobationPV).filter_by(jury_id=jury_id).count() == 4
     assert [d.statut for d in pvs(db, jury_id)] == ["revoque", "valide"]
+
+
+# -- the API and the dispositif setting --------------------------------------------------------
+def test_api_approval_with_a_token(app, make, db):  # R-JUR-8 R-ACC-5
+    from tests.test_api_tokens import bearer, jwt_for
+    w = approval_world(make, db)
+    j = w["jury"]
+    api = app.test_client()
+    url = f"/api/v1/jury/{j.id}/pv/approbations"
+    h = {k: bearer(jwt_for(app, w[k])) for k in ("cfdt", "employeur0", "employeur1", "president",
+                                               "invite", "autre", "sec")}
+    state = api.get(url, headers=h["sec"]).get_json()["result"]
+    assert state["mode"] == "a_approuver" and state["pv"]["sha256"] == pvs(db, j.id)[0].sha256
+    assert [m["approuve_le"] for m in state["membres"]] == [None] * 3
+    assert state["sans_compte"] == ["Paul Papier"]
+    assert api.get(url, headers=h["autre"]).status_code == 404         # not on this jury
+    assert api.post(url, headers=h["autre"], json={}).status_code == 404
+    assert api.post(url, headers=h["sec"], json={}).status_code == 403
+    assert api.post(url, headers=h["invite"], json={}).status_code == 403
+    r = api.post(url, headers=h["president"], json={})
+    assert r.status_code == 422 and "en dernier" in r.get_json()["message"]
+    assert api.post(url, headers=h["cfdt"], json={"code": 12}).status_code == 422
+    r = api.post(url, headers=h["cfdt"], json={})
+    assert r.status_code == 201 and r.get_json()["result"]["pv_approuve_id"] is None
+    assert api.post(url, headers=h["cfdt"], json={}).status_code == 409
+    for k in ("employeur0", "employeur1"):
+        assert api.post(url, headers=h[k], json=[]).status_code == 201
+    r = api.post(url, headers=h["president"], json={})
+    assert r.status_code == 201 and r.get_json()["result"]["pv_approuve_id"] == pvs(db, j.id)[1].id
+    state = api.get(url, headers=h["cfdt"]).get_json()["result"]
+    assert state["mode"] == "approuve" and state["president"]["approuve_le"]
+    assert api.get("/api/v1/jury/2147483648/pv/approbations", headers=h["sec"]).status_code == 404
+
+
+def test_paper_signature_is_a_setting_of_the_dispositif(make, db, login_as):  # R-JUR-8
+    from tests.journeys.forms import follow, open_page
+    disp = make.ref["METALLURGIE"]
+    client = login_as(make.user("admin"))
+    page = open_page(client, f"/dispositifview/edit/{disp.id}")
+    form = page.form(has="pv_signature_papier")
+    assert "signé sur papier par le président" in page.text
+    form.check("pv_signature_papier")
+    follow(client, form.submit())
+    db.session.expire_all()
+    assert disp.pv_signature_papier is True
