@@ -79,8 +79,8 @@ def pvs(db, jury_id):
 def enable_totp(db, user) -> pyotp.TOTP:
     """The account has its second factor enabled (setup shortcut: the enrolment screens are
     tests/journeys/test_totp_screens.py's; jury accounts are not offered it yet)."""
-    from app.models.comptes import DoubleFacteur
     from app.models.base import utcnow
+    from app.models.comptes import DoubleFacteur
     from app.security import totp
     secret = pyotp.random_base32()
     db.session.add(DoubleFacteur(user_id=user.id, secret_chiffre=totp._chiffrer(secret),
@@ -209,7 +209,7 @@ def test_second_factor_when_the_account_has_one(make, db):  # R-ACC-1
 
 def test_todo_of_each_member(make, db):  # issue 16: the count is the list it opens
     w = approval_world(make, db)
-    counts = lambda: {k: approval.pending_count(w[k].id)  # noqa: E731
+    counts = lambda: {k: approval.pending_count(w[k].id)
                       for k in ("president", "employeur0", "cfdt", "invite", "autre")}
     assert counts() == {"president": 0, "employeur0": 1, "cfdt": 1, "invite": 0, "autre": 0}
     for k in ("cfdt", "employeur0", "employeur1"):

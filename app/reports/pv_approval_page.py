@@ -13,10 +13,8 @@ from reportlab.platypus import Paragraph, Spacer
 from app.formats import format_datetime_fr
 from app.reports.pdf import date_fr
 
-
-def _esc(value) -> str:
-    from app.reports.pv_pdf import esc
-    return esc(value)
+# pv_pdf imports this module inside its functions only: no import cycle.
+from app.reports.pv_pdf import MARGIN, PAGE, esc, grille, wrap_text
 
 
 def _moment(iso: str) -> str:
@@ -30,17 +28,16 @@ def approval_lines(context: dict) -> list[str]:
         president = next((a for a in approved.get("approbations") or [] if a.get("president")),
                          None)
         when = f" le {_moment(president['approuve_le'])}" if president else ""
-        return [f"<i>Approuvé dans la plateforme{when} — approbations des membres du jury en "
-                "dernière page ; document scellé électroniquement.</i>"]
+        return [(f"<i>Approuvé dans la plateforme{when} — approbations des membres du jury en "
+                 "dernière page ; document scellé électroniquement.</i>")]
     if context.get("approbation_plateforme"):
-        return ["<i>Projet soumis à l'approbation des membres du jury et de son président dans "
-                "la plateforme (pas de signature manuscrite).</i>"]
+        return [("<i>Projet soumis à l'approbation des membres du jury et de son président dans "
+                 "la plateforme (pas de signature manuscrite).</i>")]
     return []
 
 
 def approval_page(context: dict, st: dict) -> list:
     """The last page of the approved PV."""
-    from app.reports.pv_pdf import PAGE, MARGIN, grille, wrap_text
     data = context["approbation"]
     width = PAGE[0] - 2 * MARGIN
     header_specs = [("Membre du jury", 22), ("Qualité", 26), ("Approuvé le", 14),
@@ -55,11 +52,11 @@ def approval_page(context: dict, st: dict) -> list:
         rows.append([wrap_text(v, st["regular"], w) for v, w in zip(values, widths)])
     story = [
         Paragraph("Approbation du procès-verbal par le jury", st["h1"]),
-        Paragraph(f"Le projet de procès-verbal n° {_esc(data.get('pv_numero'))}, émis le "
+        Paragraph(f"Le projet de procès-verbal n° {esc(data.get('pv_numero'))}, émis le "
                   f"{date_fr(data.get('pv_emis_le'))} (empreinte SHA-256 "
-                  f"<font size=8>{_esc(data.get('pv_sha256'))}</font>), a été approuvé depuis "
+                  f"<font size=8>{esc(data.get('pv_sha256'))}</font>), a été approuvé depuis "
                   "leur compte par les membres votants du jury puis par son président. Ce "
-                  f"procès-verbal n° {_esc(context.get('numero'))} le remplace ; il est scellé "
+                  f"procès-verbal n° {esc(context.get('numero'))} le remplace ; il est scellé "
                   "électroniquement par le certificateur.", st["body"]),
         Spacer(1, 0.2 * cm),
         # The body font named: ReportLab's default Helvetica is never embedded (PDF/A).
@@ -67,7 +64,7 @@ def approval_page(context: dict, st: dict) -> list:
     ]
     absents = data.get("sans_compte") or []
     if absents:
-        names = " ; ".join(f"{_esc(m.get('nom'))} ({_esc(m.get('qualite'))})" for m in absents)
+        names = " ; ".join(f"{esc(m.get('nom'))} ({esc(m.get('qualite'))})" for m in absents)
         story += [Spacer(1, 0.3 * cm),
                   Paragraph("Membres votants sans compte dans la plateforme (leur présence est "
                             f"attestée par la feuille d'émargement) : {names}.", st["petit"])]

@@ -5,8 +5,15 @@ factor, approves last with his code; the secretariat's jury page shows who appro
 PV downloaded from it is declared sealed, intact and valid by the public verification page."""
 from app.models.approbation_pv import ApprobationPV
 from tests.journeys.forms import follow, open_page
-from tests.journeys.steps import alerts, click, emit, home_counts_match_lists, jury_page, \
-    no_error, signed_in
+from tests.journeys.steps import (
+    alerts,
+    click,
+    emit,
+    home_counts_match_lists,
+    jury_page,
+    no_error,
+    signed_in,
+)
 from tests.test_documents_issue13 import text_of
 from tests.test_pv_approval import approval_world, enable_totp
 
