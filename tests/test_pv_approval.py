@@ -126,6 +126,8 @@ def test_members_then_president_issue_the_approved_sealed_pv(make, db):  # R-JUR
     when = approval._when(row.approuve_le)
     assert when.split(" à ")[0] in text                                # Paris time, dd/mm/yyyy
     assert check(new.pdf).etat == "intact"                            # sealed as issued
+    from app.reports.pdfa import problems
+    assert problems(draft.pdf) == [] and problems(new.pdf) == []      # PDF/A-2b, fonts embedded
     assert approval.status(j).mode == "approuve"
 
 
