@@ -46,8 +46,8 @@ def approval_page(context: dict, st: dict) -> list:
     header = [Paragraph(text, st["th"]) for text, _ in header_specs]
     rows = []
     for a in data.get("approbations") or []:
-        values = [a.get("nom"), ("Président du jury — " if a.get("president") else "")
-                  + str(a.get("qualite") or ""), _moment(a["approuve_le"]),
+        # The seat's quality already names the college (« Président du jury — UIMM »).
+        values = [a.get("nom"), a.get("qualite"), _moment(a["approuve_le"]),
                   a.get("second_facteur"), a.get("sha256")]
         rows.append([wrap_text(v, st["regular"], w) for v, w in zip(values, widths)])
     story = [
