@@ -79,6 +79,10 @@ class Dispositif(Model):
     prefixe_numero = sa.Column(sa.String(8), nullable=False)
     # R-DOC-3: the metallurgy's letter to the GTP « Certifications » (Annexe 12) after each jury.
     lettre_gtp = sa.Column(sa.Boolean, nullable=False, default=False)
+    # Issue 19 item 3: the PV is approved by the jury in the platform (app/workflow/jury/
+    # approval.py) unless the dispositif keeps the president's handwritten signature on paper.
+    pv_signature_papier = sa.Column(sa.Boolean, nullable=False, default=False,
+                                    server_default=sa.false())
     actif = sa.Column(sa.Boolean, nullable=False, default=True)
     changed_on = sa.Column(sa.DateTime, default=utcnow, onupdate=utcnow)
 

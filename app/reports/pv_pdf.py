@@ -312,6 +312,12 @@ def closing(context: dict, st: dict) -> list:
     lines = [f"Fait à {esc(jury.get('lieu'))}, le {date_fr(jury.get('date'))}",
              "Le Président du Jury" + (" Paritaire" if jury.get("paritaire", True) else "")
              + " de Délibération", f"<b>{esc(jury.get('president'))}</b>"]
+    # Issue 19 item 3: approved in the platform (app/workflow/jury/approval.py) instead of a
+    # handwritten signature, unless the dispositif keeps paper (no key: PVs issued before).
+    from app.reports.pv_approval_page import approval_lines
+    extra = approval_lines(context)
+    if extra:
+        return [signature(lines + extra, st, room=0.3 * cm, left=verification(context, st))]
     return [signature(lines, st, room=1.6 * cm, left=verification(context, st))]
 
 
@@ -364,6 +370,10 @@ def render_pv(context: dict) -> bytes:
                 Spacer(1, 8),
                 *closing(context, st),
             ]))
+
+    if context.get("approbation"):  # issue 19 item 3: the approvals on the last page
+        from app.reports.pv_approval_page import approval_page
+        story += [PageBreakIfNotEmpty(), _Mark(state, None), *approval_page(context, st)]
 
     def on_page_end(canv, doc):
         # A page whose section started on an earlier page: say which PV and section it continues.

@@ -12,6 +12,7 @@ AREAS = [
     "app.views.candidatures",
     "app.views.jurys",
     "app.views.jurys_api",
+    "app.views.approbation_pv",  # issue 19 item 3: the jury approves its PV
     "app.views.rattachements_api",
     "app.views.documents",
     "app.views.reports",

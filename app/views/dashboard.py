@@ -95,6 +95,11 @@ def dashboard(p: Perimetre) -> dict:
     buckets = [SimpleNamespace(code=code, label=label, total=todo[code], parts=[], part_urls={},
                                url=_url("AFaireView.liste", code=code))
                for code, label in counts.A_FAIRE]
+    if p.role == "jury" and p.user_id:  # issue 19 item 3: the jury's PV waits for this member
+        from app.workflow.jury.approval import pending_count
+        buckets.append(SimpleNamespace(code="pv_a_approuver", label="PV à approuver",
+                                       total=pending_count(p.user_id), parts=[], part_urls={},
+                                       url=_url("ApprobationPVView.liste")))
     modified, certified = stats.last_modified(p), stats.last_certified(p)
     for line in modified + certified:
         line["url"] = dossier_url(line["id"])

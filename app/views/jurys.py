@@ -199,8 +199,13 @@ class JuryView(ScopedModelView):
         issued = (db.session.query(DocumentEmis).filter(DocumentEmis.jury_id == jury.id)
                   .order_by(DocumentEmis.type, DocumentEmis.id).all()) \
             if wf.is_organiser(p, jury.dispositif_id) else []
+        from flask_login import current_user
+
+        from app.views.approbation_pv import page_context  # issue 19 item 3
+        approbation = page_context(jury, current_user) if jury.etat == "clos" else None
         return self.render_template(
             "jurys/show.html", jury=jury, rows=rows, title=jury.intitule, issued=issued,
+            approbation=approbation,
             problems=wf.check_composition(jury), organiser=wf.is_organiser(p, jury.dispositif_id),
             deliberate=may_deliberate(p, jury), count=wf.count_active(jury.id),
             name=_display_name, waiting=self._waiting(jury) if wf.is_organiser(

@@ -29,6 +29,8 @@ LABELS = {
     "delai_abandon_annees": "Abandon automatique (années après l'évaluation préalable)",
     "prefixe_numero": "Préfixe des numéros de certificat (ex. MC, CQP, CLEA)",
     "lettre_gtp": "Lettre au GTP « Certifications » après chaque jury",
+    "pv_signature_papier": "Procès-verbal signé sur papier par le président (sinon approuvé "
+                           "par le jury dans la plateforme)",
     "id_client_cdc": "Identifiant client Caisse des Dépôts", "id_contrat_cdc": "Identifiant contrat Caisse des Dépôts",
     "actif": "Actif", "changed_on": "Modifié le", "created_on": "Créé le",
     "reseau": "Réseau", "national": "Réseau national", "notifier_candidatures": "Notifier chaque nouvelle candidature",

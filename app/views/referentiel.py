@@ -33,7 +33,8 @@ class DispositifView(ScopedModelView):
                 "duree_acquis_rncp_mois", "capacite_jury_defaut", "delai_inscription_jury_jours",
                 "delai_saisie_resultats_jours", "delai_convocation_jours", "jury_paritaire",
                 "delai_recevabilite_jours", "delai_vae_jury_mois", "delai_abandon_annees",
-                "prefixe_numero", "lettre_gtp", "id_client_cdc", "id_contrat_cdc"]
+                "prefixe_numero", "lettre_gtp", "pv_signature_papier", "id_client_cdc",
+                "id_contrat_cdc"]
     add_columns = ["code", "nom", "certificateur"] + settings
     edit_columns = ["nom", "certificateur"] + settings
     show_columns = ["code", "nom", "certificateur"] + settings + ["actif", "changed_on"]

@@ -84,7 +84,10 @@ def pv_data(jury: Jury) -> dict:
         section["candidats"].append(row)
     if not sections:
         raise RuleViolation("Aucune décision publiée pour ce jury.", "R-DOC-1")
-    return {"jury": jury_data(jury), "sections": list(sections.values())}
+    # Issue 19 item 3: approved by the jury in the platform (no handwriting room on the draft)
+    # unless the dispositif keeps the paper signature; frozen so the PV renders the same again.
+    return {"jury": jury_data(jury), "sections": list(sections.values()),
+            "approbation_plateforme": not jury.dispositif.pv_signature_papier}
 
 
 def emargement_data(jury: Jury) -> dict:
@@ -239,5 +242,9 @@ def issue_jury_documents(p: Perimetre, jury: Jury, kind: str, emis_par=None) -> 
         existants = len(keyed) - len(items)
     else:
         existants = 0
-    return Emission(docs.issue_many(kind, jury.dispositif, items, jury_id=jury.id,
-                                    emis_par=emis_par), existants)
+    emission = Emission(docs.issue_many(kind, jury.dispositif, items, jury_id=jury.id,
+                                        emis_par=emis_par), existants)
+    if kind == "pv" and emission.emis:
+        from app.workflow.jury.approval import announce
+        announce(jury)  # issue 19 item 3: the members approve the PV from their account
+    return emission
