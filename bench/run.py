@@ -72,6 +72,8 @@ def verdict(r):
     ratios = [r[f] / r[t] for f, t in (("median_ms", "target_median_ms"), ("p95_ms", "target_p95_ms"),
                                         ("statements", "target_statements"))
               if r.get(t) and r.get(f) is not None]
+    if r.get("status") not in (200, "ok", None):
+        return f"non (HTTP {r['status']})"
     if not ratios:
         return "—"
     worst = max(ratios)
@@ -138,6 +140,11 @@ def measure(app, engine, client, url, repeat, heavy, trace=False):
             growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
             rss_growth = max(rss_growth or 0, growth)
         status, size = r.status_code, len(body)
+        if status != 200 and i == 0:  # say why: a refused figure is not a figure
+            import re
+            text = re.sub(r"\s+", " ", re.sub(r"(?s)<(script|style).*?</\1>|<[^>]+>", " ",
+                                              body.decode("utf-8", "replace")))
+            print(f"  HTTP {status} pour {url}: {text[:300]}", flush=True)
         r.close()
     return {"median_ms": statistics.median(times), "p95_ms": percentile(times, 0.95),
             "min_ms": min(times), "runs": len(times), "statements": len(statements),

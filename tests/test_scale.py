@@ -4,6 +4,7 @@ The counters (app/models/compteur.py) must equal a fresh count after every kind 
 lists read their totals from them and their deep pages by deferred join, and their SQL statement
 count depends neither on the page size nor on the number of dossiers.
 """
+import datetime as dt
 import re
 
 import pytest
@@ -176,11 +177,19 @@ def test_candidature_export_columns_equal_the_objects_export(make, db, ref, logi
     make.habilitation(etab, ref["CLEA"])
     user = make.user("admin_etablissement", etablissement=etab)
     make.candidature("CLEA", etablissement=etab, by=user, entreprise=make.entreprise())
-    make.candidature("CLEA", etablissement=etab, by=user)
+    registered = make.candidature("CLEA", etablissement=etab, by=user)
     from tests.test_candidatures import ident
-    make.candidature("CLEA", etablissement=etab, by=user, identite=ident(
+    moved = make.candidature("CLEA", etablissement=etab, by=user, identite=ident(
         make, ne_etranger=True, pays_naissance="Maroc", ville_naissance="Rabat",
         code_postal_naissance=""))
+    # the « Jury » column is the active registration's jury (joined in the export, issue 17)
+    from app.models.jury import InscriptionJury
+    first, second = make.jury("CLEA"), make.jury("CLEA", date=dt.date.today() + dt.timedelta(60))
+    db.session.add_all([
+        InscriptionJury(jury_id=first.id, candidature_id=registered.id, numero_anonyme=1, rang=1),
+        InscriptionJury(jury_id=first.id, candidature_id=moved.id, numero_anonyme=2, rang=2,
+                        active=False, etat="retire"),
+        InscriptionJury(jury_id=second.id, candidature_id=moved.id, numero_anonyme=1, rang=1)])
     db.session.commit()
     client = login_as(user)
     r = client.get("/candidatures/export/csv/")
@@ -193,6 +202,8 @@ def test_candidature_export_columns_equal_the_objects_export(make, db, ref, logi
     objects = ListExport("x", EXPORT_COLUMNS, COLUMN_LABELS, items)
     expected = [objects.header()] + [[str(cell(v)) for v in row] for row in objects.rows()]
     assert got == expected and len(got) == 4
+    assert {row[16] for row in got[1:]} == {"", first.date.strftime("%d/%m/%Y"),
+                                            second.date.strftime("%d/%m/%Y")}
 
 
 def test_large_exports_stream_with_a_fixed_number_of_statements(make, db, ref, login_as, queries):

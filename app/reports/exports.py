@@ -199,8 +199,7 @@ def _postgres_copy(export: Export, xml: bool = False):
     if dialect.name != "postgresql":
         return None
     if xml:
-        statement = statement.with_only_columns(
-            sql_cells.xml_row(list(statement.selected_columns)))
+        statement = sql_cells.xml_rows(statement)
     compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     # xml: csv format with a quote and a delimiter xml_row never leaves in a row (control
     # characters), so each row comes out as it is (text format would double its backslashes)
