@@ -121,17 +121,18 @@ def measure(app, engine, client, url, repeat, heavy, trace=False):
     def count(conn, cursor, statement, *args):
         statements.append(statement)
 
-    times, status, size, peak, rss_growth = [], None, 0, None, None
+    times, cpu, status, size, peak, rss_growth = [], [], None, 0, None, None
     for i in range(repeat):
         statements.clear()
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         if heavy and trace:
             tracemalloc.start()
         sa.event.listen(engine, "before_cursor_execute", count)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         r = client.get(url)
         body = r.get_data()  # consumes streamed responses too
         times.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
         sa.event.remove(engine, "before_cursor_execute", count)
         if heavy and trace:
             peak = max(peak or 0, tracemalloc.get_traced_memory()[1])
@@ -146,9 +147,11 @@ def measure(app, engine, client, url, repeat, heavy, trace=False):
                                               body.decode("utf-8", "replace")))
             print(f"  HTTP {status} pour {url}: {text[:300]}", flush=True)
         r.close()
+    # cpu_ms: this process's CPU (the application; on SQLite its SQL too), which a loaded
+    # shared machine inflates far less than the wall time
     return {"median_ms": statistics.median(times), "p95_ms": percentile(times, 0.95),
             "min_ms": min(times), "runs": len(times), "statements": len(statements),
-            "status": status, "bytes": size, "lines": body.count(b"\n") if heavy and "csv" in url else None,
+            "cpu_ms": round(statistics.median(cpu), 1), "status": status, "bytes": size, "lines": body.count(b"\n") if heavy and "csv" in url else None,
             "peak_python_mb": round(peak / 2**20, 1) if peak else None,
             "rss_peak_growth_mb": round(rss_growth, 1) if rss_growth is not None else None,
             "sql": statements[:40]}
@@ -490,7 +493,8 @@ def print_line(r, extra=""):
     target = f"méd ≤ {r['target_median_ms']}" if r["target_median_ms"] else "—"
     if r["target_p95_ms"]:
         target += f", p95 ≤ {r['target_p95_ms']}"
-    print(f"  {r['label']:<45} méd {f(r['median_ms']):>8} p95 {f(r['p95_ms']):>8} ms, "
+    print(f"  {r['label']:<45} méd {f(r['median_ms']):>8} p95 {f(r['p95_ms']):>8} ms "
+          f"(CPU {f(r.get('cpu_ms'))}), "
           f"{r['statements']} req., plancher SQL {f(r['floor_sql_ms'])} ms, cible {target}: "
           f"{verdict(r)}, charge {r['load1']}  {extra}", flush=True)
 
@@ -504,8 +508,8 @@ def print_table(results):
             return f"{r['peak_python_mb']} (tracemalloc)"
         return "—" if r["rss_peak_growth_mb"] is None else f"+{r['rss_peak_growth_mb']} RSS"
 
-    head = (f"| {'mesure':<45} | médiane ms | p95 ms | requêtes SQL | plancher SQL ms | cible "
-            "| atteinte | charge (1 min) | mémoire Mo |")
+    head = (f"| {'mesure':<45} | médiane ms | p95 ms | CPU ms | requêtes SQL | plancher SQL ms "
+            "| cible | atteinte | charge (1 min) | mémoire Mo |")
     print("\n" + head)
     print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
     for r in results:
@@ -517,6 +521,7 @@ def print_table(results):
         if r["target_statements"]:
             target.append(f"≤ {r['target_statements']} req")
         print(f"| {r['label']:<45} | {fmt(r['median_ms']):>10} | {fmt(r['p95_ms']):>6} | "
+              f"{fmt(r.get('cpu_ms')):>6} | "
               f"{r['statements']:>12} | {fmt(r['floor_sql_ms'], 2):>15} | "
               f"{', '.join(target) or '—'} | {verdict(r)} | {r.get('load1', '—')} | {mem(r)} |")
 
