@@ -323,6 +323,7 @@ def test_xlsx_export_reads_back_as_its_csv(make, db, ref, login_as):
 
         from app.reports.sql_cells import xml_row
         row = db.session.execute(sa.select(xml_row(
-            [sa.literal("a\nb\r\t<&>\x01\\'"), sa.literal("")]))).scalar()
+            [sa.literal("a\nb\r\t<&>\x01\\'"), sa.literal(""),
+             sa.cast(sa.null(), sa.String)]))).scalar()
         assert row == ('<row><c t="inlineStr"><is><t xml:space="preserve">a&#10;b&#13;\t&lt;'
-                       "&amp;&gt;\\'</t></is></c><c/></row>")
+                       "&amp;&gt;\\'</t></is></c><c/><c/></row>")

@@ -105,6 +105,9 @@ def xml_row(exprs):
     SpreadsheetML: readers count the cells), an empty cell is `<c/>`. Newlines and carriage
     returns become character references: a row is then one line of COPY's output with nothing
     for COPY to quote."""
+    # the cells are texts, '' for nothing; a NULL would blank the whole row's concatenation
+    exprs = [sa.func.coalesce(expr, "") for expr in exprs]
+
     def row(escape):
         out = _pg("<row>")
         for expr in exprs:
@@ -129,7 +132,8 @@ def xml_row(exprs):
 
 def xml_rows(statement):
     """The statement of text cells `statement` as one xlsx `<row>` per line (xml_row), its cells
-    computed once in a subquery (xml_row reads each cell several times), in its order."""
+    computed once in a subquery (xml_row reads each cell several times), in its order (a plain
+    projection over an ordered subquery keeps its order in PostgreSQL)."""
     cells = statement.subquery("cellules")
     return sa.select(xml_row([cells.c[i] for i in range(len(cells.c))]))
 
