@@ -4,6 +4,7 @@ The counters (app/models/compteur.py) must equal a fresh count after every kind 
 lists read their totals from them and their deep pages by deferred join, and their SQL statement
 count depends neither on the page size nor on the number of dossiers.
 """
+import datetime as dt
 import re
 
 import pytest
@@ -176,11 +177,19 @@ def test_candidature_export_columns_equal_the_objects_export(make, db, ref, logi
     make.habilitation(etab, ref["CLEA"])
     user = make.user("admin_etablissement", etablissement=etab)
     make.candidature("CLEA", etablissement=etab, by=user, entreprise=make.entreprise())
-    make.candidature("CLEA", etablissement=etab, by=user)
+    registered = make.candidature("CLEA", etablissement=etab, by=user)
     from tests.test_candidatures import ident
-    make.candidature("CLEA", etablissement=etab, by=user, identite=ident(
+    moved = make.candidature("CLEA", etablissement=etab, by=user, identite=ident(
         make, ne_etranger=True, pays_naissance="Maroc", ville_naissance="Rabat",
         code_postal_naissance=""))
+    # the « Jury » column is the active registration's jury (joined in the export, issue 17)
+    from app.models.jury import InscriptionJury
+    first, second = make.jury("CLEA"), make.jury("CLEA", date=dt.date.today() + dt.timedelta(60))
+    db.session.add_all([
+        InscriptionJury(jury_id=first.id, candidature_id=registered.id, numero_anonyme=1, rang=1),
+        InscriptionJury(jury_id=first.id, candidature_id=moved.id, numero_anonyme=2, rang=2,
+                        active=False, etat="retire"),
+        InscriptionJury(jury_id=second.id, candidature_id=moved.id, numero_anonyme=1, rang=1)])
     db.session.commit()
     client = login_as(user)
     r = client.get("/candidatures/export/csv/")
@@ -193,6 +202,8 @@ def test_candidature_export_columns_equal_the_objects_export(make, db, ref, logi
     objects = ListExport("x", EXPORT_COLUMNS, COLUMN_LABELS, items)
     expected = [objects.header()] + [[str(cell(v)) for v in row] for row in objects.rows()]
     assert got == expected and len(got) == 4
+    assert {row[16] for row in got[1:]} == {"", first.date.strftime("%d/%m/%Y"),
+                                            second.date.strftime("%d/%m/%Y")}
 
 
 def test_large_exports_stream_with_a_fixed_number_of_statements(make, db, ref, login_as, queries):
@@ -277,3 +288,42 @@ def test_report_step_dates_follow_their_sources(db, make, ref):
     after = kept()
     etapes.refresh(db.session.connection())
     assert kept() == after and after != before
+
+
+def test_xlsx_export_reads_back_as_its_csv(make, db, ref, login_as):
+    # Issue 17: on PostgreSQL the sheet's rows of a large xlsx export are written by the database
+    # (sql_cells.xml_row); on both databases the workbook holds the csv's very cells (markup,
+    # backslashes, line breaks and quotes included), the characters XML cannot hold dropped.
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+    from tests.test_candidatures import ident
+    etab = make.etablissement()
+    make.habilitation(etab, ref["CLEA"])
+    user = make.user("admin_etablissement", etablissement=etab)
+    make.candidature("CLEA", etablissement=etab, by=user, entreprise=make.entreprise())
+    make.candidature("CLEA", etablissement=etab, by=user, identite=ident(
+        make, ne_etranger=True, pays_naissance="Maroc",
+        ville_naissance='R<a>b & "\\at"\x01\nx\r\ty', code_postal_naissance=""))
+    db.session.commit()
+    client = login_as(user)
+    text = client.get("/candidatures/export/csv/").get_data(as_text=True).lstrip("\ufeff")
+    drop = {c: None for c in range(32) if c not in (9, 10, 13)}
+    expected = [[v.translate(drop) or None for v in row]
+                for row in csv.reader(io.StringIO(text, newline=""), delimiter=";")]
+    r = client.get("/candidatures/export/xlsx/")
+    assert r.status_code == 200
+    got = [list(row) for row in load_workbook(io.BytesIO(r.get_data())).active.iter_rows(
+        values_only=True)]
+    assert got == expected and len(got) == 3
+    assert 'R<a>b & "\\at" x y, Maroc' in got[1]
+    if db.engine.dialect.name == "postgresql":  # texts the forms normalise, straight to SQL
+        import sqlalchemy as sa
+
+        from app.reports.sql_cells import xml_row
+        row = db.session.execute(sa.select(xml_row(
+            [sa.literal("a\nb\r\t<&>\x01\\'"), sa.literal(""),
+             sa.cast(sa.null(), sa.String)]))).scalar()
+        assert row == ('<row><c t="inlineStr"><is><t xml:space="preserve">a&#10;b&#13;\t&lt;'
+                       "&amp;&gt;\\'</t></is></c><c/><c/></row>")

@@ -74,6 +74,24 @@ def _sheet_name(title: str) -> str:
 def write_xlsx(out: IO[bytes], title: str, header: list, rows: Iterable) -> None:
     """Write the workbook into the binary file `out` (left open)."""
     letters = column_letters(len(header))
+
+    def body():
+        parts, size = [], 0
+        for n, row in enumerate(rows, start=2):
+            line = _row(n, letters, row, "")
+            parts.append(line)
+            size += len(line)
+            if size > 1 << 20:
+                yield "".join(parts).encode("utf-8")
+                parts, size = [], 0
+        yield "".join(parts).encode("utf-8")
+    write_xlsx_xml(out, title, header, body())
+
+
+def write_xlsx_xml(out: IO[bytes], title: str, header: list, body: Iterable[bytes]) -> None:
+    """Write the workbook whose data rows are given as ready `<row>` XML (UTF-8 pieces, written
+    by PostgreSQL for the largest exports: app/reports/sql_cells.xml_row), after the header."""
+    letters = column_letters(len(header))
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
         book.writestr("[Content_Types].xml", CONTENT_TYPES)
         book.writestr("_rels/.rels", ROOT_RELS)
@@ -81,17 +99,10 @@ def write_xlsx(out: IO[bytes], title: str, header: list, rows: Iterable) -> None
         book.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
         book.writestr("xl/styles.xml", STYLES)
         with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            parts = [SHEET_START, _row(1, letters, header, ' s="1"')]
-            size = 0
-            for n, row in enumerate(rows, start=2):
-                line = _row(n, letters, row, "")
-                parts.append(line)
-                size += len(line)
-                if size > 1 << 20:
-                    sheet.write("".join(parts).encode("utf-8"))
-                    parts, size = [], 0
-            parts.append(SHEET_END)
-            sheet.write("".join(parts).encode("utf-8"))
+            sheet.write((SHEET_START + _row(1, letters, header, ' s="1"')).encode("utf-8"))
+            for piece in body:
+                sheet.write(piece)
+            sheet.write(SHEET_END.encode("utf-8"))
 
 
 def _row(n: int, letters: list[str], values, style: str) -> str:
