@@ -124,7 +124,7 @@ def run_preview(import_id: int) -> None:
     try:
         user = db.session.get(User, imp.created_by_id) if imp.created_by_id else None
         p = perimetre_of(_Authenticated(user)) if user else Perimetre(None, None, "none", None)
-        validate(imp, p, on_chunk=lambda done, _results: progress(import_id, done))
+        validate(imp, p, on_chunk=lambda done, _results: _progress_apart(import_id, done))
         imp.statut = "apercu"
         db.session.commit()
     except Exception:
@@ -153,12 +153,19 @@ def validate(imp: ImportFichier, p: Perimetre, on_chunk=None) -> Sheet:
 
 
 def _run(imp, p, sheet: Sheet, dry_run: bool, on_chunk=None) -> list[dict]:
+    """Each row through the domain. A spec with prepare/save (candidates) checks every row with
+    lookups prefetched for the file and stores the valid ones COMMIT_EVERY at a time in one
+    savepoint; a conflict met by a batch (another import created the same rows meanwhile)
+    replays that batch row by row, each in its own savepoint, with no prefetched answer. Other
+    specs go row by row."""
     spec = spec_of(imp.kind)
     ctx = spec.load(p, imp.dispositif, sheet.values)
     keys = [spec.identity_key(ctx, v) for v in sheet.values]
     done_before = _created(keys)
-    results, seen = [], {}
+    results, seen, pending = [], {}, []
+    columns = {c.key for c in sheet.columns}
     nom_fichier, import_id = imp.nom_fichier, imp.id
+    batch = hasattr(spec, "prepare")
     for i, (values, errors) in enumerate(zip(sheet.values, sheet.errors)):
         line, key = i + 2, keys[i]
         errors = dict(errors)
@@ -169,46 +176,93 @@ def _run(imp, p, sheet: Sheet, dry_run: bool, on_chunk=None) -> list[dict]:
         elif key is not None:
             seen[key] = line
         if errors:
-            continue
-        if key in done_before:
+            pass
+        elif key in done_before:
             result["deja"] = done_before[key]
-            continue
-        mails = len(db.session.info.get("mails_to_send", []))
-        savepoint = db.session.begin_nested()
-        try:
-            obj_id, label = spec.create(ctx, values, nom_fichier)
-            if not dry_run:
-                db.session.add(ImportLigne(import_id=import_id, numero=line, cle=key,
-                                           candidature_id=obj_id, objet=label[:120]))
-            db.session.flush()
-        except RuleViolation as exc:
-            savepoint.rollback()
-            _forget_mails(mails)
-            if not dry_run and key is not None:
-                # Another import committed this very row meanwhile (R-CAN-2 then refuses it):
-                # it is the same row, already imported, not an error of the file.
-                found = _created([key])
-                if found:
-                    result["deja"] = found[key]
-                    continue
-            column = exc.field if exc.field in {c.key for c in sheet.columns} else \
-                spec.RULE_COLUMN.get(exc.rule, ROW)
-            errors[column] = exc.message
-        except sa.exc.IntegrityError:
-            # The same row created meanwhile by another import (unique key): nothing twice.
-            savepoint.rollback()
-            _forget_mails(mails)
-            result["deja"] = "importée par un autre import"
-        else:
-            if dry_run:
-                savepoint.rollback()
-                _forget_mails(mails)
+        elif batch:
+            try:
+                with db.session.no_autoflush:  # the checks write nothing (nor the preview)
+                    obj = spec.prepare(ctx, values)
+            except RuleViolation as exc:
+                errors[_column(spec, columns, exc)] = exc.message
             else:
-                savepoint.commit()
-                result["cree"] = label
-        if on_chunk and (i + 1) % COMMIT_EVERY == 0:
-            on_chunk(i + 1, results)
+                if not dry_run:
+                    pending.append((result, key, values, obj))
+        else:
+            _one(spec, ctx, columns, result, key, values, nom_fichier, import_id, dry_run)
+        if (i + 1) % COMMIT_EVERY == 0:
+            _store(spec, ctx, columns, pending, nom_fichier, import_id)
+            pending = []
+            if on_chunk:
+                on_chunk(i + 1, results)
+    _store(spec, ctx, columns, pending, nom_fichier, import_id)
     return results
+
+
+def _column(spec, columns, exc) -> str:
+    return exc.field if exc.field in columns else spec.RULE_COLUMN.get(exc.rule, ROW)
+
+
+def _store(spec, ctx, columns, pending, nom_fichier, import_id):
+    """A batch of checked rows stored in one savepoint: a few statements for all of them."""
+    if not pending:
+        return
+    mails = len(db.session.info.get("mails_to_send", []))
+    savepoint = db.session.begin_nested()
+    try:
+        created = spec.save(ctx, [obj for *_, obj in pending], nom_fichier)
+        db.session.execute(sa.insert(ImportLigne), [
+            {"import_id": import_id, "numero": result["ligne"], "cle": key,
+             "candidature_id": obj_id, "objet": label[:120]}
+            for (result, key, _values, _obj), (obj_id, label) in zip(pending, created)])
+        savepoint.commit()
+    except (RuleViolation, sa.exc.IntegrityError):
+        savepoint.rollback()
+        _forget_mails(mails)
+        ctx.known.forget_unsaved()
+        log.info("Import %s : lot de %d lignes rejoué ligne à ligne après un conflit",
+                 import_id, len(pending))
+        for result, key, values, _obj in pending:
+            _one(spec, ctx, columns, result, key, values, nom_fichier, import_id, False)
+    else:
+        for (result, *_), (_id, label) in zip(pending, created):
+            result["cree"] = label
+
+
+def _one(spec, ctx, columns, result, key, values, nom_fichier, import_id, dry_run):
+    """One row in its own savepoint (rolled back in a preview)."""
+    errors = result["erreurs"]
+    mails = len(db.session.info.get("mails_to_send", []))
+    savepoint = db.session.begin_nested()
+    try:
+        obj_id, label = spec.create(ctx, values, nom_fichier)
+        if not dry_run:
+            db.session.add(ImportLigne(import_id=import_id, numero=result["ligne"], cle=key,
+                                       candidature_id=obj_id, objet=label[:120]))
+        db.session.flush()
+    except RuleViolation as exc:
+        savepoint.rollback()
+        _forget_mails(mails)
+        if not dry_run and key is not None:
+            # Another import committed this very row meanwhile (R-CAN-2 then refuses it):
+            # it is the same row, already imported, not an error of the file.
+            found = _created([key])
+            if found:
+                result["deja"] = found[key]
+                return
+        errors[_column(spec, columns, exc)] = exc.message
+    except sa.exc.IntegrityError:
+        # The same row created meanwhile by another import (unique key): nothing twice.
+        savepoint.rollback()
+        _forget_mails(mails)
+        result["deja"] = "importée par un autre import"
+    else:
+        if dry_run:
+            savepoint.rollback()
+            _forget_mails(mails)
+        else:
+            savepoint.commit()
+            result["cree"] = label
 
 
 def _forget_mails(count: int):
@@ -291,6 +345,14 @@ def run_import(import_id: int) -> None:
             statut="echec", error="L'import s'est interrompu. Les lignes déjà créées sont "
                                   "conservées : « Reprendre » crée les suivantes."))
         db.session.commit()
+
+
+def _progress_apart(import_id: int, done: int):
+    """The preview's progress, on a connection of its own: the preview's session never commits
+    (what its checks touched is rolled back at the end)."""
+    with db.engine.begin() as conn:
+        conn.execute(sa.update(ImportFichier).where(ImportFichier.id == import_id)
+                     .values(done=done))
 
 
 def progress(import_id: int, done: int):
