@@ -340,6 +340,8 @@ def main(argv=None):
     ap.add_argument("--trace-memory", action="store_true",
                     help="tracemalloc on heavy requests (exact Python peak, distorted times)")
     ap.add_argument("--keep", action="store_true", help="ignored (bench.seed option)")
+    ap.add_argument("--import-rows", type=int, default=10_000,
+                    help="rows of the candidates import measured (0: skipped)")
     ap.add_argument("--sqlite", action="store_true",
                     help="measure the SQLite copy (instance/bench.db, see bench.seed --sqlite)")
     args, _ = ap.parse_known_args(argv)
@@ -395,6 +397,10 @@ def main(argv=None):
                 results.append(res)
                 print(f"  {label:<45} {res['median_ms']:9.1f} {res['p95_ms']:9.1f} "
                       f"{res['statements']:5d}  {res['bytes']} octets", flush=True)
+        # Issue 18: a 10,000-row candidates import, previewed then imported (bench/imports.py).
+        if args.import_rows and (not only or only & {"import_apercu", "import_creation"}):
+            from bench.imports import measure_imports
+            results += measure_imports(app, engine, args.import_rows, args.trace_memory)
     print_table(results)
     out = Path("bench-results")
     out.mkdir(exist_ok=True)

@@ -22,6 +22,7 @@ from app.security.perimeter import Perimetre
 from app.seed_data.referentiels import FINANCEMENTS
 from app.errors import PerimeterViolation, RuleViolation
 from app.models.base import today
+from app.workflow.dossier.candidats import IDENTITY_FIELDS
 from app.workflow.dossier.candidatures import (
     CREATOR_KIND,
     _auteur,
@@ -196,10 +197,11 @@ def duplicate_message(line: int) -> str:
             "un candidat ne peut pas avoir deux dossiers pour une certification.")
 
 
-def prepare(ctx: Context, values: dict, known=True):
+def prepare(ctx: Context, values: dict, known=True, dry_run=False):
     """One row checked by the form's verb, create_candidature, with every rule it applies;
     returns the dossier unsaved (save() stores a batch of them). `known=False`: the verb looks
-    everything up itself (the row-by-row path after a conflict)."""
+    everything up itself (the row-by-row path after a conflict). A preview (`dry_run`) creates
+    nobody, so it remembers nobody: a later row of the same person finds no one either way."""
     cert = ctx.certifications.get(cle(values.get("certification")))
     if cert is None:
         raise RuleViolation(f"Certification inconnue dans le dispositif {ctx.dispositif.nom} : "
@@ -227,17 +229,27 @@ def prepare(ctx: Context, values: dict, known=True):
     if fields.get("financement"):
         fields["financement"] = by_label(fields["financement"], FINANCEMENTS)
     parcours = by_label(values.get("parcours"), PARCOURS) if values.get("parcours") else None
+    # The verb completes an existing candidate's missing details before its last checks; a
+    # refused row of a batch (no savepoint of its own) must leave that candidate as it was.
+    person = ctx.known.same_person(values) if known else None
+    kept = {k: getattr(person, k) for k in IDENTITY_FIELDS} \
+        if person is not None and sa.inspect(person).persistent else None
     try:
         c = create_candidature(ctx.p, certification=cert, identite=identite,
                                etablissement=etablissement, entreprise=entreprise,
                                parcours=parcours, vae=bool(values.get("vae")), cqpi_detenu=cqpi,
                                recevabilite_recue_le=values.get("recevabilite_recue_le"),
                                known=ctx.known if known else None, save=False, **fields)
-    except PerimeterViolation:
-        # Unknown and outside the perimeter read alike: nothing is learnt about other perimeters.
-        raise RuleViolation("Établissement inconnu ou hors de votre périmètre.",
-                            field="etablissement")
-    if known:
+    except RuleViolation as exc:
+        for k, v in (kept or {}).items():
+            if getattr(person, k) != v:
+                setattr(person, k, v)
+        if isinstance(exc, PerimeterViolation):
+            # Unknown and outside the perimeter read alike: nothing is learnt about others.
+            raise RuleViolation("Établissement inconnu ou hors de votre périmètre.",
+                                field="etablissement")
+        raise
+    if known and not dry_run:
         ctx.known.remember(c.candidat)
     return c
 

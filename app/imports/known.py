@@ -42,9 +42,10 @@ class Known:
     def __init__(self, p, dispositif, day):
         self.p, self.dispositif, self.day = p, dispositif, day
         self.habilitations: dict = {}  # établissement id -> its valid Habilitation (or absent)
-        self.persons: dict = {}        # person_key -> Candidat (stored, or created by this run)
+        self.persons: dict = {}        # person_key -> Candidat, or id of one this run stored
         self.dossiers: dict = {}       # (candidat id, certification id) -> (id, numero, inside p)
         self.equivalences: dict = {}   # certification id -> CQPI given by equivalence
+        self._new: list = []           # keys of the candidates of the batch being stored
 
     # -- prefetch ------------------------------------------------------------------------------
     def load(self, etablissement_ids, identities) -> "Known":
@@ -82,14 +83,24 @@ class Known:
 
     def remember(self, person: Candidat):
         """A candidate this run creates: a later row of the same person finds it (R-CAN-2)."""
-        self.persons.setdefault((person.cle_nom or cle(person.nom_naissance),
-                                 person.cle_prenom or cle(person.prenom),
-                                 person.date_naissance), person)
+        key = (person.cle_nom or cle(person.nom_naissance), person.cle_prenom or cle(person.prenom),
+               person.date_naissance)
+        if key not in self.persons:
+            self.persons[key] = person
+            self._new.append(key)
+
+    def saved(self):
+        """The batch is stored: its new candidates kept by id only, so that a 10,000-row import
+        does not hold 10,000 candidates (and their dossiers) in memory."""
+        for key in self._new:
+            self.persons[key] = self.persons[key].id
+        self._new = []
 
     def forget_unsaved(self):
         """After a rolled-back batch, the candidates it would have created exist no more."""
-        self.persons = {k: v for k, v in self.persons.items()
-                        if sa.inspect(v).persistent}
+        for key in self._new:
+            del self.persons[key]
+        self._new = []
 
     # -- the answers the domain asks for --------------------------------------------------------
     def habilitation(self, etablissement, dispositif, day):
@@ -99,7 +110,10 @@ class Known:
         return self.habilitations.get(etablissement.id)
 
     def same_person(self, identity: dict):
-        return self.persons.get(person_key(identity))
+        person = self.persons.get(person_key(identity))
+        if isinstance(person, int):  # created by an earlier batch of this run
+            return db.session.get(Candidat, person)
+        return person
 
     def dossier_in_progress(self, candidat_id, certification_id):
         return self.dossiers.get((candidat_id, certification_id))
