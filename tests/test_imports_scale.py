@@ -264,3 +264,46 @@ def test_the_command_resumes_stalled_imports(app, db, make, ref, setup, monkeypa
     imp = db.session.get(ImportFichier, imp.id)
     assert (imp.statut, imp.creees) == ("terminee", 3)
     assert db.session.query(Candidature).count() == 3
+
+
+def test_evaluators_import_checks_independence_r_hab_6(db, make, ref):
+    """R-HAB-6 at the evaluators import: an evaluator named on a dossier in progress cannot be
+    given, by a file, the candidate's company as employer; the employer's SIRET is linked to
+    the platform's company or training organisme (what the check compares)."""
+    import datetime as dt
+
+    from app.models.habilitation import EvaluateurHabilite
+    from app.security.perimeter import perimetre_of as P
+    from app.workflow.dossier.candidatures import confirm_evaluator
+    from tests.test_imports import ev_row, ev_xlsx
+    c = make.candidature("CHIMIE")
+    ev = make.evaluateur(c.certification, region="Île-de-France")
+    confirm_evaluator(P(c.createur), c, evaluateur=ev.user_id, date_evaluation=dt.date.today())
+    db.session.commit()
+    etab = make.etablissement()
+    sec = make.user("secretariat", dispositif=ref["CHIMIE"])
+    rows = [ev_row(email=ev.user.email, employeur_siret=c.entreprise.siret,
+                   certification="CQP-CHIMIE-02"),
+            ev_row(email=ev.user.email, employeur_siret=etab.siret,
+                   certification="CQP-CHIMIE-03"),
+            ev_row(email="nouvelle@exemple.fr", prenom="Anne", nom="Leroy",
+                   employeur_siret=etab.siret)]
+    p = P(sec)
+    imp = process.upload(p, "evaluateurs", ref["CHIMIE"].id, "ev.xlsx", ev_xlsx(rows))
+    db.session.commit()
+    process.validate(imp, p)
+    db.session.commit()
+    errors = [r["erreurs"] for r in imp.resultats]
+    assert errors[0] == {"employeur_siret": (
+        f"Dossier {c.numero} : {ev.nom_complet} est salarié(e) de l'entreprise "
+        f"{c.entreprise.raison_sociale} : l'évaluateur habilité doit être indépendant de "
+        "l'entreprise du candidat.")}
+    assert errors[1] == {} and errors[2] == {}
+    run(db, imp, sec)
+    db.session.expire_all()
+    again = db.session.get(EvaluateurHabilite, ev.id)
+    assert (again.employeur_siret, again.employeur_organisme_id) == (etab.siret,
+                                                                     etab.organisme_id)
+    anne = db.session.query(EvaluateurHabilite).filter(EvaluateurHabilite.id != ev.id).one()
+    assert (anne.employeur_organisme_id, anne.employeur_nom) == (etab.organisme_id,
+                                                                 "Chimie SAS")
