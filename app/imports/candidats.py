@@ -125,8 +125,9 @@ def _applies(dispositif) -> set:
 def columns(dispositif) -> list[Column]:
     applies = _applies(dispositif)
     cols = list(COLUMNS) + [col for key, col in OPTIONAL_COLUMNS.items() if key in applies]
-    example = {"CHIMIE": "CQP-CHIMIE-01", "METALLURGIE": None}.get(
-        getattr(dispositif, "code", None))
+    example = db.session.query(Certification.code).filter(  # the template's example row
+        Certification.dispositif_id == dispositif.id, Certification.date_suppression.is_(None)
+    ).order_by(Certification.code).limit(1).scalar() if dispositif is not None else None
     if example:
         cols[0] = Column("certification", COLUMNS[0].header, True, COLUMNS[0].synonyms, example)
     return cols
