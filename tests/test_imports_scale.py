@@ -12,7 +12,15 @@ from app.imports import process
 from app.models.candidature import Candidat, Candidature, Historique
 from app.models.imports import ImportFichier, ImportLigne
 from app.security.perimeter import perimetre_of
-from tests.test_imports import preview, row, run, setup, xlsx  # noqa: F401 (fixture)
+from tests.test_imports import preview, row, run, xlsx
+
+
+@pytest.fixture
+def setup(make, ref):
+    """An établissement habilitated for CléA and one of its users (as tests/test_imports.py)."""
+    etab = make.etablissement()
+    make.habilitation(etab, ref["CLEA"])
+    return etab, make.user("utilisateur_etablissement", etablissement=etab)
 
 
 def sheet(cols, rows):
@@ -57,8 +65,9 @@ def test_preview_and_import_statements_do_not_grow_with_the_rows(db, make, ref, 
         imp = process.upload(p, "candidats", ref["CLEA"].id, f"f{n}.xlsx",
                              xlsx([row(make, etab) for _ in range(n)]))
         db.session.commit()
-        previews.append(counted(db, lambda: (process.validate(imp, p), db.session.commit())))
-        imports.append(counted(db, lambda: process.confirm(imp, p)))
+        previews.append(counted(db, lambda imp=imp: (process.validate(imp, p),
+                                                     db.session.commit())))
+        imports.append(counted(db, lambda imp=imp: process.confirm(imp, p)))
         assert db.session.get(ImportFichier, imp.id).creees == n
     assert previews[0] == previews[1] == previews[2], previews
     per_batch = imports[1] - imports[0]
@@ -133,8 +142,9 @@ def test_vae_and_cqpi_columns_only_where_the_dispositif_uses_them(db, make, ref)
     assert "vae" not in keys["CHIMIE"]  # chimie's VAE is its parcours 2 and 3 (R-CAN-8)
     assert {"vae", "recevabilite_recue_le"} <= keys["METALLURGIE"]
     assert not {"cqpi_demande", "parcours", "socle_contextualise"} & keys["METALLURGIE"]
-    from app.imports import report
     from openpyxl import load_workbook
+
+    from app.imports import report
     p = perimetre_of(make.user("secretariat", dispositif=ref["CHIMIE"]))
     wb = load_workbook(io.BytesIO(report.template(spec.columns(ref["CHIMIE"]),
                                                   spec.codes(ref["CHIMIE"], p))))
@@ -147,8 +157,8 @@ def test_vae_and_cqpi_columns_only_where_the_dispositif_uses_them(db, make, ref)
 def test_chimie_cqpi_request_and_vae_parcours_by_import(db, make, ref):
     """The CQPI request (R-REF-2) and the CQPI held (R-CAN-9) of the chemical dossiers, and
     the VAE parcours created by the secretariat (R-CAN-8), by the same checks as the form."""
-    from app.workflow.jury.deliberation import cqpi_by_equivalence
     from app.models import Certification
+    from app.workflow.jury.deliberation import cqpi_by_equivalence
     sec = make.user("secretariat", dispositif=ref["CHIMIE"])
     ent = make.entreprise(region="Île-de-France")
     certs = db.session.query(Certification).filter_by(dispositif_id=ref["CHIMIE"].id).all()

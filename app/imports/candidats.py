@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.imports.columns import Column, by_label
 from app.imports.known import Known
 from app.models import Certification, Entreprise, Etablissement
+from app.models.base import today
 from app.models.candidature import (
     CIVILITES,
     PARCOURS,
@@ -20,8 +22,6 @@ from app.models.candidature import (
 )
 from app.security.perimeter import Perimetre
 from app.seed_data.referentiels import FINANCEMENTS
-from app.errors import PerimeterViolation, RuleViolation
-from app.models.base import today
 from app.workflow.dossier.candidats import IDENTITY_FIELDS
 from app.workflow.dossier.candidatures import (
     CREATOR_KIND,

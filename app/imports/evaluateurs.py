@@ -14,17 +14,16 @@ import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy.orm import joinedload
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.formats import FormatError, check_siret
 from app.imports.columns import Column, by_label, norm
 from app.models import Certification, Entreprise, Etablissement, Organisme, Reseau
 from app.models.candidature import Candidature, cle
-
 from app.models.comptes import Profil
 from app.models.habilitation import EvaluateurHabilite, HabilitationEvaluateur
 from app.models.structures import REGIONS
 from app.security.perimeter import Perimetre
-from app.errors import RuleViolation
 from app.workflow.comptes import create_user
 from app.workflow.engine import ENDED_WITHOUT_TITLE
 

@@ -17,6 +17,7 @@ from app.models.habilitation import Habilitation
 from app.security import perimeter
 from app.workflow.engine import ENDED_WITHOUT_TITLE
 
+
 class Dossier(NamedTuple):
     id: int
     numero: str

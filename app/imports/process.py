@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import User
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.imports import candidats, evaluateurs, structures
 from app.imports.columns import match, read_cell
@@ -18,7 +19,6 @@ from app.models.base import utcnow
 from app.models.imports import ImportFichier, ImportLigne
 from app.security import perimeter
 from app.security.perimeter import OwnRows, Perimetre, perimetre_of
-from app.errors import RuleViolation
 from app.workflow.engine import NotAllowed
 
 log = logging.getLogger(__name__)

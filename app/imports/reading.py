@@ -66,7 +66,7 @@ def _xlsx(content):
     try:
         from app.imports.xlsx_fast import rows
         return rows(content)
-    except Exception:  # noqa: BLE001 - an unusual workbook: openpyxl reads it, or says why not
+    except Exception:  # an unusual workbook: openpyxl reads it, or says why not
         log.info("Classeur lu par openpyxl (lecture directe impossible)", exc_info=True)
     from openpyxl import load_workbook
     wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
