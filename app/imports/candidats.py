@@ -258,7 +258,6 @@ def prepare(ctx: Context, values: dict, known=True, dry_run=False):
 def save(ctx: Context, dossiers: list, nom_fichier: str) -> list[tuple]:
     """Store prepared dossiers in a few statements (save_candidatures: numbers, one flush,
     creation history) plus this import's history line; returns (id, label) per dossier."""
-    _reserve_ids(dossiers)
     save_candidatures(ctx.p, dossiers)
     libelle = f"Importé du fichier « {nom_fichier[:120]} » par {ctx.auteur}"[:200]
     db.session.execute(sa.insert(Historique), [
@@ -266,25 +265,6 @@ def save(ctx: Context, dossiers: list, nom_fichier: str) -> list[tuple]:
          "action": "import", "libelle": libelle, "user_id": ctx.p.user_id,
          "auteur": ctx.auteur} for c in dossiers])
     return [(c.id, f"Dossier {c.numero}") for c in dossiers]
-
-
-def _reserve_ids(dossiers: list):
-    """PostgreSQL: the new candidates' and dossiers' ids taken from their sequences first, so
-    that the ORM inserts them by one executemany (the query parsed once) instead of a multi-row
-    INSERT … RETURNING per batch, whose parsing by the driver was a quarter of an import."""
-    if db.engine.dialect.name != "postgresql":
-        return
-    people = list({id(c.candidat): c.candidat for c in dossiers
-                   if c.candidat is not None and c.candidat.id is None}.values())
-    for objects, table in ((people, "candidat"), (dossiers, "candidature")):
-        if not objects:
-            continue
-        with db.session.no_autoflush:  # the batch is flushed whole by save_candidatures
-            ids = db.session.execute(sa.text(
-                "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-                {"t": table, "n": len(objects)}).scalars().all()
-        for obj, new_id in zip(objects, ids):
-            obj.id = new_id
 
 
 def create(ctx: Context, values: dict, nom_fichier: str):
