@@ -373,9 +373,10 @@ def cancel(imp: ImportFichier, p: Perimetre):
 
 
 def run_import(import_id: int) -> None:
-    """The background job. Claimed by one conditional UPDATE (a second worker does nothing); rows
-    committed every COMMIT_EVERY; a crash leaves `echec` and « Reprendre » creates the rest —
-    rows already created are recognised by their identity key."""
+    """The background job. Claimed by one conditional UPDATE and held by the worker's lock (a
+    second worker does nothing); rows committed every COMMIT_EVERY; an error leaves `echec`, a
+    dead worker `en_cours` with its lock freed (stalled): « Reprendre » or `flask imports
+    reprendre` creates the rest — rows already created are recognised by their identity key."""
     with _worker_lock(import_id) as mine:
         if mine:  # else another worker runs it now
             _run_import(import_id)
