@@ -165,3 +165,18 @@ def register_cli(app):
         db.session.commit()
         click.echo(f"{n} rappel(s) envoyé(s).")
         db.session.remove()
+
+    @app.cli.group("imports")
+    def imports_group():
+        """Bulk imports (issue 18)."""
+
+    @imports_group.command("reprendre")
+    @click.argument("import_ids", nargs=-1, type=int)
+    @with_appcontext
+    def imports_resume(import_ids):
+        """Queue again the imports left « En cours » by a dead worker (or in « Échec »), all or
+        those named; each creates only the rows not created yet."""
+        from app.imports.process import resume_stalled
+        ids = resume_stalled(import_ids or None)
+        click.echo(f"{len(ids)} import(s) repris : {', '.join(map(str, ids)) or '—'}.")
+        db.session.remove()

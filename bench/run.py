@@ -408,6 +408,8 @@ def main(argv=None):
     ap.add_argument("--trace-memory", action="store_true",
                     help="tracemalloc on heavy requests (exact Python peak, distorted times)")
     ap.add_argument("--keep", action="store_true", help="ignored (bench.seed option)")
+    ap.add_argument("--import-rows", type=int, default=10_000,
+                    help="rows of the candidates import measured (0: skipped)")
     ap.add_argument("--sqlite", action="store_true",
                     help="measure the SQLite copy (instance/bench.db, see bench.seed --sqlite)")
     args, _ = ap.parse_known_args(argv)
@@ -475,6 +477,10 @@ def main(argv=None):
                 res["load1"] = load1()
                 results.append(res)
                 print_line(res, f"{res['bytes']} octets, CPU {res['cpu_ms']:.0f} ms")
+        # Issue 18: a 10,000-row candidates import, previewed then imported (bench/imports.py).
+        if args.import_rows and (not only or only & {"import_apercu", "import_creation"}):
+            from bench.imports import measure_imports
+            results += measure_imports(app, engine, args.import_rows, args.trace_memory)
     print_table(results)
     out = Path("bench-results")
     out.mkdir(exist_ok=True)
@@ -507,9 +513,9 @@ def print_table(results):
         return "—" if v is None else (f"{v:.{nd}f}" if isinstance(v, float) else str(v))
 
     def mem(r):
-        if r["peak_python_mb"] is not None:
+        if r.get("peak_python_mb") is not None:
             return f"{r['peak_python_mb']} (tracemalloc)"
-        return "—" if r["rss_peak_growth_mb"] is None else f"+{r['rss_peak_growth_mb']} RSS"
+        return "—" if r.get("rss_peak_growth_mb") is None else f"+{r['rss_peak_growth_mb']} RSS"
 
     head = (f"| {'mesure':<45} | médiane ms | p95 ms | CPU ms | requêtes SQL | plancher SQL ms "
             "| cible | atteinte | charge (1 min) | mémoire Mo |")
@@ -525,7 +531,7 @@ def print_table(results):
             target.append(f"≤ {r['target_statements']} req")
         print(f"| {r['label']:<45} | {fmt(r['median_ms']):>10} | {fmt(r['p95_ms']):>6} | "
               f"{fmt(r.get('cpu_ms')):>6} | "
-              f"{r['statements']:>12} | {fmt(r['floor_sql_ms'], 2):>15} | "
+              f"{r['statements']:>12} | {fmt(r.get('floor_sql_ms'), 2):>15} | "
               f"{', '.join(target) or '—'} | {verdict(r)} | {r.get('load1', '—')} | {mem(r)} |")
 
 

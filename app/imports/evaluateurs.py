@@ -1,23 +1,31 @@
 """Habilitated evaluators and their certification × région habilitations (R-HAB-5), by the
 secretariat of the dispositif: one row per habilitation; the account is created (with its
-invitation, R-ACC-2) by the first row naming its e-mail, by the accounts' own verb create_user."""
+invitation, R-ACC-2) by the first row naming its e-mail, by the accounts' own verb create_user.
+
+R-HAB-6: the employer's SIRET is linked to the company or training organisation it names on the
+platform (what the independence check compares with a dossier's), and an evaluator whose
+employer or network the file sets or changes is checked again, by ensure_evaluator_allowed — the
+function the evaluator's confirmation on a dossier calls — against each dossier in progress that
+names them: a file cannot make an evaluator the colleague of a candidate they evaluate."""
 import hashlib
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import User
+from sqlalchemy.orm import joinedload
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.formats import FormatError, check_siret
 from app.imports.columns import Column, by_label, norm
-from app.models import Certification, Reseau
-from app.models.candidature import cle
+from app.models import Certification, Entreprise, Etablissement, Organisme, Reseau
+from app.models.candidature import Candidature, cle
 from app.models.comptes import Profil
 from app.models.habilitation import EvaluateurHabilite, HabilitationEvaluateur
 from app.models.structures import REGIONS
 from app.security.perimeter import Perimetre
-from app.errors import RuleViolation
 from app.workflow.comptes import create_user
+from app.workflow.engine import ENDED_WITHOUT_TITLE
 
 KIND = "evaluateurs"
 PER_DISPOSITIF = True
@@ -38,7 +46,7 @@ COLUMNS = [
     Column("date_fin", "Fin de l'habilitation (jj/mm/aaaa)", True, ("fin", "au"),
            "31/12/2029", "date"),
 ]
-RULE_COLUMN = {"R-HAB-5": "certification"}
+RULE_COLUMN = {"R-HAB-5": "certification", "R-HAB-6": "employeur_siret"}
 DUPLICATE_COLUMN = "certification"
 
 
@@ -58,6 +66,9 @@ class Context:
     reseaux: dict = field(default_factory=dict)         # norm(nom) -> Reseau
     users: dict = field(default_factory=dict)           # e-mail -> User
     registre: dict = field(default_factory=dict)        # user id -> EvaluateurHabilite
+    entreprises: dict = field(default_factory=dict)     # SIRET -> Entreprise (employer)
+    organismes: dict = field(default_factory=dict)      # SIRET -> Organisme (employer)
+    dossiers: dict = field(default_factory=dict)        # user id -> dossiers in progress
 
 
 def load(p: Perimetre, dispositif, rows: list[dict]) -> Context:
@@ -75,7 +86,33 @@ def load(p: Perimetre, dispositif, rows: list[dict]) -> Context:
         for ev in db.session.query(EvaluateurHabilite).filter(
                 EvaluateurHabilite.user_id.in_(ids[start:start + 1000])):
             ctx.registre[ev.user_id] = ev
+    _load_independence(ctx, rows, ids)
     return ctx
+
+
+def _load_independence(ctx: Context, rows: list[dict], user_ids: list):
+    """R-HAB-6's data, for the whole file: the employers named by SIRET (a company; else the
+    organisme of an établissement with that SIRET, or with that SIREN) and the dossiers in
+    progress of the evaluators already known."""
+    sirets = sorted({r.get("employeur_siret") for r in rows} - {None})
+    for start in range(0, len(sirets), 1000):
+        part = sirets[start:start + 1000]
+        for e in db.session.query(Entreprise).filter(Entreprise.siret.in_(part)):
+            ctx.entreprises[e.siret] = e
+        for e in (db.session.query(Etablissement).options(joinedload(Etablissement.organisme))
+                  .filter(Etablissement.siret.in_(part))):
+            ctx.organismes[e.siret] = e.organisme
+        by_siren = {siret[:9]: siret for siret in part if siret not in ctx.organismes}
+        for o in db.session.query(Organisme).filter(Organisme.siren.in_(list(by_siren))):
+            ctx.organismes[by_siren[o.siren]] = o
+    for start in range(0, len(user_ids), 1000):
+        for c in (db.session.query(Candidature)
+                  .options(joinedload(Candidature.entreprise), joinedload(Candidature.etablissement),
+                           joinedload(Candidature.certification))
+                  .filter(Candidature.evaluateur_id.in_(user_ids[start:start + 1000]),
+                          Candidature.statut.notin_(ENDED_WITHOUT_TITLE),
+                          Candidature.decision.is_(None))):
+            ctx.dossiers.setdefault(c.evaluateur_id, []).append(c)
 
 
 def identity_key(ctx: Context, values: dict) -> str | None:
@@ -105,6 +142,9 @@ def _evaluateur(ctx: Context, values: dict) -> EvaluateurHabilite:
                 raise RuleViolation("Un compte qui n'est pas celui d'un évaluateur habilité "
                                     "existe déjà avec cette adresse e-mail.", field="email")
             ev = None
+        elif _employer_changes(ctx, ev, values):
+            _set_employer(ctx, ev, values)
+            _check_independence(ctx, ev)
     else:
         if not values.get("prenom") or not values.get("nom"):
             raise RuleViolation("Le prénom et le nom sont obligatoires pour un nouvel évaluateur.",
@@ -114,23 +154,75 @@ def _evaluateur(ctx: Context, values: dict) -> EvaluateurHabilite:
         ctx.users[email] = user
         ev = None
     if ev is None:
-        siret = None
-        if values.get("employeur_siret"):
-            try:
-                siret = check_siret(values["employeur_siret"])
-            except FormatError as exc:
-                raise RuleViolation(str(exc), "R-FMT-1", field="employeur_siret")
-        reseau = None
-        if values.get("reseau"):
-            reseau = ctx.reseaux.get(norm(values["reseau"]))
-            if reseau is None:
-                raise RuleViolation("Réseau inconnu.", field="reseau")
-        ev = EvaluateurHabilite(user=user, employeur_nom=values.get("employeur_nom"),
-                                employeur_siret=siret, reseau=reseau,
-                                telephone=values.get("telephone"), ville=values.get("ville"))
+        ev = EvaluateurHabilite(user=user, telephone=values.get("telephone"),
+                                ville=values.get("ville"))
+        _set_employer(ctx, ev, values)
         db.session.add(ev)
         ctx.registre[user.id] = ev
+        _check_independence(ctx, ev)
     return ev
+
+
+def _siret(values: dict) -> str | None:
+    if not values.get("employeur_siret"):
+        return None
+    try:
+        return check_siret(values["employeur_siret"])
+    except FormatError as exc:
+        raise RuleViolation(str(exc), "R-FMT-1", field="employeur_siret")
+
+
+def _reseau(ctx: Context, values: dict):
+    if not values.get("reseau"):
+        return None
+    reseau = ctx.reseaux.get(norm(values["reseau"]))
+    if reseau is None:
+        raise RuleViolation("Réseau inconnu.", field="reseau")
+    return reseau
+
+
+def _employer_changes(ctx: Context, ev, values: dict) -> bool:
+    """The row names an employer or a network other than the register's."""
+    siret, reseau = _siret(values), _reseau(ctx, values)
+    return (siret is not None and siret != ev.employeur_siret) or \
+        (reseau is not None and reseau.id != ev.reseau_id)
+
+
+def _set_employer(ctx: Context, ev, values: dict):
+    """The employer as the row gives it, linked to the platform's company or organisme with
+    that SIRET (R-HAB-6 compares those with the dossier's)."""
+    siret, reseau = _siret(values), _reseau(ctx, values)
+    if siret is not None:
+        ev.employeur_siret = siret
+        ev.employeur_entreprise = ctx.entreprises.get(siret)
+        ev.employeur_organisme = ctx.organismes.get(siret) if ev.employeur_entreprise is None \
+            else None
+        employer = ev.employeur_entreprise or ev.employeur_organisme
+        ev.employeur_nom = values.get("employeur_nom") or (
+            getattr(employer, "raison_sociale", None) or getattr(employer, "nom", None)) \
+            or ev.employeur_nom
+    elif values.get("employeur_nom"):
+        ev.employeur_nom = values["employeur_nom"]
+    if reseau is not None:
+        ev.reseau = reseau
+
+
+def _check_independence(ctx: Context, ev):
+    """R-HAB-6 against each dossier in progress naming this evaluator, by the function the
+    confirmation of an evaluator calls. A dossier they are no longer habilitated for (R-HAB-5)
+    is not this file's doing: only independence is reported."""
+    from app.workflow.habilitations import ensure_evaluator_allowed
+    for c in ctx.dossiers.get(ev.user_id, []):
+        region = c.region
+        if not region:
+            continue
+        try:
+            ensure_evaluator_allowed(ev.user, c.certification, region, entreprise=c.entreprise,
+                                     organisme=c.organisme_formation or c.organisme)
+        except RuleViolation as exc:
+            if exc.rule == "R-HAB-6":
+                raise RuleViolation(f"Dossier {c.numero} : {exc.message}", "R-HAB-6",
+                                    field="employeur_siret")
 
 
 def create(ctx: Context, values: dict, nom_fichier: str):

@@ -3,11 +3,13 @@
 idempotent — as a background job (app/jobs.py)."""
 import hashlib
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import User
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.imports import candidats, evaluateurs, structures
 from app.imports.columns import match, read_cell
@@ -17,7 +19,6 @@ from app.models.base import utcnow
 from app.models.imports import ImportFichier, ImportLigne
 from app.security import perimeter
 from app.security.perimeter import OwnRows, Perimetre, perimetre_of
-from app.errors import RuleViolation
 from app.workflow.engine import NotAllowed
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ def run_preview(import_id: int) -> None:
     try:
         user = db.session.get(User, imp.created_by_id) if imp.created_by_id else None
         p = perimetre_of(_Authenticated(user)) if user else Perimetre(None, None, "none", None)
-        validate(imp, p, on_chunk=lambda done, _results: progress(import_id, done))
+        validate(imp, p, on_chunk=lambda done, _results: _progress_apart(import_id, done))
         imp.statut = "apercu"
         db.session.commit()
     except Exception:
@@ -153,12 +154,19 @@ def validate(imp: ImportFichier, p: Perimetre, on_chunk=None) -> Sheet:
 
 
 def _run(imp, p, sheet: Sheet, dry_run: bool, on_chunk=None) -> list[dict]:
+    """Each row through the domain. A spec with prepare/save (candidates) checks every row with
+    lookups prefetched for the file and stores the valid ones COMMIT_EVERY at a time in one
+    savepoint; a conflict met by a batch (another import created the same rows meanwhile)
+    replays that batch row by row, each in its own savepoint, with no prefetched answer. Other
+    specs go row by row."""
     spec = spec_of(imp.kind)
     ctx = spec.load(p, imp.dispositif, sheet.values)
     keys = [spec.identity_key(ctx, v) for v in sheet.values]
-    done_before = _created(keys)
-    results, seen = [], {}
+    done_before = _created(keys, by_import=True)
+    results, seen, pending, savepoint = [], {}, [], None
+    columns = {c.key for c in sheet.columns}
     nom_fichier, import_id = imp.nom_fichier, imp.id
+    batch = hasattr(spec, "prepare")
     for i, (values, errors) in enumerate(zip(sheet.values, sheet.errors)):
         line, key = i + 2, keys[i]
         errors = dict(errors)
@@ -169,46 +177,101 @@ def _run(imp, p, sheet: Sheet, dry_run: bool, on_chunk=None) -> list[dict]:
         elif key is not None:
             seen[key] = line
         if errors:
-            continue
-        if key in done_before:
-            result["deja"] = done_before[key]
-            continue
-        mails = len(db.session.info.get("mails_to_send", []))
-        savepoint = db.session.begin_nested()
-        try:
-            obj_id, label = spec.create(ctx, values, nom_fichier)
-            if not dry_run:
-                db.session.add(ImportLigne(import_id=import_id, numero=line, cle=key,
-                                           candidature_id=obj_id, objet=label[:120]))
-            db.session.flush()
-        except RuleViolation as exc:
-            savepoint.rollback()
-            _forget_mails(mails)
-            if not dry_run and key is not None:
-                # Another import committed this very row meanwhile (R-CAN-2 then refuses it):
-                # it is the same row, already imported, not an error of the file.
-                found = _created([key])
-                if found:
-                    result["deja"] = found[key]
-                    continue
-            column = exc.field if exc.field in {c.key for c in sheet.columns} else \
-                spec.RULE_COLUMN.get(exc.rule, ROW)
-            errors[column] = exc.message
-        except sa.exc.IntegrityError:
-            # The same row created meanwhile by another import (unique key): nothing twice.
-            savepoint.rollback()
-            _forget_mails(mails)
-            result["deja"] = "importée par un autre import"
-        else:
-            if dry_run:
-                savepoint.rollback()
-                _forget_mails(mails)
+            pass
+        elif key in done_before:
+            objet, by = done_before[key]
+            # Created by this very import before its worker stopped: resumed, not « déjà ».
+            result["cree" if by == import_id else "deja"] = objet
+        elif batch:
+            if not dry_run and savepoint is None:
+                # The batch's savepoint first: what its rows add is gone if it is rolled back.
+                savepoint = db.session.begin_nested()
+            try:
+                with db.session.no_autoflush:  # the checks write nothing (nor the preview)
+                    obj = spec.prepare(ctx, values, dry_run=dry_run)
+            except RuleViolation as exc:
+                errors[_column(spec, columns, exc)] = exc.message
             else:
-                savepoint.commit()
-                result["cree"] = label
-        if on_chunk and (i + 1) % COMMIT_EVERY == 0:
-            on_chunk(i + 1, results)
+                if not dry_run:  # added, numbered and flushed with its batch (spec.save)
+                    pending.append((result, key, values, obj))
+        else:
+            _one(spec, ctx, columns, result, key, values, nom_fichier, import_id, dry_run)
+        if (i + 1) % COMMIT_EVERY == 0:
+            _store(spec, ctx, columns, pending, nom_fichier, import_id, savepoint)
+            pending, savepoint = [], None
+            if on_chunk:
+                on_chunk(i + 1, results)
+    _store(spec, ctx, columns, pending, nom_fichier, import_id, savepoint)
     return results
+
+
+def _column(spec, columns, exc) -> str:
+    return exc.field if exc.field in columns else spec.RULE_COLUMN.get(exc.rule, ROW)
+
+
+def _store(spec, ctx, columns, pending, nom_fichier, import_id, savepoint):
+    """A batch of checked rows stored in its savepoint: a few statements for all of them."""
+    if savepoint is None:
+        return
+    if not pending:
+        savepoint.commit()
+        return
+    mails = len(db.session.info.get("mails_to_send", []))
+    try:
+        created = spec.save(ctx, [obj for *_, obj in pending], nom_fichier)
+        db.session.execute(sa.insert(ImportLigne), [
+            {"import_id": import_id, "numero": result["ligne"], "cle": key,
+             "candidature_id": obj_id, "objet": label[:120]}
+            for (result, key, _values, _obj), (obj_id, label) in zip(pending, created)])
+        savepoint.commit()
+    except (RuleViolation, sa.exc.IntegrityError):
+        savepoint.rollback()
+        _forget_mails(mails)
+        ctx.known.forget_unsaved()  # the people this batch would have created are not stored
+        log.info("Import %s : lot de %d lignes rejoué ligne à ligne après un conflit",
+                 import_id, len(pending))
+        for result, key, values, _obj in pending:
+            _one(spec, ctx, columns, result, key, values, nom_fichier, import_id, False)
+    else:
+        ctx.known.saved()  # from now on, by id only
+        for (result, *_), (_id, label) in zip(pending, created):
+            result["cree"] = label
+
+
+def _one(spec, ctx, columns, result, key, values, nom_fichier, import_id, dry_run):
+    """One row in its own savepoint (rolled back in a preview)."""
+    errors = result["erreurs"]
+    mails = len(db.session.info.get("mails_to_send", []))
+    savepoint = db.session.begin_nested()
+    try:
+        obj_id, label = spec.create(ctx, values, nom_fichier)
+        if not dry_run:
+            db.session.add(ImportLigne(import_id=import_id, numero=result["ligne"], cle=key,
+                                       candidature_id=obj_id, objet=label[:120]))
+        db.session.flush()
+    except RuleViolation as exc:
+        savepoint.rollback()
+        _forget_mails(mails)
+        if not dry_run and key is not None:
+            # Another import committed this very row meanwhile (R-CAN-2 then refuses it):
+            # it is the same row, already imported, not an error of the file.
+            found = _created([key])
+            if found:
+                result["deja"] = found[key]
+                return
+        errors[_column(spec, columns, exc)] = exc.message
+    except sa.exc.IntegrityError:
+        # The same row created meanwhile by another import (unique key): nothing twice.
+        savepoint.rollback()
+        _forget_mails(mails)
+        result["deja"] = "importée par un autre import"
+    else:
+        if dry_run:
+            savepoint.rollback()
+            _forget_mails(mails)
+        else:
+            savepoint.commit()
+            result["cree"] = label
 
 
 def _forget_mails(count: int):
@@ -219,14 +282,16 @@ def _forget_mails(count: int):
         del queued[count:]
 
 
-def _created(keys) -> dict:
-    """Row identity -> what an earlier import created, in one statement per thousand rows."""
+def _created(keys, by_import=False) -> dict:
+    """Row identity -> what an import created (with `by_import`: (what, which import)), in one
+    statement per thousand rows."""
     wanted = sorted({k for k in keys if k})
     out = {}
     for start in range(0, len(wanted), 1000):
-        rows = db.session.query(ImportLigne.cle, ImportLigne.objet).filter(
+        rows = db.session.query(ImportLigne.cle, ImportLigne.objet, ImportLigne.import_id).filter(
             ImportLigne.cle.in_(wanted[start:start + 1000]))
-        out.update({cle: objet or "déjà importée" for cle, objet in rows})
+        out.update({cle: (objet or "déjà importée", import_id) if by_import else
+                    (objet or "déjà importée") for cle, objet, import_id in rows})
     return out
 
 
@@ -236,9 +301,16 @@ def confirm(imp: ImportFichier, p: Perimetre):
         raise NotAllowed("Seul l'auteur de l'import peut le lancer.")
     if imp.resultats is None:
         raise RuleViolation("Le fichier n'a pas encore été vérifié : attendez son aperçu.")
+    return _queue(imp)
+
+
+def _queue(imp: ImportFichier) -> bool:
+    """Claim the import for a (new) job: from the preview, after a failure, or « En cours »
+    with no worker left on it (stalled)."""
+    statuts = ["apercu", "echec"] + (["en_cours"] if stalled(imp) else [])
     claimed = db.session.execute(
         sa.update(ImportFichier).where(ImportFichier.id == imp.id,
-                                       ImportFichier.statut.in_(("apercu", "echec")))
+                                       ImportFichier.statut.in_(statuts))
         .values(statut="en_attente", error=None)).rowcount
     db.session.commit()
     if not claimed:
@@ -246,6 +318,50 @@ def confirm(imp: ImportFichier, p: Perimetre):
     from app.jobs import enqueue
     enqueue("app.imports.process.run_import", imp.id)
     return True
+
+
+# While the job runs, its worker holds a PostgreSQL advisory lock (namespace 18, the import's
+# id) on a connection of its own: the database frees it when the worker dies, so an import
+# « En cours » whose lock is free has no worker left. SQLite has no such lock and no separate
+# workers (jobs run inline): an import left « En cours » there is always stalled.
+LOCK_SPACE = 18
+
+
+@contextmanager
+def _worker_lock(import_id: int):
+    if db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    conn = db.engine.connect()
+    got = False
+    try:
+        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:s, :i)"),
+                           {"s": LOCK_SPACE, "i": import_id}).scalar()
+        conn.commit()
+        yield got
+    finally:
+        if got:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:s, :i)"),
+                         {"s": LOCK_SPACE, "i": import_id})
+            conn.commit()
+        conn.close()
+
+
+def stalled(imp: ImportFichier) -> bool:
+    """« En cours » with no worker on it: its worker died (or the machine restarted)."""
+    if imp.statut != "en_cours":
+        return False
+    with _worker_lock(imp.id) as free:
+        return bool(free)
+
+
+def resume_stalled(import_ids=None) -> list[int]:
+    """The imports left « En cours » by a dead worker (or those named), queued again; each run
+    creates only the rows not created yet (flask imports reprendre)."""
+    q = db.session.query(ImportFichier).filter(ImportFichier.statut.in_(("en_cours", "echec")))
+    if import_ids:
+        q = q.filter(ImportFichier.id.in_(list(import_ids)))
+    return [imp.id for imp in q.order_by(ImportFichier.id).all() if _queue(imp)]
 
 
 def cancel(imp: ImportFichier, p: Perimetre):
@@ -257,9 +373,16 @@ def cancel(imp: ImportFichier, p: Perimetre):
 
 
 def run_import(import_id: int) -> None:
-    """The background job. Claimed by one conditional UPDATE (a second worker does nothing); rows
-    committed every COMMIT_EVERY; a crash leaves `echec` and « Reprendre » creates the rest —
-    rows already created are recognised by their identity key."""
+    """The background job. Claimed by one conditional UPDATE and held by the worker's lock (a
+    second worker does nothing); rows committed every COMMIT_EVERY; an error leaves `echec`, a
+    dead worker `en_cours` with its lock freed (stalled): « Reprendre » or `flask imports
+    reprendre` creates the rest — rows already created are recognised by their identity key."""
+    with _worker_lock(import_id) as mine:
+        if mine:  # else another worker runs it now
+            _run_import(import_id)
+
+
+def _run_import(import_id: int) -> None:
     claimed = db.session.execute(
         sa.update(ImportFichier).where(ImportFichier.id == import_id,
                                        ImportFichier.statut == "en_attente")
@@ -291,6 +414,14 @@ def run_import(import_id: int) -> None:
             statut="echec", error="L'import s'est interrompu. Les lignes déjà créées sont "
                                   "conservées : « Reprendre » crée les suivantes."))
         db.session.commit()
+
+
+def _progress_apart(import_id: int, done: int):
+    """The preview's progress, on a connection of its own: the preview's session never commits
+    (what its checks touched is rolled back at the end)."""
+    with db.engine.begin() as conn:
+        conn.execute(sa.update(ImportFichier).where(ImportFichier.id == import_id)
+                     .values(done=done))
 
 
 def progress(import_id: int, done: int):

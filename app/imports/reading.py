@@ -5,10 +5,12 @@ the format keeps them, everything else is text or a number the columns module re
 import csv
 import datetime as dt
 import io
+import logging
 from dataclasses import dataclass
 
 from app.errors import RuleViolation
 
+log = logging.getLogger(__name__)
 MAX_ROWS = 20_000
 FORMATS = ("xlsx", "xls", "ods", "csv")
 
@@ -61,6 +63,11 @@ def _clean(value):
 
 
 def _xlsx(content):
+    try:
+        from app.imports.xlsx_fast import rows
+        return rows(content)
+    except Exception:  # an unusual workbook: openpyxl reads it, or says why not
+        log.info("Classeur lu par openpyxl (lecture directe impossible)", exc_info=True)
     from openpyxl import load_workbook
     wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     try:

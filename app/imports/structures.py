@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.imports.columns import Column, by_label, norm
 from app.models import Etablissement, Organisme, Reseau
 from app.models.structures import REGIONS
 from app.security import perimeter
 from app.security.perimeter import Perimetre
-from app.errors import RuleViolation
 
 KIND = "etablissements"
 PER_DISPOSITIF = False

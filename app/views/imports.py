@@ -194,6 +194,7 @@ class ImportView(BaseView):
             "imports/apercu.html", imp=imp, cols=cols, rows=rows, page=page,
             pages=max(1, -(-len(indexes) // PAGE)), only_errors=only_errors,
             form=ActionForm(), previous=process.previous_same_file(imp),
+            stalled=process.stalled(imp),
             title=f"Import « {imp.nom_fichier} »")
 
     @expose("/<int:pk>/rapport")

@@ -76,17 +76,20 @@ def habilitation_valide(etablissement, dispositif, on: date | None = None) -> Ha
             .order_by(Habilitation.date_fin.desc()).first())
 
 
-def ensure_habilitated(etablissement, dispositif, on: date | None = None) -> Habilitation:
+def ensure_habilitated(etablissement, dispositif, on: date | None = None,
+                       known=None) -> Habilitation:
     """R-ACC-3/4 then R-HAB-2: refuse evaluation/formation work without a valid habilitation.
 
     `etablissement` may be an Etablissement, its id or None (an organisme without établissement,
-    R-ACC-4). Returns the habilitation that allows the work.
+    R-ACC-4). Returns the habilitation that allows the work. `known`: a bulk caller's valid
+    habilitations prefetched for all its rows (app/imports/known.py).
     """
     etablissement = _get(Etablissement, etablissement)
     ensure_can_operate(etablissement)
     dispositif = _get(Dispositif, dispositif)
     day = on or _today()
-    hab = habilitation_valide(etablissement, dispositif, day)
+    hab = known.habilitation(etablissement, dispositif, day) if known is not None else \
+        habilitation_valide(etablissement, dispositif, day)
     if hab is None:
         nom = dispositif.nom if dispositif is not None else "ce dispositif"
         raise RuleViolation(

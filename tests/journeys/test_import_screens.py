@@ -36,7 +36,9 @@ def test_menu_and_template_for_those_who_create_dossiers(app, db, make, ref, set
     r = client.get(link[0])
     assert r.status_code == 200
     wb = load_workbook(io.BytesIO(r.data))
-    assert [c.value for c in wb["Import"][1]] == HEADERS
+    # CléA's template: the common columns, then CléA's own (as its creation form, ONLY_FOR).
+    assert [c.value for c in wb["Import"][1]] == HEADERS + [
+        "Socle contextualisé (oui/non)", "Branche délégataire"]
     assert wb["Import"].cell(2, 1).value == "CLEA-SOCLE"  # the example row
     codes = [c.value for c in wb["Codes acceptés"]["A"]]
     assert "CLEA-SOCLE" in codes and "Madame" in codes

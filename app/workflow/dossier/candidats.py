@@ -131,8 +131,11 @@ def missing_for_certificate(candidat: Candidat) -> list[str]:
     return [label for key, label in labels.items() if not getattr(candidat, key)]
 
 
-def find_same_person(identity: dict) -> Candidat | None:
-    """The existing candidate with the same birth name, first name and birth date (R-CAN-2)."""
+def find_same_person(identity: dict, known=None) -> Candidat | None:
+    """The existing candidate with the same birth name, first name and birth date (R-CAN-2).
+    `known`: a bulk caller's answers prefetched for all its rows (app/imports/known.py)."""
+    if known is not None:
+        return known.same_person(identity)
     return (db.session.query(Candidat)
             .filter(Candidat.cle_nom == cle(identity["nom_naissance"]),
                     Candidat.cle_prenom == cle(identity["prenom"]),

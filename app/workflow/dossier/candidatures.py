@@ -98,10 +98,11 @@ def clean_fields(data: dict, dispositif) -> dict:
     return out
 
 
-def _check_cqpi_request(c: Candidature):
+def _check_cqpi_request(c: Candidature, known=None):
     """R-REF-2: a CQPI is asked for only with a CQP that gives one by equivalence."""
     from app.workflow.jury.deliberation import cqpi_by_equivalence
-    if c.cqpi_demande and not cqpi_by_equivalence(c.certification):
+    equivalent = known.cqpi_by_equivalence if known is not None else cqpi_by_equivalence
+    if c.cqpi_demande and not equivalent(c.certification):
         raise RuleViolation("Cette certification ne donne aucun CQPI par équivalence : la demande "
                             "de CQPI ne s'applique pas.", "R-REF-2", field="cqpi_demande")
 
@@ -109,34 +110,48 @@ def _check_cqpi_request(c: Candidature):
 def next_numero(dispositif, year: int | None = None) -> str:
     """R-CAN-5: '<DISPOSITIF>-<year>-<000001>'; the UPDATE … RETURNING holds the sequence row's lock
     until commit, so two concurrent creations never get the same number."""
+    return next_numeros(dispositif, 1, year)[0]
+
+
+def next_numeros(dispositif, count: int, year: int | None = None) -> list[str]:
+    """`count` consecutive numbers (R-CAN-5) in one statement: a bulk creation numbers its
+    dossiers as `count` single creations would."""
     key = f"{dispositif.code}-{year or today().year}"
     bump = (sa.update(NumeroSequence).where(NumeroSequence.cle == key)
-            .values(dernier=NumeroSequence.dernier + 1).returning(NumeroSequence.dernier)
+            .values(dernier=NumeroSequence.dernier + count).returning(NumeroSequence.dernier)
             .execution_options(synchronize_session=False))
     n = db.session.execute(bump).scalar()
     if n is None:
         try:
             with db.session.begin_nested():
-                db.session.add(NumeroSequence(cle=key, dernier=1))
-            n = 1
+                db.session.add(NumeroSequence(cle=key, dernier=count))
+            n = count
         except sa.exc.IntegrityError:  # created meanwhile by another transaction
             n = db.session.execute(bump).scalar()
-    return f"{key}-{n:06d}"
+    return [f"{key}-{i:06d}" for i in range(n - count + 1, n + 1)]
 
 
-def ensure_no_duplicate(candidat_id, certification_id, exclude_id=None, p: Perimetre | None = None):
+def ensure_no_duplicate(candidat_id, certification_id, exclude_id=None, p: Perimetre | None = None,
+                        known=None):
     """R-CAN-2: no second dossier in progress or certified for the same certification. A dossier
     outside the perimeter (p, else the request's) is only said to exist, with what to do next:
-    neither its number, nor its établissement, nor its status (issue 14, build 1)."""
-    q = db.session.query(Candidature.id, Candidature.numero).filter(
-        Candidature.candidat_id == candidat_id, Candidature.certification_id == certification_id,
-        Candidature.statut.notin_(ENDED_WITHOUT_TITLE))
-    if exclude_id:
-        q = q.filter(Candidature.id != exclude_id)
-    row = q.first()
+    neither its number, nor its établissement, nor its status (issue 14, build 1). `known`: a
+    bulk caller's (id, numero, inside) of such dossiers, prefetched (app/imports/known.py)."""
+    if known is not None:
+        row = known.dossier_in_progress(candidat_id, certification_id)
+    else:
+        q = db.session.query(Candidature.id, Candidature.numero).filter(
+            Candidature.candidat_id == candidat_id,
+            Candidature.certification_id == certification_id,
+            Candidature.statut.notin_(ENDED_WITHOUT_TITLE))
+        if exclude_id:
+            q = q.filter(Candidature.id != exclude_id)
+        row = q.first()
     if row is None:
         return
-    if perimeter.scoped_get(Candidature, row.id, p) is not None:
+    inside = row.inside if known is not None else \
+        perimeter.scoped_get(Candidature, row.id, p) is not None
+    if inside:
         raise RuleViolation(
             f"Ce candidat a déjà un dossier en cours ou certifié pour cette certification "
             f"(n° {row.numero}) : un candidat ne peut pas être certifié deux fois.", "R-CAN-2")
@@ -150,8 +165,13 @@ def ensure_no_duplicate(candidat_id, certification_id, exclude_id=None, p: Perim
 def create_candidature(p: Perimetre, *, certification, identite: dict | None = None,
                        candidat=None, etablissement=None, entreprise=None,
                        organisme_formation=None, parcours=None, vae=False, cqpi_detenu=None,
-                       recevabilite_recue_le=None, **fields) -> Candidature:
-    """Create a dossier by the actor its dispositif allows (R-DIS-2), numbered (R-CAN-5)."""
+                       recevabilite_recue_le=None, known=None, save=True,
+                       **fields) -> Candidature:
+    """Create a dossier by the actor its dispositif allows (R-DIS-2), numbered (R-CAN-5).
+
+    Bulk creation (app/imports): `known` answers the lookups (valid habilitation, same person,
+    dossier in progress, CQPI equivalences) from data prefetched for every row; `save=False`
+    checks everything and returns the dossier unsaved, for save_candidatures."""
     certification = _get(Certification, certification)
     if certification is None:
         raise RuleViolation("Choisissez la certification.", "R-CAN-3", field="certification")
@@ -178,20 +198,37 @@ def create_candidature(p: Perimetre, *, certification, identite: dict | None = N
     with db.session.no_autoflush:  # nothing is written before the dossier is complete
         c, person = _build(p, kind, dispositif, wf, certification, identite, candidat,
                            etablissement, entreprise, organisme_formation, parcours, vae,
-                           cqpi_detenu, recevabilite_recue_le, fields)
-        c.numero = next_numero(dispositif)
+                           cqpi_detenu, recevabilite_recue_le, fields, known)
     c.candidat = person
-    db.session.add(c)
-    db.session.flush()
-    db.session.add(Historique(candidature=c, statut_avant=None, statut_apres=c.statut,
-                              action="create", libelle="Création du dossier",
-                              user_id=p.user_id, auteur=_auteur(p)))
-    _announce_creation(c)
+    if save:
+        save_candidatures(p, [c])
     return c
 
 
+def save_candidatures(p: Perimetre, dossiers: list[Candidature]) -> None:
+    """Number, store and announce dossiers checked by create_candidature(save=False), in a few
+    statements whatever their number (one flush, one number range per dispositif)."""
+    by_dispositif: dict = {}
+    for c in dossiers:
+        by_dispositif.setdefault(c.dispositif, []).append(c)
+    with db.session.no_autoflush:
+        for dispositif, group in by_dispositif.items():
+            for c, numero in zip(group, next_numeros(dispositif, len(group))):
+                c.numero = numero
+    db.session.add_all(dossiers)
+    db.session.flush()
+    auteur, admins = _auteur(p), {}
+    db.session.execute(sa.insert(Historique), [  # one executemany, not one object per dossier
+        {"candidature_id": c.id, "statut_avant": None, "statut_apres": c.statut,
+         "action": "create", "libelle": "Création du dossier", "user_id": p.user_id,
+         "auteur": auteur} for c in dossiers])
+    for c in dossiers:
+        _announce_creation(c, admins)
+
+
 def _build(p, kind, dispositif, wf, certification, identite, candidat, etablissement, entreprise,
-           organisme_formation, parcours, vae, cqpi_detenu, recevabilite_recue_le, fields):
+           organisme_formation, parcours, vae, cqpi_detenu, recevabilite_recue_le, fields,
+           known=None):
     c = Candidature(dispositif=dispositif, certification=certification, createur_id=p.user_id,
                     createur_type=kind)
     # Holder of the dossier, inside the creator's perimeter.
@@ -207,7 +244,7 @@ def _build(p, kind, dispositif, wf, certification, identite, candidat, etablisse
         if not perimeter.contains(etablissement, p, "read"):
             raise PerimeterViolation()
         from app.workflow.habilitations import ensure_habilitated
-        ensure_habilitated(etablissement, dispositif)
+        ensure_habilitated(etablissement, dispositif, known=known)
     elif etablissement is not None:
         ensure_can_operate(etablissement)
     if etablissement is not None:
@@ -237,7 +274,7 @@ def _build(p, kind, dispositif, wf, certification, identite, candidat, etablisse
 
     for key, value in clean_fields(fields, dispositif).items():
         setattr(c, key, value)
-    _check_cqpi_request(c)
+    _check_cqpi_request(c, known)
     if not c.statut_inscription:
         raise RuleViolation("Choisissez le statut du candidat à l'inscription.", "R-CAN-3",
                             field="statut_inscription")
@@ -249,7 +286,7 @@ def _build(p, kind, dispositif, wf, certification, identite, candidat, etablisse
             raise PerimeterViolation()
     else:
         identity = candidats.validate_identity(identite or {})
-        person = candidats.find_same_person(identity)
+        person = candidats.find_same_person(identity, known=known)
         if person is None:
             person = Candidat(**identity)
         else:  # same person: keep the recorded identity, complete what is missing
@@ -257,7 +294,7 @@ def _build(p, kind, dispositif, wf, certification, identite, candidat, etablisse
                 if identity.get(key) and not getattr(person, key):
                     setattr(person, key, identity[key])
     if person.id is not None:
-        ensure_no_duplicate(person.id, certification.id, p=p)
+        ensure_no_duplicate(person.id, certification.id, p=p, known=known)
 
     c.statut = wf.initial_vae if c.vae else wf.initial
     if c.vae:
@@ -267,14 +304,19 @@ def _build(p, kind, dispositif, wf, certification, identite, candidat, etablisse
     return c, person
 
 
-def _announce_creation(c: Candidature):
-    """R-NOT-2: a réseau may ask to hear of every new candidature of its network."""
+def _announce_creation(c: Candidature, admins: dict | None = None):
+    """R-NOT-2: a réseau may ask to hear of every new candidature of its network. `admins`:
+    réseau id -> its administrators, read once per réseau for a batch."""
     if c.reseau is None or not c.reseau.notifier_candidatures:
         return
     from app.models import Profil
-    users = (db.session.query(User).join(Profil, Profil.user_id == User.id)
-             .filter(Profil.role == "admin_reseau", Profil.reseau_id == c.reseau_id,
-                     User.active.is_(True)).all())
+    admins = {} if admins is None else admins
+    if c.reseau_id not in admins:
+        admins[c.reseau_id] = (db.session.query(User).join(Profil, Profil.user_id == User.id)
+                               .filter(Profil.role == "admin_reseau",
+                                       Profil.reseau_id == c.reseau_id,
+                                       User.active.is_(True)).all())
+    users = admins[c.reseau_id]
     notify(users, "dossier_candidature", f"Nouvelle candidature {c.numero}",
            f"{c.candidat.nom_complet} — {c.certification.intitule} ({c.titulaire})",
            dossier_link(c))
