@@ -16,17 +16,16 @@ from sqlalchemy.sql.functions import FunctionElement
 from app.extensions import db
 from app.models import Certification, Dispositif, Entreprise, Etablissement
 from app.models.candidature import STATUTS, Candidat, Candidature
+from app.models.statuts import FAILURE, SUCCESS, WAITING_JURY
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
 
 # --- outcome categories (R-STA-2) ----------------------------------------------------------------
-# The jury's positive decision of each vocabulary (R-DIS-2): Validé, Certifiée, Admis.
-SUCCESS = ("valide", "certifiee", "admis")
 CATEGORIES = [
     # (code, label, statuses); the last one takes every other status.
     ("certifie", "Certificats délivrés", SUCCESS),
     ("partiel", "Validations partielles", ("partiel",)),
-    ("non_certifie", "Dossiers non certifiés", ("non_valide", "non_certifiee", "non_admis")),
+    ("non_certifie", "Dossiers non certifiés", FAILURE),
     ("abandonne", "Dossiers abandonnés", ("abandonnee",)),
     ("refuse", "Recevabilité refusée", ("recevabilite_refusee",)),
     ("en_cours", "Dossiers en cours", None),
@@ -45,7 +44,7 @@ DASHBOARD_BUCKETS = [
     ("evaluation_finale", "En attente d'évaluation finale",
      ("en_attente_evaluation_finale", "evaluation")),
     ("affectation_jury", "En attente d'affectation à un jury",
-     ("en_attente_jury", "candidature_completee")),
+     WAITING_JURY),
 ]
 assert all(s in STATUTS.codes for _, _, ss in DASHBOARD_BUCKETS for s in ss)
 

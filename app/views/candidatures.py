@@ -213,7 +213,7 @@ def _already_followed(form) -> list[str]:
     """The certifications for which the person typed already has a dossier in progress or
     certified (R-CAN-2): a second one would be refused. Names only, as the search page shows."""
     from app.models import Certification as Cert
-    from app.workflow.engine import ENDED_WITHOUT_TITLE
+    from app.models.statuts import ENDED_WITHOUT_TITLE
     identity = {"nom_naissance": form.nom_naissance.data, "prenom": form.prenom.data,
                 "date_naissance": form.date_naissance.data}
     if not all(identity.values()):

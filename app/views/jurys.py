@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import Profil
 from app.models.candidature import Candidature
 from app.models.jury import COLLEGES, ETATS_JURY, MODALITES, InscriptionJury, Jury, JuryMembre
+from app.models.statuts import WAITING_JURY
 from app.models.structures import REGIONS
 from app.reports.exports import send_dataset
 from app.reports.feuille_decision import FeuilleDecisionExport, anonymous, feuille_pdf
@@ -210,7 +211,7 @@ class JuryView(ScopedModelView):
     def _waiting(jury):
         import sqlalchemy as sa
         return db.session.query(sa.func.count(Candidature.id)).filter(
-            Candidature.dispositif_id == jury.dispositif_id, Candidature.statut.in_(wf.WAITING),
+            Candidature.dispositif_id == jury.dispositif_id, Candidature.statut.in_(WAITING_JURY),
             ~sa.exists().where(InscriptionJury.candidature_id == Candidature.id,
                                InscriptionJury.active.is_(True))).scalar()
 

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import Profil
 from app.models.base import utcnow
 from app.models.candidature import STATUTS, Candidature, Historique
+from app.models.statuts import DECIDED, LOCKED
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
 from app.errors import PerimeterViolation, RuleViolation
@@ -113,8 +114,11 @@ class Workflow:
         return {(s, t) for m in self.moves.values() for s in m.sources for t in m.targets}
 
 
-def _workflow(key, statuses, initial, initial_vae, locked, final, rule, moves, sent, jury):
-    return Workflow(key, statuses, initial, initial_vae, frozenset(locked), frozenset(final), rule,
+def _workflow(key, statuses, initial, initial_vae, rule, moves, sent, jury):
+    # Locked and final statuses are the named sets (app/models/statuts.py) within this workflow.
+    return Workflow(key, statuses, initial, initial_vae,
+                    frozenset(s for s in statuses if s in LOCKED),
+                    frozenset(s for s in statuses if s in DECIDED), rule,
                     {m.verb: m for m in moves}, sent, jury)
 
 
@@ -124,9 +128,7 @@ CHIMIE = _workflow(
     "competences",
     ["en_attente_recevabilite", "recevabilite_refusee", "en_cours_inscription",
      "en_attente_evaluation", "en_attente_jury", "valide", "partiel", "non_valide", "abandonnee"],
-    "en_cours_inscription", "en_attente_recevabilite",
-    ["en_attente_jury", "valide", "partiel", "non_valide"], ["valide", "partiel", "non_valide"],
-    "R-WF-1",
+    "en_cours_inscription", "en_attente_recevabilite", "R-WF-1",
     [
         _m("edit", "Modifier la fiche", _C_OPEN, roles=(EMP, SEC), button=False),
         _m("upload_document", "Ajouter un document", _C_OPEN, roles=(EMP, SEC), button=False),
@@ -168,9 +170,7 @@ CLEA = _workflow(
     ["en_attente_evaluation_prealable", "en_attente_evaluation_finale",
      "en_attente_envoi_certification", "en_attente_jury", "en_attente_complement",
      "candidature_completee", "certifiee", "non_certifiee", "abandonnee"],
-    "en_attente_evaluation_prealable", None,
-    ["en_attente_jury", "candidature_completee", "certifiee", "non_certifiee"],
-    ["certifiee", "non_certifiee"], "R-WF-2",
+    "en_attente_evaluation_prealable", None, "R-WF-2",
     [
         _m("edit", "Modifier la fiche", _L_OPEN + ("en_attente_complement",), roles=_ORG_SEC,
            button=False),
@@ -216,8 +216,7 @@ METALLURGIE = _workflow(
     "blocs",
     ["en_attente_recevabilite", "recevabilite_refusee", "inscription", "evaluation",
      "en_attente_jury", "admis", "non_admis", "abandonnee"],
-    "inscription", "en_attente_recevabilite",
-    ["en_attente_jury", "admis", "non_admis"], ["admis", "non_admis"], "R-WF-1",
+    "inscription", "en_attente_recevabilite", "R-WF-1",
     [
         _m("edit", "Modifier la fiche", _M_OPEN, roles=_HOLD, button=False),
         _m("upload_document", "Ajouter un document", _M_OPEN, roles=_HOLD, button=False),
@@ -246,11 +245,9 @@ METALLURGIE = _workflow(
 )
 
 WORKFLOWS = {w.key: w for w in (CHIMIE, CLEA, METALLURGIE)}
-# A dossier in one of these counts as "in progress or certified" (R-CAN-2): no second dossier for
-# the same candidate and certification. A failure, an abandon or a partial result allows a new one.
-ENDED_WITHOUT_TITLE = ("partiel", "non_valide", "non_certifiee", "non_admis", "abandonnee",
-                       "recevabilite_refusee")
 assert all(s in STATUTS.codes for w in WORKFLOWS.values() for s in w.statuses)
+# The named sets serve every workflow because no decision code is shared between vocabularies.
+assert all(sum(s in w.statuses for w in WORKFLOWS.values()) == 1 for s in DECIDED)
 
 
 def workflow_for(dispositif) -> Workflow:
@@ -263,7 +260,7 @@ def workflow_of(c: Candidature) -> Workflow:
 
 def is_locked(c: Candidature) -> bool:
     """R-WF-3: sent to certification / the jury, or decided."""
-    return c.statut in workflow_of(c).locked
+    return c.statut in LOCKED
 
 
 def is_open(c: Candidature) -> bool:

@@ -21,6 +21,7 @@ from app.models.base import today, utcnow
 from app.models.candidature import (
     STATUTS_INSCRIPTION, Candidat, Candidature, Historique, NumeroSequence,
 )
+from app.models.statuts import ENDED_WITHOUT_TITLE
 from app.security import perimeter
 from app.security.perimeter import Perimetre
 from app.seed_data.referentiels import FINANCEMENTS
@@ -30,7 +31,7 @@ from app.workflow.comptes import ensure_can_operate
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
 from app.workflow.engine import (  # noqa: F401  (re-exported)
-    CHIMIE, CLEA, EMP, ENDED_WITHOUT_TITLE, EV, METALLURGIE, ORG, SEC, SYSTEM, WORKFLOWS, Move,
+    CHIMIE, CLEA, EMP, EV, METALLURGIE, ORG, SEC, SYSTEM, WORKFLOWS, Move,
     NotAllowed, Workflow, _auteur, action_states, allowed_actions, can, check, dossier_link,
     holders, is_locked, is_open, perform, precondition, record, secretariat_of, set_status, verb,
     workflow_for, workflow_of,

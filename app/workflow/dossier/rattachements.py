@@ -6,6 +6,7 @@ from app.extensions import db
 from app.models import Etablissement, Profil
 from app.models.base import utcnow
 from app.models.candidature import MOTIFS_RATTACHEMENT, Candidature, RattachementDemande
+from app.models.statuts import AT_JURY
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
 from app.errors import PerimeterViolation, RuleViolation
@@ -14,14 +15,11 @@ from app.workflow.engine import (
 )
 from app.workflow.notifications import notify
 
-# R-CAN-6: "en attente de jury, in certification or certified" — and every decided status.
-NON_TRANSFERABLE = ("en_attente_jury", "en_attente_complement", "candidature_completee",
-                    "valide", "partiel", "non_valide", "certifiee", "non_certifiee", "admis",
-                    "non_admis")
 
 
 def ensure_transferable(c: Candidature):
-    if c.statut in NON_TRANSFERABLE or c.statut in workflow_of(c).locked:
+    # R-CAN-6: "en attente de jury, in certification or certified" — and every decided status.
+    if c.statut in AT_JURY:
         raise RuleViolation("Un dossier en attente de jury, en cours de certification ou certifié ne "
                             "peut pas être réaffecté.", "R-CAN-6")
 

@@ -8,6 +8,7 @@ from app.extensions import db
 from app.formats import format_date_fr
 from app.models.base import today
 from app.models.candidature import Candidature
+from app.models.statuts import AT_JURY, CLOSED_BEFORE_JURY
 from app.security.perimeter import Perimetre
 from app.errors import RuleViolation
 from app.workflow.dossier.candidats import _bool, _date
@@ -21,9 +22,7 @@ from app.workflow.engine import (
 AVANCE_RECEVABILITE = timedelta(days=15)
 AVANCE_JURY = relativedelta(months=2)
 # Statuses after which the 18-month deadline no longer matters: the dossier reached a jury.
-JURY_ATTEINT = ("en_attente_jury", "en_attente_complement", "candidature_completee", "valide",
-                "partiel", "non_valide", "certifiee", "non_certifiee", "admis", "non_admis",
-                "abandonnee", "recevabilite_refusee")
+JURY_ATTEINT = AT_JURY + CLOSED_BEFORE_JURY
 
 
 def echeance_recevabilite(c: Candidature) -> date | None:

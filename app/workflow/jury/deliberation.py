@@ -24,6 +24,7 @@ from app.models.base import today, utcnow
 from app.models.candidature import Candidature, cle
 from app.models.jury import AcquisCompetence, AttributionCertification, InscriptionJury, Jury
 from app.models.referentiel import certification_equivalence
+from app.models.statuts import SUCCESS
 from app.security.perimeter import Perimetre
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.dossier import candidatures
@@ -33,7 +34,6 @@ from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
 from app.workflow.engine import NotAllowed, dossier_link, holders, record
 
-FULL = ("valide", "admis", "certifiee")
 AFTER_CLOSE: list = []
 
 
@@ -137,7 +137,7 @@ def record_decision(p: Perimetre, ins: InscriptionJury, decision: str, acquis=No
     if c.dispositif.vocabulaire_decision == "certifie":
         acquis = _clea_acquis(c, decision, choices)
     elif acquis is None:
-        acquis = universe if decision in FULL else (
+        acquis = universe if decision in SUCCESS else (
             propose_decision(ins)["acquis"] if decision in ("partiel", "non_admis") else [])
     try:
         acquis = sorted({int(x) for x in acquis if str(x).strip()})
@@ -147,7 +147,7 @@ def record_decision(p: Perimetre, ins: InscriptionJury, decision: str, acquis=No
         raise RuleViolation("Compétence hors du référentiel de ce dossier.", "R-DEC-1",
                             field="acquis")
     n = len(acquis)
-    if decision in FULL and n != total:
+    if decision in SUCCESS and n != total:
         raise RuleViolation(f"« {choices[decision]} » : toutes les compétences sont acquises ; "
                             f"cochez-les toutes ({n}/{total}) ou choisissez une autre décision.",
                             "R-DEC-1", field="acquis")
@@ -270,7 +270,7 @@ def _publish(p: Perimetre, ins: InscriptionJury, now, juror=None):
     ins.etat, ins.publiee_le = "publie", now
     acquis = _keep_acquis(ins)
     attributions = _attribute(ins)
-    passerelles = passerelles_info(c) if ins.decision in FULL else []
+    passerelles = passerelles_info(c) if ins.decision in SUCCESS else []
     if passerelles:
         record(p, c, "information_passerelle", "Information sur les passerelles (R-DEC-5)",
                "\n".join(passerelles))
@@ -300,7 +300,7 @@ def _keep_acquis(ins: InscriptionJury) -> list[AcquisCompetence]:
     if c.dispositif.vocabulaire_decision == "certifie" or not ins.competences_acquises:
         return []
     months = benefit_months(c)
-    until = None if ins.decision in FULL or months is None else \
+    until = None if ins.decision in SUCCESS or months is None else \
         ins.jury.date + relativedelta(months=months)
     comps = (db.session.query(Competence).filter(Competence.id.in_(ins.competences_acquises))
              .order_by(Competence.ordre).all())
@@ -366,7 +366,7 @@ def _attribute(ins: InscriptionJury) -> list[AttributionCertification]:
     c = ins.candidature
     cert = c.certification
     rows = []
-    if ins.decision in FULL:
+    if ins.decision in SUCCESS:
         rows.append(AttributionCertification(nature="certification", certification=cert))
         for cqpi in _cqpis(c):
             rows.append(AttributionCertification(nature="cqpi", certification=cqpi))

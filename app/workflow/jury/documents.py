@@ -12,7 +12,8 @@ from app.models.candidature import Candidat, Candidature
 from app.models.jury import AttributionCertification, InscriptionJury, Jury
 from app.security.perimeter import Perimetre
 from app.errors import RuleViolation
-from app.workflow.jury.deliberation import FULL, benefit_months, decision_rows
+from app.models.statuts import SUCCESS
+from app.workflow.jury.deliberation import benefit_months, decision_rows
 from app.workflow.jury.sessions import ensure_organiser
 
 KINDS = ("pv", "emargement", "certificat", "lettre_decision", "lettre_gtp")
@@ -75,7 +76,7 @@ def pv_data(jury: Jury) -> dict:
                                               if x) if ent else "",
                "code_nace": ent.naf if ent else "", "secteur": ent.secteur if ent else "",
                "branche": ent.branche if ent else "",
-               "decision": "A" if ins.decision in FULL else "NA",
+               "decision": "A" if ins.decision in SUCCESS else "NA",
                # (6) of Annexe 14: « CPF en cas d'abondement ».
                "commentaire": "CPF" if (c.financement or "").startswith("CPF") else ""}
         section = sections.setdefault(c.certification_id, {
@@ -148,7 +149,7 @@ def letter_items(jury: Jury) -> list[dict]:
     from app.models import Bloc, Competence
     items = []
     for ins in _published(jury):
-        if ins.decision in FULL:
+        if ins.decision in SUCCESS:
             continue
         c = ins.candidature
         cert = c.certification

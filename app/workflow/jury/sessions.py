@@ -23,6 +23,7 @@ from app.extensions import db
 from app.models import Dispositif
 from app.models.base import today
 from app.models.candidature import Candidature
+from app.models.statuts import WAITING_JURY
 from app.models.jury import (
     ETATS_OUVERTS, MODALITES, InscriptionJury, Jury, JuryMembre,
 )
@@ -32,12 +33,11 @@ from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.dossier import candidatures
 from app.workflow.notifications import notify
 from app.workflow.engine import (
-    ORG, SEC, SYSTEM, NotAllowed, dossier_link, holders, locked_reason, precondition, record,
+    ORG, SEC, SYSTEM, NotAllowed, dossier_link, holders, is_locked, locked_reason, precondition,
+    record,
     status_reason, workflow_of,
 )
 
-# Statuses in which a dossier waits for (or sits before) a jury; an inscription is only taken there.
-WAITING = ("en_attente_jury", "candidature_completee")
 # The verb that brings a dossier to the jury, per workflow (transitions table).
 ENTRY_VERBS = ("submit_to_jury", "send_to_certification")
 _random = random.SystemRandom()
@@ -325,7 +325,7 @@ def ensure_may_place(p: Perimetre, c: Candidature):
 def may_register_again(p: Perimetre, c: Candidature) -> bool:
     """The dossier waits for a jury without being in one, and `p` may register it (dossier page:
     « Inscrire au jury » after a withdrawal)."""
-    if c.statut not in WAITING or active_inscription(c) is not None:
+    if c.statut not in WAITING_JURY or active_inscription(c) is not None:
         return False
     try:
         ensure_may_place(p, c)
@@ -350,9 +350,9 @@ def register_to_jury(p: Perimetre, c: Candidature, jury=None, commentaire=None) 
             raise RuleViolation("Aucun jury n'est ouvert aux inscriptions pour ce dossier.",
                                 "R-JUR-4", field="jury")
         return reg
-    if c.statut not in WAITING:
+    if c.statut not in WAITING_JURY:
         wf = workflow_of(c)
-        if c.statut in wf.locked:
+        if is_locked(c):
             raise RuleViolation(locked_reason(c), "R-WF-3")
         raise RuleViolation(status_reason(wf, _entry_move(c), c.statut), "R-WF-1")
     ensure_may_place(p, c)
@@ -365,7 +365,7 @@ def assign_waiting(p: Perimetre, jury: Jury) -> list[Registration]:
     ensure_organiser(p, jury.dispositif_id)
     waiting = (db.session.query(Candidature)
                .filter(Candidature.dispositif_id == jury.dispositif_id,
-                       Candidature.statut.in_(WAITING),
+                       Candidature.statut.in_(WAITING_JURY),
                        ~sa.exists().where(InscriptionJury.candidature_id == Candidature.id,
                                           InscriptionJury.active.is_(True)))
                .order_by(Candidature.envoye_le, Candidature.id).all())
