@@ -12,7 +12,9 @@ from app.security.perimeter import perimetre_of as P
 from app.errors import RuleViolation
 from app.workflow import pieces as documents
 from app.workflow.evaluation import common as evaluations
+from app.workflow.evaluation import chimie
 from app.workflow import engine as transitions
+from app.workflow import verbs as verbs_wf
 from app.workflow.dossier import candidatures as wf
 from tests.factories import real_pdf
 
@@ -110,10 +112,10 @@ def _run(p, c, verb):
         return wf.request_complement(p, c, "Précisez le projet")
     if verb == "upload_evaluation_document":
         return documents.add_document(p, c, **_params(c, verb, p))
-    fn = transitions.VERBS.get(verb)
+    fn = verbs_wf.VERBS.get(verb)
     if fn is None or verb not in transitions.workflow_of(c).moves:
         raise RuleViolation("not in this workflow")
-    return transitions.perform(p, c, verb, **_params(c, verb, p))
+    return verbs_wf.perform(p, c, verb, **_params(c, verb, p))
 
 
 def _fingerprint(c):
@@ -143,8 +145,8 @@ def _pool(p, c):
 def _metier(c):
     from app.security import tokens
     inv = [i for i in evaluations.latest(c).invitations if i.utilisee_le is None][-1]
-    token = tokens.make_token(evaluations.METIER_PURPOSE, inv.id, inv.nonce)
-    return evaluations.record_metier_observations(token, {}, "Observations")
+    token = tokens.make_token(chimie.METIER_PURPOSE, inv.id, inv.nonce)
+    return chimie.record_metier_observations(token, {}, "Observations")
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

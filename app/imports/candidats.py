@@ -17,7 +17,8 @@ from app.models.candidature import (
 from app.security.perimeter import Perimetre
 from app.seed_data.referentiels import FINANCEMENTS
 from app.errors import PerimeterViolation, RuleViolation
-from app.workflow.dossier.candidatures import CREATOR_KIND, _auteur, create_candidature
+from app.workflow.dossier.candidatures import CREATOR_KIND, create_candidature
+from app.workflow.engine import author_name
 
 KIND = "candidats"
 PER_DISPOSITIF = True
@@ -103,7 +104,7 @@ class Context:
 
 def load(p: Perimetre, dispositif, rows: list[dict]) -> Context:
     """The referentials the rows name, in three statements whatever the number of rows."""
-    ctx = Context(p, dispositif, auteur=_auteur(p))
+    ctx = Context(p, dispositif, auteur=author_name(p))
     certs = db.session.query(Certification).filter(
         Certification.dispositif_id == dispositif.id).all()
     ctx.certifications = {cle(c.code): c for c in certs}

@@ -269,35 +269,19 @@ def is_open(c: Candidature) -> bool:
     return c.statut in wf.moves["edit"].sources
 
 
-# --- preconditions registered by the verb modules -----------------------------------------------
+# --- preconditions, declared by the verb modules next to their rules ------------------------------
+# verb -> [fn(p, c)] raising RuleViolation when the move's domain condition is not met. The verb
+# modules declare them at import; app/workflow/verbs.py, imported by create_app(), imports them all.
 PRECONDITIONS: dict[str, list] = {}
-VERBS: dict[str, callable] = {}
 
 
 def precondition(*verbs):
-    """Register fn(p, c) raising RuleViolation when a move's domain condition is not met."""
+    """Declare fn(p, c) raising RuleViolation when a move's domain condition is not met."""
     def deco(fn):
         for verb in verbs:
             PRECONDITIONS.setdefault(verb, []).append(fn)
         return fn
     return deco
-
-
-def verb(name):
-    """Register a verb function fn(p, c, **params) for the generic action endpoints."""
-    def deco(fn):
-        VERBS[name] = fn
-        return fn
-    return deco
-
-
-def _load_verb_modules():
-    from app.workflow.dossier import candidatures
-    from app.workflow import pieces as documents
-    from app.workflow.evaluation import common as evaluations
-    from app.workflow.dossier import rattachements
-    from app.workflow.dossier import vae  # noqa: F401
-    from app.workflow.jury import sessions as jurys  # noqa: F401  (jury registration hooks, R-JUR-2..4)
 
 
 # --- the guard ------------------------------------------------------------------------------------
@@ -359,7 +343,6 @@ def status_reason(wf: Workflow, move: Move, statut: str) -> str:
 
 def check(p: Perimetre, c: Candidature, verb_name: str, internal: bool = False) -> Move:
     """The guard of every move: role, perimeter, status, lock, then the domain preconditions."""
-    _load_verb_modules()
     move = workflow_of(c).moves.get(verb_name)
     _check_static(p, c, move, verb_name, internal)
     for fn in PRECONDITIONS.get(verb_name, []):
@@ -370,7 +353,6 @@ def check(p: Perimetre, c: Candidature, verb_name: str, internal: bool = False) 
 def action_states(p: Perimetre, c: Candidature) -> list[tuple[Move, str | None]]:
     """The buttons of the dossier page: (move, None) when allowed now, (move, reason) when only a
     domain condition is missing. Moves the user can never do here are left out."""
-    _load_verb_modules()
     states = []
     for move in workflow_of(c).moves.values():
         if move.system:
@@ -402,25 +384,9 @@ def can(p: Perimetre, c: Candidature, verb_name: str) -> bool:
     return True
 
 
-def perform(p: Perimetre, c: Candidature, verb_name: str, /, **params):
-    """Run a registered verb by name (generic POST and REST endpoints)."""
-    _load_verb_modules()
-    fn = VERBS.get(verb_name)
-    move = workflow_of(c).moves.get(verb_name)
-    if fn is None or move is None or move.system:
-        raise NotAllowed(f"L'action « {verb_name} » n'existe pas pour ce dossier.",
-                         workflow_of(c).rule)
-    if verb_name in FILE_VERBS:  # files come through the upload routes, never as parameters
-        raise RuleViolation("Téléversez le fichier depuis l'onglet Documents.", "R-CAN-4")
-    params = {k: v for k, v in params.items() if k not in ("p", "c", "self")}
-    return fn(p, c, **params)
-
-
-FILE_VERBS = ("upload_document", "upload_evaluation_document")
-
-
 # --- history (R-WF-5) ---------------------------------------------------------------------------
-def _auteur(p: Perimetre) -> str:
+def author_name(p: Perimetre) -> str:
+    """The name a history line shows for `p` (« Système » for jobs)."""
     if p.user_id is None:
         return "Système"
     user = db.session.get(User, p.user_id)
@@ -433,7 +399,7 @@ def record(p: Perimetre | None, c: Candidature, action: str, libelle: str, comme
     p = p or SYSTEM
     row = Historique(candidature=c, statut_avant=c.statut, statut_apres=c.statut, action=action,
                      libelle=libelle[:200], commentaire=(commentaire or None),
-                     user_id=p.user_id, auteur=auteur or _auteur(p))
+                     user_id=p.user_id, auteur=auteur or author_name(p))
     db.session.add(row)
     return row
 
@@ -447,7 +413,7 @@ def set_status(p: Perimetre, c: Candidature, verb_name: str, target: str, commen
                             workflow_of(c).rule)
     row = Historique(candidature=c, statut_avant=c.statut, statut_apres=target, action=verb_name,
                      libelle=(libelle or move.label)[:200], commentaire=commentaire or None,
-                     user_id=p.user_id, auteur=_auteur(p))
+                     user_id=p.user_id, auteur=author_name(p))
     db.session.add(row)
     c.statut = target
     c.updated_on = utcnow()

@@ -11,7 +11,7 @@ from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.engine import (
-    ORG, SEC, NotAllowed, dossier_link, record, secretariat_of, workflow_of,
+    ORG, SEC, NotAllowed, dossier_link, record, secretariat_of,
 )
 from app.workflow.notifications import notify
 

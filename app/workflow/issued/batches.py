@@ -13,7 +13,7 @@ from app.models.base import utcnow
 from app.models.document import BatchJob, DocumentEmis
 from app.reports import pdf as renderer
 from app.errors import RuleViolation
-from app.workflow.issued.documents import _LIGHT
+from app.workflow.issued.documents import LIGHT_COLUMNS
 
 PRINT_CHUNK = 50  # progress is stored every PRINT_CHUNK certificates
 
@@ -116,7 +116,7 @@ def gtp_reminders(today: date | None = None) -> int:
                                     sa.and_(DocumentEmis.jury_id.is_(None),
                                             letter.date_reference == DocumentEmis.date_reference)))
     horizon = today - relativedelta(months=GTP_DELAI_MOIS) + timedelta(days=GTP_RAPPEL_JOURS)
-    pvs = db.session.query(DocumentEmis).options(load_only(*_LIGHT, DocumentEmis.jury_id)).filter(
+    pvs = db.session.query(DocumentEmis).options(load_only(*LIGHT_COLUMNS, DocumentEmis.jury_id)).filter(
         DocumentEmis.type == "pv", DocumentEmis.statut == "valide",
         DocumentEmis.date_reference <= horizon, ~sent,
         DocumentEmis.dispositif_id.in_(sa.select(Dispositif.id).where(

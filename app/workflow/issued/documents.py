@@ -342,21 +342,22 @@ def find_by_code(code: str) -> DocumentEmis | None:
     code = normalise_code(code)
     if len(code) != CODE_LENGTH:
         return None
-    return db.session.query(DocumentEmis).options(load_only(*_LIGHT)).filter(
+    return db.session.query(DocumentEmis).options(load_only(*LIGHT_COLUMNS)).filter(
         DocumentEmis.code_verification == code).one_or_none()
 
 
 def verify_upload(data: bytes) -> DocumentEmis | None:
     """The document whose stored PDF has exactly these bytes (SHA-256), or None."""
     digest = hashlib.sha256(data or b"").hexdigest()
-    return db.session.query(DocumentEmis).options(load_only(*_LIGHT)).filter(
+    return db.session.query(DocumentEmis).options(load_only(*LIGHT_COLUMNS)).filter(
         DocumentEmis.sha256 == digest).order_by(DocumentEmis.id).first()
 
 
-_LIGHT = [DocumentEmis.id, DocumentEmis.type, DocumentEmis.numero, DocumentEmis.statut,
-          DocumentEmis.titulaire, DocumentEmis.intitule, DocumentEmis.date_reference,
-          DocumentEmis.emis_le, DocumentEmis.duplicata, DocumentEmis.remplace_id,
-          DocumentEmis.dispositif_id, DocumentEmis.revoque_le, DocumentEmis.code_verification]
+# The columns a list of issued documents shows: the frozen data and the PDF are left unloaded.
+LIGHT_COLUMNS = [DocumentEmis.id, DocumentEmis.type, DocumentEmis.numero, DocumentEmis.statut,
+                 DocumentEmis.titulaire, DocumentEmis.intitule, DocumentEmis.date_reference,
+                 DocumentEmis.emis_le, DocumentEmis.duplicata, DocumentEmis.remplace_id,
+                 DocumentEmis.dispositif_id, DocumentEmis.revoque_le, DocumentEmis.code_verification]
 
 
 def public_summary(doc: DocumentEmis) -> dict:
@@ -434,7 +435,7 @@ def certificates_to_post(dispositif_id: int):
     """R-ENV-1: valid certificates whose holder asked for paper and that were not posted yet."""
     posted = sa.exists().where(Envoi.document_id == DocumentEmis.id,
                                Envoi.statut.in_(("envoye", "remis")))
-    return db.session.query(DocumentEmis).options(load_only(*_LIGHT)).filter(
+    return db.session.query(DocumentEmis).options(load_only(*LIGHT_COLUMNS)).filter(
         DocumentEmis.dispositif_id == dispositif_id, DocumentEmis.type == "certificat",
         DocumentEmis.statut == "valide", DocumentEmis.envoi_papier.is_(True),
         ~posted).order_by(DocumentEmis.date_reference, DocumentEmis.id)

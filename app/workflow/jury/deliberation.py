@@ -2,14 +2,14 @@
 decision leaves behind: acquired competences kept (R-DEC-2), certifications, blocs and CQPI
 attributed (R-DEC-3), passerelle information (R-DEC-5).
 
-Public verbs (re-exported by app/workflow/jury/sessions.py):
+Public verbs:
   propose_decision(ins)                          the proposal from the evaluation (R-DEC-1)
   record_decision(p, ins, decision, acquis=None, commentaire=None)
   request_complement(p, ins, commentaire)        CléA (R-WF-4)
   close_jury(p, jury)                            publishes every decision the same day (R-JUR-9)
   acquis_valides(c)                              R-DEC-2 pre-fill of a new dossier's evaluation
-The documents feature registers in AFTER_CLOSE a function fn(p, jury, inscriptions) called once
-the decisions are published (PV, certificates of the AttributionCertification rows, letters).
+The documents of a closed jury (PV, certificates, letters) are issued from its frozen decisions by
+app/workflow/jury/documents.py.
 """
 from datetime import UTC, date as date_type
 
@@ -29,13 +29,10 @@ from app.security.perimeter import Perimetre
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.dossier import candidatures
 from app.workflow.jury.composition import AlreadyDone, check_composition
-from app.workflow.jury.sessions import _lock, ensure_organiser, is_organiser, jury_link, members_of
+from app.workflow.jury.sessions import lock_jury, ensure_organiser, is_organiser, jury_link, members_of
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
 from app.workflow.engine import NotAllowed, dossier_link, holders, record
-
-AFTER_CLOSE: list = []
-
 
 # --- what the jury reads (R-JUR-10) and the proposal (R-DEC-1) -----------------------------------
 def decision_rows(jury: Jury, with_files: bool = False) -> list[InscriptionJury]:
@@ -211,7 +208,7 @@ def close_jury(p: Perimetre, jury: Jury) -> int:
     the composition the dispositif requires is missing (the PV is signed by the president).
     Returns the number of dossiers decided."""
     ensure_organiser(p, jury.dispositif_id)
-    jury = _lock(jury.id)
+    jury = lock_jury(jury.id)
     if jury.etat == "clos":
         who = f" par {_name(jury.clos_par_id)}" if jury.clos_par_id else ""
         raise AlreadyDone(f"Ce jury est déjà clos depuis le {_when(jury.clos_le)}{who} : ses "
@@ -240,8 +237,6 @@ def close_jury(p: Perimetre, jury: Jury) -> int:
     notify([m.user_id for m in jury.membres if m.user_id], "jury",
            f"Jury du {jury.date:%d/%m/%Y} clos", f"{len(rows)} décision(s) publiée(s).",
            jury_link(jury))
-    for hook in AFTER_CLOSE:
-        hook(p, jury, rows)
     return len(rows)
 
 
