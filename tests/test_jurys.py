@@ -608,6 +608,9 @@ def test_decision_sheet_exports(deliberating, make, db, login_as):  # R-DOC-6
     j, members, c, ins = deliberating
     deliberation_wf.record_decision(P(members["CFDT"].user), ins, "partiel", commentaire="=HYPERLINK(\"x\")")
     db.session.commit()
+    acquired = [f"{r.competence.code} {r.competence.intitule}"
+                for r in sorted(c.evaluations[-1].resultats, key=lambda r: r.ordre) if r.acquis]
+    assert len(acquired) == 2
     for who in (members["CGT"].user, secretariat(make)):
         client = login_as(who)
         wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/jurys/feuille/{j.id}/xlsx").data))
@@ -616,7 +619,8 @@ def test_decision_sheet_exports(deliberating, make, db, login_as):  # R-DOC-6
         line = dict(zip(rows[0], rows[1]))
         assert line["Décision"] == "Partiel" and line["Nom"] == c.candidat.nom_naissance
         assert line["Commentaire"].startswith("'=")  # neutralised
-        assert ";" in line["Compétences / blocs acquis"] or line["Compétences / blocs acquis"]
+        # The 2 competences of 4 the partial decision acquired, each « code title », « ; » between.
+        assert line["Compétences / blocs acquis"] == " ; ".join(acquired)
     text = login_as(secretariat(make)).get(f"/jurys/feuille/{j.id}/csv").data.decode("utf-8-sig")
     table = list(csv.reader(io.StringIO(text), delimiter=";"))
     assert table[1][table[0].index("Décision")] == "Partiel"

@@ -14,6 +14,7 @@ from app.models.candidature import (
     Historique,
     cle,
 )
+from app.security import perimeter
 from app.security.perimeter import Perimetre
 from app.seed_data.referentiels import FINANCEMENTS
 from app.errors import PerimeterViolation, RuleViolation
@@ -87,7 +88,7 @@ def may_import(p: Perimetre, dispositif) -> bool:
     if kind is None or dispositif is None:
         return False
     if kind == "secretariat":  # as create_candidature allows it (R-DIS-2)
-        return p.valeur == dispositif.id and (dispositif.allows_creator("secretariat")
+        return perimeter.is_secretariat_of(p, dispositif) and (dispositif.allows_creator("secretariat")
                                               or dispositif.allows_creator("candidat"))
     return dispositif.allows_creator(kind)
 

@@ -15,6 +15,7 @@ from app.models.candidature import cle
 from app.models.comptes import Profil
 from app.models.habilitation import EvaluateurHabilite, HabilitationEvaluateur
 from app.models.structures import REGIONS
+from app.security import perimeter
 from app.security.perimeter import Perimetre
 from app.errors import RuleViolation
 from app.workflow.comptes import create_user
@@ -47,7 +48,7 @@ def columns(dispositif) -> list[Column]:
 
 
 def may_import(p: Perimetre, dispositif) -> bool:
-    return p.role == "secretariat" and dispositif is not None and p.valeur == dispositif.id
+    return dispositif is not None and perimeter.is_secretariat_of(p, dispositif)
 
 
 @dataclass

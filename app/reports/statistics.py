@@ -311,7 +311,7 @@ def may_propose(p: Perimetre) -> bool:
         return False
     q = db.session.query(Dispositif).filter(Dispositif.actif.is_(True))
     if p.role == "secretariat":
-        q = q.filter(Dispositif.id == p.valeur)
+        q = q.filter(Dispositif.id == perimeter.own_id(p, "dispositif"))
     return any(d.allows_creator(kind) or (kind == "secretariat" and d.allows_creator("candidat"))
                for d in q)
 

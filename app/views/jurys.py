@@ -65,7 +65,7 @@ def _flash_violation(exc: RuleViolation):
 def _display_name(ins: InscriptionJury, on_deliberation: bool = False) -> str:
     """R-JUR-7: an anonymous jury sees numbers until it closes (the organiser manages by name)."""
     jury = ins.jury
-    hide = anonymous(jury) and (on_deliberation or not wf.is_organiser(current_perimetre(),
+    hide = anonymous(jury) and (on_deliberation or not perimeter.may_organise(current_perimetre(),
                                                                        jury.dispositif_id))
     if hide:
         return f"Candidat n° {ins.numero_anonyme}"
@@ -203,12 +203,12 @@ class JuryView(ScopedModelView):
         from app.models.document import DocumentEmis
         issued = (db.session.query(DocumentEmis).filter(DocumentEmis.jury_id == jury.id)
                   .order_by(DocumentEmis.type, DocumentEmis.id).all()) \
-            if wf.is_organiser(p, jury.dispositif_id) else []
+            if perimeter.may_organise(p, jury.dispositif_id) else []
         return self.render_template(
             "jurys/show.html", jury=jury, rows=rows, title=jury.intitule, issued=issued,
-            problems=composition_wf.check_composition(jury), organiser=wf.is_organiser(p, jury.dispositif_id),
+            problems=composition_wf.check_composition(jury), organiser=perimeter.may_organise(p, jury.dispositif_id),
             deliberate=may_deliberate(p, jury), count=wf.count_active(jury.id),
-            name=_display_name, waiting=self._waiting(jury) if wf.is_organiser(
+            name=_display_name, waiting=self._waiting(jury) if perimeter.may_organise(
                 p, jury.dispositif_id) else 0)
 
     @staticmethod
@@ -229,7 +229,7 @@ class JuryView(ScopedModelView):
         form.user.choices = self._accounts(jury)
         return self.render_template("jurys/composition.html", jury=jury, form=form,
                                     problems=composition_wf.check_composition(jury),
-                                    organiser=wf.is_organiser(p, jury.dispositif_id),
+                                    organiser=perimeter.may_organise(p, jury.dispositif_id),
                                     title=f"Composition — {jury.intitule}")
 
     @staticmethod
@@ -354,7 +354,7 @@ class JuryView(ScopedModelView):
         return self.render_template("jurys/deliberation.html", jury=jury, items=items,
                                     refused=typed,
                                     decisions=jury.dispositif.decisions,
-                                    anonyme=anonymous(jury), organiser=wf.is_organiser(
+                                    anonyme=anonymous(jury), organiser=perimeter.may_organise(
                                         p, jury.dispositif_id),
                                     title=f"Délibération — {jury.intitule}")
 

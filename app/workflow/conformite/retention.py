@@ -374,8 +374,3 @@ def traces_for(candidature_id: int) -> list[PurgeTrace]:
     return (db.session.query(PurgeTrace).filter(PurgeTrace.candidature_id == candidature_id)
             .order_by(PurgeTrace.purge_le.desc(), PurgeTrace.id).all())
 
-
-def purge_date_of(document_emis_id: int) -> dt.date | None:
-    """The day an issued document's content was removed, or None."""
-    return db.session.query(PurgeTrace.purge_le).filter(
-        PurgeTrace.document_emis_id == document_emis_id).scalar()

@@ -150,7 +150,7 @@ def create_candidature(p: Perimetre, *, certification, identite: dict | None = N
     if kind is None:
         raise NotAllowed("Votre rôle ne permet pas de créer un dossier.", "R-DIS-2")
     if kind == "secretariat":
-        if p.valeur != dispositif.id:
+        if not perimeter.is_secretariat_of(p, dispositif):
             raise PerimeterViolation()
         if not (dispositif.allows_creator("secretariat") or dispositif.allows_creator("candidat")):
             raise NotAllowed("Les dossiers de ce dispositif ne sont pas créés par le secrétariat.",
@@ -187,7 +187,7 @@ def _build(p, kind, dispositif, wf, certification, identite, candidat, etablisse
     etablissement = _get(Etablissement, etablissement)
     entreprise = _get(Entreprise, entreprise)
     if kind == "employeur":
-        entreprise = db.session.get(Entreprise, p.valeur)
+        entreprise = db.session.get(Entreprise, perimeter.own_id(p, "entreprise"))
         etablissement = None
     if kind == "etablissement":
         if etablissement is None:

@@ -77,7 +77,7 @@ def decide_transfer(p: Perimetre, d: RattachementDemande, accept: bool, reponse=
     c = d.candidature
     if not (p.role == SEC and roles.allowed(p.role, "Candidatures", "decide_transfer")):
         raise NotAllowed("Seul le certificateur décide d'un rattachement.", "R-CAN-6")
-    if p.valeur != c.dispositif_id:
+    if not perimeter.is_secretariat_of(p, c.dispositif_id):
         raise PerimeterViolation()
     if d.etat != "en_attente":
         raise RuleViolation("Cette demande a déjà reçu une réponse.", "R-CAN-6")

@@ -41,12 +41,22 @@ def print_certificates(doc_ids: list[int], on_progress=None) -> bytes:
     is exactly what was issued and what the SHA-256 check knows). One query loads them all;
     on_progress(done) is called every PRINT_CHUNK documents."""
     from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, NameObject
     docs = _printable(doc_ids, with_pdf=True)
     writer = PdfWriter()
     for done, doc in enumerate(docs, start=1):
         writer.append(PdfReader(io.BytesIO(doc.pdf)))
         if on_progress and (done % PRINT_CHUNK == 0 or done == len(docs)):
             on_progress(done)
+    # The seals of the issued documents cover each file, not the batch: copied into it they would
+    # only show as broken signatures. Each document keeps its seal; the batch is for printing.
+    for page in writer.pages:
+        annots = page.get("/Annots")
+        if annots is not None:
+            kept = [a for a in annots.get_object() if a.get_object().get("/FT") != "/Sig"]
+            page[NameObject("/Annots")] = ArrayObject(kept)
+    if "/AcroForm" in writer.root_object:
+        del writer.root_object["/AcroForm"]
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -45,7 +45,6 @@ DUPLICABLES = ("certificat", "lettre_decision")
 # Keys this module adds to the data: recomputed for a duplicate or a correction.
 SYSTEM_KEYS = ("numero", "numero_certificat", "numero_origine", "code_verification",
                "verification_url", "emis_le", "duplicata", "original", "correction_de")
-PV_PARALLEL_ROWS = 150  # above this, a PV is rendered in parts side by side
 
 
 # -- numbers and codes -------------------------------------------------------------------------
@@ -186,7 +185,7 @@ def _context(data: dict, numero: str, code: str, emis_le: datetime, **extra) -> 
 def _render(modele: str, context: dict) -> bytes:
     """One document's PDF. The PV, one row per candidate, is drawn by ReportLab directly, in one
     process, with its pages numbered (issue 9: see app/reports/pv_pdf.py for why it departs from
-    render_pdf); pv.html, pv_parts and PV_PARALLEL_ROWS are no longer used to issue it."""
+    render_pdf)."""
     if modele == "pv":
         from app.reports.pv_pdf import render_pv
         return render_pv(context)

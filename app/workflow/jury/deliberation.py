@@ -29,7 +29,8 @@ from app.security.perimeter import Perimetre
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.dossier import candidatures
 from app.workflow.jury.composition import AlreadyDone, check_composition
-from app.workflow.jury.sessions import lock_jury, ensure_organiser, is_organiser, jury_link, members_of
+from app.security import perimeter
+from app.workflow.jury.sessions import ensure_organiser, jury_link, lock_jury, members_of
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
 from app.workflow.engine import NotAllowed, dossier_link, holders, record
@@ -91,7 +92,7 @@ def propose_decision(ins: InscriptionJury) -> dict:
 
 # --- deliberation (R-JUR-8) ----------------------------------------------------------------------
 def may_deliberate(p: Perimetre, jury: Jury) -> bool:
-    if is_organiser(p, jury.dispositif_id):
+    if perimeter.may_organise(p, jury.dispositif_id):
         return True
     m = members_of(jury, p.user_id) if p.role == "jury" else None
     return m is not None and m.college != "invite"

@@ -59,15 +59,11 @@ def row_of(model, value):
         return None
 
 
-def is_organiser(p: Perimetre, dispositif_id) -> bool:
-    return p.unrestricted or (p.role == SEC and p.valeur == dispositif_id)
-
-
 def ensure_organiser(p: Perimetre, dispositif_id):
     """Only the dispositif's secretariat organises its juries (R-JUR-1, R-DIS-1)."""
     if p.role != SEC and not p.unrestricted:
         raise NotAllowed("Seul le secrétariat du dispositif organise ses jurys.", "R-JUR-1")
-    if not is_organiser(p, dispositif_id):
+    if not perimeter.may_organise(p, dispositif_id):
         raise PerimeterViolation()
 
 
