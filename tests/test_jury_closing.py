@@ -19,7 +19,7 @@ from app.workflow.jury import sessions as jurys
 from app.workflow.jury import composition as composition_wf
 from app.workflow.jury import deliberation as deliberation_wf
 from app.workflow.jury.composition import AlreadyDone
-from app.workflow.jury.deliberation import cqpi_by_equivalence
+from app.workflow.jury.acquis import cqpi_by_equivalence
 from tests.conftest import outbox
 from tests.journeys.forms import follow, open_page
 from tests.test_jurys import ADMIN, jour_j, presided, register, secretariat

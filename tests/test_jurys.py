@@ -22,6 +22,7 @@ from app.workflow.evaluation import common as evaluations
 from app.workflow.jury import sessions as jurys
 from app.workflow.jury import composition as composition_wf
 from app.workflow.jury import deliberation as deliberation_wf
+from app.workflow.jury import acquis as acquis_wf
 from app.workflow.jury import registration as registration_wf
 from app.workflow.engine import NotAllowed
 from tests.conftest import outbox
@@ -534,20 +535,20 @@ def test_partial_result_kept_and_a_new_dossier_starts_with_it(make, db):  # R-DE
     for r in rows:
         r.valable_jusqu_au = TODAY - dt.timedelta(days=1)
     db.session.commit()
-    assert deliberation_wf.acquis_valides(again) == {}
+    assert acquis_wf.acquis_valides(again) == {}
 
 
 def test_benefit_duration_follows_the_dispositif(make, db):  # R-DEC-2
     from app.models import Certification
     chimie = make.dossier_pret_jury("CHIMIE", acquis=1)
-    assert deliberation_wf.benefit_months(chimie) == 60
+    assert acquis_wf.benefit_months(chimie) == 60
     chimie.parcours = "2"
-    assert deliberation_wf.benefit_months(chimie) is None  # permanently unless the referential changes
+    assert acquis_wf.benefit_months(chimie) is None  # permanently unless the referential changes
     metal = make.candidature("METALLURGIE")
-    assert metal.certification.rncp_code and deliberation_wf.benefit_months(metal) == 60
+    assert metal.certification.rncp_code and acquis_wf.benefit_months(metal) == 60
     ccpm = db.session.query(Certification).filter_by(code="CCPM 2020 0007").one()
     metal.certification = ccpm
-    assert deliberation_wf.benefit_months(metal) == 24
+    assert acquis_wf.benefit_months(metal) == 24
 
 
 def test_cqpm_cqpi_and_bloc_attributions(make, db):  # R-DEC-3
@@ -598,7 +599,7 @@ def test_passerelle_information_after_a_validated_cqp(make, db):  # R-DEC-5
     assert "CQP Conducteur de ligne pharma" in outbox(db, c.candidat.email)[-1].corps_texte
     assert any(h.action == "information_passerelle" for h in c.historique)
     assert "pharma" not in outbox(db, part.candidat.email)[-1].corps_texte
-    assert deliberation_wf.passerelles_info(c)[0].startswith("Passerelle (totale)")
+    assert acquis_wf.passerelles_info(c)[0].startswith("Passerelle (totale)")
 
 
 # --- decision sheet (R-DOC-6) -------------------------------------------------------------------------

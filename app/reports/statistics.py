@@ -16,7 +16,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from app.extensions import db
 from app.models import Certification, Dispositif, Entreprise, Etablissement
 from app.models.candidature import STATUTS, Candidat, Candidature
-from app.models.statuts import FAILURE, SUCCESS, WAITING_JURY
+from app.models.statuts import FAILURE, SUCCESS
+from app.reports.counts import DASHBOARD_BUCKETS, status_counts
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
 
@@ -33,21 +34,6 @@ CATEGORIES = [
 CATEGORY_LABELS = {code: label for code, label, _ in CATEGORIES}
 _CLOSED = {s for _, _, statuses in CATEGORIES if statuses for s in statuses}
 IN_PROGRESS = tuple(s for s in STATUTS.codes if s not in _CLOSED)
-
-# --- dashboard buckets (R-STA-1), mapped onto each dispositif's own statuses ---------------------
-# CléA: évaluation préalable → finale → envoi → jury (R-WF-2). Chimie has one evaluation (R-WF-1):
-# a dossier waiting for it waits for its first evaluation. Metallurgy: "Inscription" waits for the
-# evaluation to open, "Évaluation" is the commission's work that precedes the jury.
-DASHBOARD_BUCKETS = [
-    ("evaluation_initiale", "En attente d'évaluation initiale",
-     ("en_attente_evaluation_prealable", "en_attente_evaluation", "inscription")),
-    ("evaluation_finale", "En attente d'évaluation finale",
-     ("en_attente_evaluation_finale", "evaluation")),
-    ("affectation_jury", "En attente d'affectation à un jury",
-     WAITING_JURY),
-]
-assert all(s in STATUTS.codes for _, _, ss in DASHBOARD_BUCKETS for s in ss)
-
 
 # --- portable SQL helpers ------------------------------------------------------------------------
 class days_between(FunctionElement):
@@ -255,7 +241,6 @@ def _taken_by_a_jury(p: Perimetre, statuts) -> dict[str, int]:
 def dashboard_counts(p: Perimetre) -> list[Bucket]:
     """The three dashboard counts of the perimeter: the status counters (app/reports/counts.py),
     less, for the dossiers waiting for their jury, those a jury has already taken."""
-    from app.reports.counts import status_counts
     wanted = sorted({s for _, _, ss in DASHBOARD_BUCKETS for s in ss})
     jury_statuses = next(ss for code, _, ss in DASHBOARD_BUCKETS if code == "affectation_jury")
     counts = status_counts(p, wanted)

@@ -35,7 +35,7 @@ from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.dossier import rattachements
 from app.workflow import engine
 from app.workflow.dossier import candidats as candidats_wf
-from app.workflow.jury.deliberation import offers_cqpi_request
+from app.workflow.jury.acquis import offers_cqpi_request
 from app.workflow.dossier.candidatures import CREATOR_KIND, create_candidature
 from app.workflow.engine import NotAllowed
 

@@ -176,7 +176,7 @@ class DossierView(BaseView):
             flash(str(exc), "danger")
             return redirect(url_for("DossierView.dossier", pk=c.id))
         form = EditionForm(obj=None)
-        from app.workflow.jury.deliberation import offers_cqpi_request
+        from app.workflow.jury.acquis import offers_cqpi_request
         groups = groups_of(form, offers_cqpi_request(c.dispositif), [c.dispositif])
         from app.models import Entreprise
         form.entreprise.choices = [("", "—")] + [(e.id, e.raison_sociale) for e in db.session.query(

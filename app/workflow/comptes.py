@@ -12,6 +12,8 @@ from app.security import perimeter, roles, tokens
 from app.security.perimeter import Perimetre
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.mail import send_mail
+from app.workflow.engine import NotAllowed
+from app.workflow.notifications import notify
 
 # Who may create which accounts, besides the ceiling of R-ACC-1.
 CREATORS = {"admin", "secretariat", "admin_reseau", "admin_organisme", "admin_etablissement"}
@@ -206,7 +208,6 @@ def confirm_signup(token: str, password: str) -> User:
     profil.token_nonce = tokens.new_nonce()
     profil.email_confirme_le = utcnow()
     profil.inscription = "a_approuver"
-    from app.workflow.notifications import notify
     ent = profil.entreprise
     approvers = signup_approvers(profil)
     notify(approvers, "compte", f"Demande de compte employeur : {ent.raison_sociale}",
@@ -249,7 +250,6 @@ def pending_signups(p: Perimetre):
 
 def decide_signup(p: Perimetre, profil_id: int, accept: bool, motif: str | None = None) -> Profil:
     """Approve (the account opens with the Employeur role) or refuse, once; e-mail either way."""
-    from app.workflow.engine import NotAllowed
     q = db.session.query(Profil).filter(Profil.id == profil_id)
     if db.session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(of=Profil)  # two approvers at once: one decision

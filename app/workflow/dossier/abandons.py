@@ -16,6 +16,7 @@ from app.workflow.notifications import notify
 from app.workflow.engine import (
     SYSTEM, WORKFLOWS, check, dossier_link, holders, precondition, set_status, workflow_of,
 )
+from app.workflow.dossier.candidatures import ensure_no_duplicate
 
 
 def declare_abandon(p: Perimetre, c: Candidature, motif=None, precision=None, **_):
@@ -39,7 +40,6 @@ def _abandon(p, c, verb_name, motif, precision, auto):
 
 @precondition("reinstate")
 def _reinstate_possible(p, c):
-    from app.workflow.dossier.candidatures import ensure_no_duplicate
     ensure_no_duplicate(c.candidat_id, c.certification_id, exclude_id=c.id)
 
 

@@ -35,7 +35,11 @@ from app.workflow.engine import (
     CHIMIE, EMP, ORG, SEC, NotAllowed, author_name, check, dossier_link, holders, is_locked,
     precondition, record, secretariat_of, set_status, workflow_for,
 )
+from app.workflow.evaluation.chimie import create_skills_evaluation
 from app.workflow.jury import sessions as jury_sessions
+from app.workflow.jury.acquis import cqpi_by_equivalence
+from app.workflow.habilitations import ensure_evaluator_allowed
+from app.workflow.habilitations import ensure_habilitated
 
 CREATOR_KIND = {EMP: "employeur", SEC: "secretariat", **{r: "etablissement" for r in ORG}}
 FINANCEMENT_CODES = [code for code, _ in FINANCEMENTS]
@@ -89,7 +93,6 @@ def clean_fields(data: dict, dispositif) -> dict:
 
 def _check_cqpi_request(c: Candidature):
     """R-REF-2: a CQPI is asked for only with a CQP that gives one by equivalence."""
-    from app.workflow.jury.deliberation import cqpi_by_equivalence
     if c.cqpi_demande and not cqpi_by_equivalence(c.certification):
         raise RuleViolation("Cette certification ne donne aucun CQPI par équivalence : la demande "
                             "de CQPI ne s'applique pas.", "R-REF-2", field="cqpi_demande")
@@ -195,7 +198,6 @@ def _build(p, kind, dispositif, wf, certification, identite, candidat, etablisse
                                 field="etablissement")
         if not perimeter.contains(etablissement, p, "read"):
             raise PerimeterViolation()
-        from app.workflow.habilitations import ensure_habilitated
         ensure_habilitated(etablissement, dispositif)
     elif etablissement is not None:
         ensure_can_operate(etablissement)
@@ -352,13 +354,11 @@ def confirm_evaluator(p: Perimetre, c: Candidature, evaluateur=None, date_evalua
     if not region:
         raise RuleViolation("La région de l'évaluation est inconnue : renseignez la région de "
                             "l'entreprise ou de l'établissement.", "R-HAB-5", field="evaluateur")
-    from app.workflow.habilitations import ensure_evaluator_allowed
     ensure_evaluator_allowed(user, c.certification, region, entreprise=c.entreprise,
                              organisme=c.organisme_formation or c.organisme)
     day = candidats.parse_date(date_evaluation, "date_evaluation")
     c.evaluateur_id, c.evaluateur = user.id, user
     c.evaluateur_confirme_le = utcnow()
-    from app.workflow.evaluation.chimie import create_skills_evaluation
     create_skills_evaluation(c, user, day)
     set_status(p, c, "confirm_evaluator", "en_attente_evaluation", commentaire,
                libelle=f"Évaluateur habilité confirmé : {user.first_name} {user.last_name}")
@@ -393,7 +393,6 @@ def submit_to_jury(p: Perimetre, c: Candidature, commentaire=None, jury=None, **
 @precondition("send_to_certification")
 def _ready_for_certification(p, c):
     """R-ACC-4/R-HAB-2 and the objectives the jury reads (003)."""
-    from app.workflow.habilitations import ensure_habilitated
     ensure_habilitated(c.etablissement, c.dispositif)
     if len((c.objectifs_professionnels or "").strip()) < OBJECTIFS_MIN:
         raise RuleViolation("Précisez les objectifs du projet professionnel : le jury peut refuser "

@@ -14,6 +14,7 @@ from app.workflow.engine import (
     ORG, SEC, NotAllowed, dossier_link, record, secretariat_of,
 )
 from app.workflow.notifications import notify
+from app.workflow.habilitations import ensure_habilitated
 
 
 
@@ -47,7 +48,6 @@ def request_transfer(p: Perimetre, c: Candidature, etablissement, motif, precisi
         raise RuleViolation("Ce dossier est déjà suivi par cet établissement.", "R-CAN-6",
                             field="etablissement")
     ensure_transferable(c)
-    from app.workflow.habilitations import ensure_habilitated
     ensure_habilitated(etab, c.dispositif)
     if motif not in MOTIFS_RATTACHEMENT.codes:
         raise RuleViolation("Choisissez le motif de la demande.", "R-CAN-6", field="motif")

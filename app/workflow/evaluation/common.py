@@ -17,9 +17,11 @@ from app.models.evaluation import (
 )
 from app.security.perimeter import Perimetre
 from app.errors import RuleViolation
+from app.workflow.jury.acquis import acquis_valides
 from app.workflow.engine import (
     ORG, check, precondition, record, workflow_of,
 )
+from app.workflow.habilitations import ensure_habilitated
 
 CLEA_EVALUATION_VERBS = ("start_evaluation", "save_evaluation", "finalize_evaluation",
                          "add_formation", "upload_evaluation_document", "open_evaluation",
@@ -55,7 +57,6 @@ def evaluation_of(c: Candidature, evaluation) -> Evaluation:
 @precondition(*CLEA_EVALUATION_VERBS, "reopen_evaluation")
 def _habilitated(p, c):
     if p.role in ORG and c.etablissement_id is not None:
-        from app.workflow.habilitations import ensure_habilitated
         ensure_habilitated(c.etablissement, c.dispositif)
 
 
@@ -84,7 +85,6 @@ def acquis_anterieurs(c: Candidature) -> dict:
                 found.setdefault(title, source)
     # R-DEC-2: what a jury declared acquired (partial results included), while the benefit lasts;
     # the jury is sovereign (R-JUR-8), so its record is the source shown.
-    from app.workflow.jury.deliberation import acquis_valides
     found.update(acquis_valides(c))
     return found
 

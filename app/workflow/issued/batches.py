@@ -14,6 +14,8 @@ from app.models.document import BatchJob, DocumentEmis
 from app.reports import pdf as renderer
 from app.errors import RuleViolation
 from app.workflow.issued.documents import LIGHT_COLUMNS
+from app.workflow.issued.data import GTP_DELAI_MOIS, add_months
+from app.workflow.notifications import notify
 
 PRINT_CHUNK = 50  # progress is stored every PRINT_CHUNK certificates
 
@@ -116,8 +118,6 @@ def gtp_reminders(today: date | None = None) -> int:
     from app.models import Dispositif
     from app.models.comptes import Profil
     from app.models.notification import Notification
-    from app.workflow.issued.data import GTP_DELAI_MOIS, add_months
-    from app.workflow.notifications import notify
     today = today or date.today()
     letter = sa.orm.aliased(DocumentEmis)
     sent = sa.exists().where(letter.type == "lettre_gtp", letter.statut == "valide",

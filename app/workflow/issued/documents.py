@@ -28,6 +28,7 @@ from app.reports import pdf as renderer
 from app.reports.qr import verification_url
 from app.errors import RuleViolation
 from app.workflow.issued.data import MODELES, normalise
+from app.workflow.notifications import notify
 
 # Printed on paper and typed back: no 0/O, 1/I/L. 12 characters of 31 = 59 bits, drawn by
 # `secrets`: nobody can walk the codes of the public page.
@@ -399,7 +400,6 @@ def record_envoi(doc: DocumentEmis, statut: str, canal: str, suivi: str | None =
                   enregistre_par_id=getattr(par, "id", par))
     db.session.add(envoi)
     if statut == "pli_non_distribue":
-        from app.workflow.notifications import notify
         users = notifier if notifier is not None else _pli_recipients(doc)
         notify(users, "pli_non_distribue", f"Pli non distribué : {doc.type_label.lower()} n° {doc.numero}",
                f"Le courrier adressé à {doc.titulaire or 'le candidat'} ({doc.intitule}) est revenu "

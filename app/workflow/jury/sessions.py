@@ -30,6 +30,7 @@ from app.workflow.notifications import notify
 from app.workflow.engine import (
     ORG, SEC, SYSTEM, NotAllowed, dossier_link, holders, precondition, record, workflow_of,
 )
+from app.workflow.comptes import ensure_can_operate
 
 # The verb that brings a dossier to the jury, per workflow (transitions table).
 ENTRY_VERBS = ("submit_to_jury", "send_to_certification")
@@ -306,7 +307,6 @@ def ensure_may_place(p: Perimetre, c: Candidature):
         if c.vae and c.parcours != "2":
             raise NotAllowed("Un dossier de VAE est inscrit au jury par le secrétariat.", "R-JUR-2")
         if p.role in ORG and c.etablissement is not None:
-            from app.workflow.comptes import ensure_can_operate
             ensure_can_operate(c.etablissement)
     if not perimeter.contains(c, p, "write"):
         raise PerimeterViolation()
