@@ -37,6 +37,9 @@ def create_app(config_object=None) -> Flask:
 
     with app.app_context():
         importlib.import_module("app.models")  # every table on Model.metadata
+        # The explicit map of verbs, and with it every verb module and the preconditions they
+        # declare: the engine's guard knows them all from here on (the engine imports none).
+        importlib.import_module("app.workflow.verbs")
         appbuilder = AppBuilder(security_manager_class=OpenCertifSecurityManager,
                                 indexview=HomeView, base_template="opencertif/base.html")
         appbuilder.init_app(app, db.session)

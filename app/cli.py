@@ -99,7 +99,7 @@ def register_cli(app):
         """R-CAN-7: abandon the dossiers whose évaluation préalable is too old (daily; idempotent)."""
         import datetime as dt
 
-        from app.workflow.dossier.candidatures import abandon_stale
+        from app.workflow.dossier.abandons import abandon_stale
         from app.workflow.mail import dispatch_pending
         today = dt.date.fromisoformat(day) if day else None
         click.echo(f"{abandon_stale(today)} dossier(s) classé(s) abandonné(s).")

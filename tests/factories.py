@@ -221,9 +221,9 @@ class Factories:
 
         from app.security.perimeter import perimetre_of
         from app.workflow import pieces as documents
-        from app.workflow.evaluation import common as evaluations
+        from app.workflow.evaluation import clea
         p = perimetre_of(by)
-        ev = evaluations.start_evaluation(p, c, evaluateur_nom="Durand", evaluateur_prenom="Paul",
+        ev = clea.start_evaluation(p, c, evaluateur_nom="Durand", evaluateur_prenom="Paul",
                                           evaluateur_email="paul.durand@test.invalid")
         rows = list(ev.resultats)
         results = {r.competence_id: {"acquis": True} for r in rows}
@@ -232,11 +232,11 @@ class Factories:
         if finalise:
             documents.add_document(p, c, filename="matrice.pdf", data=self.pdf(f"matrice {ev.id}"),
                                    type_piece="matrice_evaluation", evaluation=ev)
-            evaluations.finalize_evaluation(
+            clea.finalize_evaluation(
                 p, c, evaluation=ev, resultats=results,
                 date_evaluation=date_evaluation or dt.date.today())
         else:
-            evaluations.save_evaluation(p, c, evaluation=ev, resultats=results)
+            clea.save_evaluation(p, c, evaluation=ev, resultats=results)
         self.db.session.commit()
         return ev
 
@@ -256,7 +256,7 @@ class Factories:
         """A composition that satisfies R-JUR-5: a president, two employers, one voting account
         per union (the union's e-mail gets the copies). Returns {role: member}."""
         from app.security.perimeter import Perimetre
-        from app.workflow.jury.sessions import add_member
+        from app.workflow.jury.composition import add_member
         p = Perimetre(None, "admin", None, None)
         disp = jury.dispositif
         out = {"president": add_member(p, jury, "president", nom="Président", prenom="Paul",
@@ -284,6 +284,8 @@ class Factories:
         from app.workflow.dossier import candidatures
         from app.workflow import pieces as documents
         from app.workflow.evaluation import common as evaluations
+        from app.workflow.evaluation import chimie as chimie_wf
+        from app.workflow.evaluation import commission as commission_wf
         if dispositif == "CLEA":
             c = self.candidature("CLEA", **kw)
             self.clea_evaluation(c, c.createur)
@@ -296,26 +298,26 @@ class Factories:
             ev_user = self.evaluateur(c.certification, region=c.region).user
             candidatures.confirm_evaluator(holder, c, evaluateur=ev_user.id,
                                            date_evaluation=dt.date.today())
-            inv = evaluations.invite_metier_evaluator(P(ev_user), c, nom="Bernard", prenom="Luc",
+            inv = chimie_wf.invite_metier_evaluator(P(ev_user), c, nom="Bernard", prenom="Luc",
                                                       email="luc.bernard@test.invalid")
             self.db.session.commit()
-            evaluations.record_metier_observations(
-                tokens.make_token(evaluations.METIER_PURPOSE, inv.id, inv.nonce), {},
+            chimie_wf.record_metier_observations(
+                tokens.make_token(chimie_wf.METIER_PURPOSE, inv.id, inv.nonce), {},
                 commentaire="Bonne maîtrise du poste.")
             rows = [r for r in evaluations.latest(c).resultats if not r.pre_acquis]
             n = len(rows) if acquis is None else acquis
             documents.add_document(P(ev_user), c, filename="outil4.pdf", type_piece="guide_evaluation",
                                    data=self.pdf(f"outil4 {c.id}"))
-            evaluations.record_results(P(ev_user), c, observations_candidat="Satisfait.",
+            chimie_wf.record_results(P(ev_user), c, observations_candidat="Satisfait.",
                                        resultats={r.competence_id: {"acquis": i < n}
                                                   for i, r in enumerate(rows)}, finalise=True)
         else:  # metallurgy: the commission d'évaluation
-            evaluations.open_evaluation(holder, c, date_evaluation=dt.date.today())
+            commission_wf.open_evaluation(holder, c, date_evaluation=dt.date.today())
             rows = list(evaluations.latest(c).resultats)
             n = len(rows) if acquis is None else acquis
-            evaluations.record_commission_results(
+            commission_wf.record_commission_results(
                 holder, c, resultats={r.competence_id: {"acquis": i < n} for i, r in enumerate(rows)},
-                avis_entreprise="favorable" if evaluations.avis_entreprise_requis(c) else None,
+                avis_entreprise="favorable" if commission_wf.avis_entreprise_requis(c) else None,
                 finalise=True)
         self.db.session.commit()
         return c

@@ -116,7 +116,7 @@ def test_cqpm_jury_run_through_the_api(app, db, make, cqpm, login_as):
     stranger_juror = make.user("jury", dispositif=make.ref["METALLURGIE"])
     other_jury = make.jury("METALLURGIE")
     make.jury_compose(other_jury)
-    from app.workflow.jury.sessions import add_member
+    from app.workflow.jury.composition import add_member
     add_member(P(sec), other_jury, "invite", user=stranger_juror, nom="Invité")
     db.session.commit()
     hx = bearer(jwt_for(app, stranger_juror))
@@ -342,14 +342,14 @@ def test_two_closings_at_once_publish_once(app, db, make, cqpm):  # R-JUR-9 (Pos
         pytest.skip("Concurrency is checked on PostgreSQL (SQLite serialises every writer).")
     import threading
 
-    from app.workflow.jury import sessions as jurys
+    from app.workflow.jury import deliberation
     from tests.test_jurys import register
     jury = cqpm["jury"]
     members = make.jury_compose(jury)
     regs = [register(db, c, jury).inscription for c in (cqpm["admis"], cqpm["refuse"])]
     jour_j(db, jury)
     for ins, decision in zip(regs, ("admis", "non_admis"), strict=True):
-        jurys.record_decision(P(members["CFDT"].user), ins, decision)
+        deliberation.record_decision(P(members["CFDT"].user), ins, decision)
     db.session.commit()
     h, url = bearer(jwt_for(app, cqpm["sec"])), f"/api/v1/jury/{jury.id}/cloturer"
     dossiers = [cqpm["admis"].id, cqpm["refuse"].id]

@@ -8,15 +8,19 @@ import zipfile
 import pytest
 import sqlalchemy as sa
 
-from app.models.candidature import Candidat, Candidature, Historique, HistoryIsAppendOnly
+from app.models.candidature import (
+    Candidat, Candidature, Historique, HistoryIsAppendOnly, RattachementDemande,
+)
 from app.security.perimeter import perimetre_of as P
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.dossier import candidats
 from app.workflow import pieces as documents
 from app.workflow.dossier import rattachements
 from app.workflow import engine as transitions
+from app.workflow import verbs
 from app.workflow.dossier import vae
 from app.workflow.dossier import candidatures as wf
+from app.workflow.dossier import abandons
 from app.workflow.engine import CHIMIE, CLEA, METALLURGIE, NotAllowed, allowed_actions
 from tests.conftest import outbox
 from tests.factories import real_pdf
@@ -136,11 +140,11 @@ def test_no_second_dossier_in_progress_or_certified(make, db):  # R-CAN-2
     assert exc.value.rule == "R-CAN-2" and first.numero not in exc.value.message
     assert "rattachement" in exc.value.message
     db.session.rollback()
-    wf.declare_abandon(P(first.createur), first, motif="candidat")
+    abandons.declare_abandon(P(first.createur), first, motif="candidat")
     db.session.commit()
     second = make.candidature("CLEA", identite=identity)  # an abandoned dossier does not block
     with pytest.raises(RuleViolation) as exc:  # … but then the first cannot be reinstated
-        wf.reinstate(P(first.createur), first)
+        abandons.reinstate(P(first.createur), first)
     assert exc.value.rule == "R-CAN-2"
     db.session.rollback()
     second.statut, second.decision, second.decide_le = "certifiee", "certifiee", TODAY
@@ -384,13 +388,13 @@ def test_rattachement_pages(make, db, login_as):  # R-CAN-6
     assert c.numero not in page and c.certification.intitule in unescape(page)
     r = client.post(link, data={"etablissement": etab.id, "motif": "souhait_candidat"})
     assert r.status_code == 302
-    d = db.session.query(rattachements.RattachementDemande).one()
+    d = db.session.query(RattachementDemande).one()
     sec = make.user("secretariat", dispositif=make.ref["CLEA"])
     assert login_as(requester).post(f"/rattachements/decider/{d.id}/accepter").status_code in (403, 404)
     r = login_as(sec).post(f"/rattachements/decider/{d.id}/refuser", data={"reponse": "Incohérent"})
     assert r.status_code == 302
     db.session.expire_all()
-    assert db.session.get(rattachements.RattachementDemande, d.id).etat == "refusee"
+    assert db.session.get(RattachementDemande, d.id).etat == "refusee"
 
 
 # --- R-CAN-7 abandon ---------------------------------------------------------------------------
@@ -399,12 +403,12 @@ def test_abandon_and_reinstatement(make, db):  # R-CAN-7
     make.clea_evaluation(c, c.createur, acquis=False)
     p = P(c.createur)
     with pytest.raises(RuleViolation):
-        wf.declare_abandon(p, c, motif="")
+        abandons.declare_abandon(p, c, motif="")
     db.session.rollback()
-    wf.declare_abandon(p, c, motif="autre", precision="Déménagement à l'étranger")
+    abandons.declare_abandon(p, c, motif="autre", precision="Déménagement à l'étranger")
     db.session.commit()
     assert c.statut == "abandonnee" and allowed_actions(p, c) == ["reinstate"]
-    wf.reinstate(p, c)
+    abandons.reinstate(p, c)
     db.session.commit()
     assert c.statut == "en_attente_evaluation_finale" and c.abandon_motif is None
 
@@ -434,7 +438,7 @@ def test_abandoned_list_and_30_day_export(make, db, login_as):  # R-CAN-7
     a, b, kept = make.candidature("CLEA"), make.candidature("CLEA"), make.candidature("CLEA")
     etab_user = make.user("admin_organisme", organisme=a.etablissement.organisme)
     for c in (a, b):
-        wf.declare_abandon(P(c.createur), c, motif="candidat")
+        abandons.declare_abandon(P(c.createur), c, motif="candidat")
     b.abandonne_le = dt.datetime.now() - dt.timedelta(days=40)
     db.session.commit()
     client = login_as(a.createur)
@@ -586,7 +590,7 @@ def test_complement_loop(make, db):  # R-WF-4
     wf.send_to_certification(P(user), c)
     sec = make.user("secretariat", dispositif=make.ref["CLEA"])
     with pytest.raises(NotAllowed):  # a jury-side move, not a button
-        transitions.perform(P(sec), c, "request_complement", commentaire="x")
+        verbs.perform(P(sec), c, "request_complement", commentaire="x")
     wf.request_complement(P(sec), c, "Précisez les objectifs professionnels.")
     db.session.commit()
     assert c.statut == "en_attente_complement" and not c.locked
@@ -795,7 +799,7 @@ def test_list_filters_counts_and_export(make, db, login_as):  # R-DOC-6
     etab = make.etablissement()
     a = make.candidature("CLEA", etablissement=etab)
     b = make.candidature("CLEA", etablissement=etab)
-    wf.declare_abandon(P(a.createur), a, motif="candidat")
+    abandons.declare_abandon(P(a.createur), a, motif="candidat")
     db.session.commit()
     client = login_as(a.createur)
     page = client.get("/candidatures/list/").get_data(as_text=True)

@@ -12,6 +12,7 @@ import xmlschema
 from app.models.conformite import DeclarationCDC, DeclarationTitulaire
 from app.errors import RuleViolation
 from app.workflow import cdc
+from app.workflow import cdc_report
 from tests.conformite_helpers import decide, dossier, issued
 
 XSD = Path(__file__).parent / "data" / "cpf.xsd"
@@ -164,7 +165,7 @@ def test_processing_report_with_one_rejection_offers_only_that_holder_again(db, 
                   f'<passage><idTechnique>{b.numero}</idTechnique><statut>KO</statut>'
                   f'<erreur>{error}</erreur></passage>'
                   f'<passage idTechnique="{c.numero}" statut="OK"/></compteRendu>').encode()
-    result = cdc.import_processing_report(decl, report, f"cr.{fmt}")
+    result = cdc_report.import_processing_report(decl, report, f"cr.{fmt}")
     db.session.commit()
     assert (result.acceptes, result.rejetes, result.en_attente) == (2, 1, 0)
     assert (decl.statut, decl.nb_acceptes, decl.nb_rejetes) == ("processed", 2, 1)
@@ -187,11 +188,11 @@ def test_processing_report_errors(db, make, chimie):
                         (b'<!DOCTYPE x [<!ENTITY e "x">]><x/>', "DOCTYPE"),
                         (b"<compteRendu><passage", "illisible")):
         with pytest.raises(RuleViolation) as exc:
-            cdc.import_processing_report(decl, data)
+            cdc_report.import_processing_report(decl, data)
         assert words in exc.value.message
     assert {x.statut for x in decl.titulaires} == {"declared"}
     # A partial report leaves the others pending: the file stays "sent".
-    result = cdc.import_processing_report(decl, f"{a.numero};OK\nINCONNU-9;KO;x\n".encode())
+    result = cdc_report.import_processing_report(decl, f"{a.numero};OK\nINCONNU-9;KO;x\n".encode())
     assert (result.acceptes, result.inconnus, decl.statut) == (1, ["INCONNU-9"], "sent")
     assert result.en_attente == 2
 
@@ -249,7 +250,7 @@ def test_warning_for_holders_undeclared_three_months_after_their_jury(db, make, 
         (old.numero, dt.date(2024, 5, 31))]
     decl = cdc.generate_declaration(chimie["dispositif"], dt.date(2024, 9, 1))
     assert cdc.undeclared_warnings(dt.date(2024, 12, 1)) == []
-    cdc.import_processing_report(decl, f"{old.numero};KO;Nom absent\n{recent.numero};OK\n".encode())
+    cdc_report.import_processing_report(decl, f"{old.numero};KO;Nom absent\n{recent.numero};OK\n".encode())
     warnings = cdc.undeclared_warnings(dt.date(2024, 12, 1))
     assert [(w.candidature.numero, w.erreur) for w in warnings] == [(old.numero, "Nom absent")]
 

@@ -139,15 +139,11 @@ def test_pv_refuses_values_outside_the_annex(docs, metal, change, message):  # R
     assert message in str(exc.value) and exc.value.rule == "R-DOC-1"
 
 
-def test_long_pv_rendered_in_parts_keeps_every_row_and_numbers_pages(docs, metal, db, monkeypatch):  # R-DOC-1
-    monkeypatch.setattr(docs, "PV_PARALLEL_ROWS", 15)
-    monkeypatch.setenv("PDF_PROCESSES", "2")
+def test_long_pv_keeps_every_row_and_numbers_pages(docs, metal, db):  # R-DOC-1
     second = {"certification": {"code": "MQ 2000 01 01 0001", "intitule": "Soudeur"},
               "candidats": [candidat_pv(100 + i) for i in range(3)]}
     data = pv_data([candidat_pv(i) for i in range(30)])
     data["sections"].append(second)
-    from app.workflow.issued.data import pv_parts
-    assert len(pv_parts({"sections": data["sections"]}, 2, 15)) == 2
     doc = docs.issue_document("pv", metal, data)
     text = flat(pdf_text(doc.pdf))
     for i in list(range(30)) + [100, 102]:

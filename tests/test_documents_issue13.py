@@ -17,7 +17,8 @@ from app.security.perimeter import Perimetre
 from app.security.perimeter import perimetre_of as P
 from app.errors import RuleViolation
 from app.workflow.jury import documents as jury_documents
-from app.workflow.jury import sessions as jurys
+from app.workflow.jury import deliberation
+from app.workflow.jury import registration as registration_wf
 from app.workflow.issued import documents as docs
 from tests.conftest import outbox
 from tests.journeys.forms import follow, open_page
@@ -44,16 +45,16 @@ def closed_jury(make, db, dispositif="METALLURGIE", **jury_kw):
     partial = make.dossier_pret_jury(dispositif, acquis=6)
     ins = {}
     for c in (admitted, partial):
-        ins[c.id] = jurys.register_to_jury(P(c.createur), c, j).inscription
+        ins[c.id] = registration_wf.register_to_jury(P(c.createur), c, j).inscription
         db.session.commit()
     j.date, j.date_limite_inscription = TODAY, TODAY - dt.timedelta(days=1)
     # Convened 15 days before, as jury_composition.convene leaves it (R-JUR-6).
     j.etat, j.convoque_le = "convoque", dt.datetime.combine(TODAY - dt.timedelta(days=15),
                                                             dt.time(9))
     db.session.commit()
-    jurys.record_decision(ADMIN, ins[admitted.id], "admis")
-    jurys.record_decision(ADMIN, ins[partial.id], "non_admis")
-    jurys.close_jury(P(sec), j)
+    deliberation.record_decision(ADMIN, ins[admitted.id], "admis")
+    deliberation.record_decision(ADMIN, ins[partial.id], "non_admis")
+    deliberation.close_jury(P(sec), j)
     db.session.commit()
     return j, sec, admitted, partial
 
@@ -258,7 +259,7 @@ def test_p6_documents_content(make, db, login_as):  # R-DOC-1 R-DOC-2 R-DOC-4 R-
     planned = make.jury("METALLURGIE", lieu="Lyon")
     make.jury_compose(planned, unions=("CGT",))
     waiting = make.dossier_pret_jury("METALLURGIE")
-    jurys.register_to_jury(P(waiting.createur), waiting, planned)
+    registration_wf.register_to_jury(P(waiting.createur), waiting, planned)
     db.session.commit()
     emit(client, planned.id, "emargement")
     early = text_of(db.session.query(DocumentEmis).filter_by(jury_id=planned.id).one().pdf)
@@ -278,11 +279,11 @@ def test_p6_documents_content(make, db, login_as):  # R-DOC-1 R-DOC-2 R-DOC-4 R-
     chimie = make.jury("CHIMIE", lieu="Lyon")
     make.jury_compose(chimie)
     c = make.dossier_pret_jury("CHIMIE", acquis=2)
-    ins = jurys.register_to_jury(P(c.createur), c, chimie).inscription
+    ins = registration_wf.register_to_jury(P(c.createur), c, chimie).inscription
     chimie.date, chimie.date_limite_inscription = TODAY, TODAY - dt.timedelta(days=1)
     db.session.commit()
-    jurys.record_decision(ADMIN, ins, "partiel")
-    jurys.close_jury(P(make.user("secretariat", dispositif=make.ref["CHIMIE"])), chimie)
+    deliberation.record_decision(ADMIN, ins, "partiel")
+    deliberation.close_jury(P(make.user("secretariat", dispositif=make.ref["CHIMIE"])), chimie)
     db.session.commit()
     mail = outbox(db, c.candidat.email)[-1].corps_texte
     assert "Décision : Partiel" in mail and not re.search(r"\bcertificats?\b", mail.lower())

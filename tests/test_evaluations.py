@@ -10,6 +10,9 @@ from app.errors import RuleViolation
 from app.workflow.dossier import candidatures as wf
 from app.workflow import pieces as documents
 from app.workflow.evaluation import common as evaluations
+from app.workflow.evaluation import chimie as chimie_wf
+from app.workflow.evaluation import clea as clea_wf
+from app.workflow.evaluation import commission as commission_wf
 from app.workflow.engine import NotAllowed, allowed_actions
 from tests.conftest import outbox
 from tests.factories import real_pdf
@@ -34,7 +37,7 @@ def confirm(db, c, employer, ev_user, day=TODAY):
 
 
 def invite(db, c, ev_user):
-    inv = evaluations.invite_metier_evaluator(P(ev_user), c, nom="Bernard", prenom="Luc",
+    inv = chimie_wf.invite_metier_evaluator(P(ev_user), c, nom="Bernard", prenom="Luc",
                                               email="luc.bernard@test.invalid")
     db.session.commit()
     return inv
@@ -42,7 +45,7 @@ def invite(db, c, ev_user):
 
 def token_of(db, inv):
     from app.security import tokens
-    return tokens.make_token(evaluations.METIER_PURPOSE, inv.id, inv.nonce)
+    return tokens.make_token(chimie_wf.METIER_PURPOSE, inv.id, inv.nonce)
 
 
 def test_confirmed_evaluator_must_be_habilitated_and_is_mailed(chimie, make, db):  # R-HAB-5 R-NOT-3
@@ -72,7 +75,7 @@ def test_metier_must_be_invited_before_results(chimie, db):  # R-EVA-1
     confirm(db, c, employer, ev_user)
     assert "enter_results" not in allowed_actions(P(ev_user), c)
     with pytest.raises(RuleViolation) as exc:
-        evaluations.record_results(P(ev_user), c, resultats={})
+        chimie_wf.record_results(P(ev_user), c, resultats={})
     assert exc.value.rule == "R-EVA-1"
     db.session.rollback()
     invite(db, c, ev_user)
@@ -87,9 +90,9 @@ def test_only_the_named_evaluator_acts(chimie, make, db):  # R-EVA-1 R-ACC-5
     other = make.evaluateur(c.certification, region="Île-de-France").user
     from app.errors import PerimeterViolation
     with pytest.raises(PerimeterViolation):
-        evaluations.invite_metier_evaluator(P(other), c, nom="X", prenom="Y", email="x@y.fr")
+        chimie_wf.invite_metier_evaluator(P(other), c, nom="X", prenom="Y", email="x@y.fr")
     with pytest.raises(NotAllowed):
-        evaluations.invite_metier_evaluator(P(employer), c, nom="X", prenom="Y", email="x@y.fr")
+        chimie_wf.invite_metier_evaluator(P(employer), c, nom="X", prenom="Y", email="x@y.fr")
 
 
 def test_metier_link_is_signed_single_use_and_replaced(chimie, db, app):  # R-EVA-1
@@ -123,7 +126,7 @@ def test_metier_link_expires(chimie, db, app):  # R-EVA-1
     inv.expire_le = dt.datetime(2000, 1, 1)
     db.session.commit()
     with pytest.raises(RuleViolation, match="expiré"):
-        evaluations.invitation_for_token(token_of(db, inv))
+        chimie_wf.invitation_for_token(token_of(db, inv))
 
 
 @pytest.mark.parametrize("offset, ok", [(1, False), (0, True), (-8, True), (-9, False)])
@@ -134,7 +137,7 @@ def test_results_window(chimie, db, offset, ok):  # R-EVA-2
     assert ("enter_results" in allowed_actions(P(ev_user), c)) is ok
     if not ok:
         with pytest.raises(RuleViolation) as exc:
-            evaluations.record_results(P(ev_user), c, resultats={})
+            chimie_wf.record_results(P(ev_user), c, resultats={})
         assert exc.value.rule == "R-EVA-2"
 
 
@@ -146,7 +149,7 @@ def _fill(c, ev_user, acquis_count=None, finalise=True, outil4=True):
     if outil4:
         documents.add_document(P(ev_user), c, filename="outil4.pdf", data=real_pdf("outil4"),
                                type_piece="guide_evaluation")
-    return evaluations.record_results(P(ev_user), c, resultats=results,
+    return chimie_wf.record_results(P(ev_user), c, resultats=results,
                                       observations_candidat="Le candidat est satisfait.",
                                       finalise=finalise)
 
@@ -159,7 +162,7 @@ def test_full_results_need_outil4_and_candidate_observations(chimie, db):  # R-E
         _fill(c, ev_user, outil4=False)
     db.session.rollback()
     with pytest.raises(RuleViolation, match="observations du candidat"):
-        evaluations.record_results(P(ev_user), c, resultats={
+        chimie_wf.record_results(P(ev_user), c, resultats={
             r.competence_id: {"acquis": True} for r in evaluations.latest(c).resultats}, finalise=True)
     db.session.rollback()
     ev = _fill(c, ev_user)
@@ -189,7 +192,7 @@ def test_company_mailed_when_both_evaluators_done_then_jury(chimie, db, app):  #
         wf.submit_to_jury(P(employer), c)
     db.session.rollback()
     comp = evaluations.latest(c).resultats[0].competence_id
-    evaluations.record_metier_observations(token_of(db, inv), {comp: "RAS"})
+    chimie_wf.record_metier_observations(token_of(db, inv), {comp: "RAS"})
     db.session.commit()
     mails = outbox(db, employer.email)
     assert len(mails) == 1 and "évaluateurs ont saisi" in mails[0].sujet
@@ -270,11 +273,11 @@ def test_clea_evaluation_saved_resumed_and_finalised(clea, make, db):  # R-EVA-5
     ev = make.clea_evaluation(c, user, finalise=False)
     assert ev.type == "prealable" and ev.statut == "en_cours" and len(ev.resultats) == 28
     with pytest.raises(RuleViolation, match="matrice"):
-        evaluations.finalize_evaluation(P(user), c, evaluation=ev, date_evaluation=TODAY)
+        clea_wf.finalize_evaluation(P(user), c, evaluation=ev, date_evaluation=TODAY)
     db.session.rollback()
     documents.add_document(P(user), c, filename="m.xlsx", data=_xlsx(), type_piece="matrice_evaluation",
                            evaluation=ev)
-    evaluations.finalize_evaluation(P(user), c, evaluation=ev, date_evaluation=TODAY)
+    clea_wf.finalize_evaluation(P(user), c, evaluation=ev, date_evaluation=TODAY)
     db.session.commit()
     assert ev.resultat == "valide" and c.statut == "en_attente_envoi_certification"
 
@@ -300,24 +303,24 @@ def test_reopen_by_admin_organisme_or_above(make, db, role, ok):  # R-EVA-5
     user = make.user(role, **perim)
     assert ("reopen_evaluation" in allowed_actions(P(user), c)) is ok
     if ok:
-        evaluations.reopen_evaluation(P(user), c)
+        clea_wf.reopen_evaluation(P(user), c)
         db.session.commit()
         assert evaluations.latest(c).statut == "en_cours" and c.statut == "en_attente_evaluation_prealable"
     else:
         with pytest.raises(RuleViolation):
-            evaluations.reopen_evaluation(P(user), c)
+            clea_wf.reopen_evaluation(P(user), c)
 
 
 def test_new_evaluation_after_non_valide_needs_formation_with_attestation(clea, make, db):  # R-EVA-6 R-EVA-7
     c, user = clea
     make.clea_evaluation(c, user, acquis=False, date_evaluation=TODAY - dt.timedelta(days=30))
     with pytest.raises(RuleViolation) as exc:
-        evaluations.start_evaluation(P(user), c)
+        clea_wf.start_evaluation(P(user), c)
     assert exc.value.rule == "R-EVA-6"
     db.session.rollback()
     blocs = [b.id for b in c.certification.blocs[:2]]
     with pytest.raises(RuleViolation) as exc:  # R-EVA-7: domains, dates, hours
-        evaluations.add_formation(P(user), c, intitule="Remise à niveau", date_debut=TODAY,
+        clea_wf.add_formation(P(user), c, intitule="Remise à niveau", date_debut=TODAY,
                                   date_fin=TODAY - dt.timedelta(days=1), duree_heures=10, domaines=blocs)
     assert exc.value.field == "date_fin"
     db.session.rollback()
@@ -326,15 +329,15 @@ def test_new_evaluation_after_non_valide_needs_formation_with_attestation(clea, 
                   "date_fin": TODAY - dt.timedelta(days=2), "duree_heures": 35, "domaines": blocs}
         kw.update(bad)
         with pytest.raises(RuleViolation):
-            evaluations.add_formation(P(user), c, **kw)
+            clea_wf.add_formation(P(user), c, **kw)
         db.session.rollback()
-    f = evaluations.add_formation(P(user), c, intitule="Remise à niveau",
+    f = clea_wf.add_formation(P(user), c, intitule="Remise à niveau",
                                   date_debut=TODAY - dt.timedelta(days=20),
                                   date_fin=TODAY - dt.timedelta(days=2), duree_heures="35,5", domaines=blocs)
     db.session.commit()
     assert [b.code for b in f.domaines] == ["1", "2"]
     with pytest.raises(RuleViolation):  # no attendance certificate yet
-        evaluations.start_evaluation(P(user), c)
+        clea_wf.start_evaluation(P(user), c)
     db.session.rollback()
     documents.add_document(P(user), c, filename="attestation.pdf", data=real_pdf("att"),
                            type_piece="attestation_formation", formation=f)
@@ -414,21 +417,21 @@ def test_commission_results_grouped_by_bloc_and_company_opinion(make, db):  # R-
     ent = make.entreprise(region="Pays de la Loire")
     c = make.candidature("METALLURGIE", entreprise=ent)
     user = c.createur
-    evaluations.open_evaluation(P(user), c, date_evaluation=TODAY)
+    commission_wf.open_evaluation(P(user), c, date_evaluation=TODAY)
     db.session.commit()
     ev = evaluations.latest(c)
     assert c.statut == "evaluation" and ev.type == "commission"
-    groups = evaluations.blocs_acquis(ev)
+    groups = commission_wf.blocs_acquis(ev)
     assert [b.code for b, _, _ in groups] == ["BDC0001", "BDC0002", "BDC0003"]
     results = {r.competence_id: {"acquis": r.competence.bloc.code != "BDC0003"} for r in ev.resultats}
-    assert evaluations.avis_entreprise_requis(c)
+    assert commission_wf.avis_entreprise_requis(c)
     with pytest.raises(RuleViolation, match="avis de l'entreprise"):
-        evaluations.record_commission_results(P(user), c, resultats=results, finalise=True)
+        commission_wf.record_commission_results(P(user), c, resultats=results, finalise=True)
     db.session.rollback()
-    evaluations.record_commission_results(P(user), c, resultats=results, avis_entreprise="favorable",
+    commission_wf.record_commission_results(P(user), c, resultats=results, avis_entreprise="favorable",
                                           finalise=True)
     db.session.commit()
-    assert [ok for _, _, ok in evaluations.blocs_acquis(ev)] == [True, True, False]
+    assert [ok for _, _, ok in commission_wf.blocs_acquis(ev)] == [True, True, False]
     assert ev.resultat == "partiel"
     wf.submit_to_jury(P(user), c)
     db.session.commit()
@@ -439,7 +442,7 @@ def test_commission_results_grouped_by_bloc_and_company_opinion(make, db):  # R-
 def test_company_opinion_does_not_apply(make, db, kw):  # R-CAN-3
     ent = kw.pop("entreprise", make.entreprise())
     c = make.candidature("METALLURGIE", entreprise=ent, **kw)
-    assert not evaluations.avis_entreprise_requis(c)
+    assert not commission_wf.avis_entreprise_requis(c)
 
 
 def test_accommodations_recorded(make, db, login_as):  # R-EVA-8
@@ -452,7 +455,7 @@ def test_accommodations_recorded(make, db, login_as):  # R-EVA-8
     c = db.session.get(Candidature, c.id)
     assert [(a.nature, a.description) for a in c.amenagements] == [("temps_majore", "Tiers-temps")]
     with pytest.raises(RuleViolation):
-        wf.add_amenagement(P(c.createur), c, nature="temps_majore", description="")
+        evaluations.add_amenagement(P(c.createur), c, nature="temps_majore", description="")
     assert "Tiers-temps" in client.get(f"/dossier/{c.id}?onglet=parcours").get_data(as_text=True)
 
 

@@ -124,7 +124,7 @@ def test_request_needs_a_dispositif_and_an_administrator(db, w):  # R-HAB-1
 def test_validate_sets_period_and_tells_both_sides(db, w):  # R-HAB-1
     [hab] = wf.demander_habilitation(P(w.admin_etab), w.A1, [w.clea])
     db.session.commit()
-    wf.valider(P(w.sec), hab, TODAY, TODAY + dt.timedelta(days=1095))
+    wf.validate_habilitation(P(w.sec), hab, TODAY, TODAY + dt.timedelta(days=1095))
     db.session.commit()
     assert (hab.etat, hab.date_debut, hab.decide_par_id) == ("validee", TODAY, w.sec.id)
     [note] = [n for n in notes(db, w.admin_etab, "demande_habilitation")
@@ -138,17 +138,17 @@ def test_validate_sets_period_and_tells_both_sides(db, w):  # R-HAB-1
 def test_validate_needs_dates_in_order(db, w):  # R-HAB-1
     [hab] = wf.demander_habilitation(P(w.admin_etab), w.A1, [w.clea])
     with pytest.raises(RuleViolation) as exc:
-        wf.valider(P(w.sec), hab, TODAY, TODAY - DAY)
+        wf.validate_habilitation(P(w.sec), hab, TODAY, TODAY - DAY)
     assert exc.value.field == "date_fin"
     with pytest.raises(RuleViolation):
-        wf.valider(P(w.sec), hab, None, TODAY)
+        wf.validate_habilitation(P(w.sec), hab, None, TODAY)
 
 
 def test_reject_needs_a_reason_the_requester_reads(db, w, login_as):  # R-HAB-1
     [hab] = wf.demander_habilitation(P(w.admin_org), w.A1, [w.clea])
     db.session.commit()
     with pytest.raises(RuleViolation) as exc:
-        wf.rejeter(P(w.sec), hab, "   ")
+        wf.reject_habilitation(P(w.sec), hab, "   ")
     assert exc.value.field == "motif_rejet"
     c = login_as(w.sec)
     r = c.post(f"/habilitationview/rejeter/{hab.id}", data={"motif_rejet": "Locaux non conformes"})
@@ -164,9 +164,9 @@ def test_reject_needs_a_reason_the_requester_reads(db, w, login_as):  # R-HAB-1
 
 def test_decided_request_cannot_be_decided_again(db, w):  # R-HAB-1
     [hab] = wf.demander_habilitation(P(w.admin_org), w.A1, [w.clea])
-    wf.rejeter(P(w.sec), hab, "Non")
+    wf.reject_habilitation(P(w.sec), hab, "Non")
     with pytest.raises(RuleViolation, match="déjà rejetée"):
-        wf.valider(P(w.sec), hab, TODAY, TODAY + DAY)
+        wf.validate_habilitation(P(w.sec), hab, TODAY, TODAY + DAY)
 
 
 def test_database_enforces_period_and_reason(db, w):  # R-HAB-1
@@ -198,7 +198,7 @@ def test_renewal_of_an_expiring_habilitation(db, w, make, days_left, renewal):  
     assert "renouvellement" in notes(db, w.sec, "dossier_habilitation")[0].titre
     assert outbox(db, w.sec.email)[0].sujet.startswith("Demande de renouvellement")
     # The new period follows the old one; the guard keeps working across the change.
-    wf.valider(P(w.sec), new, old.date_fin + DAY, old.date_fin + dt.timedelta(days=1095))
+    wf.validate_habilitation(P(w.sec), new, old.date_fin + DAY, old.date_fin + dt.timedelta(days=1095))
     assert wf.habilitation_valide(w.A1, w.clea, old.date_fin + DAY).id == new.id
 
 
@@ -365,7 +365,7 @@ def test_only_the_certifier_decides_ui_and_rest(db, w, login_as, role):  # R-HAB
     db.session.commit()
     user = _roles(w)[role]
     with pytest.raises(RuleViolation):
-        wf.valider(P(user), hab, TODAY, TODAY + DAY)
+        wf.validate_habilitation(P(user), hab, TODAY, TODAY + DAY)
     c = login_as(user)
     assert c.get(f"/habilitationview/valider/{hab.id}").status_code == 403
     assert c.post(f"/habilitationview/rejeter/{hab.id}", data={"motif_rejet": "x"}).status_code == 403
@@ -380,7 +380,7 @@ def test_other_certifier_gets_404_everywhere(db, w, login_as):  # R-DIS-1 R-ACC-
     [hab] = wf.demander_habilitation(P(w.admin_org), w.A1, [w.clea])
     db.session.commit()
     with pytest.raises(PerimeterViolation):
-        wf.valider(P(w.sec_other), hab, TODAY, TODAY + DAY)
+        wf.validate_habilitation(P(w.sec_other), hab, TODAY, TODAY + DAY)
     c = login_as(w.sec_other)
     assert c.get(f"/habilitationview/show/{hab.id}").status_code == 404
     assert c.get(f"/habilitationview/valider/{hab.id}").status_code == 404
@@ -522,11 +522,11 @@ def test_metallurgy_validation_needs_the_12_indicators(db, w):  # R-HAB-4
     db.session.commit()
     partial = {k: v for k, v in list(ALL_OK.items())[:11]}
     with pytest.raises(RuleViolation) as exc:
-        wf.valider(P(w.sec_metal), hab, TODAY, TODAY + DAY * 365, partial)
+        wf.validate_habilitation(P(w.sec_metal), hab, TODAY, TODAY + DAY * 365, partial)
     assert exc.value.rule == "R-HAB-4" and "1 manquant" in exc.value.message
     db.session.rollback()
     wf.apprecier(P(w.sec_metal), hab, {(6, 2): ("a_ameliorer", "Suivi à formaliser")})
-    wf.valider(P(w.sec_metal), hab, TODAY, TODAY + DAY * 365,
+    wf.validate_habilitation(P(w.sec_metal), hab, TODAY, TODAY + DAY * 365,
                {k: "satisfaisant" for k in INDICATEURS if k != (6, 2)})
     assert hab.etat == "validee"
     assert db.session.query(AppreciationHabilitation).filter_by(habilitation_id=hab.id).count() == 12
@@ -534,7 +534,7 @@ def test_metallurgy_validation_needs_the_12_indicators(db, w):  # R-HAB-4
     assert "La pertinence de l'action et le suivi qualité : À améliorer (Suivi à formaliser)" in mail.corps_texte
     # Other schemes do not use this grid.
     [clea] = wf.demander_habilitation(P(w.admin_org), w.A1, [w.clea])
-    wf.valider(P(w.sec), clea, TODAY, TODAY + DAY)
+    wf.validate_habilitation(P(w.sec), clea, TODAY, TODAY + DAY)
     with pytest.raises(RuleViolation):
         wf.apprecier(P(w.sec_metal), hab, {(1, 1): "inconnu"})
 

@@ -16,8 +16,10 @@ from app.errors import RuleViolation
 from app.workflow.dossier import candidatures
 from app.workflow import pieces as documents
 from app.workflow.jury import sessions as jurys
+from app.workflow.jury import composition as composition_wf
+from app.workflow.jury import deliberation as deliberation_wf
 from app.workflow.jury.composition import AlreadyDone
-from app.workflow.jury.deliberation import cqpi_by_equivalence
+from app.workflow.jury.acquis import cqpi_by_equivalence
 from tests.conftest import outbox
 from tests.journeys.forms import follow, open_page
 from tests.test_jurys import ADMIN, jour_j, presided, register, secretariat
@@ -33,7 +35,7 @@ def _closed_world(make, db, n=2):
     regs = [register(db, c, j).inscription for c in dossiers]
     jour_j(db, j)
     for ins in regs:
-        jurys.record_decision(P(members["CFDT"].user), ins, "valide")
+        deliberation_wf.record_decision(P(members["CFDT"].user), ins, "valide")
     db.session.commit()
     return j, members, dossiers
 
@@ -68,7 +70,7 @@ def test_p2_close_twice_in_a_row_publishes_once(make, db, login_as):  # R-JUR-9
     assert j.etat == "clos"
     published_once(db, dossiers)
     with pytest.raises(AlreadyDone):
-        jurys.close_jury(P(secretariat(make)), j)
+        deliberation_wf.close_jury(P(secretariat(make)), j)
     db.session.rollback()
     published_once(db, dossiers)
     assert db.session.query(AttributionCertification).count() == 2
@@ -80,18 +82,18 @@ def test_p3_close_refused_without_a_president_then_allowed(make, db):  # R-JUR-5
     c = make.dossier_pret_jury("CHIMIE")
     ins = register(db, c, j).inscription
     jour_j(db, j)
-    jurys.record_decision(ADMIN, ins, "valide")
+    deliberation_wf.record_decision(ADMIN, ins, "valide")
     db.session.commit()
     sec = P(secretariat(make))
     with pytest.raises(RuleViolation, match="président") as exc:
-        jurys.close_jury(sec, j)
+        deliberation_wf.close_jury(sec, j)
     assert exc.value.rule == "R-JUR-5"
     db.session.rollback()
     assert c.statut == "en_attente_jury"
     # The composition can still be completed once the jury is held (it is « tenu »).
     assert j.etat == "tenu"
     make.jury_compose(j)
-    assert jurys.close_jury(sec, j) == 1
+    assert deliberation_wf.close_jury(sec, j) == 1
     db.session.commit()
     assert c.statut == "valide" and j.president
 
@@ -101,9 +103,9 @@ def test_p3_clea_jury_needs_its_president_not_the_paritaire_composition(make, db
     metal = make.jury("METALLURGIE")
     for j in (clea, metal):
         presided(db, j)
-    assert jurys.check_composition(clea) == []
-    assert any("délégation patronale" in pb for pb in jurys.check_composition(metal))
-    assert jurys.convene(P(secretariat(make, "CLEA")), clea) == 1
+    assert composition_wf.check_composition(clea) == []
+    assert any("délégation patronale" in pb for pb in composition_wf.check_composition(metal))
+    assert composition_wf.convene(P(secretariat(make, "CLEA")), clea) == 1
     db.session.commit()
     page = open_page(login_as(secretariat(make, "CLEA")), f"/jurys/composition/{clea.id}")
     assert "Composition conforme" in page.text and "btn-designations" not in page.html
@@ -117,7 +119,7 @@ def test_p3_clea_jury_needs_its_president_not_the_paritaire_composition(make, db
     assert form.submit().status_code == 302
     db.session.expire_all()
     assert make.ref["METALLURGIE"].jury_paritaire is False
-    assert jurys.check_composition(metal) == []
+    assert composition_wf.check_composition(metal) == []
 
 
 # --- point 5: CQPI by equivalence ------------------------------------------------------------------
@@ -161,8 +163,8 @@ def test_p5_cqpi_by_equivalence_attributed_with_the_cqp_and_certified(make, db, 
     ins = {c.id: register(db, c, j).inscription for c in (asked, plain)}
     jour_j(db, j)
     for i in ins.values():
-        jurys.record_decision(ADMIN, i, "valide")
-    jurys.close_jury(P(secretariat(make)), j)
+        deliberation_wf.record_decision(ADMIN, i, "valide")
+    deliberation_wf.close_jury(P(secretariat(make)), j)
     db.session.commit()
 
     def attributed(c):
@@ -203,12 +205,12 @@ def test_p8_clea_certifiee_recorded_through_the_deliberation_form(make, db, logi
     db.session.expire_all()
     assert ins.decision == "certifiee" and len(ins.competences_acquises) == 28
     # « Non certifiée » keeps nothing; « Certifiée » without a validated evaluation is refused.
-    jurys.record_decision(P(members["CFDT"].user), ins, "non_certifiee")
+    deliberation_wf.record_decision(P(members["CFDT"].user), ins, "non_certifiee")
     assert ins.competences_acquises == []
     from app.workflow.evaluation.common import latest
     latest(c, finalised_only=True).resultat = "non_valide"
     with pytest.raises(RuleViolation, match="évaluation finale validée"):
-        jurys.record_decision(P(members["CFDT"].user), ins, "certifiee")
+        deliberation_wf.record_decision(P(members["CFDT"].user), ins, "certifiee")
 
 
 # --- point 12: re-convocation, designations once ----------------------------------------------------
@@ -216,7 +218,7 @@ def test_p12_convened_jury_moved_reconvenes_its_members(make, db, login_as):  # 
     j = make.jury("METALLURGIE", date=TODAY + dt.timedelta(days=40), lieu="Paris")
     members = make.jury_compose(j, unions=("CFDT",))
     sec = secretariat(make, "METALLURGIE")
-    jurys.convene(P(sec), j)
+    composition_wf.convene(P(sec), j)
     db.session.commit()
     before = len(outbox(db, "president@test.invalid"))
     client = login_as(sec)
@@ -252,7 +254,7 @@ def test_p12_convened_jury_moved_reconvenes_its_members(make, db, login_as):  # 
 def test_p12_designations_refused_until_conform_and_sent_once(make, db, login_as):  # R-JUR-5 R-JUR-6
     j = make.jury("METALLURGIE", date=TODAY + dt.timedelta(days=30))
     sec = secretariat(make, "METALLURGIE")
-    jurys.add_member(ADMIN, j, "salaries", syndicat="FO", syndicat_email="fo@syndicat.invalid")
+    composition_wf.add_member(ADMIN, j, "salaries", syndicat="FO", syndicat_email="fo@syndicat.invalid")
     db.session.commit()
     client = login_as(sec)
     page = open_page(client, f"/jurys/composition/{j.id}")
@@ -260,7 +262,7 @@ def test_p12_designations_refused_until_conform_and_sent_once(make, db, login_as
     assert "Complétez d'abord la composition" in refused.text
     assert outbox(db, "fo@syndicat.invalid") == []
     presided(db, j)
-    jurys.add_member(ADMIN, j, "employeurs", nom="Patron", email="patron@test.invalid")
+    composition_wf.add_member(ADMIN, j, "employeurs", nom="Patron", email="patron@test.invalid")
     db.session.commit()
     form = open_page(client, f"/jurys/composition/{j.id}").form(
         action=f"/jurys/designations/{j.id}")
@@ -269,9 +271,9 @@ def test_p12_designations_refused_until_conform_and_sent_once(make, db, login_as
     assert f"déjà été demandées le {TODAY:%d/%m/%Y}" in second.text
     assert len(outbox(db, "fo@syndicat.invalid")) == 1
     # A union added later is asked on its own, the first one not again.
-    jurys.add_member(ADMIN, j, "salaries", syndicat="CGT", syndicat_email="cgt@syndicat.invalid")
+    composition_wf.add_member(ADMIN, j, "salaries", syndicat="CGT", syndicat_email="cgt@syndicat.invalid")
     db.session.commit()
-    assert jurys.request_designations(P(sec), j) == 1
+    assert composition_wf.request_designations(P(sec), j) == 1
     db.session.commit()
     assert len(outbox(db, "fo@syndicat.invalid")) == 1 and len(outbox(db, "cgt@syndicat.invalid")) == 1
 
@@ -304,7 +306,7 @@ def test_p13_anonymous_deliberation_hides_piece_file_names(make, db, login_as): 
 def test_p14_history_names_the_juror_who_decided_and_who_closed(make, db):  # R-WF-5 R-JUR-8
     j, members, dossiers = _closed_world(make, db, n=1)
     sec = secretariat(make)
-    jurys.close_jury(P(sec), j)
+    deliberation_wf.close_jury(P(sec), j)
     db.session.commit()
     juror = members["CFDT"].user
     lines = {h.action: h for h in db.session.query(Historique).filter_by(
@@ -322,7 +324,7 @@ def test_p15_no_convocation_date_on_a_jury_nobody_was_convened_to(make, db, logi
     from tests.journeys.forms import open_page
     j, _, _ = _closed_world(make, db, n=1)
     sec = secretariat(make)
-    jurys.close_jury(P(sec), j)
+    deliberation_wf.close_jury(P(sec), j)
     db.session.commit()
     assert j.convoque_le is None
     page = open_page(login_as(sec), f"/jurys/show/{j.id}")

@@ -35,7 +35,7 @@ def test_fifty_concurrent_registrations_never_exceed_the_capacity(app, make, db)
     from app.models.candidature import Candidature
     from app.models.jury import InscriptionJury
     from app.security.perimeter import perimetre_of
-    from app.workflow.jury import sessions as jurys
+    from app.workflow.jury import registration as registration_wf
 
     today = dt.date.today()
     full = make.jury("CLEA", capacite=CAPACITY, lieu="Paris")
@@ -61,7 +61,7 @@ def test_fifty_concurrent_registrations_never_exceed_the_capacity(app, make, db)
                 p = perimetre_of(tdb.session.get(User, sec_id))
                 c = tdb.session.get(Candidature, cid)
                 barrier.wait()  # every thread holds its own connection: go together
-                reg = jurys.register_to_jury(p, c, full_id)
+                reg = registration_wf.register_to_jury(p, c, full_id)
                 tdb.session.commit()
                 results[cid] = (reg.jury.id, reg.reported)
             except Exception as exc:  # noqa: BLE001 — reported by the assertion below
@@ -103,7 +103,7 @@ def test_p2_close_twice_at_once_publishes_once(app, make, db):  # R-JUR-9
 
     from app.models.jury import Jury
     from app.security.perimeter import perimetre_of
-    from app.workflow.jury import sessions as jurys
+    from app.workflow.jury import deliberation
     from app.workflow.jury.composition import AlreadyDone
     from tests.test_jury_closing import _closed_world, published_once
     from tests.test_jurys import secretariat
@@ -124,7 +124,7 @@ def test_p2_close_twice_at_once_publishes_once(app, make, db):  # R-JUR-9
                 p = perimetre_of(tdb.session.get(User, user_id))
                 jury = tdb.session.get(Jury, jury_id)
                 barrier.wait()
-                outcomes.append(jurys.close_jury(p, jury))
+                outcomes.append(deliberation.close_jury(p, jury))
                 tdb.session.commit()
             except AlreadyDone as exc:
                 tdb.session.rollback()

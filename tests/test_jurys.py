@@ -20,6 +20,10 @@ from app.workflow.dossier import candidatures
 from app.workflow import pieces as documents
 from app.workflow.evaluation import common as evaluations
 from app.workflow.jury import sessions as jurys
+from app.workflow.jury import composition as composition_wf
+from app.workflow.jury import deliberation as deliberation_wf
+from app.workflow.jury import acquis as acquis_wf
+from app.workflow.jury import registration as registration_wf
 from app.workflow.engine import NotAllowed
 from tests.conftest import outbox
 
@@ -39,14 +43,14 @@ def secretariat(make, code="CHIMIE"):
 
 def presided(db, jury):
     """The least composition a jury closes with (R-JUR-5 where paritaire, else its president)."""
-    jurys.add_member(ADMIN, jury, "president", nom="Président", prenom="Paul",
+    composition_wf.add_member(ADMIN, jury, "president", nom="Président", prenom="Paul",
                      email="president@test.invalid")
     db.session.commit()
     return jury
 
 
 def register(db, c, jury=None, by=None):
-    reg = jurys.register_to_jury(P(by or c.createur), c, jury)
+    reg = registration_wf.register_to_jury(P(by or c.createur), c, jury)
     db.session.commit()
     return reg
 
@@ -215,7 +219,7 @@ def test_unlock_withdraws_the_registration_until_the_jury_deliberates(make, db):
     assert jurys.active_inscription(c) is None and c.statut == "evaluation"
     register(db, c, j)
     jour_j(db, j)
-    jurys.record_decision(P(sec), jurys.active_inscription(c), "admis")
+    deliberation_wf.record_decision(P(sec), jurys.active_inscription(c), "admis")
     db.session.commit()
     with pytest.raises(RuleViolation, match="délibérer"):
         candidatures.unlock(P(sec), c)
@@ -223,7 +227,7 @@ def test_unlock_withdraws_the_registration_until_the_jury_deliberates(make, db):
 
 # --- composition and convocations (R-JUR-5, R-JUR-6) -------------------------------------------------
 def _add(jury, college, **kw):
-    return jurys.add_member(ADMIN, jury, college, **kw)
+    return composition_wf.add_member(ADMIN, jury, college, **kw)
 
 
 @pytest.mark.parametrize("build, message", [
@@ -237,12 +241,12 @@ def _add(jury, college, **kw):
 def test_composition_rules(make, db, build, message):  # R-JUR-5
     j = make.jury("METALLURGIE")
     make.jury_compose(j)
-    assert jurys.check_composition(j) == []
+    assert composition_wf.check_composition(j) == []
     build(j)
     db.session.flush()
-    assert any(message in pb for pb in jurys.check_composition(j)), jurys.check_composition(j)
+    assert any(message in pb for pb in composition_wf.check_composition(j)), composition_wf.check_composition(j)
     with pytest.raises(RuleViolation) as exc:
-        jurys.convene(ADMIN, j)
+        composition_wf.convene(ADMIN, j)
     assert exc.value.rule == "R-JUR-5"
 
 
@@ -252,9 +256,9 @@ def test_one_voter_per_union_and_guests_without_vote(make, db):  # R-JUR-5
     second = _add(j, "salaries", nom="Alterné", email="alt@test.invalid", syndicat="cfdt")
     guest = _add(j, "invite", nom="Tuteur", votant=True)
     assert not second.votant and not guest.votant  # the first designated votes; a guest never
-    jurys.set_voter(ADMIN, second)
+    composition_wf.set_voter(ADMIN, second)
     assert second.votant and not members["CFDT"].votant
-    assert jurys.check_composition(j) == []
+    assert composition_wf.check_composition(j) == []
     with pytest.raises(RuleViolation):
         _add(j, "salaries", nom="Sans syndicat")
 
@@ -267,11 +271,11 @@ def test_designations_then_convocations_15_days_before_with_copy_to_the_union(ma
     fo_account = make.user("jury", dispositif=make.ref["METALLURGIE"])
     fo_account.profil.organisation = "FO"
     db.session.commit()
-    assert jurys.request_designations(P(sec), j) == 2
+    assert composition_wf.request_designations(P(sec), j) == 2
     db.session.commit()
     assert "désigner" in outbox(db, "fo@syndicat.invalid")[0].corps_texte
     assert db.session.query(Notification).filter_by(user_id=fo_account.id, rubrique="jury").count() == 1
-    assert jurys.convene(P(sec), j) == 4
+    assert composition_wf.convene(P(sec), j) == 4
     db.session.commit()
     cfdt = members["CFDT"]
     mail = outbox(db, cfdt.user.email)[-1]
@@ -283,7 +287,7 @@ def test_designations_then_convocations_15_days_before_with_copy_to_the_union(ma
     # Too late: less than 15 days before the jury.
     soon = make.jury("METALLURGIE", date=TODAY + dt.timedelta(days=10))
     make.jury_compose(soon)
-    for fn in (jurys.request_designations, jurys.convene):
+    for fn in (composition_wf.request_designations, composition_wf.convene):
         with pytest.raises(RuleViolation) as exc:
             fn(P(sec), soon)
         assert exc.value.rule == "R-JUR-6"
@@ -362,8 +366,8 @@ def test_anonymous_deliberation_shows_numbers(make, db, login_as):  # R-JUR-7
         body = client.get(url).get_data(as_text=True)
         assert c.candidat.nom_naissance not in body and c.numero not in body, url
         assert str(ins.numero_anonyme) in body
-    jurys.record_decision(P(members["CFDT"].user), ins, "valide")
-    jurys.close_jury(P(secretariat(make)), j)
+    deliberation_wf.record_decision(P(members["CFDT"].user), ins, "valide")
+    deliberation_wf.close_jury(P(secretariat(make)), j)
     db.session.commit()
     assert c.candidat.nom_naissance in client.get(f"/jurys/feuille/{j.id}/csv").get_data(as_text=True)
 
@@ -373,8 +377,8 @@ def test_decision_proposed_from_the_competences(make, db, acquis, proposal):  # 
     j = make.jury("CHIMIE")
     c = make.dossier_pret_jury("CHIMIE", acquis=acquis)
     ins = register(db, c, j).inscription
-    assert jurys.propose_decision(ins)["decision"] == proposal
-    assert len(jurys.propose_decision(ins)["acquis"]) == acquis
+    assert deliberation_wf.propose_decision(ins)["decision"] == proposal
+    assert len(deliberation_wf.propose_decision(ins)["acquis"]) == acquis
 
 
 def test_decision_must_match_the_competences_acquired(deliberating, make, db):  # R-DEC-1
@@ -384,31 +388,31 @@ def test_decision_must_match_the_competences_acquired(deliberating, make, db):  
     for decision, acquis in [("valide", comps[:3]), ("partiel", comps), ("partiel", []),
                              ("non_valide", comps[:1]), ("admis", comps)]:
         with pytest.raises(RuleViolation):
-            jurys.record_decision(p, ins, decision, acquis)
+            deliberation_wf.record_decision(p, ins, decision, acquis)
     # The jury is sovereign: it may validate what the evaluation left partial.
-    jurys.record_decision(p, ins, "valide", comps)
+    deliberation_wf.record_decision(p, ins, "valide", comps)
     assert ins.decision == "valide" and sorted(ins.competences_acquises) == sorted(comps)
-    jurys.record_decision(p, ins, "partiel", comps[:1], commentaire="Une seule compétence")
+    deliberation_wf.record_decision(p, ins, "partiel", comps[:1], commentaire="Une seule compétence")
     assert ins.competences_acquises == [comps[0]] and j.etat == "tenu"
 
 
 def test_who_records_decisions_and_when(deliberating, make, db):  # R-JUR-8
     j, members, c, ins = deliberating
     guest = make.user("jury")
-    jurys.add_member(ADMIN, j, "invite", user=guest)
+    composition_wf.add_member(ADMIN, j, "invite", user=guest)
     outsider = make.user("jury")
     with pytest.raises(NotAllowed):
-        jurys.record_decision(P(guest), ins, "partiel")
+        deliberation_wf.record_decision(P(guest), ins, "partiel")
     with pytest.raises(PerimeterViolation):
-        jurys.record_decision(P(outsider), ins, "partiel")
+        deliberation_wf.record_decision(P(outsider), ins, "partiel")
     with pytest.raises(NotAllowed):
-        jurys.record_decision(P(c.createur), ins, "partiel")
-    jurys.record_decision(P(secretariat(make)), ins, "partiel")
+        deliberation_wf.record_decision(P(c.createur), ins, "partiel")
+    deliberation_wf.record_decision(P(secretariat(make)), ins, "partiel")
     future = make.jury("CHIMIE", lieu="Plus tard")
     c2 = make.dossier_pret_jury("CHIMIE")
     ins2 = register(db, c2, future).inscription
     with pytest.raises(RuleViolation, match="jour de sa réunion"):
-        jurys.record_decision(ADMIN, ins2, "valide")
+        deliberation_wf.record_decision(ADMIN, ins2, "valide")
 
 
 def test_members_deliberate_through_the_page(deliberating, db, login_as):  # R-JUR-8
@@ -439,9 +443,9 @@ def test_clea_complement_request_returns_the_dossier_completed_to_a_jury(make, d
     jour_j(db, j)
     member = P(members["CFDT"].user)
     with pytest.raises(RuleViolation):
-        jurys.request_complement(member, ins, "  ")
+        deliberation_wf.request_complement(member, ins, "  ")
     db.session.rollback()
-    jurys.request_complement(member, ins, "Joindre l'attestation de l'employeur.")
+    deliberation_wf.request_complement(member, ins, "Joindre l'attestation de l'employeur.")
     db.session.commit()
     assert c.statut == "en_attente_complement" and not ins.active and ins.etat == "complement"
     assert any("Complément" in n.titre for n in db.session.query(Notification).filter_by(
@@ -459,15 +463,15 @@ def test_clea_complement_request_returns_the_dossier_completed_to_a_jury(make, d
     assert again.jury_id == nxt.id  # the jury of today is closed for registrations
     jour_j(db, nxt)
     presided(db, nxt)
-    jurys.record_decision(ADMIN, again, "certifiee")
-    jurys.close_jury(P(secretariat(make, "CLEA")), nxt)
+    deliberation_wf.record_decision(ADMIN, again, "certifiee")
+    deliberation_wf.close_jury(P(secretariat(make, "CLEA")), nxt)
     db.session.commit()
     assert c.statut == "certifiee"
     # Chimie has no complement loop.
     cj = make.jury("CHIMIE")
     cc = make.dossier_pret_jury("CHIMIE")
     with pytest.raises(NotAllowed):
-        jurys.request_complement(ADMIN, register(db, cc, cj).inscription, "Pièce")
+        deliberation_wf.request_complement(ADMIN, register(db, cc, cj).inscription, "Pièce")
 
 
 # --- closing and consequences (R-JUR-9, R-DEC-2, R-DEC-3, R-DEC-5) -----------------------------------
@@ -478,12 +482,12 @@ def test_closing_publishes_every_decision_the_same_day(make, db, login_as):  # R
     ins_full, ins_part = register(db, full, j).inscription, register(db, part, j).inscription
     jour_j(db, j)
     sec = secretariat(make)
-    jurys.record_decision(P(members["CFDT"].user), ins_full, "valide")
+    deliberation_wf.record_decision(P(members["CFDT"].user), ins_full, "valide")
     db.session.commit()
     with pytest.raises(RuleViolation, match="sans décision"):
-        jurys.close_jury(P(sec), j)
+        deliberation_wf.close_jury(P(sec), j)
     db.session.rollback()
-    jurys.record_decision(P(members["CFDT"].user), ins_part, "partiel")
+    deliberation_wf.record_decision(P(members["CFDT"].user), ins_part, "partiel")
     db.session.commit()
     assert full.statut == "en_attente_jury" and full.decision is None  # not published yet
     r = login_as(sec).post(f"/jurys/cloturer/{j.id}")
@@ -499,7 +503,7 @@ def test_closing_publishes_every_decision_the_same_day(make, db, login_as):  # R
         assert any("Décision du jury" in m.sujet for m in outbox(db, c.createur.email))
         assert outbox(db, c.candidat.email)[-1].sujet.startswith("Décision du jury")
     with pytest.raises(RuleViolation):
-        jurys.record_decision(ADMIN, ins_part, "valide")
+        deliberation_wf.record_decision(ADMIN, ins_part, "valide")
 
 
 def test_partial_result_kept_and_a_new_dossier_starts_with_it(make, db):  # R-DEC-2
@@ -507,9 +511,9 @@ def test_partial_result_kept_and_a_new_dossier_starts_with_it(make, db):  # R-DE
     c = make.dossier_pret_jury("CHIMIE", acquis=2)
     ins = register(db, c, j).inscription
     jour_j(db, j)
-    jurys.record_decision(ADMIN, ins, "partiel")
+    deliberation_wf.record_decision(ADMIN, ins, "partiel")
     make.jury_compose(j)
-    jurys.close_jury(P(secretariat(make)), j)
+    deliberation_wf.close_jury(P(secretariat(make)), j)
     db.session.commit()
     rows = db.session.query(AcquisCompetence).filter_by(candidature_id=c.id).all()
     assert len(rows) == 2
@@ -531,20 +535,20 @@ def test_partial_result_kept_and_a_new_dossier_starts_with_it(make, db):  # R-DE
     for r in rows:
         r.valable_jusqu_au = TODAY - dt.timedelta(days=1)
     db.session.commit()
-    assert jurys.acquis_valides(again) == {}
+    assert acquis_wf.acquis_valides(again) == {}
 
 
 def test_benefit_duration_follows_the_dispositif(make, db):  # R-DEC-2
     from app.models import Certification
     chimie = make.dossier_pret_jury("CHIMIE", acquis=1)
-    assert jurys.benefit_months(chimie) == 60
+    assert acquis_wf.benefit_months(chimie) == 60
     chimie.parcours = "2"
-    assert jurys.benefit_months(chimie) is None  # permanently unless the referential changes
+    assert acquis_wf.benefit_months(chimie) is None  # permanently unless the referential changes
     metal = make.candidature("METALLURGIE")
-    assert metal.certification.rncp_code and jurys.benefit_months(metal) == 60
+    assert metal.certification.rncp_code and acquis_wf.benefit_months(metal) == 60
     ccpm = db.session.query(Certification).filter_by(code="CCPM 2020 0007").one()
     metal.certification = ccpm
-    assert jurys.benefit_months(metal) == 24
+    assert acquis_wf.benefit_months(metal) == 24
 
 
 def test_cqpm_cqpi_and_bloc_attributions(make, db):  # R-DEC-3
@@ -558,11 +562,11 @@ def test_cqpm_cqpi_and_bloc_attributions(make, db):  # R-DEC-3
         certification=db.session.query(Certification).filter_by(code="CCPM 2020 0007").one())
     ins = {c.id: register(db, c, j).inscription for c in (admitted, blocs, failed_ccpm)}
     jour_j(db, j)
-    jurys.record_decision(ADMIN, ins[admitted.id], "admis")
-    jurys.record_decision(ADMIN, ins[blocs.id], "non_admis")
-    jurys.record_decision(ADMIN, ins[failed_ccpm.id], "non_admis")
+    deliberation_wf.record_decision(ADMIN, ins[admitted.id], "admis")
+    deliberation_wf.record_decision(ADMIN, ins[blocs.id], "non_admis")
+    deliberation_wf.record_decision(ADMIN, ins[failed_ccpm.id], "non_admis")
     make.jury_compose(j)
-    jurys.close_jury(P(secretariat(make, "METALLURGIE")), j)
+    deliberation_wf.close_jury(P(secretariat(make, "METALLURGIE")), j)
     db.session.commit()
 
     def attributed(c):
@@ -587,15 +591,15 @@ def test_passerelle_information_after_a_validated_cqp(make, db):  # R-DEC-5
     db.session.commit()
     ins, ins_part = register(db, c, j).inscription, register(db, part, j).inscription
     jour_j(db, j)
-    jurys.record_decision(ADMIN, ins, "valide")
-    jurys.record_decision(ADMIN, ins_part, "partiel")
+    deliberation_wf.record_decision(ADMIN, ins, "valide")
+    deliberation_wf.record_decision(ADMIN, ins_part, "partiel")
     make.jury_compose(j)
-    jurys.close_jury(P(secretariat(make)), j)
+    deliberation_wf.close_jury(P(secretariat(make)), j)
     db.session.commit()
     assert "CQP Conducteur de ligne pharma" in outbox(db, c.candidat.email)[-1].corps_texte
     assert any(h.action == "information_passerelle" for h in c.historique)
     assert "pharma" not in outbox(db, part.candidat.email)[-1].corps_texte
-    assert jurys.passerelles_info(c)[0].startswith("Passerelle (totale)")
+    assert acquis_wf.passerelles_info(c)[0].startswith("Passerelle (totale)")
 
 
 # --- decision sheet (R-DOC-6) -------------------------------------------------------------------------
@@ -603,8 +607,11 @@ def test_decision_sheet_exports(deliberating, make, db, login_as):  # R-DOC-6
     import openpyxl
     from pypdf import PdfReader
     j, members, c, ins = deliberating
-    jurys.record_decision(P(members["CFDT"].user), ins, "partiel", commentaire="=HYPERLINK(\"x\")")
+    deliberation_wf.record_decision(P(members["CFDT"].user), ins, "partiel", commentaire="=HYPERLINK(\"x\")")
     db.session.commit()
+    acquired = [f"{r.competence.code} {r.competence.intitule}"
+                for r in sorted(c.evaluations[-1].resultats, key=lambda r: r.ordre) if r.acquis]
+    assert len(acquired) == 2
     for who in (members["CGT"].user, secretariat(make)):
         client = login_as(who)
         wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/jurys/feuille/{j.id}/xlsx").data))
@@ -613,7 +620,8 @@ def test_decision_sheet_exports(deliberating, make, db, login_as):  # R-DOC-6
         line = dict(zip(rows[0], rows[1]))
         assert line["Décision"] == "Partiel" and line["Nom"] == c.candidat.nom_naissance
         assert line["Commentaire"].startswith("'=")  # neutralised
-        assert ";" in line["Compétences / blocs acquis"] or line["Compétences / blocs acquis"]
+        # The 2 competences of 4 the partial decision acquired, each « code title », « ; » between.
+        assert line["Compétences / blocs acquis"] == " ; ".join(acquired)
     text = login_as(secretariat(make)).get(f"/jurys/feuille/{j.id}/csv").data.decode("utf-8-sig")
     table = list(csv.reader(io.StringIO(text), delimiter=";"))
     assert table[1][table[0].index("Décision")] == "Partiel"
@@ -649,7 +657,7 @@ def test_closed_jury_issues_pv_attendance_certificates_and_letters(make, db, log
     from app.models.document import DocumentEmis
     j = make.jury("METALLURGIE", lieu="Nantes")
     make.jury_compose(j, unions=("CFDT",))
-    jurys.add_member(ADMIN, j, "salaries", syndicat="FO", syndicat_email="fo@syndicat.invalid")
+    composition_wf.add_member(ADMIN, j, "salaries", syndicat="FO", syndicat_email="fo@syndicat.invalid")
     cqpm_ri = db.session.query(Certification).filter_by(code="CQPM 2021 0045 RI").one()
     admitted = make.dossier_pret_jury("METALLURGIE", certification=cqpm_ri)
     partial = make.dossier_pret_jury("METALLURGIE", acquis=6)
@@ -659,9 +667,9 @@ def test_closed_jury_issues_pv_attendance_certificates_and_letters(make, db, log
     assert db.session.query(DocumentEmis).count() == 0
     ins = {c.id: register(db, c, j).inscription for c in (admitted, partial)}
     jour_j(db, j)
-    jurys.record_decision(ADMIN, ins[admitted.id], "admis")
-    jurys.record_decision(ADMIN, ins[partial.id], "non_admis")
-    jurys.close_jury(P(sec), j)
+    deliberation_wf.record_decision(ADMIN, ins[admitted.id], "admis")
+    deliberation_wf.record_decision(ADMIN, ins[partial.id], "non_admis")
+    deliberation_wf.close_jury(P(sec), j)
     db.session.commit()
     for kind in ("pv", "emargement", "certificat", "lettre_decision"):
         assert client.post(f"/jurys/emettre/{j.id}/{kind}").status_code == 302

@@ -18,6 +18,7 @@ import pytest
 from app.models import Certification
 from app.models.candidature import Candidat, Candidature
 from app.models.evaluation import Evaluation
+from app.reports import counts as report_counts
 from app.reports import statistics as stats
 from app.security.perimeter import perimetre_of
 
@@ -386,7 +387,7 @@ def test_branch_statistics_for_the_manager(w, make, login_as):  # R-STA-3
 # --- R-STA-1: the dashboard ------------------------------------------------------------------------
 def expected_buckets(rows):
     return {code: sum(1 for r in rows if r["statut"] in statuses)
-            for code, _, statuses in stats.DASHBOARD_BUCKETS}
+            for code, _, statuses in report_counts.DASHBOARD_BUCKETS}
 
 
 def _bucket(page, code):
@@ -470,7 +471,7 @@ def test_dashboard_counts_link_to_the_filtered_list(w, make, login_as):  # R-STA
     c = login_as(user)
     page = c.get("/").get_data(as_text=True)
     rows = mine(w.rows, organisme=w.A.id)
-    for code, _, statuses in stats.DASHBOARD_BUCKETS:
+    for code, _, statuses in report_counts.DASHBOARD_BUCKETS:
         n, url = _bucket(page, code)
         # Each count opens the list of the same criterion (issue 16 item 2).
         assert url == f"/a-faire/{code}", url

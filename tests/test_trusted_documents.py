@@ -292,12 +292,12 @@ def test_timestamp_server_is_used_only_when_configured(app, db, monkeypatch):
 
 def test_print_batch_carries_no_broken_seal(docs, metal, db):
     """A print batch joins sealed documents: their seals, valid for each file only, are left out."""
-    from app.reports.pdf import join_pdfs
+    from app.workflow.issued.batches import print_certificates
     a = docs.issue_document("certificat", metal, cert_data(), "certificat_cqpm")
     b = docs.issue_document("certificat", metal, cert_data(titulaire=titulaire(nom="Martin")),
                             "certificat_cqpm")
     with pikepdf.open(io.BytesIO(a.pdf)) as pdf:
         assert "/AcroForm" in pdf.Root and pdf.pages[0].Annots
-    with pikepdf.open(io.BytesIO(join_pdfs([a.pdf, b.pdf]))) as batch:
+    with pikepdf.open(io.BytesIO(print_certificates([a.id, b.id]))) as batch:
         assert len(batch.pages) == 2 and "/AcroForm" not in batch.Root
         assert all(not list(page.obj.get("/Annots", [])) for page in batch.pages)

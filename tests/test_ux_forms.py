@@ -7,6 +7,8 @@ import re
 from app.models.candidature import Candidature
 from app.security.perimeter import perimetre_of as P
 from app.workflow.evaluation import common as evaluations
+from app.workflow.evaluation import chimie
+from app.workflow.evaluation import clea
 from tests.journeys.forms import follow, open_page
 
 TODAY = dt.date.today()
@@ -37,7 +39,7 @@ def error_next_to(page, name) -> str:
 
 def _clea_grid(make, db):
     c = make.candidature("CLEA")
-    evaluations.start_evaluation(P(c.createur), c, evaluateur_nom="Durand",
+    clea.start_evaluation(P(c.createur), c, evaluateur_nom="Durand",
                                  evaluateur_prenom="Paul", evaluateur_email="paul@test.invalid")
     db.session.commit()
     return c
@@ -94,11 +96,11 @@ def test_refused_clea_date_error_sits_next_to_the_date(app, make, db):
 
 # --- the jury decision ------------------------------------------------------------------------
 def _deliberating(make, db):
-    from app.workflow.jury import sessions as jurys
+    from app.workflow.jury import registration
     j = make.jury("CHIMIE")
     members = make.jury_compose(j)
     c = make.dossier_pret_jury("CHIMIE", acquis=2)
-    ins = jurys.register_to_jury(P(c.createur), c, j).inscription
+    ins = registration.register_to_jury(P(c.createur), c, j).inscription
     db.session.commit()
     j.date, j.date_limite_inscription = TODAY, TODAY - dt.timedelta(days=1)
     db.session.commit()
@@ -205,7 +207,7 @@ def test_refused_chimie_finalisation_keeps_the_results_and_saves_them(app, make,
     make.competences(c.certification)
     ev_user = make.evaluateur(c.certification, region=c.region).user
     confirm_evaluator(P(c.createur), c, evaluateur=ev_user.id, date_evaluation=TODAY)
-    evaluations.invite_metier_evaluator(P(ev_user), c, nom="Bernard", prenom="Luc",
+    chimie.invite_metier_evaluator(P(ev_user), c, nom="Bernard", prenom="Luc",
                                         email="luc@test.invalid")
     db.session.commit()
     client = sign_in(app, ev_user)

@@ -4,7 +4,7 @@ their evaluation; the manager sees key figures; the greeting has no « — — �
 import re
 
 from app.security.perimeter import perimetre_of as P
-from app.workflow.jury import sessions as jurys
+from app.workflow.jury import registration
 from tests.journeys.forms import open_page
 from tests.test_ux_forms import sign_in
 
@@ -38,7 +38,7 @@ def test_evaluated_dossiers_are_ready_for_the_jury_and_each_count_equals_its_lis
     waiting = make.candidature("CHIMIE")
     jury = make.jury("CHIMIE")
     taken = make.dossier_pret_jury("CHIMIE")
-    jurys.register_to_jury(P(taken.createur), taken, jury)
+    registration.register_to_jury(P(taken.createur), taken, jury)
     db.session.commit()
     counts = assert_counts_equal_lists(sign_in(app, sec))
     assert counts["pret_jury"] == len(ready)

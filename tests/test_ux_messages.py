@@ -32,8 +32,8 @@ def test_reasons_of_unavailable_actions_are_written_on_the_page(app, make, db): 
     c = make.dossier_pret_jury("CHIMIE")
     ev_user = c.evaluateur
     from app.security.perimeter import perimetre_of as P
-    from app.workflow.evaluation import common as evaluations
-    evaluations.reopen_evaluation(P(make.user("secretariat", dispositif=make.ref["CHIMIE"])), c)
+    from app.workflow.evaluation import clea
+    clea.reopen_evaluation(P(make.user("secretariat", dispositif=make.ref["CHIMIE"])), c)
     db.session.commit()
     assert ev_user is not None
     page = open_page(sign_in(app, c.createur), f"/dossier/{c.id}")

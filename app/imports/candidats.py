@@ -20,15 +20,16 @@ from app.models.candidature import (
     Historique,
     cle,
 )
+from app.security import perimeter
 from app.security.perimeter import Perimetre
 from app.seed_data.referentiels import FINANCEMENTS
 from app.workflow.dossier.candidats import IDENTITY_FIELDS
 from app.workflow.dossier.candidatures import (
     CREATOR_KIND,
-    _auteur,
     create_candidature,
     save_candidatures,
 )
+from app.workflow.engine import author_name
 
 KIND = "candidats"
 PER_DISPOSITIF = True
@@ -139,7 +140,7 @@ def may_import(p: Perimetre, dispositif) -> bool:
     if kind is None or dispositif is None:
         return False
     if kind == "secretariat":  # as create_candidature allows it (R-DIS-2)
-        return p.valeur == dispositif.id and (dispositif.allows_creator("secretariat")
+        return perimeter.is_secretariat_of(p, dispositif) and (dispositif.allows_creator("secretariat")
                                               or dispositif.allows_creator("candidat"))
     return dispositif.allows_creator(kind)
 
@@ -158,7 +159,7 @@ class Context:
 def load(p: Perimetre, dispositif, rows: list[dict]) -> Context:
     """The referentials the rows name and the answers the domain checks need (known.py), in a
     few statements whatever the number of rows."""
-    ctx = Context(p, dispositif, auteur=_auteur(p))
+    ctx = Context(p, dispositif, auteur=author_name(p))
     certs = db.session.query(Certification).filter(
         Certification.dispositif_id == dispositif.id).all()
     ctx.certifications = {cle(c.code): c for c in certs}

@@ -23,9 +23,10 @@ from app.models.candidature import Candidature, cle
 from app.models.comptes import Profil
 from app.models.habilitation import EvaluateurHabilite, HabilitationEvaluateur
 from app.models.structures import REGIONS
+from app.security import perimeter
 from app.security.perimeter import Perimetre
 from app.workflow.comptes import create_user
-from app.workflow.engine import ENDED_WITHOUT_TITLE
+from app.models.statuts import ENDED_WITHOUT_TITLE
 
 KIND = "evaluateurs"
 PER_DISPOSITIF = True
@@ -55,7 +56,7 @@ def columns(dispositif) -> list[Column]:
 
 
 def may_import(p: Perimetre, dispositif) -> bool:
-    return p.role == "secretariat" and dispositif is not None and p.valeur == dispositif.id
+    return dispositif is not None and perimeter.is_secretariat_of(p, dispositif)
 
 
 @dataclass

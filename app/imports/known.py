@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models.candidature import Candidat, Candidature, cle
 from app.models.habilitation import Habilitation
 from app.security import perimeter
-from app.workflow.engine import ENDED_WITHOUT_TITLE
+from app.models.statuts import ENDED_WITHOUT_TITLE
 
 
 class Dossier(NamedTuple):

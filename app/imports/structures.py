@@ -40,7 +40,7 @@ def columns(dispositif) -> list[Column]:
 
 
 def may_import(p: Perimetre, dispositif=None) -> bool:
-    return p.role in ("admin_reseau", "secretariat") and p.valeur is not None
+    return p.role in ("admin_reseau", "secretariat") and perimeter.scope_id(p) is not None
 
 
 @dataclass
@@ -89,9 +89,9 @@ def _organisme(ctx: Context, values: dict) -> Organisme:
         if reseau is None:
             raise RuleViolation("Réseau inconnu.", field="reseau")
     if ctx.p.role == "admin_reseau":
-        if reseau is not None and reseau.id != ctx.p.valeur:
+        if reseau is not None and not perimeter.is_network_admin_of(ctx.p, reseau):
             raise RuleViolation("Vous n'importez que dans votre réseau.", field="reseau")
-        reseau = db.session.get(Reseau, ctx.p.valeur)
+        reseau = db.session.get(Reseau, perimeter.own_id(ctx.p, "reseau"))
     org = Organisme(nom=values.get("organisme") or "", siren=siren, reseau=reseau)
     if not org.nom:
         raise RuleViolation("Le nom de l'organisme est obligatoire.", field="organisme")

@@ -8,6 +8,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy.orm import deferred, relationship
 
 from .base import Choices, Model, utcnow
+from .statuts import LOCKED
 
 # --- statuses ----------------------------------------------------------------------------------
 # The union of every dispositif's statuses; app/workflow/dossier/candidatures.py says which belongs to
@@ -334,8 +335,7 @@ class Candidature(Model):
     @property
     def locked(self) -> bool:
         """R-WF-3: sent to certification (or decided): the organisation can no longer modify it."""
-        from app.workflow.engine import is_locked
-        return is_locked(self)
+        return self.statut in LOCKED
 
     @property
     def titulaire(self) -> str:

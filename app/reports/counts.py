@@ -11,8 +11,9 @@ from flask import g, has_app_context
 from sqlalchemy import event, orm
 
 from app.extensions import db
-from app.models.candidature import Candidature
+from app.models.candidature import STATUTS, Candidature
 from app.models.compteur import LEVELS, CompteurStatut
+from app.models.statuts import WAITING_JURY
 from app.security import perimeter
 from app.security.perimeter import ALL, NONE, Perimetre
 
@@ -66,11 +67,25 @@ def _read(p: Perimetre) -> dict[str, int]:
     return {statut: int(n) for statut, n in db.session.execute(stmt) if n}
 
 
+# --- dashboard buckets (R-STA-1), mapped onto each dispositif's own statuses ---------------------
+# CléA: évaluation préalable → finale → envoi → jury (R-WF-2). Chimie has one evaluation (R-WF-1):
+# a dossier waiting for it waits for its first evaluation. Metallurgy: "Inscription" waits for the
+# evaluation to open, "Évaluation" is the commission's work that precedes the jury.
+DASHBOARD_BUCKETS = [
+    ("evaluation_initiale", "En attente d'évaluation initiale",
+     ("en_attente_evaluation_prealable", "en_attente_evaluation", "inscription")),
+    ("evaluation_finale", "En attente d'évaluation finale",
+     ("en_attente_evaluation_finale", "evaluation")),
+    ("affectation_jury", "En attente d'affectation à un jury",
+     WAITING_JURY),
+]
+assert all(s in STATUTS.codes for _, _, ss in DASHBOARD_BUCKETS for s in ss)
+
+
 # --- the home page's to-do lists (issue 16 item 2) -----------------------------------------------
 # Each to-do is one criterion on the dossier: its count and the list it opens are the same
-# statement, so they cannot disagree. Statuses come from the dashboard's groups (statistics.py).
+# statement, so they cannot disagree. Statuses come from the dashboard's groups (above).
 def _statuses(code):
-    from app.reports.statistics import DASHBOARD_BUCKETS
     return next(ss for c, _, ss in DASHBOARD_BUCKETS if c == code)
 
 

@@ -1,7 +1,7 @@
 """The jury's decision sheet (R-DOC-6, seed 000 « Exporter la feuille de décision du jury »):
 xlsx / csv through the Export base (formulas neutralised) and pdf drawn by ReportLab directly
 (render_feuille), like the PV: xhtml2pdf took 15 s for a 500-row sheet (issue 9, see
-app/reports/pv_pdf.py). templates/feuille_decision.html shows the same content, no longer used."""
+app/reports/pv_pdf.py)."""
 from datetime import date
 
 from app.formats import format_date_fr, neutralise_formula
@@ -64,7 +64,7 @@ class FeuilleDecisionExport(Export):
                 ins.commentaire or ins.complement_demande or "", ins.decide_le])
 
     def pdf_context(self) -> dict:
-        """Plain values for app/reports/templates/feuille_decision.html (frozen, no ORM)."""
+        """Plain values for render_feuille (frozen, no ORM)."""
         from app.reports.exports import cell
         jury = self.jury
         return {
@@ -89,7 +89,7 @@ LARGEURS = {"N° anonyme": 7, "N° de dossier": 9, "Nom": 10, "Prénom": 9, "Dat
 
 
 def render_feuille(context: dict) -> bytes:
-    """The sheet of pdf_context() as PDF bytes: what templates/feuille_decision.html prints, one
+    """The sheet of pdf_context() as PDF bytes: one
     table over as many pages as needed (header repeated), its pages numbered "page i / n"."""
     from reportlab.platypus import Paragraph, Spacer
 

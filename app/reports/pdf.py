@@ -238,29 +238,6 @@ def warm_up_in_background() -> None:
     threading.Thread(target=run, name="pdf-warm-up", daemon=True).start()
 
 
-def join_pdfs(parts: list[bytes]) -> bytes:
-    """One PDF of several, in order (print batches join the issued PDFs as they are)."""
-    from pypdf import PdfReader, PdfWriter
-    if len(parts) == 1:
-        return parts[0]
-    from pypdf.generic import ArrayObject, NameObject
-    writer = PdfWriter()
-    for part in parts:
-        writer.append(PdfReader(io.BytesIO(part)))
-    # The seals of the issued documents cover each file, not the batch: copied into it they would
-    # only show as broken signatures. Each document keeps its seal; the batch is for printing.
-    for page in writer.pages:
-        annots = page.get("/Annots")
-        if annots is not None:
-            kept = [a for a in annots.get_object() if a.get_object().get("/FT") != "/Sig"]
-            page[NameObject("/Annots")] = ArrayObject(kept)
-    if "/AcroForm" in writer.root_object:
-        del writer.root_object["/AcroForm"]
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 _pool = None
 _pool_pid = None
 _pool_lock = threading.Lock()
@@ -333,33 +310,3 @@ def render_many(parts: list, on_part_done=None) -> list[bytes]:
                 if on_part_done:
                     on_part_done(i)
     return results
-
-
-def render_pdf_parts(parts: list, on_part_done=None) -> bytes:
-    """Render the parts of one long document and join them, in order, into one PDF."""
-    return join_pdfs(render_many(parts, on_part_done))
-
-
-def stamp_page_numbers(pdf: bytes, label: str = "page {i} / {n}", font_size: float = 7) -> bytes:
-    """Write 'page i / n' at the bottom right of every page (documents rendered in parts cannot
-    number their pages themselves: each part starts again at 1)."""
-    from pypdf import PdfReader, PdfWriter
-    from reportlab.pdfgen import canvas
-    reader = PdfReader(io.BytesIO(pdf))
-    n = len(reader.pages)
-    overlay_buf = io.BytesIO()
-    c = canvas.Canvas(overlay_buf)
-    for i, page in enumerate(reader.pages, start=1):
-        width, height = float(page.mediabox.width), float(page.mediabox.height)
-        c.setPageSize((width, height))
-        c.setFont(dejavu()[0], font_size)
-        c.drawRightString(width - 34, 16, label.format(i=i, n=n))
-        c.showPage()
-    c.save()
-    overlay = PdfReader(io.BytesIO(overlay_buf.getvalue()))
-    writer = PdfWriter(clone_from=reader)
-    for page, stamp in zip(writer.pages, overlay.pages):
-        page.merge_page(stamp)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()

@@ -13,12 +13,10 @@ Everything else of practice 9 still holds: the PV is rendered from the same froz
 (see app/workflow/issued/data.py), loads only our static files (logo, DejaVu fonts), and the
 issued PDF is stored.
 
-templates/pv.html stays as the reference of what a PV prints (and renders the same context through
-render_pdf if ever needed); render_pv() reproduces every text of it: letterhead (_entete.html),
-title, certification code and title, jury date and place, the 9 columns of Annexe 14 (job seekers
+render_pv() prints what the former HTML template of the PV printed: letterhead, title,
+certification code and title, jury date and place, the 9 columns of Annexe 14 (job seekers
 without company data), legend and notes (3)-(7), signature of the president, footer, and
-"page i / n" where stamp_page_numbers wrote it. A page that continues a certification's table
-starts with the "(suite)" line the template printed at the start of a continued part.
+"page i / n". A page that continues a certification's table starts with a "(suite)" line.
 """
 import io
 from functools import cache
@@ -48,7 +46,7 @@ from reportlab.platypus import (
 from app.reports.pdf import STATIC_DIR, date_fr, dejavu
 
 PAGE = landscape(A4)
-MARGIN = 1.2 * cm          # left, right, top (pv.html: @page margin 1.2cm 1.2cm 1.6cm 1.2cm)
+MARGIN = 1.2 * cm          # left, right, top (the former HTML PV: @page margin 1.2cm 1.2cm 1.6cm 1.2cm)
 MARGIN_BOTTOM = 1.6 * cm
 BLUE = colors.HexColor("#1f3a60")
 GREY = colors.HexColor("#555555")
@@ -174,8 +172,7 @@ def signature(lines: list[str], st: dict, room: float = 1.2 * cm, left=None) -> 
 
 
 class _NumberedCanvas(rl_canvas.Canvas):
-    """Writes 'page i / n' at the bottom right of every page once n is known, where and as
-    pdf.stamp_page_numbers writes it on documents rendered by parts."""
+    """Writes 'page i / n' at the bottom right of every page once n is known."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -212,7 +209,7 @@ class _Mark(Flowable):
 
 
 def build(story: list, *, title: str, footer: str, st: dict, on_page_end=None) -> bytes:
-    """A4 landscape, the margins of pv.html, the footer centred at the bottom of every page."""
+    """A4 landscape, the margins the HTML PV had, the footer centred at the bottom of every page."""
     out = io.BytesIO()
     doc = BaseDocTemplate(out, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN,
                           topMargin=MARGIN, bottomMargin=MARGIN_BOTTOM, title=title,
@@ -323,7 +320,7 @@ def closing(context: dict, st: dict) -> list:
 
 def render_pv(context: dict) -> bytes:
     """The PV of `context` (documents_data: jury, sections, financements, emetteur, numero) as
-    PDF bytes. Sections may carry the keys of documents_data.pv_parts (suite, fin, total)."""
+    PDF bytes. A section may say it continues another (suite, fin, total: optional keys)."""
     st = styles(True)  # PDF/A: the embedded DejaVu Sans only
     jury, emetteur = context["jury"], context.get("emetteur") or {}
     jour = date_fr(jury.get("date"))

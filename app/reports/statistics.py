@@ -16,17 +16,17 @@ from sqlalchemy.sql.functions import FunctionElement
 from app.extensions import db
 from app.models import Certification, Dispositif, Entreprise, Etablissement
 from app.models.candidature import STATUTS, Candidat, Candidature
+from app.models.statuts import FAILURE, SUCCESS
+from app.reports.counts import DASHBOARD_BUCKETS, status_counts
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
 
 # --- outcome categories (R-STA-2) ----------------------------------------------------------------
-# The jury's positive decision of each vocabulary (R-DIS-2): Validé, Certifiée, Admis.
-SUCCESS = ("valide", "certifiee", "admis")
 CATEGORIES = [
     # (code, label, statuses); the last one takes every other status.
     ("certifie", "Certificats délivrés", SUCCESS),
     ("partiel", "Validations partielles", ("partiel",)),
-    ("non_certifie", "Dossiers non certifiés", ("non_valide", "non_certifiee", "non_admis")),
+    ("non_certifie", "Dossiers non certifiés", FAILURE),
     ("abandonne", "Dossiers abandonnés", ("abandonnee",)),
     ("refuse", "Recevabilité refusée", ("recevabilite_refusee",)),
     ("en_cours", "Dossiers en cours", None),
@@ -34,21 +34,6 @@ CATEGORIES = [
 CATEGORY_LABELS = {code: label for code, label, _ in CATEGORIES}
 _CLOSED = {s for _, _, statuses in CATEGORIES if statuses for s in statuses}
 IN_PROGRESS = tuple(s for s in STATUTS.codes if s not in _CLOSED)
-
-# --- dashboard buckets (R-STA-1), mapped onto each dispositif's own statuses ---------------------
-# CléA: évaluation préalable → finale → envoi → jury (R-WF-2). Chimie has one evaluation (R-WF-1):
-# a dossier waiting for it waits for its first evaluation. Metallurgy: "Inscription" waits for the
-# evaluation to open, "Évaluation" is the commission's work that precedes the jury.
-DASHBOARD_BUCKETS = [
-    ("evaluation_initiale", "En attente d'évaluation initiale",
-     ("en_attente_evaluation_prealable", "en_attente_evaluation", "inscription")),
-    ("evaluation_finale", "En attente d'évaluation finale",
-     ("en_attente_evaluation_finale", "evaluation")),
-    ("affectation_jury", "En attente d'affectation à un jury",
-     ("en_attente_jury", "candidature_completee")),
-]
-assert all(s in STATUTS.codes for _, _, ss in DASHBOARD_BUCKETS for s in ss)
-
 
 # --- portable SQL helpers ------------------------------------------------------------------------
 class days_between(FunctionElement):
@@ -256,7 +241,6 @@ def _taken_by_a_jury(p: Perimetre, statuts) -> dict[str, int]:
 def dashboard_counts(p: Perimetre) -> list[Bucket]:
     """The three dashboard counts of the perimeter: the status counters (app/reports/counts.py),
     less, for the dossiers waiting for their jury, those a jury has already taken."""
-    from app.reports.counts import status_counts
     wanted = sorted({s for _, _, ss in DASHBOARD_BUCKETS for s in ss})
     jury_statuses = next(ss for code, _, ss in DASHBOARD_BUCKETS if code == "affectation_jury")
     counts = status_counts(p, wanted)
@@ -312,7 +296,7 @@ def may_propose(p: Perimetre) -> bool:
         return False
     q = db.session.query(Dispositif).filter(Dispositif.actif.is_(True))
     if p.role == "secretariat":
-        q = q.filter(Dispositif.id == p.valeur)
+        q = q.filter(Dispositif.id == perimeter.own_id(p, "dispositif"))
     return any(d.allows_creator(kind) or (kind == "secretariat" and d.allows_creator("candidat"))
                for d in q)
 

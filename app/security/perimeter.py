@@ -57,6 +57,44 @@ def current_perimetre() -> Perimetre:
     return cached
 
 
+# --- « who may »: the questions the domain asks about a perimeter, named once -------------------
+# Nowhere else compares `p.valeur` by hand: its meaning depends on the level (a dispositif's id for
+# its secretariat, a company's for an employer, a network's for its administrators).
+def _id(value):
+    return getattr(value, "id", value)
+
+
+def own_id(p: Perimetre, niveau: str):
+    """The id of the `niveau` row `p` belongs to (their dispositif, company, network…), else None."""
+    return p.valeur if p.niveau == niveau else None
+
+
+def scope_id(p: Perimetre):
+    """The id of the row `p`'s perimeter is bound to, whatever its level; None when unbound."""
+    return p.valeur
+
+
+def is_secretariat_of(p: Perimetre, dispositif) -> bool:
+    """`p` is the secretariat (the certifier) of this dispositif (row or id)."""
+    return p.role == "secretariat" and p.valeur is not None and p.valeur == _id(dispositif)
+
+
+def may_organise(p: Perimetre, dispositif) -> bool:
+    """Organises the dispositif's juries, decides its habilitations and evaluators: its
+    secretariat, or the technical administrator (R-JUR-1, R-HAB-3, R-DIS-1)."""
+    return p.unrestricted or is_secretariat_of(p, dispositif)
+
+
+def is_employer_of(p: Perimetre, entreprise) -> bool:
+    """`p` is an employer account of this company (row or id)."""
+    return p.role == "employeur" and p.valeur is not None and p.valeur == _id(entreprise)
+
+
+def is_network_admin_of(p: Perimetre, reseau) -> bool:
+    """`p` administers (or supervises) this network (row or id)."""
+    return p.niveau == "reseau" and p.valeur is not None and p.valeur == _id(reseau)
+
+
 class Scope:
     """Per level, a dotted attribute path (or ALL / NONE) for reading and, optionally, writing."""
 

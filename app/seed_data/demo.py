@@ -177,6 +177,8 @@ def _demo_stages(disp, etabs):
     from app.seed_data.referentiels import DEMO_CHIMIE_COMPETENCES
     from app.workflow import pieces as documents
     from app.workflow.evaluation import common as evaluations
+    from app.workflow.evaluation import chimie as chimie_wf
+    from app.workflow.evaluation import clea as clea_wf
     from app.workflow.dossier.candidatures import confirm_evaluator, create_candidature
     today = dt.date.today()
     users = {u.username: u for u in db.session.query(User).filter(User.username.in_(
@@ -204,16 +206,16 @@ def _demo_stages(disp, etabs):
         if n == 1:
             continue  # waits for the évaluateur habilité
         ev_p = perimetre_of(evaluator)
-        inv = evaluations.invite_metier_evaluator(ev_p, c, nom="Bernard", prenom="Luc",
+        inv = chimie_wf.invite_metier_evaluator(ev_p, c, nom="Bernard", prenom="Luc",
                                                   email="luc.bernard@demo.example.org")
         db.session.commit()
-        evaluations.record_metier_observations(
-            tokens.make_token(evaluations.METIER_PURPOSE, inv.id, inv.nonce), {},
+        chimie_wf.record_metier_observations(
+            tokens.make_token(chimie_wf.METIER_PURPOSE, inv.id, inv.nonce), {},
             commentaire="Bonne maîtrise du poste.")
         documents.add_document(ev_p, c, filename="outil4.pdf", type_piece="guide_evaluation",
                                data=_pdf(f"outil4 {c.numero}"))
         rows = [r for r in evaluations.latest(c).resultats if not r.pre_acquis]
-        evaluations.record_results(ev_p, c, observations_candidat="Satisfait de l'évaluation.",
+        chimie_wf.record_results(ev_p, c, observations_candidat="Satisfait de l'évaluation.",
                                    resultats={r.competence_id: {"acquis": True} for r in rows},
                                    finalise=True)
         db.session.commit()  # ready for the jury
@@ -223,11 +225,11 @@ def _demo_stages(disp, etabs):
     lyon = perimetre_of(users["utilisateur.etablissement"])
     first = (db.session.query(Candidature).filter(Candidature.dispositif_id == disp["CLEA"].id)
              .order_by(Candidature.id).first())
-    ev = evaluations.start_evaluation(lyon, first, evaluateur_nom="Durand", evaluateur_prenom="Paul",
+    ev = clea_wf.start_evaluation(lyon, first, evaluateur_nom="Durand", evaluateur_prenom="Paul",
                                       evaluateur_email="paul.durand@demo.example.org")
     documents.add_document(lyon, first, filename="matrice.pdf", type_piece="matrice_evaluation",
                            data=_pdf(f"matrice {first.numero}"), evaluation=ev)
-    evaluations.finalize_evaluation(lyon, first, evaluation=ev,
+    clea_wf.finalize_evaluation(lyon, first, evaluation=ev,
                                     resultats={r.competence_id: {"acquis": True}
                                                for r in ev.resultats}, date_evaluation=today)
     db.session.commit()

@@ -33,9 +33,11 @@ from app.security import tokens
 from app.security.account_limits import TooManyRequests
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.dossier import rattachements
+from app.workflow import engine
 from app.workflow.dossier import candidats as candidats_wf
-from app.workflow.jury.deliberation import offers_cqpi_request
-from app.workflow.dossier.candidatures import CREATOR_KIND, NotAllowed, create_candidature
+from app.workflow.jury.acquis import offers_cqpi_request
+from app.workflow.dossier.candidatures import CREATOR_KIND, create_candidature
+from app.workflow.engine import NotAllowed
 
 RATTACHEMENT_LINK_MAX_AGE = 24 * 3600
 # R-ENV-2 and the CléA list (003: « Jury », « Courrier »): the dossier's jury and the last mailing
@@ -160,7 +162,7 @@ class CandidatureView(ScopedModelView):
                                     searched=searched,
                                     creation=request.args.get("creation"),
                                     may_create=p.role in CREATOR_KIND,
-                                    may_transfer=p.role in rattachements.ORG,
+                                    may_transfer=p.role in engine.ORG,
                                     title="Rechercher un candidat")
         return page, status, headers
 
@@ -175,7 +177,7 @@ class CandidatureView(ScopedModelView):
                 getattr(form, key).data = request.args.get(key) or getattr(form, key).data
             if request.args.get("date_naissance"):
                 try:
-                    form.date_naissance.data = candidats_wf._date(request.args["date_naissance"], "x")
+                    form.date_naissance.data = candidats_wf.parse_date(request.args["date_naissance"], "x")
                 except RuleViolation:
                     pass
         # R-CAN-2 before the form is filled: the certifications this person already holds or
@@ -213,7 +215,7 @@ def _already_followed(form) -> list[str]:
     """The certifications for which the person typed already has a dossier in progress or
     certified (R-CAN-2): a second one would be refused. Names only, as the search page shows."""
     from app.models import Certification as Cert
-    from app.workflow.engine import ENDED_WITHOUT_TITLE
+    from app.models.statuts import ENDED_WITHOUT_TITLE
     identity = {"nom_naissance": form.nom_naissance.data, "prenom": form.prenom.data,
                 "date_naissance": form.date_naissance.data}
     if not all(identity.values()):
@@ -316,7 +318,7 @@ class CandidatureAbandonneeView(CandidatureView):
     def export_30_jours(self, fmt):
         if fmt not in ("xlsx", "csv", "ods"):
             abort(404)
-        from app.workflow.dossier.candidatures import abandoned_since
+        from app.workflow.dossier.abandons import abandoned_since
         items = (perimeter.scoped_query(Candidature).filter(*abandoned_since(30))
                  .order_by(Candidature.abandonne_le.desc()).limit(100_000).all())
         export = ListExport("abandons-30-jours", self.export_columns, self.label_columns, items,

@@ -11,8 +11,10 @@ from app.views.candidatures_query import CandidatureInterface
 from app.views.base import READ_WRITE, ScopedApi
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow import engine as transitions
+from app.workflow import verbs as verbs_wf
+from app.workflow.engine import NotAllowed
 from app.workflow.dossier.candidatures import (
-    DOSSIER_FIELDS, NotAllowed, create_candidature, update_candidature,
+    DOSSIER_FIELDS, create_candidature, update_candidature,
 )
 
 LIST = ["id", "numero", "statut", "statut_label", "dispositif.code", "certification.code",
@@ -164,7 +166,7 @@ class CandidatureApi(ScopedApi):
         if c is None:
             return self.response_404()
         params = dict(request.json or {}) if request.is_json else dict(request.form)
-        result = self._answer(lambda: transitions.perform(current_perimetre(), c, verb, **params))
+        result = self._answer(lambda: verbs_wf.perform(current_perimetre(), c, verb, **params))
         if hasattr(result, "status_code"):
             return result
         return self.response(200, id=c.id, statut=c.statut, statut_label=c.statut_label)

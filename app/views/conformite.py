@@ -22,6 +22,7 @@ from app.views.base import READ_WRITE, ScopedModelView
 from app.views.labels import labels
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow import cdc
+from app.workflow import cdc_report
 from app.workflow.conformite import personal_data
 from app.workflow.conformite import retention
 
@@ -217,7 +218,7 @@ class DeclarationCDCView(ScopedModelView):
         upload = request.files.get("fichier")
         data = upload.read(5 * 1024 * 1024) if upload else b""
         name = upload.filename if upload else None
-        return self._post(pk, lambda d: cdc.import_processing_report(d, data, name),
+        return self._post(pk, lambda d: cdc_report.import_processing_report(d, data, name),
                           lambda result: result.message()) or \
             redirect(url_for("DeclarationCDCView.show", pk=pk))
 

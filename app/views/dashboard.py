@@ -15,6 +15,7 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from werkzeug.routing import BuildError
 
+from app.models.statuts import SUCCESS
 from app.reports import counts
 from app.reports import statistics as stats
 from app.security import roles
@@ -64,15 +65,15 @@ def dossier_url(pk) -> str:
 def key_figures(p: Perimetre) -> list[tuple[str, int, str | None]]:
     """The manager's figures of the perimeter (label, number, list), from the status counters:
     one statement whatever the number of dossiers."""
-    from app.workflow.engine import ENDED_WITHOUT_TITLE
+    from app.models.statuts import ENDED_WITHOUT_TITLE
     by_status = counts.status_counts(p)
     total = sum(by_status.values())
-    success = sum(n for s, n in by_status.items() if s in stats.SUCCESS)
+    success = sum(n for s, n in by_status.items() if s in SUCCESS)
     abandoned = by_status.get("abandonnee", 0)
     ended = sum(n for s, n in by_status.items() if s in ENDED_WITHOUT_TITLE)
     return [("Dossiers", total, _url("CandidatureView.list")),
             ("En cours", total - success - ended, None),
-            ("Certifiés", success, list_url(stats.SUCCESS)),
+            ("Certifiés", success, list_url(SUCCESS)),
             ("Abandonnés", abandoned, list_url(["abandonnee"]))]
 
 
@@ -104,7 +105,7 @@ def dashboard(p: Perimetre) -> dict:
     for line in modified + certified:
         line["url"] = dossier_url(line["id"])
     out.update(buckets=buckets, last_modified=modified, last_certified=certified,
-               all_url=_url("CandidatureView.list"), certified_url=list_url(stats.SUCCESS),
+               all_url=_url("CandidatureView.list"), certified_url=list_url(SUCCESS),
                may_propose=stats.may_propose(p))
     if out["may_propose"]:
         out["propose_url"] = _url("CandidatureView.add")

@@ -17,9 +17,12 @@ from app.views.candidature_forms import (
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow import pieces as documents_wf
 from app.workflow.evaluation import common as evaluations_wf
+from app.workflow.evaluation import commission as commission_wf
 from app.workflow import engine as transitions
+from app.workflow import verbs
 from app.workflow.dossier import vae
-from app.workflow.dossier.candidatures import NotAllowed, update_candidature
+from app.workflow.dossier.candidatures import update_candidature
+from app.workflow.engine import NotAllowed
 
 # Small forms opened from a button (<details>, no JavaScript): verb -> fields.
 PARAMS = {
@@ -130,12 +133,12 @@ class DossierView(BaseView):
         return self.render_template(
             "candidatures/dossier.html", c=c, p=p, wf=transitions.workflow_of(c), states=states,
             allowed=allowed, params=PARAMS, pages=PAGES, choices=choices, tabs=TABS,
-            evaluations=evs, blocs=evaluations_wf.blocs_acquis,
+            evaluations=evs, blocs=commission_wf.blocs_acquis,
             historique=sorted(c.historique, key=lambda h: h.id, reverse=True),
             doc_form=DocumentForm(), types_piece=self._types_piece(p),
             may_upload=bool({"upload_document", "upload_evaluation_document"} & allowed),
             echeance_recevabilite=vae.echeance_recevabilite(c), echeance_jury=vae.echeance_jury(c),
-            avis_requis=evaluations_wf.avis_entreprise_requis(c),
+            avis_requis=commission_wf.avis_entreprise_requis(c),
             documents_emis=_documents_emis(c),
             inscription=jurys_wf.active_inscription(c),
             may_register=jurys_wf.may_register_again(p, c),
@@ -153,7 +156,7 @@ class DossierView(BaseView):
     def action(self, pk, verb):
         c = load(pk)
         params = {k: v for k, v in request.form.items() if k != "csrf_token"}
-        ok, _ = run(transitions.perform, current_perimetre(), c, verb, **params)
+        ok, _ = run(verbs.perform, current_perimetre(), c, verb, **params)
         if ok:
             flash(transitions.done_message(c, verb), "success")
         return redirect(url_for("DossierView.dossier", pk=c.id))
@@ -173,7 +176,7 @@ class DossierView(BaseView):
             flash(str(exc), "danger")
             return redirect(url_for("DossierView.dossier", pk=c.id))
         form = EditionForm(obj=None)
-        from app.workflow.jury.deliberation import offers_cqpi_request
+        from app.workflow.jury.acquis import offers_cqpi_request
         groups = groups_of(form, offers_cqpi_request(c.dispositif), [c.dispositif])
         from app.models import Entreprise
         form.entreprise.choices = [("", "—")] + [(e.id, e.raison_sociale) for e in db.session.query(

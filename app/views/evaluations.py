@@ -15,6 +15,9 @@ from app.errors import PerimeterViolation, RuleViolation
 from app.workflow import engine as transitions
 from app.workflow import pieces as documents_wf
 from app.workflow.evaluation import common as ev_wf
+from app.workflow.evaluation import chimie as chimie_wf
+from app.workflow.evaluation import clea
+from app.workflow.evaluation import commission as commission_wf
 from app.workflow.engine import NotAllowed
 
 
@@ -116,11 +119,11 @@ class EvaluationView(BaseView):
                 start_reason = str(exc)
         errors = _errors(ev, typed, error)
         groups = (_clea_groups(ev) if wf.key == "domaines_clea" else
-                  [(b, rows) for b, rows, _ in ev_wf.blocs_acquis(ev)]) if ev else []
+                  [(b, rows) for b, rows, _ in commission_wf.blocs_acquis(ev)]) if ev else []
         return self.render_template(
             "candidatures/evaluation.html", c=c, ev=ev, wf=wf, reason=reason, editable=reason is None,
             can_start=can_start, start_reason=start_reason, groups=groups,
-            avis=list(AVIS_ENTREPRISE), avis_requis=ev_wf.avis_entreprise_requis(c),
+            avis=list(AVIS_ENTREPRISE), avis_requis=commission_wf.avis_entreprise_requis(c),
             can_upload=transitions.can(p, c, "upload_evaluation_document"),
             added=added, grid_reason=ev_wf.empty_grid_reason(c) if ev is not None and not
             ev.resultats else None, typed=typed, errors=errors,
@@ -168,16 +171,16 @@ class EvaluationView(BaseView):
     def _save(p, c, wf, ev, form, finalise):
         results = results_from_form(ev, form)
         if wf.key == "competences":
-            return ev_wf.record_results(p, c, resultats=results,
+            return chimie_wf.record_results(p, c, resultats=results,
                                         observations_candidat=form.get("observations_candidat"),
                                         commentaire=form.get("commentaire"), finalise=finalise)
         if wf.key == "domaines_clea":
             data = {k: form.get(k) for k in ("date_evaluation", "evaluateur_nom",
                                              "evaluateur_prenom", "evaluateur_email",
                                              "conclusion", "commentaire")}
-            fn = ev_wf.finalize_evaluation if finalise else ev_wf.save_evaluation
+            fn = clea.finalize_evaluation if finalise else clea.save_evaluation
             return fn(p, c, evaluation=ev, resultats=results, **data)
-        return ev_wf.record_commission_results(
+        return commission_wf.record_commission_results(
             p, c, resultats=results, date_evaluation=form.get("date_evaluation"),
             avis_entreprise=form.get("avis_entreprise"),
             avis_entreprise_commentaire=form.get("avis_entreprise_commentaire"),
@@ -190,7 +193,7 @@ class EvaluationView(BaseView):
         c = load(pk)
         data = {k: request.form.get(k) for k in ("date_evaluation", "evaluateur_nom",
                                                  "evaluateur_prenom", "evaluateur_email")}
-        ok, _ = run(ev_wf.start_evaluation, current_perimetre(), c, **data)
+        ok, _ = run(clea.start_evaluation, current_perimetre(), c, **data)
         if ok:
             flash("Évaluation créée.", "success")
         return redirect(url_for("EvaluationView.saisie", pk=c.id))
@@ -207,7 +210,7 @@ class EvaluationView(BaseView):
         form.domaines.choices = [(b.id, f"{b.code}. {b.intitule}") for b in blocs]
         if form.validate_on_submit():
             def create():
-                f = ev_wf.add_formation(p, c, intitule=form.intitule.data,
+                f = clea.add_formation(p, c, intitule=form.intitule.data,
                                         organisme_formation=form.organisme_formation.data,
                                         date_debut=form.date_debut.data, date_fin=form.date_fin.data,
                                         duree_heures=form.duree_heures.data,
@@ -238,7 +241,7 @@ class MetierPublicView(BaseView):
     @expose("/<token>", methods=["GET", "POST"])
     def observations(self, token):
         try:
-            inv = ev_wf.invitation_for_token(token)
+            inv = chimie_wf.invitation_for_token(token)
         except RuleViolation as exc:
             return self.render_template("opencertif/public_form.html", title="Lien invalide",
                                         message=str(exc)), 400
@@ -246,7 +249,7 @@ class MetierPublicView(BaseView):
             observations = {r.competence_id: request.form.get(f"observation_{r.competence_id}", "")
                             for r in inv.evaluation.resultats if not r.pre_acquis}
             try:
-                ev_wf.record_metier_observations(token, observations, request.form.get("commentaire"))
+                chimie_wf.record_metier_observations(token, observations, request.form.get("commentaire"))
                 db.session.commit()
             except RuleViolation as exc:
                 db.session.rollback()

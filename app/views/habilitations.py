@@ -239,7 +239,7 @@ class HabilitationView(ScopedModelView):
                          getattr(form, f"c{c}_i{i}_commentaire").data)
                 for c, i in INDICATEURS if hasattr(form, f"c{c}_i{i}")}
             try:
-                wf.valider(current_perimetre(), hab, form.date_debut.data, form.date_fin.data,
+                wf.validate_habilitation(current_perimetre(), hab, form.date_debut.data, form.date_fin.data,
                            appreciations or None, form.commentaire.data)
                 db.session.commit()
             except RuleViolation as exc:
@@ -260,7 +260,7 @@ class HabilitationView(ScopedModelView):
         form = RejetForm()
         if form.validate_on_submit():
             try:
-                wf.rejeter(current_perimetre(), hab, form.motif_rejet.data)
+                wf.reject_habilitation(current_perimetre(), hab, form.motif_rejet.data)
                 db.session.commit()
             except RuleViolation as exc:
                 db.session.rollback()
@@ -426,7 +426,7 @@ class HabilitationApi(ScopedApi):
             appreciations = {(a.get("critere"), a.get("indicateur")): (a.get("niveau"),
                                                                        a.get("commentaire"))
                              for a in data.get("appreciations") or []}
-            wf.valider(current_perimetre(), hab, debut, fin, appreciations or None,
+            wf.validate_habilitation(current_perimetre(), hab, debut, fin, appreciations or None,
                        data.get("commentaire"))
             return {"result": self.show_model_schema.dump(hab)}
         return self._answer(run)
@@ -471,7 +471,7 @@ class HabilitationApi(ScopedApi):
         data = request.get_json(silent=True) or {}
 
         def run():
-            wf.rejeter(current_perimetre(), hab, data.get("motif"))
+            wf.reject_habilitation(current_perimetre(), hab, data.get("motif"))
             return {"result": self.show_model_schema.dump(hab)}
         return self._answer(run)
 

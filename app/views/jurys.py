@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import Profil
 from app.models.candidature import Candidature
 from app.models.jury import COLLEGES, ETATS_JURY, MODALITES, InscriptionJury, Jury, JuryMembre
+from app.models.statuts import WAITING_JURY
 from app.models.structures import REGIONS
 from app.reports.exports import send_dataset
 from app.reports.feuille_decision import FeuilleDecisionExport, anonymous, feuille_pdf
@@ -29,6 +30,10 @@ from app.views.base import READ_WRITE, ScopedModelView
 from app.views.labels import labels
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.jury import sessions as wf
+from app.workflow import engine as engine_wf
+from app.workflow.jury import composition as composition_wf
+from app.workflow.jury import deliberation as deliberation_wf
+from app.workflow.jury import registration as registration_wf
 from app.workflow.jury.composition import AlreadyDone, convocation_changes, reconvene_on_change
 from app.workflow.jury.deliberation import decision_rows, may_deliberate, propose_decision
 from app.workflow.engine import NotAllowed, dossier_link
@@ -60,7 +65,7 @@ def _flash_violation(exc: RuleViolation):
 def _display_name(ins: InscriptionJury, on_deliberation: bool = False) -> str:
     """R-JUR-7: an anonymous jury sees numbers until it closes (the organiser manages by name)."""
     jury = ins.jury
-    hide = anonymous(jury) and (on_deliberation or not wf.is_organiser(current_perimetre(),
+    hide = anonymous(jury) and (on_deliberation or not perimeter.may_organise(current_perimetre(),
                                                                        jury.dispositif_id))
     if hide:
         return f"Candidat n° {ins.numero_anonyme}"
@@ -198,7 +203,7 @@ class JuryView(ScopedModelView):
         from app.models.document import DocumentEmis
         issued = (db.session.query(DocumentEmis).filter(DocumentEmis.jury_id == jury.id)
                   .order_by(DocumentEmis.type, DocumentEmis.id).all()) \
-            if wf.is_organiser(p, jury.dispositif_id) else []
+            if perimeter.may_organise(p, jury.dispositif_id) else []
         from flask_login import current_user
 
         from app.views.approbation_pv import page_context  # issue 19 item 3
@@ -206,16 +211,16 @@ class JuryView(ScopedModelView):
         return self.render_template(
             "jurys/show.html", jury=jury, rows=rows, title=jury.intitule, issued=issued,
             approbation=approbation,
-            problems=wf.check_composition(jury), organiser=wf.is_organiser(p, jury.dispositif_id),
+            problems=composition_wf.check_composition(jury), organiser=perimeter.may_organise(p, jury.dispositif_id),
             deliberate=may_deliberate(p, jury), count=wf.count_active(jury.id),
-            name=_display_name, waiting=self._waiting(jury) if wf.is_organiser(
+            name=_display_name, waiting=self._waiting(jury) if perimeter.may_organise(
                 p, jury.dispositif_id) else 0)
 
     @staticmethod
     def _waiting(jury):
         import sqlalchemy as sa
         return db.session.query(sa.func.count(Candidature.id)).filter(
-            Candidature.dispositif_id == jury.dispositif_id, Candidature.statut.in_(wf.WAITING),
+            Candidature.dispositif_id == jury.dispositif_id, Candidature.statut.in_(WAITING_JURY),
             ~sa.exists().where(InscriptionJury.candidature_id == Candidature.id,
                                InscriptionJury.active.is_(True))).scalar()
 
@@ -228,8 +233,8 @@ class JuryView(ScopedModelView):
         form = MembreForm()
         form.user.choices = self._accounts(jury)
         return self.render_template("jurys/composition.html", jury=jury, form=form,
-                                    problems=wf.check_composition(jury),
-                                    organiser=wf.is_organiser(p, jury.dispositif_id),
+                                    problems=composition_wf.check_composition(jury),
+                                    organiser=perimeter.may_organise(p, jury.dispositif_id),
                                     title=f"Composition — {jury.intitule}")
 
     @staticmethod
@@ -253,7 +258,7 @@ class JuryView(ScopedModelView):
                 flash(f"{getattr(form, field).label.text} : {' '.join(errors)}", "danger")
             return self._back(jury, "JuryView.composition")
         votant = {"1": True, "0": False}.get(form.votant.data)
-        self._run(wf.add_member, jury, form.college.data, form.user.data or None,
+        self._run(composition_wf.add_member, jury, form.college.data, form.user.data or None,
                   form.nom.data, form.prenom.data, form.email.data, form.organisation.data,
                   form.qualite.data, form.syndicat.data, form.syndicat_email.data, votant,
                   success="Membre ajouté.")
@@ -270,21 +275,21 @@ class JuryView(ScopedModelView):
     def retirer_membre(self, mid):
         m = self._membre(mid)
         jury = m.jury
-        self._run(wf.remove_member, m, success="Membre retiré.")
+        self._run(composition_wf.remove_member, m, success="Membre retiré.")
         return self._back(jury, "JuryView.composition")
 
     @expose("/membre/<mid>/votant", methods=["POST"])
     @has_access
     def votant(self, mid):
         m = self._membre(mid)
-        self._run(wf.set_voter, m, success="Représentant votant choisi.")
+        self._run(composition_wf.set_voter, m, success="Représentant votant choisi.")
         return self._back(m.jury, "JuryView.composition")
 
     @expose("/designations/<pk>", methods=["POST"])
     @has_access
     def designations(self, pk):
         jury = self._jury(pk, "write")
-        self._run(wf.request_designations, jury,
+        self._run(composition_wf.request_designations, jury,
                   success=lambda n: f"Demande de désignation envoyée à {n} organisation(s) "
                                     "syndicale(s).")
         return self._back(jury, "JuryView.composition")
@@ -293,7 +298,7 @@ class JuryView(ScopedModelView):
     @has_access
     def convoquer(self, pk):
         jury = self._jury(pk, "write")
-        self._run(wf.convene, jury, success=lambda n: f"{n} membre(s) convoqué(s).")
+        self._run(composition_wf.convene, jury, success=lambda n: f"{n} membre(s) convoqué(s).")
         return self._back(jury, "JuryView.composition")
 
     # -- dossiers ------------------------------------------------------------------------------
@@ -329,7 +334,7 @@ class JuryView(ScopedModelView):
         if not may_deliberate(p, jury):
             abort(403)
         rows = decision_rows(jury, with_files=True)
-        from app.workflow.evaluation.common import blocs_acquis
+        from app.workflow.evaluation.commission import blocs_acquis
         items = []
         for ins in rows:
             c = ins.candidature
@@ -345,7 +350,7 @@ class JuryView(ScopedModelView):
                 "commentaire": ins.commentaire or "",
                 "error": None,
                 "pieces": [d for d in c.documents if d.type_piece in PIECES_JURY],
-                "complement": "request_complement" in wf.workflow_of(c).moves,
+                "complement": "request_complement" in engine_wf.workflow_of(c).moves,
             })
             if typed is not None and typed["ins"] == ins.id:
                 items[-1].update(decision=typed["decision"], acquis=typed["acquis"],
@@ -354,7 +359,7 @@ class JuryView(ScopedModelView):
         return self.render_template("jurys/deliberation.html", jury=jury, items=items,
                                     refused=typed,
                                     decisions=jury.dispositif.decisions,
-                                    anonyme=anonymous(jury), organiser=wf.is_organiser(
+                                    anonyme=anonymous(jury), organiser=perimeter.may_organise(
                                         p, jury.dispositif_id),
                                     title=f"Délibération — {jury.intitule}")
 
@@ -370,7 +375,7 @@ class JuryView(ScopedModelView):
         ins = self._inscription(ins_id)
         form = request.form
         try:
-            wf.record_decision(current_perimetre(), ins, form.get("decision", ""),
+            deliberation_wf.record_decision(current_perimetre(), ins, form.get("decision", ""),
                                form.getlist("acquis"), form.get("commentaire"))
             db.session.commit()
         except (PerimeterViolation, NotAllowed, AlreadyDone) as exc:
@@ -393,7 +398,7 @@ class JuryView(ScopedModelView):
     @has_access
     def complement(self, ins_id):
         ins = self._inscription(ins_id)
-        self._run(wf.request_complement, ins, request.form.get("commentaire", ""),
+        self._run(deliberation_wf.request_complement, ins, request.form.get("commentaire", ""),
                   success="Complément demandé à l'organisme : le dossier reviendra à un "
                           "prochain jury une fois complété (R-WF-4).")
         return redirect(url_for("JuryView.deliberation", pk=ins.jury_id))
@@ -417,7 +422,7 @@ class JuryView(ScopedModelView):
     @has_access
     def cloturer(self, pk):
         jury = self._jury(pk, "write")
-        self._run(wf.close_jury, jury,
+        self._run(deliberation_wf.close_jury, jury,
                   success=lambda n: f"Jury clos : {n} décision(s) publiée(s) dans les dossiers.")
         return self._back(jury)
 
@@ -499,7 +504,7 @@ class InscriptionJuryView(BaseView):
                                          "inscriptions pour le moment ; le secrétariat "
                                          "l'inscrira au prochain jury."), "warning"
                 else:
-                    reg = wf.register_to_jury(p, c, form.jury.data or None, form.commentaire.data)
+                    reg = registration_wf.register_to_jury(p, c, form.jury.data or None, form.commentaire.data)
                     message, category = reg.message, "warning" if reg.reported else "success"
                 db.session.commit()
             except RuleViolation as exc:
@@ -507,7 +512,7 @@ class InscriptionJuryView(BaseView):
             else:
                 flash(message, category)
                 return redirect(dossier_link(c))
-        entry = wf.workflow_of(c).moves.get("submit_to_jury")
+        entry = engine_wf.workflow_of(c).moves.get("submit_to_jury")
         return self.render_template("jurys/inscrire.html", form=form, c=c, juries=juries,
                                     current=wf.active_inscription(c),
                                     confirm=entry.confirm if entry and c.statut in entry.sources
@@ -516,7 +521,7 @@ class InscriptionJuryView(BaseView):
 
 
 def _before_jury(c) -> bool:
-    move = wf.workflow_of(c).moves.get("submit_to_jury")
+    move = engine_wf.workflow_of(c).moves.get("submit_to_jury")
     return move is not None and c.statut in move.sources
 
 

@@ -19,6 +19,9 @@ from app.views.base import READ_WRITE, ScopedApi, check_api_input
 from app.views.base import api_answer as answer
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.jury import sessions as wf
+from app.workflow.jury import composition as composition_wf
+from app.workflow.jury import deliberation as deliberation_wf
+from app.workflow.jury import registration as registration_wf
 
 JURY_COLUMNS = ["id", "dispositif.code", "certificateur", "region", "libelle", "date", "lieu",
                 "modalite", "capacite", "date_limite_inscription", "anonyme", "etat",
@@ -241,7 +244,7 @@ class JuryApi(ScopedApi):
         def run():
             jury = self._jury(pk)
             return {"membres": [membre_json(m) for m in jury.membres],
-                    "problemes": wf.check_composition(jury)}
+                    "problemes": composition_wf.check_composition(jury)}
         return answer(self, run)
 
     @expose("/<int:pk>/membres", methods=["POST"])
@@ -289,7 +292,7 @@ class JuryApi(ScopedApi):
                 votant, votant) if isinstance(votant, str) else votant
             if votant is not None and not isinstance(votant, bool):
                 raise BadInput("Valeur oui/non (true/false) attendue.", field="votant")
-            m = wf.add_member(current_perimetre(), jury, fields.pop("college") or "",
+            m = composition_wf.add_member(current_perimetre(), jury, fields.pop("college") or "",
                               _key(body, "user"), votant=votant, **fields)
             return membre_json(m)
         return answer(self, run, status=201)
@@ -313,7 +316,7 @@ class JuryApi(ScopedApi):
         """
         def run():
             m = self._row(JuryMembre, membre_id, "write")
-            wf.remove_member(current_perimetre(), m)
+            composition_wf.remove_member(current_perimetre(), m)
             return {"id": membre_id}
         return answer(self, run)
 
@@ -336,7 +339,7 @@ class JuryApi(ScopedApi):
         """
         def run():
             m = self._row(JuryMembre, membre_id, "write")
-            wf.set_voter(current_perimetre(), m)
+            composition_wf.set_voter(current_perimetre(), m)
             return {"membres": [membre_json(x) for x in m.jury.membres]}
         return answer(self, run)
 
@@ -359,7 +362,7 @@ class JuryApi(ScopedApi):
             422: {$ref: '#/components/responses/422'}
         """
         def run():
-            return {"organisations": wf.request_designations(current_perimetre(),
+            return {"organisations": composition_wf.request_designations(current_perimetre(),
                                                              self._jury(pk, "write"))}
         return answer(self, run)
 
@@ -382,7 +385,7 @@ class JuryApi(ScopedApi):
             422: {$ref: '#/components/responses/422'}
         """
         def run():
-            return {"convoques": wf.convene(current_perimetre(), self._jury(pk, "write"))}
+            return {"convoques": composition_wf.convene(current_perimetre(), self._jury(pk, "write"))}
         return answer(self, run)
 
     # -- deliberation (R-JUR-7, R-JUR-8, R-DEC-1, R-WF-4) -------------------------------------------
@@ -430,7 +433,7 @@ class JuryApi(ScopedApi):
             if acquis is not None and not (isinstance(acquis, list) and all(
                     isinstance(x, (int, str)) and not isinstance(x, bool) for x in acquis)):
                 raise BadInput("Liste de compétences attendue.", field="acquis")
-            wf.record_decision(current_perimetre(), ins, _text(body, "decision") or "", acquis,
+            deliberation_wf.record_decision(current_perimetre(), ins, _text(body, "decision") or "", acquis,
                                _text(body, "commentaire"))
             from app.views.jurys import _display_name
             return inscription_json(ins, _display_name(ins))
@@ -464,7 +467,7 @@ class JuryApi(ScopedApi):
         """
         def run():
             ins = self._row(InscriptionJury, ins_id)
-            wf.request_complement(current_perimetre(), ins,
+            deliberation_wf.request_complement(current_perimetre(), ins,
                                   _text(_body(), "commentaire", required=True))
             return {"id": ins.id, "etat": ins.etat,
                     "statut_dossier": ins.candidature.statut}
@@ -490,7 +493,7 @@ class JuryApi(ScopedApi):
         """
         def run():
             jury = self._jury(pk, "write")
-            n = wf.close_jury(current_perimetre(), jury)
+            n = deliberation_wf.close_jury(current_perimetre(), jury)
             return {"publiees": n, "jury": jury_json(db.session.get(Jury, jury.id))}
         return answer(self, run)
 
@@ -692,7 +695,7 @@ class InscriptionJuryApi(BaseApi):
                 return {"message": "Dossier présenté : aucun jury n'est ouvert aux inscriptions "
                                    "pour le moment ; le secrétariat l'inscrira au prochain jury.",
                         "inscription": None, "jury": None, "reporte": False, "statut": c.statut}
-            reg = wf.register_to_jury(p, c, jury, commentaire)
+            reg = registration_wf.register_to_jury(p, c, jury, commentaire)
             db.session.flush()
             return {"message": reg.message, "inscription": reg.inscription.id,
                     "jury": jury_json(reg.jury), "reporte": reg.reported, "statut": c.statut}

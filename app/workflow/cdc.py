@@ -25,6 +25,7 @@ from app.models.candidature import Candidature
 from app.models.conformite import DeclarationCDC, DeclarationTitulaire
 from app.models.document import DocumentEmis
 from app.models.referentiel import Certification, Dispositif
+from app.models.statuts import SUCCESS
 from app.reports.qr import verification_url
 from app.errors import RuleViolation
 from app.workflow.conformite.retention import add_months
@@ -34,7 +35,6 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "reports" / "schemas" / "
 NS = "urn:cdc:cpf:pc5:schema:1.0.0"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 PARIS = ZoneInfo("Europe/Paris")
-HOLDER_DECISIONS = ("valide", "certifiee", "admis")
 DELAI_ALERTE_MOIS = 3
 # Financing codes (004 Annexe 14) -> modaliteAcces of the flux.
 CONTRAT_PRO = ("CP", "CPE")
@@ -119,7 +119,7 @@ def holders_query(dispositif_id: int):
     return (db.session.query(Candidature, jury_date_column().label("date_jury"))
             .join(Certification, Certification.id == Candidature.certification_id)
             .filter(Candidature.dispositif_id == dispositif_id,
-                    Candidature.decision.in_(HOLDER_DECISIONS), registered,
+                    Candidature.decision.in_(SUCCESS), registered,
                     ~_declared_or_pending())
             .order_by(Certification.code, Candidature.numero))
 

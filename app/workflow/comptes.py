@@ -12,6 +12,8 @@ from app.security import perimeter, roles, tokens
 from app.security.perimeter import Perimetre
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.mail import send_mail
+from app.workflow.engine import NotAllowed
+from app.workflow.notifications import notify
 
 # Who may create which accounts, besides the ceiling of R-ACC-1.
 CREATORS = {"admin", "secretariat", "admin_reseau", "admin_organisme", "admin_etablissement"}
@@ -19,44 +21,44 @@ OF_ROLES = ["admin_reseau", "superviseur_reseau", "admin_organisme", "utilisateu
             "admin_etablissement", "utilisateur_etablissement"]
 
 
-def assignable_roles(actor: Perimetre) -> list[str]:
-    """R-ACC-1: the roles `actor` may give — equal or lower than their own, never higher."""
-    if actor.role == "admin":
+def assignable_roles(p: Perimetre) -> list[str]:
+    """R-ACC-1: the roles `p` may give — equal or lower than their own, never higher."""
+    if p.role == "admin":
         return [c for c in ROLES.codes]
-    if actor.role == "secretariat":
+    if p.role == "secretariat":
         return [c for c in ROLES.codes if c != "admin"]
-    if actor.role not in CREATORS:
+    if p.role not in CREATORS:
         return []
-    return [c for c in OF_ROLES if RANG[c] <= RANG[actor.role]]
+    return [c for c in OF_ROLES if RANG[c] <= RANG[p.role]]
 
 
-def _check_perimeter(actor: Perimetre, profil: Profil):
+def _check_perimeter(p: Perimetre, profil: Profil):
     """The new account's perimeter must lie inside the creator's (R-ACC-5)."""
     niveau = NIVEAU.get(profil.role)
     if niveau and niveau != "user" and getattr(profil, f"{niveau}_id") is None:
         raise RuleViolation("Choisissez le périmètre du compte (%s)." % niveau.replace("etablissement", "établissement").replace("reseau", "réseau"), "R-ACC-5", field=f"{niveau}")
-    if actor.role in ("admin",):
+    if p.role in ("admin",):
         return
-    if actor.role == "secretariat":
-        if niveau == "dispositif" and profil.dispositif_id != actor.valeur:
+    if p.role == "secretariat":
+        if niveau == "dispositif" and not perimeter.is_secretariat_of(p, profil.dispositif_id):
             raise RuleViolation("Vous ne pouvez créer des comptes que pour votre dispositif.", "R-DIS-1", field="dispositif")
         if niveau == "user" or niveau in ("reseau", "organisme", "etablissement", "entreprise"):
-            profil.dispositif_id = actor.valeur
+            profil.dispositif_id = perimeter.own_id(p, "dispositif")
         return
     # Training-organisation administrators: the target must be within their branch.
     target = {"reseau": profil.reseau, "organisme": profil.organisme,
               "etablissement": profil.etablissement}.get(niveau)
-    if target is None or not perimeter.contains(target, actor, "read"):
+    if target is None or not perimeter.contains(target, p, "read"):
         raise RuleViolation("Ce périmètre est en dehors du vôtre.", "R-ACC-5", field=niveau)
-    if niveau == "reseau" and actor.niveau != "reseau":
+    if niveau == "reseau" and p.niveau != "reseau":
         raise RuleViolation("Ce périmètre est en dehors du vôtre.", "R-ACC-5", field=niveau)
-    if niveau == "organisme" and actor.niveau == "etablissement":
+    if niveau == "organisme" and p.niveau == "etablissement":
         raise RuleViolation("Ce périmètre est en dehors du vôtre.", "R-ACC-5", field=niveau)
 
 
-def check_assignment(actor: Perimetre, profil: Profil):
-    """R-ACC-1 + R-ACC-5 for a profile about to be created or changed by `actor`."""
-    if profil.role not in assignable_roles(actor):
+def check_assignment(p: Perimetre, profil: Profil):
+    """R-ACC-1 + R-ACC-5 for a profile about to be created or changed by `p`."""
+    if profil.role not in assignable_roles(p):
         raise RuleViolation(
             f"Vous ne pouvez pas attribuer le rôle « {ROLES.label(profil.role)} » : un utilisateur "
             "ne peut donner qu'un rôle égal ou inférieur au sien.", "R-ACC-1", field="role")
@@ -66,10 +68,10 @@ def check_assignment(actor: Perimetre, profil: Profil):
         if col != niveau and not (col == "dispositif" and niveau in ("user",)):
             setattr(profil, f"{col}_id", None)
             setattr(profil, col, None)
-    _check_perimeter(actor, profil)
+    _check_perimeter(p, profil)
 
 
-def create_user(actor: Perimetre, *, prenom: str, nom: str, email: str, role: str,
+def create_user(p: Perimetre, *, prenom: str, nom: str, email: str, role: str,
                 username: str | None = None, **perimetre_ids) -> User:
     """Create an account without password and e-mail the invitation link (R-ACC-1, R-ACC-2)."""
     email = (email or "").strip().lower()
@@ -82,7 +84,7 @@ def create_user(actor: Perimetre, *, prenom: str, nom: str, email: str, role: st
         if perimetre_ids.get(key) is not None:
             setattr(profil, key, perimetre_ids[key])
     _load_targets(profil)
-    check_assignment(actor, profil)
+    check_assignment(p, profil)
     user = User(first_name=prenom.strip(), last_name=nom.strip(), email=email,
                 username=(username or email).strip(), active=True,
                 password=generate_password_hash(tokens.new_nonce() * 4))
@@ -206,7 +208,6 @@ def confirm_signup(token: str, password: str) -> User:
     profil.token_nonce = tokens.new_nonce()
     profil.email_confirme_le = utcnow()
     profil.inscription = "a_approuver"
-    from app.workflow.notifications import notify
     ent = profil.entreprise
     approvers = signup_approvers(profil)
     notify(approvers, "compte", f"Demande de compte employeur : {ent.raison_sociale}",
@@ -229,27 +230,26 @@ def signup_approvers(profil: Profil) -> list[User]:
     return rows
 
 
-def may_approve(actor: Perimetre, profil: Profil) -> bool:
-    if actor.role in ("admin", "secretariat"):
+def may_approve(p: Perimetre, profil: Profil) -> bool:
+    if p.role in ("admin", "secretariat"):
         return True
-    return actor.role == "employeur" and actor.valeur == profil.entreprise_id \
-        and actor.user_id != profil.user_id
+    return perimeter.is_employer_of(p, profil.entreprise_id) and p.user_id != profil.user_id
 
 
-def pending_signups(actor: Perimetre):
-    """The requests `actor` may decide, e-mail confirmed, oldest first."""
+def pending_signups(p: Perimetre):
+    """The requests `p` may decide, e-mail confirmed, oldest first."""
     q = (db.session.query(Profil).filter(Profil.inscription == "a_approuver")
          .order_by(Profil.email_confirme_le, Profil.id))
-    if actor.role in ("admin", "secretariat"):
+    if p.role in ("admin", "secretariat"):
         return q
-    if actor.role == "employeur" and actor.valeur:
-        return q.filter(Profil.entreprise_id == actor.valeur, Profil.user_id != actor.user_id)
+    entreprise_id = perimeter.own_id(p, "entreprise") if p.role == "employeur" else None
+    if entreprise_id:
+        return q.filter(Profil.entreprise_id == entreprise_id, Profil.user_id != p.user_id)
     return q.filter(sa.false())
 
 
-def decide_signup(actor: Perimetre, profil_id: int, accept: bool, motif: str | None = None) -> Profil:
+def decide_signup(p: Perimetre, profil_id: int, accept: bool, motif: str | None = None) -> Profil:
     """Approve (the account opens with the Employeur role) or refuse, once; e-mail either way."""
-    from app.workflow.engine import NotAllowed
     q = db.session.query(Profil).filter(Profil.id == profil_id)
     if db.session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(of=Profil)  # two approvers at once: one decision
@@ -257,7 +257,7 @@ def decide_signup(actor: Perimetre, profil_id: int, accept: bool, motif: str | N
     if profil is None or profil.inscription not in ("email_a_confirmer", "a_approuver", "approuvee",
                                                      "refusee"):
         raise PerimeterViolation()
-    if not may_approve(actor, profil):
+    if not may_approve(p, profil):
         raise NotAllowed("Seul le secrétariat ou un compte approuvé de la même entreprise décide "
                          "d'une demande de compte employeur.", "R-ACC-6")
     if profil.inscription != "a_approuver":
@@ -268,7 +268,7 @@ def decide_signup(actor: Perimetre, profil_id: int, accept: bool, motif: str | N
         raise RuleViolation("Indiquez la raison du refus.", "R-ACC-6", field="motif")
     user = profil.user
     profil.inscription = "approuvee" if accept else "refusee"
-    profil.inscription_decide_le, profil.inscription_decide_par_id = utcnow(), actor.user_id
+    profil.inscription_decide_le, profil.inscription_decide_par_id = utcnow(), p.user_id
     profil.inscription_motif = motif
     if accept:
         user.active = True
@@ -278,9 +278,9 @@ def decide_signup(actor: Perimetre, profil_id: int, accept: bool, motif: str | N
     return profil
 
 
-def set_actif(actor: Perimetre, structure, actif: bool):
+def set_actif(p: Perimetre, structure, actif: bool):
     """R-ACC-3: only the certifier switches an organisme or établissement Actif ↔ Inactif."""
-    if actor.role not in ("secretariat", "admin"):
+    if p.role not in ("secretariat", "admin"):
         raise RuleViolation("Seul le certificateur peut activer ou désactiver une structure.", "R-ACC-3")
     structure.actif = bool(actif)
 
@@ -298,17 +298,17 @@ def ensure_can_operate(etablissement) -> None:
                             "candidatures ni compléter de dossiers.", "R-ACC-3")
 
 
-def update_user(actor: Perimetre, profil: Profil, *, prenom, nom, email, role, telephone=None,
+def update_user(p: Perimetre, profil: Profil, *, prenom, nom, email, role, telephone=None,
                 organisation=None, **perimetre_ids):
     """Change a user's identity, role or perimeter, under the same ceiling (R-ACC-1)."""
-    if profil.user_id == actor.user_id and role != profil.role:
+    if profil.user_id == p.user_id and role != profil.role:
         raise RuleViolation("Vous ne pouvez pas changer votre propre rôle.", "R-ACC-1", field="role")
     email = (email or "").strip().lower()
     clash = db.session.query(User.id).filter(User.email == email, User.id != profil.user_id).first()
     if clash:
         raise RuleViolation("Un compte existe déjà avec cette adresse e-mail.", field="email")
     # The ceiling applies to the role the user has now too: nobody edits a superior.
-    if RANG.get(profil.role, 0) > max((RANG[r] for r in assignable_roles(actor)), default=-1):
+    if RANG.get(profil.role, 0) > max((RANG[r] for r in assignable_roles(p)), default=-1):
         raise RuleViolation("Vous ne pouvez pas modifier un utilisateur de rôle supérieur au vôtre.", "R-ACC-1")
     profil.role = role
     for key, value in perimetre_ids.items():
@@ -316,19 +316,19 @@ def update_user(actor: Perimetre, profil: Profil, *, prenom, nom, email, role, t
             setattr(profil, key, value)
             setattr(profil, key[:-3], None)
     _load_targets(profil)
-    check_assignment(actor, profil)
+    check_assignment(p, profil)
     profil.telephone, profil.organisation = telephone, organisation
     user = profil.user
     user.first_name, user.last_name, user.email = prenom.strip(), nom.strip(), email
     user.roles = [current_app.appbuilder.sm.find_role(roles.role_name(role))]
 
 
-def toggle_active(actor: Perimetre, profil: Profil):
+def toggle_active(p: Perimetre, profil: Profil):
     if not profil.approuve:
         raise RuleViolation("Ce compte attend l'approbation de sa demande : approuvez-la ou "
                             "refusez-la.", "R-ACC-6")
-    if profil.user_id == actor.user_id:
+    if profil.user_id == p.user_id:
         raise RuleViolation("Vous ne pouvez pas désactiver votre propre compte.")
-    if RANG.get(profil.role, 0) > max((RANG[r] for r in assignable_roles(actor)), default=-1):
+    if RANG.get(profil.role, 0) > max((RANG[r] for r in assignable_roles(p)), default=-1):
         raise RuleViolation("Vous ne pouvez pas modifier un utilisateur de rôle supérieur au vôtre.", "R-ACC-1")
     profil.user.active = not profil.user.active

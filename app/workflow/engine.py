@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import Profil
 from app.models.base import utcnow
 from app.models.candidature import STATUTS, Candidature, Historique
+from app.models.statuts import DECIDED, LOCKED
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
 from app.errors import PerimeterViolation, RuleViolation
@@ -113,8 +114,11 @@ class Workflow:
         return {(s, t) for m in self.moves.values() for s in m.sources for t in m.targets}
 
 
-def _workflow(key, statuses, initial, initial_vae, locked, final, rule, moves, sent, jury):
-    return Workflow(key, statuses, initial, initial_vae, frozenset(locked), frozenset(final), rule,
+def _workflow(key, statuses, initial, initial_vae, rule, moves, sent, jury):
+    # Locked and final statuses are the named sets (app/models/statuts.py) within this workflow.
+    return Workflow(key, statuses, initial, initial_vae,
+                    frozenset(s for s in statuses if s in LOCKED),
+                    frozenset(s for s in statuses if s in DECIDED), rule,
                     {m.verb: m for m in moves}, sent, jury)
 
 
@@ -124,9 +128,7 @@ CHIMIE = _workflow(
     "competences",
     ["en_attente_recevabilite", "recevabilite_refusee", "en_cours_inscription",
      "en_attente_evaluation", "en_attente_jury", "valide", "partiel", "non_valide", "abandonnee"],
-    "en_cours_inscription", "en_attente_recevabilite",
-    ["en_attente_jury", "valide", "partiel", "non_valide"], ["valide", "partiel", "non_valide"],
-    "R-WF-1",
+    "en_cours_inscription", "en_attente_recevabilite", "R-WF-1",
     [
         _m("edit", "Modifier la fiche", _C_OPEN, roles=(EMP, SEC), button=False),
         _m("upload_document", "Ajouter un document", _C_OPEN, roles=(EMP, SEC), button=False),
@@ -168,9 +170,7 @@ CLEA = _workflow(
     ["en_attente_evaluation_prealable", "en_attente_evaluation_finale",
      "en_attente_envoi_certification", "en_attente_jury", "en_attente_complement",
      "candidature_completee", "certifiee", "non_certifiee", "abandonnee"],
-    "en_attente_evaluation_prealable", None,
-    ["en_attente_jury", "candidature_completee", "certifiee", "non_certifiee"],
-    ["certifiee", "non_certifiee"], "R-WF-2",
+    "en_attente_evaluation_prealable", None, "R-WF-2",
     [
         _m("edit", "Modifier la fiche", _L_OPEN + ("en_attente_complement",), roles=_ORG_SEC,
            button=False),
@@ -216,8 +216,7 @@ METALLURGIE = _workflow(
     "blocs",
     ["en_attente_recevabilite", "recevabilite_refusee", "inscription", "evaluation",
      "en_attente_jury", "admis", "non_admis", "abandonnee"],
-    "inscription", "en_attente_recevabilite",
-    ["en_attente_jury", "admis", "non_admis"], ["admis", "non_admis"], "R-WF-1",
+    "inscription", "en_attente_recevabilite", "R-WF-1",
     [
         _m("edit", "Modifier la fiche", _M_OPEN, roles=_HOLD, button=False),
         _m("upload_document", "Ajouter un document", _M_OPEN, roles=_HOLD, button=False),
@@ -246,11 +245,9 @@ METALLURGIE = _workflow(
 )
 
 WORKFLOWS = {w.key: w for w in (CHIMIE, CLEA, METALLURGIE)}
-# A dossier in one of these counts as "in progress or certified" (R-CAN-2): no second dossier for
-# the same candidate and certification. A failure, an abandon or a partial result allows a new one.
-ENDED_WITHOUT_TITLE = ("partiel", "non_valide", "non_certifiee", "non_admis", "abandonnee",
-                       "recevabilite_refusee")
 assert all(s in STATUTS.codes for w in WORKFLOWS.values() for s in w.statuses)
+# The named sets serve every workflow because no decision code is shared between vocabularies.
+assert all(sum(s in w.statuses for w in WORKFLOWS.values()) == 1 for s in DECIDED)
 
 
 def workflow_for(dispositif) -> Workflow:
@@ -263,7 +260,7 @@ def workflow_of(c: Candidature) -> Workflow:
 
 def is_locked(c: Candidature) -> bool:
     """R-WF-3: sent to certification / the jury, or decided."""
-    return c.statut in workflow_of(c).locked
+    return c.statut in LOCKED
 
 
 def is_open(c: Candidature) -> bool:
@@ -272,35 +269,19 @@ def is_open(c: Candidature) -> bool:
     return c.statut in wf.moves["edit"].sources
 
 
-# --- preconditions registered by the verb modules -----------------------------------------------
+# --- preconditions, declared by the verb modules next to their rules ------------------------------
+# verb -> [fn(p, c)] raising RuleViolation when the move's domain condition is not met. The verb
+# modules declare them at import; app/workflow/verbs.py, imported by create_app(), imports them all.
 PRECONDITIONS: dict[str, list] = {}
-VERBS: dict[str, callable] = {}
 
 
 def precondition(*verbs):
-    """Register fn(p, c) raising RuleViolation when a move's domain condition is not met."""
+    """Declare fn(p, c) raising RuleViolation when a move's domain condition is not met."""
     def deco(fn):
         for verb in verbs:
             PRECONDITIONS.setdefault(verb, []).append(fn)
         return fn
     return deco
-
-
-def verb(name):
-    """Register a verb function fn(p, c, **params) for the generic action endpoints."""
-    def deco(fn):
-        VERBS[name] = fn
-        return fn
-    return deco
-
-
-def _load_verb_modules():
-    from app.workflow.dossier import candidatures
-    from app.workflow import pieces as documents
-    from app.workflow.evaluation import common as evaluations
-    from app.workflow.dossier import rattachements
-    from app.workflow.dossier import vae  # noqa: F401
-    from app.workflow.jury import sessions as jurys  # noqa: F401  (jury registration hooks, R-JUR-2..4)
 
 
 # --- the guard ------------------------------------------------------------------------------------
@@ -362,7 +343,6 @@ def status_reason(wf: Workflow, move: Move, statut: str) -> str:
 
 def check(p: Perimetre, c: Candidature, verb_name: str, internal: bool = False) -> Move:
     """The guard of every move: role, perimeter, status, lock, then the domain preconditions."""
-    _load_verb_modules()
     move = workflow_of(c).moves.get(verb_name)
     _check_static(p, c, move, verb_name, internal)
     for fn in PRECONDITIONS.get(verb_name, []):
@@ -373,7 +353,6 @@ def check(p: Perimetre, c: Candidature, verb_name: str, internal: bool = False) 
 def action_states(p: Perimetre, c: Candidature) -> list[tuple[Move, str | None]]:
     """The buttons of the dossier page: (move, None) when allowed now, (move, reason) when only a
     domain condition is missing. Moves the user can never do here are left out."""
-    _load_verb_modules()
     states = []
     for move in workflow_of(c).moves.values():
         if move.system:
@@ -405,25 +384,9 @@ def can(p: Perimetre, c: Candidature, verb_name: str) -> bool:
     return True
 
 
-def perform(p: Perimetre, c: Candidature, verb_name: str, /, **params):
-    """Run a registered verb by name (generic POST and REST endpoints)."""
-    _load_verb_modules()
-    fn = VERBS.get(verb_name)
-    move = workflow_of(c).moves.get(verb_name)
-    if fn is None or move is None or move.system:
-        raise NotAllowed(f"L'action « {verb_name} » n'existe pas pour ce dossier.",
-                         workflow_of(c).rule)
-    if verb_name in FILE_VERBS:  # files come through the upload routes, never as parameters
-        raise RuleViolation("Téléversez le fichier depuis l'onglet Documents.", "R-CAN-4")
-    params = {k: v for k, v in params.items() if k not in ("p", "c", "self")}
-    return fn(p, c, **params)
-
-
-FILE_VERBS = ("upload_document", "upload_evaluation_document")
-
-
 # --- history (R-WF-5) ---------------------------------------------------------------------------
-def _auteur(p: Perimetre) -> str:
+def author_name(p: Perimetre) -> str:
+    """The name a history line shows for `p` (« Système » for jobs)."""
     if p.user_id is None:
         return "Système"
     user = db.session.get(User, p.user_id)
@@ -436,7 +399,7 @@ def record(p: Perimetre | None, c: Candidature, action: str, libelle: str, comme
     p = p or SYSTEM
     row = Historique(candidature=c, statut_avant=c.statut, statut_apres=c.statut, action=action,
                      libelle=libelle[:200], commentaire=(commentaire or None),
-                     user_id=p.user_id, auteur=auteur or _auteur(p))
+                     user_id=p.user_id, auteur=auteur or author_name(p))
     db.session.add(row)
     return row
 
@@ -450,7 +413,7 @@ def set_status(p: Perimetre, c: Candidature, verb_name: str, target: str, commen
                             workflow_of(c).rule)
     row = Historique(candidature=c, statut_avant=c.statut, statut_apres=target, action=verb_name,
                      libelle=(libelle or move.label)[:200], commentaire=commentaire or None,
-                     user_id=p.user_id, auteur=_auteur(p))
+                     user_id=p.user_id, auteur=author_name(p))
     db.session.add(row)
     c.statut = target
     c.updated_on = utcnow()

@@ -268,21 +268,17 @@ def _describe(hab: Habilitation) -> str:
 # ---------------------------------------------------------------------------------------------
 # Verbs
 # ---------------------------------------------------------------------------------------------
-def _actor_user_id(actor: Perimetre):
-    return actor.user_id
-
-
-def demander_habilitation(actor: Perimetre, etablissement, dispositifs, commentaire=None,
+def demander_habilitation(p: Perimetre, etablissement, dispositifs, commentaire=None,
                           on: date | None = None) -> list[Habilitation]:
     """R-HAB-1: one request per dispositif for `etablissement`, by an administrator of its
     réseau, organisme or établissement. A request while a valid habilitation ends within
     RENOUVELLEMENT_JOURS is its renewal."""
     day = on or _today()
-    if actor.role not in REQUESTERS:
+    if p.role not in REQUESTERS:
         raise RuleViolation("Seul un administrateur de réseau, d'organisme ou d'établissement peut "
                             "demander une habilitation.", "R-HAB-1")
     etablissement = _get(Etablissement, etablissement)
-    if etablissement is None or not perimeter.contains(etablissement, actor, "read"):
+    if etablissement is None or not perimeter.contains(etablissement, p, "read"):
         raise PerimeterViolation()
     ensure_can_operate(etablissement)
     dispositifs = [_get(Dispositif, d) for d in (dispositifs or [])]
@@ -318,8 +314,8 @@ def demander_habilitation(actor: Perimetre, etablissement, dispositifs, commenta
         hab = Habilitation(etablissement=etablissement, dispositif=dispositif, etat="en_attente",
                            etablissement_id=etablissement.id, dispositif_id=dispositif.id,
                            commentaire=(commentaire or "").strip() or None,
-                           demande_par_id=actor.user_id, renouvellement_de=current)
-        perimeter.ensure(hab, "write", actor)
+                           demande_par_id=p.user_id, renouvellement_de=current)
+        perimeter.ensure(hab, "write", p)
         db.session.add(hab)
         db.session.flush()
         created.append(hab)
@@ -327,9 +323,9 @@ def demander_habilitation(actor: Perimetre, etablissement, dispositifs, commenta
     return created
 
 
-def renouveler(actor: Perimetre, hab: Habilitation, commentaire=None, on=None):
+def renouveler(p: Perimetre, hab: Habilitation, commentaire=None, on=None):
     """R-HAB-1: the « Renouveler » button: a new request for the same établissement and dispositif."""
-    return demander_habilitation(actor, hab.etablissement, [hab.dispositif], commentaire, on)[0]
+    return demander_habilitation(p, hab.etablissement, [hab.dispositif], commentaire, on)[0]
 
 
 def _announce_request(hab: Habilitation):
@@ -348,13 +344,13 @@ def _announce_request(hab: Habilitation):
           "habilitation_demande", pour="certificateur")
 
 
-def _ensure_certifier(actor: Perimetre, hab: Habilitation):
-    if actor.role == "admin":
+def _ensure_certifier(p: Perimetre, hab: Habilitation):
+    if p.role == "admin":
         return
-    if actor.role != "secretariat":
+    if p.role != "secretariat":
         raise RuleViolation("Seul le certificateur (secrétariat du dispositif) décide d'une "
                             "habilitation.", "R-HAB-1")
-    if actor.valeur != hab.dispositif_id:
+    if not perimeter.is_secretariat_of(p, hab.dispositif_id):
         raise PerimeterViolation()
 
 
@@ -363,10 +359,10 @@ def _ensure_pending(hab: Habilitation):
         raise RuleViolation(f"Cette demande est déjà {hab.etat_label.lower()}.", "R-HAB-1")
 
 
-def apprecier(actor: Perimetre, hab: Habilitation, appreciations: dict) -> None:
+def apprecier(p: Perimetre, hab: Habilitation, appreciations: dict) -> None:
     """R-HAB-4: record the certifier's assessment; `appreciations` maps (critere, indicateur)
     to a level code (or a (level, comment) pair)."""
-    _ensure_certifier(actor, hab)
+    _ensure_certifier(p, hab)
     _ensure_pending(hab)
     existing = {(a.critere, a.indicateur): a for a in hab.appreciations}
     for key, value in appreciations.items():
@@ -398,11 +394,11 @@ def indicateurs_manquants(hab: Habilitation) -> list[tuple[int, int]]:
     return [k for k in INDICATEURS if k not in done]
 
 
-def valider(actor: Perimetre, hab: Habilitation, debut: date, fin: date,
+def validate_habilitation(p: Perimetre, hab: Habilitation, debut: date, fin: date,
             appreciations: dict | None = None, commentaire=None) -> Habilitation:
     """R-HAB-1: the certifier grants the habilitation for [debut, fin]. For the metallurgy scheme
     the 12 indicators must be assessed first (R-HAB-4)."""
-    _ensure_certifier(actor, hab)
+    _ensure_certifier(p, hab)
     _ensure_pending(hab)
     if debut is None or fin is None:
         raise RuleViolation("Indiquez les dates de début et de fin de l'habilitation.", "R-HAB-1",
@@ -411,7 +407,7 @@ def valider(actor: Perimetre, hab: Habilitation, debut: date, fin: date,
         raise RuleViolation("La date de fin doit suivre la date de début.", "R-HAB-1",
                             field="date_fin")
     if appreciations:
-        apprecier(actor, hab, appreciations)
+        apprecier(p, hab, appreciations)
     if appreciation_requise(hab):
         missing = indicateurs_manquants(hab)
         if missing:
@@ -420,7 +416,7 @@ def valider(actor: Perimetre, hab: Habilitation, debut: date, fin: date,
                 f"d'habilitation avant de valider ({len(missing)} manquant(s), dont « "
                 f"{CRITERES[missing[0][0] - 1][0]} », indicateur {missing[0][1]}).", "R-HAB-4")
     hab.etat, hab.date_debut, hab.date_fin = "validee", debut, fin
-    hab.decide_le, hab.decide_par_id = utcnow(), actor.user_id
+    hab.decide_le, hab.decide_par_id = utcnow(), p.user_id
     if commentaire:
         hab.commentaire = "\n".join(x for x in (hab.commentaire, commentaire.strip()) if x)
     db.session.flush()
@@ -432,16 +428,16 @@ def valider(actor: Perimetre, hab: Habilitation, debut: date, fin: date,
     return hab
 
 
-def rejeter(actor: Perimetre, hab: Habilitation, motif: str) -> Habilitation:
+def reject_habilitation(p: Perimetre, hab: Habilitation, motif: str) -> Habilitation:
     """R-HAB-1: the certifier refuses with a reason the requester reads."""
-    _ensure_certifier(actor, hab)
+    _ensure_certifier(p, hab)
     _ensure_pending(hab)
     motif = (motif or "").strip()
     if not motif:
         raise RuleViolation("Indiquez le motif du rejet : le demandeur le lira.", "R-HAB-1",
                             field="motif_rejet")
     hab.etat, hab.motif_rejet = "rejetee", motif
-    hab.decide_le, hab.decide_par_id = utcnow(), actor.user_id
+    hab.decide_le, hab.decide_par_id = utcnow(), p.user_id
     db.session.flush()
     titre = "Demande d'habilitation rejetée"
     contenu = f"{_describe(hab)[0].upper()}{_describe(hab)[1:]} est rejetée. Motif : {motif}"
@@ -498,13 +494,13 @@ def remind_expiring(today: date | None = None) -> int:
 # ---------------------------------------------------------------------------------------------
 # Évaluateurs habilités (written by the secretariat)
 # ---------------------------------------------------------------------------------------------
-def habiliter_evaluateur(actor: Perimetre, evaluateur: EvaluateurHabilite, certification,
+def habiliter_evaluateur(p: Perimetre, evaluateur: EvaluateurHabilite, certification,
                          region: str, debut: date, fin: date) -> HabilitationEvaluateur:
-    """R-HAB-5: habilitate an evaluator for a certification of the actor's dispositif × région."""
+    """R-HAB-5: habilitate an evaluator for a certification of the the user's dispositif × région."""
     from app.models.structures import REGIONS
     certification = _get(Certification, certification)
-    if actor.role != "admin" and not (actor.role == "secretariat" and certification is not None
-                                      and certification.dispositif_id == actor.valeur):
+    if not (p.unrestricted or certification is not None
+            and perimeter.is_secretariat_of(p, certification.dispositif_id)):
         raise PerimeterViolation()
     if region not in REGIONS:
         raise RuleViolation("Région inconnue.", "R-HAB-5", field="region")

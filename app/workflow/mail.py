@@ -18,6 +18,7 @@ from flask_mail import Message
 from app.extensions import db, mail
 from app.models.base import utcnow
 from app.models.notification import MailMessage
+from app.workflow.engine import workflow_for
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -44,7 +45,6 @@ def send_mail(to: str, template: str, cc: str | None = None, **context) -> MailM
 def vocabulary(context: dict) -> dict:
     """The words of the dispositif the mail is about (R-DIS-2): a CléA jury is no « jury
     paritaire », a chemical dossier is « inscrit au jury », a CléA one « envoyé en certification »."""
-    from app.workflow.engine import workflow_for
     subject = context.get("c") or context.get("jury")
     dispositif = getattr(subject, "dispositif", None)
     if dispositif is None:

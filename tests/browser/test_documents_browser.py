@@ -10,15 +10,15 @@ from tests.test_jurys import ADMIN, P, jour_j, register, secretariat
 
 def test_closed_jury_pv_certificate_and_public_verification(make, db, live_server, page, tmp_path):  # R-DOC-1 R-DOC-4
     from app.models.document import DocumentEmis
-    from app.workflow.jury import sessions as jurys
+    from app.workflow.jury import deliberation
     j = make.jury("METALLURGIE", lieu="Nantes")
     make.jury_compose(j, unions=("CFDT",))
     admitted = make.dossier_pret_jury("METALLURGIE")
     sec = secretariat(make, "METALLURGIE")
     ins = register(db, admitted, j).inscription
     jour_j(db, j)
-    jurys.record_decision(ADMIN, ins, "admis")
-    jurys.close_jury(P(sec), j)
+    deliberation.record_decision(ADMIN, ins, "admis")
+    deliberation.close_jury(P(sec), j)
     db.session.commit()
 
     sign_in(page, live_server, sec)

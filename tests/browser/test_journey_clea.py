@@ -20,7 +20,7 @@ def test_clea_journey_in_chromium(make, db, live_server, page):
     juror = make.user("jury", dispositif=clea)
     jury = make.jury("CLEA", date=TODAY, date_limite_inscription=TODAY, capacite=5)
     from app.security.perimeter import Perimetre
-    from app.workflow.jury.sessions import add_member
+    from app.workflow.jury.composition import add_member
     admin = Perimetre(None, "admin", None, None)
     add_member(admin, jury, "president", nom="Président", prenom="Paul",
                email="president@example.com")

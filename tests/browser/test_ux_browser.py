@@ -3,8 +3,8 @@ everything typed, with the error in view next to its field."""
 import datetime as dt
 
 from app.security.perimeter import perimetre_of as P
-from app.workflow.evaluation import common as evaluations
-from app.workflow.jury import sessions as jurys
+from app.workflow.evaluation import clea
+from app.workflow.jury import registration
 from tests.browser.conftest import sign_in
 
 TODAY = dt.date.today()
@@ -12,7 +12,7 @@ TODAY = dt.date.today()
 
 def test_refused_finalisation_keeps_the_grid(make, db, live_server, page):  # R-EVA-5
     c = make.candidature("CLEA")
-    evaluations.start_evaluation(P(c.createur), c, evaluateur_nom="Durand",
+    clea.start_evaluation(P(c.createur), c, evaluateur_nom="Durand",
                                  evaluateur_prenom="Paul", evaluateur_email="paul@test.invalid")
     db.session.commit()
     sign_in(page, live_server, c.createur)
@@ -40,7 +40,7 @@ def test_refused_jury_decision_keeps_the_choice_and_the_comment(make, db, live_s
     j = make.jury("CHIMIE")
     members = make.jury_compose(j)
     c = make.dossier_pret_jury("CHIMIE", acquis=2)
-    ins = jurys.register_to_jury(P(c.createur), c, j).inscription
+    ins = registration.register_to_jury(P(c.createur), c, j).inscription
     db.session.commit()
     j.date, j.date_limite_inscription = TODAY, TODAY - dt.timedelta(days=1)
     db.session.commit()

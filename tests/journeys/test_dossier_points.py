@@ -10,8 +10,12 @@ from app.models.evaluation import Formation
 from app.security.perimeter import perimetre_of as P
 from app.errors import RuleViolation
 from app.workflow.evaluation import common as evaluations
+from app.workflow.evaluation import chimie
 from app.workflow.jury import sessions as jurys
+from app.workflow.jury import deliberation
+from app.workflow.jury import registration
 from app.workflow.dossier import candidatures as wf
+from app.workflow import engine
 from tests.journeys.forms import follow, open_page
 
 TODAY = dt.date.today()
@@ -48,16 +52,16 @@ def test_p9_certification_without_competences_cannot_be_evaluated_and_says_why(a
         wf.confirm_evaluator(P(c.createur), c, evaluateur=ev_user.id, date_evaluation=TODAY)
     db.session.rollback()
     # An evaluation opened before this rule (no row in its grid) cannot be finalised either.
-    evaluations.create_skills_evaluation(c, ev_user, TODAY)
+    chimie.create_skills_evaluation(c, ev_user, TODAY)
     c.evaluateur_id = ev_user.id
     c.statut = "en_attente_evaluation"
     db.session.commit()
-    evaluations.invite_metier_evaluator(P(ev_user), c, nom="B", prenom="L", email="l@b.fr")
+    chimie.invite_metier_evaluator(P(ev_user), c, nom="B", prenom="L", email="l@b.fr")
     from app.workflow import pieces as documents
     documents.add_document(P(ev_user), c, filename="o4.pdf", type_piece="guide_evaluation",
                            data=make.pdf("outil 4 vide"))
     with pytest.raises(RuleViolation, match="aucune compétence"):
-        evaluations.record_results(P(ev_user), c, observations_candidat="RAS", finalise=True)
+        chimie.record_results(P(ev_user), c, observations_candidat="RAS", finalise=True)
     db.session.rollback()
     assert evaluations.latest(c).resultat is None
 
@@ -67,7 +71,7 @@ def test_p9_competence_added_after_opening_appears_in_the_grid(app, make, db):
     c = make.candidature("CHIMIE")
     ev_user = make.evaluateur(c.certification, region=c.region).user
     wf.confirm_evaluator(P(c.createur), c, evaluateur=ev_user.id, date_evaluation=TODAY)
-    evaluations.invite_metier_evaluator(P(ev_user), c, nom="B", prenom="L", email="l@b.fr")
+    chimie.invite_metier_evaluator(P(ev_user), c, nom="B", prenom="L", email="l@b.fr")
     db.session.commit()
     before = len(evaluations.latest(c).resultats)
     new = Competence(certification=c.certification, code="C99", intitule="Compétence ajoutée",
@@ -109,7 +113,7 @@ def _late_dossier(make, db, days_ago):
     ev_user = make.evaluateur(c.certification, region=c.region).user
     wf.confirm_evaluator(P(c.createur), c, evaluateur=ev_user.id,
                          date_evaluation=TODAY - dt.timedelta(days=days_ago))
-    evaluations.invite_metier_evaluator(P(ev_user), c, nom="B", prenom="L", email="l@b.fr")
+    chimie.invite_metier_evaluator(P(ev_user), c, nom="B", prenom="L", email="l@b.fr")
     db.session.commit()
     return c, ev_user
 
@@ -123,7 +127,7 @@ def test_p10_late_evaluator_cannot_move_the_date_back_into_the_window(app, make,
     assert not action_forms(page, "plan_evaluation")
     assert "seul le secrétariat du dispositif peut en changer la date" in page.text
     with pytest.raises(RuleViolation) as exc:
-        evaluations.plan_evaluation(P(ev_user), c, date_evaluation=TODAY)
+        chimie.plan_evaluation(P(ev_user), c, date_evaluation=TODAY)
     assert exc.value.rule == "R-EVA-2"
     db.session.rollback()
     assert evaluations.latest(c).date_evaluation == TODAY - dt.timedelta(days=9)
@@ -178,7 +182,7 @@ def test_p11_owner_chooses_the_jury_and_registers_again_after_a_withdrawal(app, 
     full = make.jury("CHIMIE", capacite=1, lieu="Paris")
     nxt = make.jury("CHIMIE", date=TODAY + dt.timedelta(days=40), lieu="Lyon")
     other = make.dossier_pret_jury("CHIMIE")
-    jurys.register_to_jury(P(other.createur), other, full)
+    registration.register_to_jury(P(other.createur), other, full)
     db.session.commit()
     c = make.dossier_pret_jury("CHIMIE")
     client = sign_in(app, c.createur)
@@ -232,7 +236,7 @@ def test_p11_formation_attestation_uploaded_after_the_formation(app, make, db):
     db.session.expire_all()
     f = db.session.get(Formation, f.id)
     assert f.attestation is not None and f.attestation.nom_fichier == "attestation.pdf"
-    assert "start_evaluation" in wf.allowed_actions(P(c.createur), f.candidature)
+    assert "start_evaluation" in engine.allowed_actions(P(c.createur), f.candidature)
 
 
 def test_p11_complement_request_is_shown_on_the_dossier_page(app, make, db):
@@ -244,7 +248,7 @@ def test_p11_complement_request_is_shown_on_the_dossier_page(app, make, db):
     ins = jurys.active_inscription(c)
     assert ins.jury_id == jury.id
     sec = make.user("secretariat", dispositif=make.ref["CLEA"])
-    jurys.request_complement(P(sec), ins, "Joindre la matrice d'évaluation signée.")
+    deliberation.request_complement(P(sec), ins, "Joindre la matrice d'évaluation signée.")
     db.session.commit()
     page = dossier_page(sign_in(app, c.createur), c)
     block = page.text[page.text.index("Le jury demande un complément"):]
@@ -259,7 +263,7 @@ def test_p15_locked_dossier_says_it_is_locked(app, make, db):
     wf.submit_to_jury(P(c.createur), c)
     db.session.commit()
     with pytest.raises(RuleViolation) as exc:
-        wf.check(P(c.createur), c, "declare_abandon")
+        engine.check(P(c.createur), c, "declare_abandon")
     assert exc.value.rule == "R-WF-3" and "verrouillé" in str(exc.value)
     assert "étapes précédentes" not in str(exc.value)
     client = sign_in(app, c.createur)

@@ -24,6 +24,7 @@ from app.reports.qr import verification_url
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre, current_perimetre
 from app.errors import PerimeterViolation, RuleViolation
+from app.workflow.engine import record
 
 AREA = "DonneesPersonnelles"
 # Search keys and technical columns say nothing about the person.
@@ -203,7 +204,6 @@ def export_person(candidat_id: int, p: Perimetre | None = None, log: bool = True
             if d.pdf:
                 z.writestr(issued_path(d), d.pdf)
     if log:
-        from app.workflow.engine import record
         for c in dossiers:
             record(p, c, "export_donnees_personnelles",
                    "Export des données personnelles (demande d'accès)")

@@ -25,11 +25,9 @@ from app.models.conformite import (CLASSES, DEFAULT_RULES, MAX_MOIS, PurgeLog, P
 from app.models.document import DocumentEmis
 from app.models.evaluation import Evaluation, ResultatCompetence
 from app.models.referentiel import Dispositif
+from app.models.statuts import DECIDED, FAILURE, PARTIAL, SUCCESS
 from app.errors import RuleViolation
 
-REUSSITE = ("valide", "certifiee", "admis")
-ECHEC = ("non_valide", "non_certifiee", "non_admis")
-DECISIONS = REUSSITE + ("partiel",) + ECHEC
 # Uploaded pieces per class. Appraisals: the completed evaluation guides and matrices (outils
 # n°4 and n°8). Any other piece type — including one added later — is a document of the
 # preparation, removed at the decision (the shortest duration: the safe default for privacy).
@@ -127,13 +125,13 @@ def _acquired_something():
 def outcome_criterion(issue: str):
     decision = Candidature.decision
     if issue == "toutes":
-        return decision.in_(DECISIONS)
+        return decision.in_(DECIDED)
     if issue == "reussite":
-        return decision.in_(REUSSITE)
+        return decision.in_(SUCCESS)
     if issue == "partiel":
-        return sa.or_(decision == "partiel", sa.and_(decision.in_(ECHEC), _acquired_something()))
+        return sa.or_(decision.in_(PARTIAL), sa.and_(decision.in_(FAILURE), _acquired_something()))
     if issue == "echec":
-        return sa.and_(decision.in_(ECHEC), ~_acquired_something())
+        return sa.and_(decision.in_(FAILURE), ~_acquired_something())
     raise ValueError(issue)
 
 
@@ -376,8 +374,3 @@ def traces_for(candidature_id: int) -> list[PurgeTrace]:
     return (db.session.query(PurgeTrace).filter(PurgeTrace.candidature_id == candidature_id)
             .order_by(PurgeTrace.purge_le.desc(), PurgeTrace.id).all())
 
-
-def purge_date_of(document_emis_id: int) -> dt.date | None:
-    """The day an issued document's content was removed, or None."""
-    return db.session.query(PurgeTrace.purge_le).filter(
-        PurgeTrace.document_emis_id == document_emis_id).scalar()

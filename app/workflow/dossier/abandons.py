@@ -14,11 +14,11 @@ from app.security.perimeter import Perimetre
 from app.errors import RuleViolation
 from app.workflow.notifications import notify
 from app.workflow.engine import (
-    SYSTEM, WORKFLOWS, check, dossier_link, holders, precondition, set_status, verb, workflow_of,
+    SYSTEM, WORKFLOWS, check, dossier_link, holders, precondition, set_status, workflow_of,
 )
+from app.workflow.dossier.candidatures import ensure_no_duplicate
 
 
-@verb("declare_abandon")
 def declare_abandon(p: Perimetre, c: Candidature, motif=None, precision=None, **_):
     """A user declares an abandon with a reason (R-CAN-7)."""
     check(p, c, "declare_abandon")
@@ -40,11 +40,9 @@ def _abandon(p, c, verb_name, motif, precision, auto):
 
 @precondition("reinstate")
 def _reinstate_possible(p, c):
-    from app.workflow.dossier.candidatures import ensure_no_duplicate
     ensure_no_duplicate(c.candidat_id, c.certification_id, exclude_id=c.id)
 
 
-@verb("reinstate")
 def reinstate(p: Perimetre, c: Candidature, commentaire=None, **_):
     """R-CAN-7: an abandoned dossier is reinstated where it stood."""
     move = check(p, c, "reinstate")

@@ -31,13 +31,13 @@ def _text(data, key, maxlen=120):
     return value
 
 
-def _bool(value) -> bool:
+def parse_bool(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "oui", "on", "y", "yes")
     return bool(value)
 
 
-def _date(value, field):
+def parse_date(value, field):
     if value in (None, ""):
         return None
     if isinstance(value, date):
@@ -71,7 +71,7 @@ def validate_identity(data: dict) -> dict:
         raise RuleViolation("Le nom d'usage ne doit contenir que des lettres.", "R-CAN-1",
                             field="nom_usage")
     out["nom_usage"] = usage
-    born = _date(data.get("date_naissance"), "date_naissance")
+    born = parse_date(data.get("date_naissance"), "date_naissance")
     if born is None:
         raise RuleViolation("La date de naissance est obligatoire.", "R-CAN-1", field="date_naissance")
     now = today()
@@ -80,7 +80,7 @@ def validate_identity(data: dict) -> dict:
         raise RuleViolation(f"Date de naissance invraisemblable (le candidat doit avoir entre "
                             f"{AGE_MIN} et {AGE_MAX} ans).", "R-CAN-1", field="date_naissance")
     out["date_naissance"] = born
-    etranger, outre_mer = _bool(data.get("ne_etranger")), _bool(data.get("ne_outre_mer"))
+    etranger, outre_mer = parse_bool(data.get("ne_etranger")), parse_bool(data.get("ne_outre_mer"))
     if etranger and outre_mer:
         raise RuleViolation("Un candidat né à l'étranger n'est pas né dans une collectivité "
                             "d'outre-mer.", "R-CAN-1", field="ne_outre_mer")
@@ -163,7 +163,7 @@ def search(numero=None, nom=None, prenom=None, date_naissance=None, ville_naissa
     """
     numero = (numero or "").strip().upper()
     k_nom, k_prenom = cle(nom), cle(prenom)
-    born = _date(date_naissance, "date_naissance")
+    born = parse_date(date_naissance, "date_naissance")
     k_ville, cp, k_pays = cle(ville_naissance), (code_postal_naissance or "").strip(), cle(pays_naissance)
     criteria = [bool(k_nom), bool(k_prenom), born is not None, bool(k_ville), bool(cp), bool(k_pays)]
     if not numero:
@@ -233,7 +233,7 @@ def same_person_elsewhere(p, nom, prenom, date_naissance) -> list[Candidature]:
     rule needs to know that the person exists, not who else is a candidate (issue 14)."""
     from app.security import perimeter
     k_nom, k_prenom = cle(nom), cle(prenom)
-    born = _date(date_naissance, "date_naissance") if date_naissance else None
+    born = parse_date(date_naissance, "date_naissance") if date_naissance else None
     if not (k_nom and k_prenom and born):
         return []
     return (db.session.query(Candidature)

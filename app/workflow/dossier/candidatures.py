@@ -1,14 +1,15 @@
 """Dossier verbs: creation (R-CAN-1..5, R-DIS-2, R-REF-5), the fiche, the moves towards the jury
 (R-WF-1..4), abandon and reinstatement (R-CAN-7), accommodations (R-EVA-8).
 
-Public verbs the jury feature calls (each checks the same guard as the buttons):
-  submit_to_jury(p, c)                 chimie / metallurgy: → en attente de jury (locked)
-  send_to_certification(p, c)          CléA: → en attente de jury (locked)
-  apply_decision(p, c, decision, decide_le=None, commentaire=None)
-  request_complement(p, c, commentaire)          CléA, R-WF-4
-  complete_and_resend(p, c)                      CléA, R-WF-4
-  unlock(p, c)                          undo the sending (R-WF-3)
-The engine (check, allowed_actions, action_states, set_status, record) is re-exported here.
+The moves towards the jury place the dossier themselves (app/workflow/jury/sessions.py) and
+return what happened (each checks the same guard as the buttons):
+  submit_to_jury(p, c, jury=None)      chimie / metallurgy: → en attente de jury (locked), placed
+  send_to_certification(p, c, jury=None)  CléA: → en attente de jury (locked), placed
+  complete_and_resend(p, c)            CléA, R-WF-4: back to the jury, placed
+  unlock(p, c)                         undo the sending (R-WF-3): out of its jury
+  request_complement(p, c, commentaire)  CléA, R-WF-4 (jury side)
+  apply_decision(p, c, decision, decide_le=None, commentaire=None)  (jury side)
+Abandon and reinstatement are in abandons.py, accommodations in evaluation/common.py.
 """
 from datetime import date
 
@@ -21,6 +22,7 @@ from app.models.base import today, utcnow
 from app.models.candidature import (
     STATUTS_INSCRIPTION, Candidat, Candidature, Historique, NumeroSequence,
 )
+from app.models.statuts import ENDED_WITHOUT_TITLE
 from app.security import perimeter
 from app.security.perimeter import Perimetre
 from app.seed_data.referentiels import FINANCEMENTS
@@ -29,12 +31,15 @@ from app.workflow.dossier import candidats
 from app.workflow.comptes import ensure_can_operate
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
-from app.workflow.engine import (  # noqa: F401  (re-exported)
-    CHIMIE, CLEA, EMP, ENDED_WITHOUT_TITLE, EV, METALLURGIE, ORG, SEC, SYSTEM, WORKFLOWS, Move,
-    NotAllowed, Workflow, _auteur, action_states, allowed_actions, can, check, dossier_link,
-    holders, is_locked, is_open, perform, precondition, record, secretariat_of, set_status, verb,
-    workflow_for, workflow_of,
+from app.workflow.engine import (
+    CHIMIE, EMP, ORG, SEC, NotAllowed, author_name, check, dossier_link, holders, is_locked,
+    precondition, record, secretariat_of, set_status, workflow_for,
 )
+from app.workflow.evaluation.chimie import create_skills_evaluation
+from app.workflow.jury import sessions as jury_sessions
+from app.workflow.jury.acquis import cqpi_by_equivalence
+from app.workflow.habilitations import ensure_evaluator_allowed
+from app.workflow.habilitations import ensure_habilitated
 
 CREATOR_KIND = {EMP: "employeur", SEC: "secretariat", **{r: "etablissement" for r in ORG}}
 FINANCEMENT_CODES = [code for code, _ in FINANCEMENTS]
@@ -43,18 +48,6 @@ DOSSIER_FIELDS = ("financement", "statut_inscription", "type_public", "niveau_fo
                   "objectifs_professionnels", "objectifs_extra_professionnels",
                   "initiative_salarie", "cqpi_demande")
 OBJECTIFS_MIN = 20
-# The jury feature may add checks refusing the undo of a sending (e.g. the jury has deliberated).
-UNLOCK_GUARDS: list = []
-# verb -> [fn(p, c, **params)] run at the end of the move: the jury feature registers a submitted or
-# sent dossier to a jury (R-JUR-2..4, R-WF-4) and withdraws an unlocked one (app/workflow/jury/sessions.py).
-AFTER_MOVE: dict[str, list] = {}
-
-
-def _after_move(verb_name, p, c, params):
-    for hook in AFTER_MOVE.get(verb_name, []):
-        hook(p, c, **params)
-
-
 def _get(model, value):
     if value is None or value == "" or isinstance(value, model):
         return value or None
@@ -73,7 +66,7 @@ def clean_fields(data: dict, dispositif) -> dict:
             continue
         value = data[key]
         if key in ("socle_contextualise", "initiative_salarie", "cqpi_demande"):
-            out[key] = candidats._bool(value)
+            out[key] = candidats.parse_bool(value)
         elif key == "niveau_formation":
             if value in (None, ""):
                 out[key] = None
@@ -100,7 +93,6 @@ def clean_fields(data: dict, dispositif) -> dict:
 
 def _check_cqpi_request(c: Candidature, known=None):
     """R-REF-2: a CQPI is asked for only with a CQP that gives one by equivalence."""
-    from app.workflow.jury.deliberation import cqpi_by_equivalence
     equivalent = known.cqpi_by_equivalence if known is not None else cqpi_by_equivalence
     if c.cqpi_demande and not equivalent(c.certification):
         raise RuleViolation("Cette certification ne donne aucun CQPI par équivalence : la demande "
@@ -181,7 +173,7 @@ def create_candidature(p: Perimetre, *, certification, identite: dict | None = N
     if kind is None:
         raise NotAllowed("Votre rôle ne permet pas de créer un dossier.", "R-DIS-2")
     if kind == "secretariat":
-        if p.valeur != dispositif.id:
+        if not perimeter.is_secretariat_of(p, dispositif):
             raise PerimeterViolation()
         if not (dispositif.allows_creator("secretariat") or dispositif.allows_creator("candidat")):
             raise NotAllowed("Les dossiers de ce dispositif ne sont pas créés par le secrétariat.",
@@ -217,7 +209,7 @@ def save_candidatures(p: Perimetre, dossiers: list[Candidature]) -> None:
                 c.numero = numero
     db.session.add_all(dossiers)
     db.session.flush()
-    auteur, admins = _auteur(p), {}
+    auteur, admins = author_name(p), {}
     db.session.execute(sa.insert(Historique), [  # one executemany, not one object per dossier
         {"candidature_id": c.id, "statut_avant": None, "statut_apres": c.statut,
          "action": "create", "libelle": "Création du dossier", "user_id": p.user_id,
@@ -235,7 +227,7 @@ def _build(p, kind, dispositif, wf, certification, identite, candidat, etablisse
     etablissement = _get(Etablissement, etablissement)
     entreprise = _get(Entreprise, entreprise)
     if kind == "employeur":
-        entreprise = db.session.get(Entreprise, p.valeur)
+        entreprise = db.session.get(Entreprise, perimeter.own_id(p, "entreprise"))
         etablissement = None
     if kind == "etablissement":
         if etablissement is None:
@@ -243,7 +235,6 @@ def _build(p, kind, dispositif, wf, certification, identite, candidat, etablisse
                                 field="etablissement")
         if not perimeter.contains(etablissement, p, "read"):
             raise PerimeterViolation()
-        from app.workflow.habilitations import ensure_habilitated
         ensure_habilitated(etablissement, dispositif, known=known)
     elif etablissement is not None:
         ensure_can_operate(etablissement)
@@ -299,7 +290,7 @@ def _build(p, kind, dispositif, wf, certification, identite, candidat, etablisse
     c.statut = wf.initial_vae if c.vae else wf.initial
     if c.vae:
         c.recevabilite_statut = "en_attente"
-        c.recevabilite_recue_le = candidats._date(recevabilite_recue_le, "recevabilite_recue_le") \
+        c.recevabilite_recue_le = candidats.parse_date(recevabilite_recue_le, "recevabilite_recue_le") \
             or today()
     return c, person
 
@@ -334,7 +325,6 @@ def _structure_active(p, c):
         ensure_can_operate(c.etablissement)
 
 
-@verb("edit")
 def update_candidature(p: Perimetre, c: Candidature, identite: dict | None = None,
                        entreprise=None, recevabilite_recue_le=None, **fields) -> list[str]:
     """Change the fiche (identity and R-CAN-3 fields); refused once locked (R-WF-3)."""
@@ -373,7 +363,7 @@ def update_candidature(p: Perimetre, c: Candidature, identite: dict | None = Non
             c.entreprise = ent
             changed.append("entreprise")
     if recevabilite_recue_le is not None and p.role == SEC and c.vae:
-        day = candidats._date(recevabilite_recue_le, "recevabilite_recue_le")
+        day = candidats.parse_date(recevabilite_recue_le, "recevabilite_recue_le")
         if day != c.recevabilite_recue_le:
             c.recevabilite_recue_le = day
             changed.append("recevabilite_recue_le")
@@ -395,7 +385,6 @@ def _inscription_complete(p, c):
                             + ", ".join(missing) + ".", "R-WF-1")
 
 
-@verb("confirm_evaluator")
 def confirm_evaluator(p: Perimetre, c: Candidature, evaluateur=None, date_evaluation=None,
                       commentaire=None, **_):
     """Chimie: the employer confirms the évaluateur habilité (R-HAB-5/6); he is e-mailed (R-NOT-3)."""
@@ -407,13 +396,11 @@ def confirm_evaluator(p: Perimetre, c: Candidature, evaluateur=None, date_evalua
     if not region:
         raise RuleViolation("La région de l'évaluation est inconnue : renseignez la région de "
                             "l'entreprise ou de l'établissement.", "R-HAB-5", field="evaluateur")
-    from app.workflow.habilitations import ensure_evaluator_allowed
     ensure_evaluator_allowed(user, c.certification, region, entreprise=c.entreprise,
                              organisme=c.organisme_formation or c.organisme)
-    day = candidats._date(date_evaluation, "date_evaluation")
+    day = candidats.parse_date(date_evaluation, "date_evaluation")
     c.evaluateur_id, c.evaluateur = user.id, user
     c.evaluateur_confirme_le = utcnow()
-    from app.workflow.evaluation.common import create_skills_evaluation
     create_skills_evaluation(c, user, day)
     set_status(p, c, "confirm_evaluator", "en_attente_evaluation", commentaire,
                libelle=f"Évaluateur habilité confirmé : {user.first_name} {user.last_name}")
@@ -433,50 +420,47 @@ def _identity_for_certificate(p, c):
                             + " (utilisés pour le certificat).", "R-CAN-1")
 
 
-@verb("submit_to_jury")
-def submit_to_jury(p: Perimetre, c: Candidature, commentaire=None, **params):
-    """Chimie / metallurgy: every evaluator input is in, the dossier waits for its jury (locked)."""
+def submit_to_jury(p: Perimetre, c: Candidature, commentaire=None, jury=None, **_):
+    """Chimie / metallurgy: every evaluator input is in, the dossier waits for its jury (locked)
+    and enters the one asked for or the next open one (None: it waits for an assignment)."""
     check(p, c, "submit_to_jury")
     set_status(p, c, "submit_to_jury", "en_attente_jury", commentaire)
     c.envoye_le = utcnow()
     notify(secretariat_of(c.dispositif_id), "envoi_certification",
            f"Dossier {c.numero} présenté au jury", f"{c.candidat.nom_complet} — "
            f"{c.certification.intitule} ({c.titulaire})", dossier_link(c))
-    _after_move("submit_to_jury", p, c, params)
+    return jury_sessions.place_sent(p, c, jury)
 
 
 @precondition("send_to_certification")
 def _ready_for_certification(p, c):
     """R-ACC-4/R-HAB-2 and the objectives the jury reads (003)."""
-    from app.workflow.habilitations import ensure_habilitated
     ensure_habilitated(c.etablissement, c.dispositif)
     if len((c.objectifs_professionnels or "").strip()) < OBJECTIFS_MIN:
         raise RuleViolation("Précisez les objectifs du projet professionnel : le jury peut refuser "
                             "un dossier insuffisamment renseigné.", "R-CAN-3")
 
 
-@verb("send_to_certification")
-def send_to_certification(p: Perimetre, c: Candidature, commentaire=None, **params):
-    """CléA: only from a Validé evaluation (R-EVA-6); the dossier is then locked (R-WF-3)."""
+def send_to_certification(p: Perimetre, c: Candidature, commentaire=None, jury=None, **_):
+    """CléA: only from a Validé evaluation (R-EVA-6); the dossier is then locked (R-WF-3) and
+    enters the certificateur's next open jury (None: it waits for an assignment)."""
     check(p, c, "send_to_certification")
     set_status(p, c, "send_to_certification", "en_attente_jury", commentaire)
     c.envoye_le = utcnow()
     notify(secretariat_of(c.dispositif_id), "envoi_certification",
            f"Dossier {c.numero} envoyé en certification",
            f"{c.candidat.nom_complet} — {c.titulaire}", dossier_link(c))
-    _after_move("send_to_certification", p, c, params)
+    return jury_sessions.place_sent(p, c, jury)
 
 
 @precondition("unlock")
 def _not_decided(p, c):
     if c.decision is not None:
         raise RuleViolation("Le jury a déjà statué sur ce dossier.", "R-WF-3")
-    for guard in UNLOCK_GUARDS:
-        guard(p, c)
+    jury_sessions.ensure_not_deliberated(c)
 
 
-@verb("unlock")
-def unlock(p: Perimetre, c: Candidature, commentaire=None, **params):
+def unlock(p: Perimetre, c: Candidature, commentaire=None, **_):
     """R-WF-3: only an administrateur réseau or the certifier undoes the sending."""
     move = check(p, c, "unlock")
     target = next(iter(move.targets))
@@ -484,7 +468,7 @@ def unlock(p: Perimetre, c: Candidature, commentaire=None, **params):
     c.envoye_le = None
     notify(holders(c), "envoi_certification", f"Envoi du dossier {c.numero} annulé",
            "Le dossier peut de nouveau être modifié.", dossier_link(c))
-    _after_move("unlock", p, c, params)
+    jury_sessions.withdraw_unlocked(p, c)
 
 
 def request_complement(p: Perimetre, c: Candidature, commentaire: str):
@@ -523,15 +507,14 @@ def _complement_added(p, c):
                             "R-WF-4")
 
 
-@verb("complete_and_resend")
-def complete_and_resend(p: Perimetre, c: Candidature, commentaire=None, **params):
-    """R-WF-4: the completed dossier goes back to the jury (locked again)."""
+def complete_and_resend(p: Perimetre, c: Candidature, commentaire=None, jury=None, **_):
+    """R-WF-4: the completed dossier goes back to the jury (locked again), placed like a sent one."""
     check(p, c, "complete_and_resend")
     set_status(p, c, "complete_and_resend", "candidature_completee", commentaire)
     notify(secretariat_of(c.dispositif_id), "envoi_certification",
            f"Dossier {c.numero} complété", f"{c.candidat.nom_complet} — {c.titulaire}",
            dossier_link(c))
-    _after_move("complete_and_resend", p, c, params)
+    return jury_sessions.place_sent(p, c, jury)
 
 
 def apply_decision(p: Perimetre, c: Candidature, decision: str, decide_le: date | None = None,
@@ -546,11 +529,3 @@ def apply_decision(p: Perimetre, c: Candidature, decision: str, decide_le: date 
     set_status(recorded_by or p, c, "apply_decision", decision, commentaire, libelle=libelle)
     notify(holders(c), "decision_jury", f"Décision du jury : dossier {c.numero}",
            f"{c.candidat.nom_complet} — {c.statut_label}", dossier_link(c))
-
-
-# Abandon and reinstatement (R-CAN-7), accommodations (R-EVA-8): their own modules, re-exported so
-# that `candidatures.declare_abandon`, `abandon_stale`, `add_amenagement`… keep one address.
-from app.workflow.dossier.abandons import (  # noqa: E402,F401
-    abandon_stale, abandoned_since, declare_abandon, reinstate,
-)
-from app.workflow.evaluation.common import add_amenagement  # noqa: E402,F401

@@ -6,22 +6,21 @@ from app.extensions import db
 from app.models import Etablissement, Profil
 from app.models.base import utcnow
 from app.models.candidature import MOTIFS_RATTACHEMENT, Candidature, RattachementDemande
+from app.models.statuts import AT_JURY
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.engine import (
-    ORG, SEC, NotAllowed, dossier_link, record, secretariat_of, workflow_of,
+    ORG, SEC, NotAllowed, dossier_link, record, secretariat_of,
 )
 from app.workflow.notifications import notify
+from app.workflow.habilitations import ensure_habilitated
 
-# R-CAN-6: "en attente de jury, in certification or certified" — and every decided status.
-NON_TRANSFERABLE = ("en_attente_jury", "en_attente_complement", "candidature_completee",
-                    "valide", "partiel", "non_valide", "certifiee", "non_certifiee", "admis",
-                    "non_admis")
 
 
 def ensure_transferable(c: Candidature):
-    if c.statut in NON_TRANSFERABLE or c.statut in workflow_of(c).locked:
+    # R-CAN-6: "en attente de jury, in certification or certified" — and every decided status.
+    if c.statut in AT_JURY:
         raise RuleViolation("Un dossier en attente de jury, en cours de certification ou certifié ne "
                             "peut pas être réaffecté.", "R-CAN-6")
 
@@ -49,7 +48,6 @@ def request_transfer(p: Perimetre, c: Candidature, etablissement, motif, precisi
         raise RuleViolation("Ce dossier est déjà suivi par cet établissement.", "R-CAN-6",
                             field="etablissement")
     ensure_transferable(c)
-    from app.workflow.habilitations import ensure_habilitated
     ensure_habilitated(etab, c.dispositif)
     if motif not in MOTIFS_RATTACHEMENT.codes:
         raise RuleViolation("Choisissez le motif de la demande.", "R-CAN-6", field="motif")
@@ -79,7 +77,7 @@ def decide_transfer(p: Perimetre, d: RattachementDemande, accept: bool, reponse=
     c = d.candidature
     if not (p.role == SEC and roles.allowed(p.role, "Candidatures", "decide_transfer")):
         raise NotAllowed("Seul le certificateur décide d'un rattachement.", "R-CAN-6")
-    if p.valeur != c.dispositif_id:
+    if not perimeter.is_secretariat_of(p, c.dispositif_id):
         raise PerimeterViolation()
     if d.etat != "en_attente":
         raise RuleViolation("Cette demande a déjà reçu une réponse.", "R-CAN-6")

@@ -8,22 +8,21 @@ from app.extensions import db
 from app.formats import format_date_fr
 from app.models.base import today
 from app.models.candidature import Candidature
+from app.models.statuts import AT_JURY, CLOSED_BEFORE_JURY
 from app.security.perimeter import Perimetre
 from app.errors import RuleViolation
-from app.workflow.dossier.candidats import _bool, _date
+from app.workflow.dossier.candidats import parse_bool, parse_date
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
 from app.workflow.engine import (
-    SEC, check, dossier_link, holders, secretariat_of, set_status, verb, workflow_of,
+    SEC, check, dossier_link, holders, secretariat_of, set_status, workflow_of,
 )
 
 # How long before a deadline the first alert goes.
 AVANCE_RECEVABILITE = timedelta(days=15)
 AVANCE_JURY = relativedelta(months=2)
 # Statuses after which the 18-month deadline no longer matters: the dossier reached a jury.
-JURY_ATTEINT = ("en_attente_jury", "en_attente_complement", "candidature_completee", "valide",
-                "partiel", "non_valide", "certifiee", "non_certifiee", "admis", "non_admis",
-                "abandonnee", "recevabilite_refusee")
+JURY_ATTEINT = AT_JURY + CLOSED_BEFORE_JURY
 
 
 def echeance_recevabilite(c: Candidature) -> date | None:
@@ -38,15 +37,14 @@ def echeance_jury(c: Candidature) -> date | None:
     return c.recevabilite_decidee_le + relativedelta(months=c.dispositif.delai_vae_jury_mois)
 
 
-@verb("decide_recevabilite")
 def decide_recevabilite(p: Perimetre, c: Candidature, recevable=None, motif=None,
                         decidee_le=None, **_):
     """R-CAN-8: recevable (the dossier opens) or refused with its reasons."""
     check(p, c, "decide_recevabilite")
     if recevable in (None, ""):
         raise RuleViolation("Indiquez la décision de recevabilité.", "R-CAN-8", field="recevable")
-    ok = _bool(recevable)
-    day = _date(decidee_le, "decidee_le") or today()
+    ok = parse_bool(recevable)
+    day = parse_date(decidee_le, "decidee_le") or today()
     if c.recevabilite_recue_le and day < c.recevabilite_recue_le:
         raise RuleViolation("La décision ne peut pas précéder la réception du dossier.", "R-CAN-8",
                             field="decidee_le")

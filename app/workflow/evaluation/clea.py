@@ -10,19 +10,19 @@ from app.models.candidature import Candidature
 from app.models.evaluation import Evaluation, Formation
 from app.security.perimeter import Perimetre
 from app.errors import RuleViolation
-from app.workflow.dossier.candidats import _date
+from app.workflow.dossier.candidats import parse_date
 from app.workflow.evaluation.common import (
-    _apply_results,
-    _ensure_all_entered,
-    _evaluation_of,
-    _finalise,
-    _new_evaluation,
+    apply_results,
+    ensure_all_entered,
+    evaluation_of,
+    mark_finalised,
+    new_evaluation,
     evaluations_of,
     in_progress,
     latest,
     refresh_grid,
 )
-from app.workflow.engine import check, precondition, record, set_status, verb
+from app.workflow.engine import check, precondition, record, set_status
 
 
 def formation_between(c: Candidature, after: Evaluation) -> Formation | None:
@@ -49,15 +49,14 @@ def _evaluator_fields(ev, data):
         if key in data and data[key] is not None:
             setattr(ev, key, (data[key] or "").strip() or None)
     if data.get("date_evaluation") not in (None, ""):
-        ev.date_evaluation = _date(data["date_evaluation"], "date_evaluation")
+        ev.date_evaluation = parse_date(data["date_evaluation"], "date_evaluation")
 
 
-@verb("start_evaluation")
 def start_evaluation(p: Perimetre, c: Candidature, **data) -> Evaluation:
     """CléA: the préalable first, then finale(s) (R-EVA-6)."""
     check(p, c, "start_evaluation")
     type_ = "finale" if latest(c, finalised_only=True) is not None else "prealable"
-    ev = _new_evaluation(c, type_)
+    ev = new_evaluation(c, type_)
     _evaluator_fields(ev, data)
     db.session.flush()
     record(p, c, "start_evaluation", f"{ev.type_label} créée")
@@ -70,26 +69,24 @@ def _has_open_evaluation(p, c):
         raise RuleViolation("Aucune évaluation en cours : ajoutez une évaluation.", "R-EVA-5")
 
 
-@verb("save_evaluation")
 def save_evaluation(p: Perimetre, c: Candidature, evaluation=None, resultats=None, **data):
     """« Enregistrer et reprendre plus tard » (R-EVA-5)."""
     check(p, c, "save_evaluation")
-    ev = _evaluation_of(c, evaluation)
+    ev = evaluation_of(c, evaluation)
     if ev.finalisee:
         raise RuleViolation("Cette évaluation est finalisée : seul un administrateur organisme ou "
                             "au-delà peut la rouvrir.", "R-EVA-5")
     refresh_grid(ev)
-    _apply_results(ev, resultats)
+    apply_results(ev, resultats)
     _evaluator_fields(ev, data)
     return ev
 
 
-@verb("finalize_evaluation")
 def finalize_evaluation(p: Perimetre, c: Candidature, evaluation=None, resultats=None, **data):
     """R-EVA-5: Validé iff every sub-domain is acquis; moves the dossier on (R-WF-2)."""
     check(p, c, "finalize_evaluation")
     ev = save_evaluation(p, c, evaluation, resultats, **data)
-    _ensure_all_entered(ev, "R-EVA-5")
+    ensure_all_entered(ev, "R-EVA-5")
     for key, label in (("date_evaluation", "la date d'évaluation"), ("evaluateur_nom", "le nom de "
                        "l'évaluateur"), ("evaluateur_prenom", "le prénom de l'évaluateur"),
                        ("evaluateur_email", "l'e-mail de l'évaluateur")):
@@ -107,7 +104,7 @@ def finalize_evaluation(p: Perimetre, c: Candidature, evaluation=None, resultats
     acquis, _, total = ev.compte()
     resultat = "valide" if acquis == total else "non_valide"
     ev.statut_dossier_avant = c.statut
-    _finalise(p, ev, resultat)
+    mark_finalised(p, ev, resultat)
     target = "en_attente_envoi_certification" if resultat == "valide" else "en_attente_evaluation_finale"
     set_status(p, c, "finalize_evaluation", target,
                f"{acquis}/{total} sous-domaines acquis",
@@ -122,7 +119,6 @@ def _reopenable(p, c):
         raise RuleViolation("Aucune évaluation finalisée à rouvrir.", "R-EVA-5")
 
 
-@verb("reopen_evaluation")
 def reopen_evaluation(p: Perimetre, c: Candidature, **_) -> Evaluation:
     """R-EVA-5: an Administrateur organisme or above reopens the latest finalised evaluation."""
     move = check(p, c, "reopen_evaluation")
@@ -148,7 +144,6 @@ def _validated_evaluation(p, c):
                             "Validée (28 sous-domaines acquis).", "R-EVA-6")
 
 
-@verb("add_formation")
 def add_formation(p: Perimetre, c: Candidature, intitule=None, date_debut=None, date_fin=None,
                   duree_heures=None, domaines=(), organisme_formation=None, commentaire=None,
                   **_) -> Formation:
@@ -157,7 +152,7 @@ def add_formation(p: Perimetre, c: Candidature, intitule=None, date_debut=None, 
     intitule = (intitule or "").strip()
     if not intitule:
         raise RuleViolation("Indiquez l'intitulé de la formation.", "R-EVA-7", field="intitule")
-    start, end = _date(date_debut, "date_debut"), _date(date_fin, "date_fin")
+    start, end = parse_date(date_debut, "date_debut"), parse_date(date_fin, "date_fin")
     if start is None or end is None:
         raise RuleViolation("Indiquez les dates de début et de fin.", "R-EVA-7",
                             field="date_debut" if start is None else "date_fin")

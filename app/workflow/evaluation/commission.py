@@ -5,17 +5,17 @@ from app.models.candidature import Candidature
 from app.models.evaluation import AVIS_ENTREPRISE, Evaluation
 from app.security.perimeter import Perimetre
 from app.errors import RuleViolation
-from app.workflow.dossier.candidats import _bool, _date
+from app.workflow.dossier.candidats import parse_bool, parse_date
 from app.workflow.evaluation.common import (
-    _apply_results,
-    _ensure_all_entered,
-    _finalise,
-    _new_evaluation,
-    _proposition,
+    apply_results,
+    ensure_all_entered,
+    mark_finalised,
+    new_evaluation,
+    proposition,
     latest,
     refresh_grid,
 )
-from app.workflow.engine import check, precondition, record, set_status, verb
+from app.workflow.engine import check, precondition, record, set_status
 
 
 def avis_entreprise_requis(c: Candidature) -> bool:
@@ -24,11 +24,10 @@ def avis_entreprise_requis(c: Candidature) -> bool:
             and c.certification.type not in ("CCPM", "CCPI"))
 
 
-@verb("open_evaluation")
 def open_evaluation(p: Perimetre, c: Candidature, date_evaluation=None, **_) -> Evaluation:
     """Metallurgy: inscription → évaluation, with one row per competence of the referential."""
     check(p, c, "open_evaluation")
-    ev = _new_evaluation(c, "commission", date_evaluation=_date(date_evaluation, "date_evaluation"))
+    ev = new_evaluation(c, "commission", date_evaluation=parse_date(date_evaluation, "date_evaluation"))
     set_status(p, c, "open_evaluation", "evaluation")
     return ev
 
@@ -40,7 +39,6 @@ def _commission_open(p, c):
         raise RuleViolation("Aucune évaluation de commission en cours.", "R-EVA-8")
 
 
-@verb("enter_commission_results")
 def record_commission_results(p: Perimetre, c: Candidature, resultats=None, date_evaluation=None,
                               avis_entreprise=None, avis_entreprise_commentaire=None,
                               commentaire=None, finalise=False, **_) -> Evaluation:
@@ -48,9 +46,9 @@ def record_commission_results(p: Perimetre, c: Candidature, resultats=None, date
     check(p, c, "enter_commission_results")
     ev = latest(c)
     refresh_grid(ev)
-    _apply_results(ev, resultats)
+    apply_results(ev, resultats)
     if date_evaluation not in (None, ""):
-        ev.date_evaluation = _date(date_evaluation, "date_evaluation")
+        ev.date_evaluation = parse_date(date_evaluation, "date_evaluation")
     if avis_entreprise not in (None, ""):
         if avis_entreprise not in AVIS_ENTREPRISE.codes:
             raise RuleViolation("Avis de l'entreprise inconnu.", "R-CAN-3", field="avis_entreprise")
@@ -60,13 +58,13 @@ def record_commission_results(p: Perimetre, c: Candidature, resultats=None, date
     if commentaire is not None:
         ev.commentaire = (commentaire or "").strip() or None
     ev.resultats_saisis_le = ev.resultats_saisis_le or utcnow()
-    if _bool(finalise):
-        _ensure_all_entered(ev, "R-EVA-4")
+    if parse_bool(finalise):
+        ensure_all_entered(ev, "R-EVA-4")
         if ev.date_evaluation is None:
             raise RuleViolation("Indiquez la date de la commission.", "R-EVA-8", field="date_evaluation")
         if avis_entreprise_requis(c) and not ev.avis_entreprise:
             raise RuleViolation("Recueillez l'avis de l'entreprise.", "R-CAN-3", field="avis_entreprise")
-        _finalise(p, ev, _proposition(ev))
+        mark_finalised(p, ev, proposition(ev))
         record(p, c, "enter_commission_results",
                f"Résultats de la commission finalisés ({ev.resultat_label})")
     return ev

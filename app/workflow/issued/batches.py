@@ -13,7 +13,9 @@ from app.models.base import utcnow
 from app.models.document import BatchJob, DocumentEmis
 from app.reports import pdf as renderer
 from app.errors import RuleViolation
-from app.workflow.issued.documents import _LIGHT
+from app.workflow.issued.documents import LIGHT_COLUMNS
+from app.workflow.issued.data import GTP_DELAI_MOIS, add_months
+from app.workflow.notifications import notify
 
 PRINT_CHUNK = 50  # progress is stored every PRINT_CHUNK certificates
 
@@ -41,12 +43,22 @@ def print_certificates(doc_ids: list[int], on_progress=None) -> bytes:
     is exactly what was issued and what the SHA-256 check knows). One query loads them all;
     on_progress(done) is called every PRINT_CHUNK documents."""
     from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, NameObject
     docs = _printable(doc_ids, with_pdf=True)
     writer = PdfWriter()
     for done, doc in enumerate(docs, start=1):
         writer.append(PdfReader(io.BytesIO(doc.pdf)))
         if on_progress and (done % PRINT_CHUNK == 0 or done == len(docs)):
             on_progress(done)
+    # The seals of the issued documents cover each file, not the batch: copied into it they would
+    # only show as broken signatures. Each document keeps its seal; the batch is for printing.
+    for page in writer.pages:
+        annots = page.get("/Annots")
+        if annots is not None:
+            kept = [a for a in annots.get_object() if a.get_object().get("/FT") != "/Sig"]
+            page[NameObject("/Annots")] = ArrayObject(kept)
+    if "/AcroForm" in writer.root_object:
+        del writer.root_object["/AcroForm"]
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -106,8 +118,6 @@ def gtp_reminders(today: date | None = None) -> int:
     from app.models import Dispositif
     from app.models.comptes import Profil
     from app.models.notification import Notification
-    from app.workflow.issued.data import GTP_DELAI_MOIS, add_months
-    from app.workflow.notifications import notify
     today = today or date.today()
     letter = sa.orm.aliased(DocumentEmis)
     sent = sa.exists().where(letter.type == "lettre_gtp", letter.statut == "valide",
@@ -116,7 +126,7 @@ def gtp_reminders(today: date | None = None) -> int:
                                     sa.and_(DocumentEmis.jury_id.is_(None),
                                             letter.date_reference == DocumentEmis.date_reference)))
     horizon = today - relativedelta(months=GTP_DELAI_MOIS) + timedelta(days=GTP_RAPPEL_JOURS)
-    pvs = db.session.query(DocumentEmis).options(load_only(*_LIGHT, DocumentEmis.jury_id)).filter(
+    pvs = db.session.query(DocumentEmis).options(load_only(*LIGHT_COLUMNS, DocumentEmis.jury_id)).filter(
         DocumentEmis.type == "pv", DocumentEmis.statut == "valide",
         DocumentEmis.date_reference <= horizon, ~sent,
         DocumentEmis.dispositif_id.in_(sa.select(Dispositif.id).where(

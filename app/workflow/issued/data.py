@@ -183,30 +183,3 @@ def jury_pieces(dispositif_id: int, jury_id: int) -> dict:
     ).order_by(DocumentEmis.id).all()
     return {"pv": [n for t, n in rows if t == "pv"],
             "emargements": [n for t, n in rows if t == "emargement"]}
-
-
-def pv_parts(context: dict, processes: int, threshold: int, per_table: int = 14) -> list[dict]:
-    """Cut a PV's rows into about `processes` parts rendered side by side (pdf.render_many);
-    a continued section says "(suite)" and only its last part carries the legend and signature."""
-    total = sum(len(s["candidats"]) for s in context["sections"])
-    if processes <= 1 or total <= threshold:
-        return [context]
-    size = -(-total // processes)
-    size = -(-size // per_table) * per_table  # whole pages
-    parts, current, count = [], [], 0
-    for section in context["sections"]:
-        rows = section["candidats"]
-        start = 0
-        while start < len(rows) or (not rows and start == 0):
-            room = size - count
-            chunk = rows[start:start + room]
-            current.append({**section, "candidats": chunk, "total": len(rows),
-                            "suite": start > 0, "fin": start + len(chunk) >= len(rows)})
-            count += len(chunk)
-            start += max(len(chunk), 1)
-            if count >= size:
-                parts.append(current)
-                current, count = [], 0
-    if current:
-        parts.append(current)
-    return [{**context, "sections": sections} for sections in parts]

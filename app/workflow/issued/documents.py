@@ -28,6 +28,7 @@ from app.reports import pdf as renderer
 from app.reports.qr import verification_url
 from app.errors import RuleViolation
 from app.workflow.issued.data import MODELES, normalise
+from app.workflow.notifications import notify
 
 # Printed on paper and typed back: no 0/O, 1/I/L. 12 characters of 31 = 59 bits, drawn by
 # `secrets`: nobody can walk the codes of the public page.
@@ -45,7 +46,6 @@ DUPLICABLES = ("certificat", "lettre_decision")
 # Keys this module adds to the data: recomputed for a duplicate or a correction.
 SYSTEM_KEYS = ("numero", "numero_certificat", "numero_origine", "code_verification",
                "verification_url", "emis_le", "duplicata", "original", "correction_de")
-PV_PARALLEL_ROWS = 150  # above this, a PV is rendered in parts side by side
 
 
 # -- numbers and codes -------------------------------------------------------------------------
@@ -186,7 +186,7 @@ def _context(data: dict, numero: str, code: str, emis_le: datetime, **extra) -> 
 def _render(modele: str, context: dict) -> bytes:
     """One document's PDF. The PV, one row per candidate, is drawn by ReportLab directly, in one
     process, with its pages numbered (issue 9: see app/reports/pv_pdf.py for why it departs from
-    render_pdf); pv.html, pv_parts and PV_PARALLEL_ROWS are no longer used to issue it."""
+    render_pdf)."""
     if modele == "pv":
         from app.reports.pv_pdf import render_pv
         return render_pv(context)
@@ -342,21 +342,22 @@ def find_by_code(code: str) -> DocumentEmis | None:
     code = normalise_code(code)
     if len(code) != CODE_LENGTH:
         return None
-    return db.session.query(DocumentEmis).options(load_only(*_LIGHT)).filter(
+    return db.session.query(DocumentEmis).options(load_only(*LIGHT_COLUMNS)).filter(
         DocumentEmis.code_verification == code).one_or_none()
 
 
 def verify_upload(data: bytes) -> DocumentEmis | None:
     """The document whose stored PDF has exactly these bytes (SHA-256), or None."""
     digest = hashlib.sha256(data or b"").hexdigest()
-    return db.session.query(DocumentEmis).options(load_only(*_LIGHT)).filter(
+    return db.session.query(DocumentEmis).options(load_only(*LIGHT_COLUMNS)).filter(
         DocumentEmis.sha256 == digest).order_by(DocumentEmis.id).first()
 
 
-_LIGHT = [DocumentEmis.id, DocumentEmis.type, DocumentEmis.numero, DocumentEmis.statut,
-          DocumentEmis.titulaire, DocumentEmis.intitule, DocumentEmis.date_reference,
-          DocumentEmis.emis_le, DocumentEmis.duplicata, DocumentEmis.remplace_id,
-          DocumentEmis.dispositif_id, DocumentEmis.revoque_le, DocumentEmis.code_verification]
+# The columns a list of issued documents shows: the frozen data and the PDF are left unloaded.
+LIGHT_COLUMNS = [DocumentEmis.id, DocumentEmis.type, DocumentEmis.numero, DocumentEmis.statut,
+                 DocumentEmis.titulaire, DocumentEmis.intitule, DocumentEmis.date_reference,
+                 DocumentEmis.emis_le, DocumentEmis.duplicata, DocumentEmis.remplace_id,
+                 DocumentEmis.dispositif_id, DocumentEmis.revoque_le, DocumentEmis.code_verification]
 
 
 def public_summary(doc: DocumentEmis) -> dict:
@@ -399,7 +400,6 @@ def record_envoi(doc: DocumentEmis, statut: str, canal: str, suivi: str | None =
                   enregistre_par_id=getattr(par, "id", par))
     db.session.add(envoi)
     if statut == "pli_non_distribue":
-        from app.workflow.notifications import notify
         users = notifier if notifier is not None else _pli_recipients(doc)
         notify(users, "pli_non_distribue", f"Pli non distribué : {doc.type_label.lower()} n° {doc.numero}",
                f"Le courrier adressé à {doc.titulaire or 'le candidat'} ({doc.intitule}) est revenu "
@@ -434,7 +434,7 @@ def certificates_to_post(dispositif_id: int):
     """R-ENV-1: valid certificates whose holder asked for paper and that were not posted yet."""
     posted = sa.exists().where(Envoi.document_id == DocumentEmis.id,
                                Envoi.statut.in_(("envoye", "remis")))
-    return db.session.query(DocumentEmis).options(load_only(*_LIGHT)).filter(
+    return db.session.query(DocumentEmis).options(load_only(*LIGHT_COLUMNS)).filter(
         DocumentEmis.dispositif_id == dispositif_id, DocumentEmis.type == "certificat",
         DocumentEmis.statut == "valide", DocumentEmis.envoi_papier.is_(True),
         ~posted).order_by(DocumentEmis.date_reference, DocumentEmis.id)

@@ -3,7 +3,7 @@ plus one from temporary work), one voting representative per union, a president 
 vote, guests without a vote — where the dispositif holds paritaire juries (Dispositif.jury_paritaire;
 CléA juries need their president only); designation requests to the unions and convocations at
 least 15 days before, with a copy to the mandating union; a convened jury whose date, place or
-modality changes re-convenes its members. Reached through app/workflow/jury/sessions.py too.
+modality changes re-convenes its members.
 """
 from datetime import UTC, date as date_type, timedelta
 
@@ -18,7 +18,7 @@ from app.models.base import today, utcnow
 from app.models.jury import COLLEGES, ETATS_OUVERTS, MODALITES, Jury, JuryMembre
 from app.security.perimeter import Perimetre
 from app.errors import RuleViolation
-from app.workflow.jury.sessions import _get, _lock, ensure_organiser, jury_link
+from app.workflow.jury.sessions import lock_jury, row_of, ensure_organiser, jury_link
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
 
@@ -108,7 +108,7 @@ def add_member(p: Perimetre, jury: Jury, college: str, user=None, nom=None, pren
     _ensure_editable(jury)
     if college not in COLLEGES.codes:
         raise RuleViolation("Choisissez le collège du membre.", "R-JUR-5", field="college")
-    user = _get(User, user)
+    user = row_of(User, user)
     if user is not None:
         profil = user.profil
         if profil is None or profil.role != "jury" or profil.dispositif_id != jury.dispositif_id:
@@ -200,7 +200,7 @@ def request_designations(p: Perimetre, jury: Jury) -> int:
     composition is not conform; a second request (two clicks, two at once) asks only the unions
     added since and otherwise sends nothing. Returns the number of unions asked."""
     ensure_organiser(p, jury.dispositif_id)
-    jury = _lock(jury.id)  # two requests at once: the second sees what the first did
+    jury = lock_jury(jury.id)  # two requests at once: the second sees what the first did
     if jury.etat not in ETATS_OUVERTS:
         raise RuleViolation("Le jury est déjà tenu.", "R-JUR-6")
     if not jury.dispositif.jury_paritaire:
@@ -250,7 +250,7 @@ def convene(p: Perimetre, jury: Jury) -> int:
     while the composition breaks R-JUR-5. Members added later are convened by running it again.
     Returns the number of members convened now."""
     ensure_organiser(p, jury.dispositif_id)
-    jury = _lock(jury.id)  # two clicks at once convene each member once
+    jury = lock_jury(jury.id)  # two clicks at once convene each member once
     if jury.etat not in ETATS_OUVERTS:
         raise RuleViolation("Le jury est déjà tenu.", "R-JUR-6")
     ensure_composition(jury)

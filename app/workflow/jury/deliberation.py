@@ -2,18 +2,16 @@
 decision leaves behind: acquired competences kept (R-DEC-2), certifications, blocs and CQPI
 attributed (R-DEC-3), passerelle information (R-DEC-5).
 
-Public verbs (re-exported by app/workflow/jury/sessions.py):
+Public verbs:
   propose_decision(ins)                          the proposal from the evaluation (R-DEC-1)
   record_decision(p, ins, decision, acquis=None, commentaire=None)
   request_complement(p, ins, commentaire)        CléA (R-WF-4)
   close_jury(p, jury)                            publishes every decision the same day (R-JUR-9)
-  acquis_valides(c)                              R-DEC-2 pre-fill of a new dossier's evaluation
-The documents feature registers in AFTER_CLOSE a function fn(p, jury, inscriptions) called once
-the decisions are published (PV, certificates of the AttributionCertification rows, letters).
+The documents of a closed jury (PV, certificates, letters) are issued from its frozen decisions by
+app/workflow/jury/documents.py.
 """
-from datetime import UTC, date as date_type
+from datetime import UTC
 
-import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy.orm import selectinload
@@ -21,21 +19,20 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Bloc, Certification, Competence
 from app.models.base import today, utcnow
-from app.models.candidature import Candidature, cle
+from app.models.candidature import Candidature
 from app.models.jury import AcquisCompetence, AttributionCertification, InscriptionJury, Jury
-from app.models.referentiel import certification_equivalence
+from app.models.statuts import SUCCESS
 from app.security.perimeter import Perimetre
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.dossier import candidatures
+from app.workflow.evaluation.common import latest
+from app.workflow.jury.acquis import benefit_months, cqpi_by_equivalence, cqpi_of, passerelles_info
 from app.workflow.jury.composition import AlreadyDone, check_composition
-from app.workflow.jury.sessions import _lock, ensure_organiser, is_organiser, jury_link, members_of
+from app.security import perimeter
+from app.workflow.jury.sessions import ensure_organiser, jury_link, lock_jury, members_of
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
 from app.workflow.engine import NotAllowed, dossier_link, holders, record
-
-FULL = ("valide", "admis", "certifiee")
-AFTER_CLOSE: list = []
-
 
 # --- what the jury reads (R-JUR-10) and the proposal (R-DEC-1) -----------------------------------
 def decision_rows(jury: Jury, with_files: bool = False) -> list[InscriptionJury]:
@@ -52,7 +49,6 @@ def decision_rows(jury: Jury, with_files: bool = False) -> list[InscriptionJury]
 
 
 def _evaluation(c: Candidature):
-    from app.workflow.evaluation.common import latest
     return latest(c, finalised_only=True)
 
 
@@ -94,7 +90,7 @@ def propose_decision(ins: InscriptionJury) -> dict:
 
 # --- deliberation (R-JUR-8) ----------------------------------------------------------------------
 def may_deliberate(p: Perimetre, jury: Jury) -> bool:
-    if is_organiser(p, jury.dispositif_id):
+    if perimeter.may_organise(p, jury.dispositif_id):
         return True
     m = members_of(jury, p.user_id) if p.role == "jury" else None
     return m is not None and m.college != "invite"
@@ -137,7 +133,7 @@ def record_decision(p: Perimetre, ins: InscriptionJury, decision: str, acquis=No
     if c.dispositif.vocabulaire_decision == "certifie":
         acquis = _clea_acquis(c, decision, choices)
     elif acquis is None:
-        acquis = universe if decision in FULL else (
+        acquis = universe if decision in SUCCESS else (
             propose_decision(ins)["acquis"] if decision in ("partiel", "non_admis") else [])
     try:
         acquis = sorted({int(x) for x in acquis if str(x).strip()})
@@ -147,7 +143,7 @@ def record_decision(p: Perimetre, ins: InscriptionJury, decision: str, acquis=No
         raise RuleViolation("Compétence hors du référentiel de ce dossier.", "R-DEC-1",
                             field="acquis")
     n = len(acquis)
-    if decision in FULL and n != total:
+    if decision in SUCCESS and n != total:
         raise RuleViolation(f"« {choices[decision]} » : toutes les compétences sont acquises ; "
                             f"cochez-les toutes ({n}/{total}) ou choisissez une autre décision.",
                             "R-DEC-1", field="acquis")
@@ -211,7 +207,7 @@ def close_jury(p: Perimetre, jury: Jury) -> int:
     the composition the dispositif requires is missing (the PV is signed by the president).
     Returns the number of dossiers decided."""
     ensure_organiser(p, jury.dispositif_id)
-    jury = _lock(jury.id)
+    jury = lock_jury(jury.id)
     if jury.etat == "clos":
         who = f" par {_name(jury.clos_par_id)}" if jury.clos_par_id else ""
         raise AlreadyDone(f"Ce jury est déjà clos depuis le {_when(jury.clos_le)}{who} : ses "
@@ -240,8 +236,6 @@ def close_jury(p: Perimetre, jury: Jury) -> int:
     notify([m.user_id for m in jury.membres if m.user_id], "jury",
            f"Jury du {jury.date:%d/%m/%Y} clos", f"{len(rows)} décision(s) publiée(s).",
            jury_link(jury))
-    for hook in AFTER_CLOSE:
-        hook(p, jury, rows)
     return len(rows)
 
 
@@ -270,7 +264,7 @@ def _publish(p: Perimetre, ins: InscriptionJury, now, juror=None):
     ins.etat, ins.publiee_le = "publie", now
     acquis = _keep_acquis(ins)
     attributions = _attribute(ins)
-    passerelles = passerelles_info(c) if ins.decision in FULL else []
+    passerelles = passerelles_info(c) if ins.decision in SUCCESS else []
     if passerelles:
         record(p, c, "information_passerelle", "Information sur les passerelles (R-DEC-5)",
                "\n".join(passerelles))
@@ -282,25 +276,13 @@ def _publish(p: Perimetre, ins: InscriptionJury, now, juror=None):
         send_mail(c.candidat.email, "jury_decision_candidat", **ctx)
 
 
-def benefit_months(c: Candidature) -> int | None:
-    """R-DEC-2 (R-DIS table): how long acquired competences are kept; None = permanently (unless
-    the referential changes). Chimie parcours 2 and 3 keep them permanently; a certification in
-    the RNCP may have its own duration (metallurgy: 5 years instead of 24 months)."""
-    d = c.dispositif
-    if d.structure_evaluation == "competences" and c.parcours in ("2", "3"):
-        return None
-    if c.certification.rncp_code and d.duree_acquis_rncp_mois:
-        return d.duree_acquis_rncp_mois
-    return d.duree_acquis_mois
-
-
 def _keep_acquis(ins: InscriptionJury) -> list[AcquisCompetence]:
     """R-DEC-2: one row per acquired competence, valid until the end of the benefit."""
     c = ins.candidature
     if c.dispositif.vocabulaire_decision == "certifie" or not ins.competences_acquises:
         return []
     months = benefit_months(c)
-    until = None if ins.decision in FULL or months is None else \
+    until = None if ins.decision in SUCCESS or months is None else \
         ins.jury.date + relativedelta(months=months)
     comps = (db.session.query(Competence).filter(Competence.id.in_(ins.competences_acquises))
              .order_by(Competence.ordre).all())
@@ -311,41 +293,6 @@ def _keep_acquis(ins: InscriptionJury) -> list[AcquisCompetence]:
             for comp in comps]
     db.session.add_all(rows)
     return rows
-
-
-def cqpi_of(cert: Certification) -> Certification | None:
-    """R-DEC-3: the CQPI a CQPM gives when it is on the CQPI list (R-REF-4 suffix « I »)."""
-    if cert.type != "CQPM":
-        return None
-    linked = sa.select(certification_equivalence.c.cqpi_id).where(
-        certification_equivalence.c.cqp_id == cert.id)
-    return (db.session.query(Certification)
-            .filter(Certification.type == "CQPI", Certification.dispositif_id == cert.dispositif_id,
-                    sa.or_(Certification.id.in_(linked),
-                           Certification.code == f"{cert.code} (CQPI)"))
-            .order_by(Certification.id).first())
-
-
-def cqpi_by_equivalence(cert: Certification) -> list[Certification]:
-    """R-REF-2 (seed 001): the CQPI the branch joined that are delivered on request with this CQP,
-    by equivalence (the référentiel's « CQP donnant l'équivalence »)."""
-    if cert.type != "CQP":
-        return []
-    linked = sa.select(certification_equivalence.c.cqpi_id).where(
-        certification_equivalence.c.cqp_id == cert.id)
-    return (db.session.query(Certification)
-            .filter(Certification.id.in_(linked), Certification.type == "CQPI",
-                    Certification.obtention == "equivalence",
-                    Certification.membre_branche.is_(True))
-            .order_by(Certification.code).all())
-
-
-def offers_cqpi_request(dispositif) -> bool:
-    """Whether a dossier of this dispositif may ask for a CQPI by equivalence (chemical CQP)."""
-    cqp = sa.orm.aliased(Certification)
-    return db.session.query(sa.exists().where(
-        certification_equivalence.c.cqp_id == cqp.id, cqp.dispositif_id == dispositif.id,
-        cqp.type == "CQP")).scalar()
 
 
 def _cqpis(c: Candidature) -> list[Certification]:
@@ -366,7 +313,7 @@ def _attribute(ins: InscriptionJury) -> list[AttributionCertification]:
     c = ins.candidature
     cert = c.certification
     rows = []
-    if ins.decision in FULL:
+    if ins.decision in SUCCESS:
         rows.append(AttributionCertification(nature="certification", certification=cert))
         for cqpi in _cqpis(c):
             rows.append(AttributionCertification(nature="cqpi", certification=cqpi))
@@ -379,39 +326,3 @@ def _attribute(ins: InscriptionJury) -> list[AttributionCertification]:
         row.date_jury = ins.jury.date
         db.session.add(row)
     return rows
-
-
-def passerelles_info(c: Candidature) -> list[str]:
-    """R-DEC-5: what a holder of this certification is told when the parchment is handed over."""
-    out = []
-    for p in c.certification.passerelles:
-        nature = "totale" if p.nature == "totale" else "partielle"
-        out.append(f"Passerelle ({nature}) vers « {p.certification_autre} » — {p.autre_branche} : "
-                   f"vous pouvez demander cette certification au secrétariat de l'autre branche, "
-                   f"avec la copie du parchemin de votre {c.certification.type}.")
-    return out
-
-
-def acquis_valides(c: Candidature, on: date_type | None = None) -> dict:
-    """R-DEC-2: competences a jury declared acquired for this candidate in this dispositif (other
-    dossiers), still within their benefit: {competence code (same certification) or normalised
-    title: source}. The evaluation of a new dossier starts with them."""
-    if c.candidat_id is None:
-        return {}
-    day = on or today()
-    rows = (db.session.query(AcquisCompetence).join(Certification,
-                                                    Certification.id == AcquisCompetence.certification_id)
-            .filter(AcquisCompetence.candidat_id == c.candidat_id,
-                    Certification.dispositif_id == c.dispositif_id,
-                    AcquisCompetence.candidature_id != (c.id or 0),
-                    sa.or_(AcquisCompetence.valable_jusqu_au.is_(None),
-                           AcquisCompetence.valable_jusqu_au >= day))
-            .order_by(AcquisCompetence.date_jury.desc()).all())
-    found = {}
-    for a in rows:
-        until = f", jusqu'au {a.valable_jusqu_au:%d/%m/%Y}" if a.valable_jusqu_au else ""
-        source = f"Acquis au jury du {a.date_jury:%d/%m/%Y} ({a.certification.code}{until})"
-        if a.certification_id == c.certification_id:
-            found.setdefault((a.competence.code or "").upper(), source)
-        found.setdefault(cle(a.competence.intitule), source)
-    return found

@@ -12,7 +12,11 @@ from app.models.candidature import Candidat, Candidature
 from app.models.jury import AttributionCertification, InscriptionJury, Jury
 from app.security.perimeter import Perimetre
 from app.errors import RuleViolation
-from app.workflow.jury.deliberation import FULL, benefit_months, decision_rows
+from app.models.statuts import SUCCESS
+from app.workflow.issued import documents as issued
+from app.workflow.issued.data import MODELES, certificate_template, jury_pieces
+from app.workflow.jury.acquis import benefit_months
+from app.workflow.jury.deliberation import decision_rows
 from app.workflow.jury.sessions import ensure_organiser
 
 KINDS = ("pv", "emargement", "certificat", "lettre_decision", "lettre_gtp")
@@ -75,7 +79,7 @@ def pv_data(jury: Jury) -> dict:
                                               if x) if ent else "",
                "code_nace": ent.naf if ent else "", "secteur": ent.secteur if ent else "",
                "branche": ent.branche if ent else "",
-               "decision": "A" if ins.decision in FULL else "NA",
+               "decision": "A" if ins.decision in SUCCESS else "NA",
                # (6) of Annexe 14: « CPF en cas d'abondement ».
                "commentaire": "CPF" if (c.financement or "").startswith("CPF") else ""}
         section = sections.setdefault(c.certification_id, {
@@ -117,7 +121,6 @@ def emargement_data(jury: Jury) -> dict:
 def certificate_items(jury: Jury) -> list[dict]:
     """R-DOC-4 / R-DEC-3: one certificate per attribution of the jury (certification, CQPI, bloc),
     with the passerelles of a chemical CQP (R-DEC-5) and the domains of CléA."""
-    from app.workflow.issued.data import certificate_template
     ids = [i.id for i in _published(jury)]
     # The dossiers and their holders in one statement each, not one per certificate (issue 17:
     # 2 515 statements for a jury of 500 before).
@@ -151,7 +154,7 @@ def letter_items(jury: Jury) -> list[dict]:
     from app.models import Bloc, Competence
     items = []
     for ins in _published(jury):
-        if ins.decision in FULL:
+        if ins.decision in SUCCESS:
             continue
         c = ins.candidature
         cert = c.certification
@@ -172,7 +175,6 @@ def letter_items(jury: Jury) -> list[dict]:
 def gtp_data(jury: Jury) -> dict:
     """R-DOC-3 (Annexe 12): the letter to the GTP « Certifications » lists the certifications of
     the jury and the numbers of its PV and attendance sheets, which must be issued first."""
-    from app.workflow.issued.data import jury_pieces
     if not jury.dispositif.lettre_gtp:
         raise RuleViolation("Ce dispositif n'adresse pas de lettre au GTP « Certifications ».",
                             "R-DOC-3")
@@ -223,27 +225,25 @@ def issue_jury_documents(p: Perimetre, jury: Jury, kind: str, emis_par=None) -> 
     caller commits). Idempotent: what already has its valid original is not issued again, even
     when two clicks or two workers issue at once — the jury row is locked (PostgreSQL) while the
     originals are looked up and issued, and the unique index uq_document_original backs it."""
-    from app.workflow.issued import documents as docs
-    from app.workflow.issued.data import MODELES
     ensure_organiser(p, jury.dispositif_id)
     if kind not in KINDS:
         raise RuleViolation("Document inconnu.", "R-DOC-6")
     db.session.execute(sa.select(Jury.id).where(Jury.id == jury.id).with_for_update())
     if kind in JURY_KINDS:
-        key = docs.original_key(kind, MODELES[kind][0], {}, jury_id=jury.id)
-        if docs.existing_originals([key]):
+        key = issued.original_key(kind, MODELES[kind][0], {}, jury_id=jury.id)
+        if issued.existing_originals([key]):
             return Emission(existants=1)
     items = _items(jury, kind)
     if kind not in JURY_KINDS:
-        keyed = [(docs.original_key(kind, it["template"], it["data"], it["candidature_id"],
+        keyed = [(issued.original_key(kind, it["template"], it["data"], it["candidature_id"],
                                     jury.id), it) for it in items]
-        done = docs.existing_originals(k for k, _ in keyed)
+        done = issued.existing_originals(k for k, _ in keyed)
         items = [it for k, it in keyed if k not in done]
         existants = len(keyed) - len(items)
     else:
         existants = 0
-    emission = Emission(docs.issue_many(kind, jury.dispositif, items, jury_id=jury.id,
-                                        emis_par=emis_par), existants)
+    emission = Emission(issued.issue_many(kind, jury.dispositif, items, jury_id=jury.id,
+                                          emis_par=emis_par), existants)
     if kind == "pv" and emission.emis:
         from app.workflow.jury.approval import announce
         announce(jury)  # issue 19 item 3: the members approve the PV from their account

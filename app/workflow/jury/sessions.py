@@ -1,17 +1,13 @@
-"""Jury sessions (R-JUR-1..3) and the registration of dossiers within capacity (R-JUR-2..4).
-Composition and convocations (R-JUR-5/6) are in app/workflow/jury/composition.py; deliberation,
-closing and the consequences of a decision in app/workflow/jury/deliberation.py; both are reachable
-from this module too (see __getattr__ at the bottom).
+"""Jury sessions (R-JUR-1..3) and the placement of dossiers within capacity (R-JUR-2..4).
 
 Public verbs:
   create_jury(p, dispositif, date, …) / prepare_jury(p, jury)        calendar (R-JUR-1..3)
-  register_to_jury(p, c, jury=None) -> Registration                   R-JUR-2..4
-  withdraw_from_jury(p, inscription, motif)
-  add_member / remove_member / check_composition / ensure_composition  R-JUR-5 (jury_composition)
-  request_designations(p, jury) / convene(p, jury)                   R-JUR-6 (jury_composition)
-The candidature verbs call back here through candidatures.AFTER_MOVE: a chimie / metallurgy dossier
-submitted to the jury is registered to the chosen (or next) jury; a CléA dossier sent to
-certification, or completed after a complement request, goes to the certificateur's next open jury.
+  place(p, c, jury=None) -> Registration | None                      R-JUR-3/4
+  place_sent(p, c, jury=None)      called by the dossier's moves towards the jury
+  assign_waiting(p, jury) / withdraw_from_jury(p, inscription, motif)
+Registering a dossier (its move, then its placement) is registration.register_to_jury;
+composition and convocations (R-JUR-5/6) are in composition.py; deliberation, closing and the
+consequences of a decision in deliberation.py.
 """
 import random
 from dataclasses import dataclass
@@ -23,21 +19,19 @@ from app.extensions import db
 from app.models import Dispositif
 from app.models.base import today
 from app.models.candidature import Candidature
+from app.models.statuts import WAITING_JURY
 from app.models.jury import (
     ETATS_OUVERTS, MODALITES, InscriptionJury, Jury, JuryMembre,
 )
 from app.security import perimeter
 from app.security.perimeter import Perimetre
 from app.errors import PerimeterViolation, RuleViolation
-from app.workflow.dossier import candidatures
 from app.workflow.notifications import notify
 from app.workflow.engine import (
-    ORG, SEC, SYSTEM, NotAllowed, dossier_link, holders, locked_reason, precondition, record,
-    status_reason, workflow_of,
+    ORG, SEC, SYSTEM, NotAllowed, dossier_link, holders, precondition, record, workflow_of,
 )
+from app.workflow.comptes import ensure_can_operate
 
-# Statuses in which a dossier waits for (or sits before) a jury; an inscription is only taken there.
-WAITING = ("en_attente_jury", "candidature_completee")
 # The verb that brings a dossier to the jury, per workflow (transitions table).
 ENTRY_VERBS = ("submit_to_jury", "send_to_certification")
 _random = random.SystemRandom()
@@ -56,7 +50,8 @@ def jury_link(jury: Jury) -> str:
     return f"/jurys/show/{jury.id}"
 
 
-def _get(model, value):
+def row_of(model, value):
+    """`value` as a row of `model`: the row itself, its id (str or int), or None."""
     if value is None or value == "" or isinstance(value, model):
         return value or None
     try:
@@ -65,15 +60,11 @@ def _get(model, value):
         return None
 
 
-def is_organiser(p: Perimetre, dispositif_id) -> bool:
-    return p.unrestricted or (p.role == SEC and p.valeur == dispositif_id)
-
-
 def ensure_organiser(p: Perimetre, dispositif_id):
     """Only the dispositif's secretariat organises its juries (R-JUR-1, R-DIS-1)."""
     if p.role != SEC and not p.unrestricted:
         raise NotAllowed("Seul le secrétariat du dispositif organise ses jurys.", "R-JUR-1")
-    if not is_organiser(p, dispositif_id):
+    if not perimeter.may_organise(p, dispositif_id):
         raise PerimeterViolation()
 
 
@@ -85,7 +76,7 @@ def default_deadline(dispositif: Dispositif, day: date_type) -> date_type:
 
 def prepare_jury(p: Perimetre, jury: Jury) -> Jury:
     """Defaults and checks of a new or changed jury (screens, REST and create_jury share it)."""
-    dispositif = jury.dispositif or _get(Dispositif, jury.dispositif_id)
+    dispositif = jury.dispositif or row_of(Dispositif, jury.dispositif_id)
     if dispositif is None:
         raise RuleViolation("Choisissez le dispositif du jury.", "R-DIS-1", field="dispositif")
     jury.dispositif = dispositif
@@ -137,7 +128,7 @@ def create_jury(p: Perimetre, dispositif, date, lieu="", modalite="presentiel", 
                 date_limite_inscription=None, certificateur=None, region=None, libelle=None,
                 anonyme=False) -> Jury:
     """A session in the certificateur's calendar (R-JUR-1), capacity (R-JUR-3), deadline (R-JUR-2)."""
-    jury = Jury(dispositif=_get(Dispositif, dispositif), date=date, lieu=lieu, modalite=modalite,
+    jury = Jury(dispositif=row_of(Dispositif, dispositif), date=date, lieu=lieu, modalite=modalite,
                 capacite=capacite, date_limite_inscription=date_limite_inscription,
                 certificateur=certificateur, region=region, libelle=libelle, anonyme=anonyme)
     prepare_jury(p, jury)
@@ -212,7 +203,7 @@ def open_juries_for(c: Candidature) -> list[Jury]:
             .order_by(Jury.date, Jury.id).all())
 
 
-def _lock(jury_id) -> Jury:
+def lock_jury(jury_id) -> Jury:
     """Hold the jury row until commit before counting its dossiers, so that concurrent
     registrations are counted one after the other (R-JUR-3)."""
     if db.session.get_bind().dialect.name == "postgresql":
@@ -262,7 +253,7 @@ def place(p: Perimetre, c: Candidature, requested: Jury | None = None,
         ids = _open_juries(c, None, day)
     skipped = []
     for jury_id in ids:
-        jury = _lock(jury_id)
+        jury = lock_jury(jury_id)
         reason = _closed_reason(jury, day)
         if reason is None and count_active(jury.id) >= jury.capacite:
             reason = f"le jury du {jury.date:%d/%m/%Y} est complet ({jury.capacite} dossiers)"
@@ -289,12 +280,12 @@ def place(p: Perimetre, c: Candidature, requested: Jury | None = None,
                         "Consultez les dates des prochains jurys.", "R-JUR-4", field="jury")
 
 
-def _entry_verb(c: Candidature) -> str | None:
+def entry_verb(c: Candidature) -> str | None:
     moves = workflow_of(c).moves
     return next((v for v in ENTRY_VERBS if v in moves and c.statut in moves[v].sources), None)
 
 
-def _entry_move(c: Candidature):
+def entry_move(c: Candidature):
     moves = workflow_of(c).moves
     return next(moves[v] for v in ENTRY_VERBS if v in moves)
 
@@ -307,7 +298,7 @@ def ensure_may_place(p: Perimetre, c: Candidature):
     if p is SYSTEM or p.unrestricted:
         return
     if p.role != SEC:
-        entry = _entry_move(c)
+        entry = entry_move(c)
         if entry.verb != "submit_to_jury":  # CléA: the certificateur assigns sent dossiers (003)
             raise NotAllowed("Ce dossier attend son affectation à un jury : le secrétariat "
                              "l'inscrit.", "R-JUR-2")
@@ -316,7 +307,6 @@ def ensure_may_place(p: Perimetre, c: Candidature):
         if c.vae and c.parcours != "2":
             raise NotAllowed("Un dossier de VAE est inscrit au jury par le secrétariat.", "R-JUR-2")
         if p.role in ORG and c.etablissement is not None:
-            from app.workflow.comptes import ensure_can_operate
             ensure_can_operate(c.etablissement)
     if not perimeter.contains(c, p, "write"):
         raise PerimeterViolation()
@@ -325,7 +315,7 @@ def ensure_may_place(p: Perimetre, c: Candidature):
 def may_register_again(p: Perimetre, c: Candidature) -> bool:
     """The dossier waits for a jury without being in one, and `p` may register it (dossier page:
     « Inscrire au jury » after a withdrawal)."""
-    if c.statut not in WAITING or active_inscription(c) is not None:
+    if c.statut not in WAITING_JURY or active_inscription(c) is not None:
         return False
     try:
         ensure_may_place(p, c)
@@ -334,38 +324,13 @@ def may_register_again(p: Perimetre, c: Candidature) -> bool:
     return True
 
 
-def register_to_jury(p: Perimetre, c: Candidature, jury=None, commentaire=None) -> Registration:
-    """Register a ready dossier to a jury (R-JUR-2..4) by the actor its dispositif allows: a dossier
-    still before the jury goes through the candidature's own move (submit_to_jury: employer in
-    chimie, holders in metallurgy; send_to_certification in CléA), which checks that every
-    evaluator input is in; a dossier already waiting (CléA sent, complement returned, withdrawn)
-    is placed by its holders or the secretariat, in the jury they choose (or the next one)."""
-    jury = _get(Jury, jury)
-    verb_name = _entry_verb(c)
-    if verb_name is not None:
-        c._jury_registration = None
-        getattr(candidatures, verb_name)(p, c, commentaire=commentaire, jury=jury)
-        reg = c._jury_registration
-        if reg is None:
-            raise RuleViolation("Aucun jury n'est ouvert aux inscriptions pour ce dossier.",
-                                "R-JUR-4", field="jury")
-        return reg
-    if c.statut not in WAITING:
-        wf = workflow_of(c)
-        if c.statut in wf.locked:
-            raise RuleViolation(locked_reason(c), "R-WF-3")
-        raise RuleViolation(status_reason(wf, _entry_move(c), c.statut), "R-WF-1")
-    ensure_may_place(p, c)
-    return place(p, c, jury, required=True)
-
-
 def assign_waiting(p: Perimetre, jury: Jury) -> list[Registration]:
     """Secretariat: put the dossiers waiting for a jury assignment into this jury, oldest first,
     within its capacity (R-JUR-3); the others stay waiting."""
     ensure_organiser(p, jury.dispositif_id)
     waiting = (db.session.query(Candidature)
                .filter(Candidature.dispositif_id == jury.dispositif_id,
-                       Candidature.statut.in_(WAITING),
+                       Candidature.statut.in_(WAITING_JURY),
                        ~sa.exists().where(InscriptionJury.candidature_id == Candidature.id,
                                           InscriptionJury.active.is_(True)))
                .order_by(Candidature.envoye_le, Candidature.id).all())
@@ -395,7 +360,7 @@ def _withdraw(p, ins, motif):
            f"Retiré du jury du {ins.jury.date:%d/%m/%Y}", motif)
 
 
-# --- hooks into the candidature verbs ----------------------------------------------------------
+# --- what the dossier's moves call (app/workflow/dossier/candidatures.py) ----------------------
 @precondition("submit_to_jury")
 def _vae_registered_by_secretariat(p, c):
     """Seed 001: the secretariat registers a VAE de droit commun dossier (parcours 3, and VAE
@@ -404,70 +369,33 @@ def _vae_registered_by_secretariat(p, c):
         raise NotAllowed("Un dossier de VAE est inscrit au jury par le secrétariat.", "R-JUR-2")
 
 
-def _after_submit(p, c, jury=None, **_):
-    """The dossier enters the requested jury (or the next one with room, R-JUR-4); without a jury
-    asked for, the certificateur's next open jury. A jury asked for must take it (else the whole
-    move is refused); with none open at all, the dossier waits for an assignment by the
-    secretariat (« en attente d'affectation à un jury »)."""
-    requested = _get(Jury, jury)
+def place_sent(p: Perimetre, c: Candidature, jury=None) -> Registration | None:
+    """A dossier just sent to (or back to) the jury enters the requested jury (or the next one with
+    room, R-JUR-4); without a jury asked for, the certificateur's next open jury. A jury asked for
+    must take it (else the whole move is refused); with none open at all, the dossier waits for an
+    assignment by the secretariat (« en attente d'affectation à un jury ») and None is returned."""
+    requested = row_of(Jury, jury)
     reg = place(p, c, requested, required=requested is not None)
-    c._jury_registration = reg
     if reg is None:
         record(p, c, "attente_affectation_jury", "En attente d'affectation à un jury",
                "Aucun jury ouvert aux inscriptions pour le moment.")
+    return reg
 
 
-def _after_unlock(p, c, **_):
+def withdraw_unlocked(p: Perimetre, c: Candidature):
+    """The sending was undone (R-WF-3): the dossier leaves the jury it was registered to."""
     ins = active_inscription(c)
     if ins is not None:
         _withdraw(p, ins, "Envoi annulé (R-WF-3)")
 
 
-def _unlock_guard(p, c):
+def ensure_not_deliberated(c: Candidature):
+    """R-WF-3: once its jury has started deliberating on it, a sending is no longer undone."""
     ins = active_inscription(c)
     if ins is not None and (ins.decision is not None or ins.jury.etat in ("tenu", "clos")):
         raise RuleViolation("Le jury a commencé à délibérer sur ce dossier : l'envoi ne peut plus "
                             "être annulé.", "R-WF-3")
 
 
-def _install_hooks():
-    hooks = getattr(candidatures, "AFTER_MOVE", None)
-    if hooks is None:
-        return
-    for verb_name, fn in (("submit_to_jury", _after_submit),
-                          ("send_to_certification", _after_submit),
-                          ("complete_and_resend", _after_submit), ("unlock", _after_unlock)):
-        hooks.setdefault(verb_name, [])
-        if fn not in hooks[verb_name]:
-            hooks[verb_name].append(fn)
-    if _unlock_guard not in candidatures.UNLOCK_GUARDS:
-        candidatures.UNLOCK_GUARDS.append(_unlock_guard)
-
-
-_install_hooks()
-
-
 def members_of(jury: Jury, user_id) -> JuryMembre | None:
     return next((m for m in jury.membres if m.user_id == user_id), None)
-
-
-# Composition and convocations (jury_composition.py), deliberation, closing and consequences
-# (jury_decisions.py) live apart for size; they are reachable from here too, resolved on first use
-# so that any of the modules may be imported first.
-_LAZY = {
-    "app.workflow.jury.composition": (
-        "MAX_EMPLOYEURS", "add_member", "check_composition", "convene", "ensure_composition",
-        "remove_member", "request_designations", "set_voter"),
-    "app.workflow.jury.deliberation": (
-        "AFTER_CLOSE", "acquis_valides", "benefit_months", "close_jury", "cqpi_of",
-        "decision_rows", "may_deliberate", "passerelles_info", "propose_decision",
-        "record_decision", "request_complement"),
-}
-
-
-def __getattr__(name):
-    import importlib
-    for module, names in _LAZY.items():
-        if name in names:
-            return getattr(importlib.import_module(module), name)
-    raise AttributeError(name)
