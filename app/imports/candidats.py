@@ -105,7 +105,7 @@ def _applies(dispositif) -> set:
     (R-CAN-9)."""
     from app.views.candidature_forms import ONLY_FOR
     from app.workflow.engine import CHIMIE, workflow_for
-    from app.workflow.jury.deliberation import offers_cqpi_request
+    from app.workflow.jury.acquis import offers_cqpi_request
     if dispositif is None:
         return set()
     out = {key for key, structure in ONLY_FOR.items() if structure == dispositif.structure_evaluation}
