@@ -16,7 +16,7 @@ from app.security.perimeter import perimetre_of as P
 from app.workflow.engine import NotAllowed
 from app.workflow.jury import approval
 from app.workflow.jury import documents as jury_documents
-from app.workflow.jury import sessions as jurys
+from app.workflow.jury import composition, deliberation, registration
 from app.workflow.jury.composition import AlreadyDone
 from tests.test_documents_issue13 import text_of
 
@@ -34,28 +34,28 @@ def approval_world(make, db, dispositif="METALLURGIE", papier=False, issue=True,
     sec = make.user("secretariat", dispositif=disp)
     u = {k: make.user("jury", dispositif=disp)
          for k in ("president", "employeur0", "employeur1", "cfdt", "invite", "autre")}
-    jurys.add_member(ADMIN, j, "president", user=u["president"], qualite="UIMM")
-    jurys.add_member(ADMIN, j, "employeurs", user=u["employeur0"], organisation="Forges & Cie")
-    jurys.add_member(ADMIN, j, "employeurs", user=u["employeur1"], organisation="Usinage SA")
-    jurys.add_member(ADMIN, j, "employeurs", nom="Papier", prenom="Paul", organisation="Sans compte")
-    jurys.add_member(ADMIN, j, "salaries", user=u["cfdt"], syndicat="CFDT",
+    composition.add_member(ADMIN, j, "president", user=u["president"], qualite="UIMM")
+    composition.add_member(ADMIN, j, "employeurs", user=u["employeur0"], organisation="Forges & Cie")
+    composition.add_member(ADMIN, j, "employeurs", user=u["employeur1"], organisation="Usinage SA")
+    composition.add_member(ADMIN, j, "employeurs", nom="Papier", prenom="Paul", organisation="Sans compte")
+    composition.add_member(ADMIN, j, "salaries", user=u["cfdt"], syndicat="CFDT",
                      syndicat_email="cfdt@syndicat.invalid")
-    jurys.add_member(ADMIN, j, "invite", user=u["invite"], organisation="Organisme de formation")
+    composition.add_member(ADMIN, j, "invite", user=u["invite"], organisation="Organisme de formation")
     db.session.commit()
     for acquis in (None, 6):
         c = make.dossier_pret_jury(dispositif, acquis=acquis)
-        jurys.register_to_jury(P(c.createur), c, j)
+        registration.register_to_jury(P(c.createur), c, j)
         db.session.commit()
     j.date, j.date_limite_inscription = TODAY, TODAY - dt.timedelta(days=1)
     j.etat, j.convoque_le = "convoque", dt.datetime.combine(TODAY - dt.timedelta(days=15),
                                                             dt.time(9))
     db.session.commit()
-    for ins, decision in zip(jurys.decision_rows(j), ("admis", "non_admis")):
-        jurys.record_decision(ADMIN, ins, decision)
+    for ins, decision in zip(deliberation.decision_rows(j), ("admis", "non_admis")):
+        deliberation.record_decision(ADMIN, ins, decision)
     db.session.commit()
     if not close:
         return {"jury": j, "sec": sec, **u}
-    jurys.close_jury(P(sec), j)
+    deliberation.close_jury(P(sec), j)
     db.session.commit()
     if issue:
         jury_documents.issue_jury_documents(P(sec), j, "pv", emis_par=sec.id)
