@@ -1,0 +1,25 @@
+/* OpenCertif (issue 16 item 8): on narrow screens the CSS shows each table row as a card; each
+ * cell then needs its column's name, written here as data-label from the table's header.
+ * A cell whose header is empty (check boxes, action buttons) gets none. */
+(function () {
+    "use strict";
+    function label(table) {
+        var heads = table.querySelectorAll("thead tr:last-child th");
+        if (!heads.length) { return; }
+        var names = Array.prototype.map.call(heads, function (th) {
+            return (th.innerText || th.textContent || "").replace(/\s+/g, " ").trim();
+        });
+        table.querySelectorAll("tbody > tr").forEach(function (tr) {
+            var col = 0;
+            Array.prototype.forEach.call(tr.children, function (cell) {
+                var name = names[col];
+                if (name && cell.tagName === "TD" && !cell.hasAttribute("data-label")) {
+                    cell.setAttribute("data-label", name);
+                }
+                col += cell.colSpan || 1;
+            });
+        });
+    }
+    function run() { document.querySelectorAll("table.table").forEach(label); }
+    if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", run); } else { run(); }
+}());
