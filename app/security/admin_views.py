@@ -17,8 +17,7 @@ from app.models.comptes import ROLES
 
 # What each role is for, as a secretary would say it (role rows are named by ROLES' labels).
 PURPOSES = {
-    "Admin": "Compte technique FAB : tous les droits, écrans de sécurité compris.",
-    ROLES.label("admin"): "Administre la plateforme : référentiels, structures, comptes de tous les dispositifs.",
+    "Admin": "Administrateur technique : tous les droits sur toute la plateforme, écrans de sécurité compris.",
     ROLES.label("secretariat"): "Gère un dispositif : habilitations, candidatures, jurys, documents émis, statistiques.",
     ROLES.label("admin_reseau"): "Gère les organismes, établissements et comptes de son réseau ; demande les habilitations.",
     ROLES.label("superviseur_reseau"): "Consulte les structures, comptes et habilitations de son réseau.",

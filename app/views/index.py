@@ -1,5 +1,5 @@
 """Home page: the user's starting point; and the public accessibility statement."""
-from flask import redirect
+from flask import current_app, redirect
 from flask_appbuilder import IndexView, expose
 from flask_login import current_user
 
@@ -18,5 +18,5 @@ class HomeView(IndexView):
     def accessibilite(self):
         """Déclaration d'accessibilité (RGAA 4.1), public: linked from every page's footer, signed
         in or not. The contact is the platform's (config OC_CONTACT_ACCESSIBILITE)."""
-        contact = self.appbuilder.get_app.config.get("OC_CONTACT_ACCESSIBILITE")
+        contact = current_app.config.get("OC_CONTACT_ACCESSIBILITE")
         return self.render_template("opencertif/accessibilite.html", contact=contact)
