@@ -20,6 +20,26 @@
             });
         });
     }
+    /* Select2 replaces a <select> by a combobox whose name is only the chosen value: give it the
+     * original field's label (RGAA 11.1, WCAG 4.1.2). Runs at load, after FAB's ab.js built them. */
+    function nameComboboxes() {
+        document.querySelectorAll("select").forEach(function (select) {
+            var box = select.nextElementSibling;
+            if (!box || !box.classList.contains("select2")) { return; }
+            var combo = box.querySelector(".select2-selection");
+            if (!combo || combo.getAttribute("data-oc-named")) { return; }
+            var lab = select.id && document.querySelector('label[for="' + select.id + '"]');
+            if (lab) {
+                if (!lab.id) { lab.id = select.id + "-label"; }
+                combo.setAttribute("aria-labelledby",
+                    (lab.id + " " + (combo.getAttribute("aria-labelledby") || "")).trim());
+            } else {
+                combo.setAttribute("aria-label", select.getAttribute("aria-label") || select.name || "Choix");
+            }
+            combo.setAttribute("data-oc-named", "1");
+        });
+    }
     function run() { document.querySelectorAll("table.table").forEach(label); }
     if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", run); } else { run(); }
+    window.addEventListener("load", nameComboboxes);
 }());
