@@ -29,12 +29,17 @@
             var combo = box.querySelector(".select2-selection");
             if (!combo || combo.getAttribute("data-oc-named")) { return; }
             var lab = select.id && document.querySelector('label[for="' + select.id + '"]');
+            // The rendered value is a role="textbox" span of its own: it gets the name too.
+            var shown = combo.querySelector(".select2-selection__rendered");
             if (lab) {
                 if (!lab.id) { lab.id = select.id + "-label"; }
                 combo.setAttribute("aria-labelledby",
                     (lab.id + " " + (combo.getAttribute("aria-labelledby") || "")).trim());
+                if (shown) { shown.setAttribute("aria-labelledby", lab.id); }
             } else {
-                combo.setAttribute("aria-label", select.getAttribute("aria-label") || select.name || "Choix");
+                var name = select.getAttribute("aria-label") || select.name || "Choix";
+                combo.setAttribute("aria-label", name);
+                if (shown) { shown.setAttribute("aria-label", name); }
             }
             combo.setAttribute("data-oc-named", "1");
         });
