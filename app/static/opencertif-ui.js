@@ -4,12 +4,24 @@
 (function () {
     "use strict";
     function label(table) {
-        var heads = table.querySelectorAll("thead tr:last-child th");
+        var rows = table.querySelectorAll("thead tr");
+        if (rows.length > 1) { return; }  // a cross-table stays a table (scrolls in its box)
+        var first = table.querySelector("tr");
+        if (!rows.length && first && first.querySelector("td")) {
+            table.classList.add("oc-cartes");  // label/value rows: each row is already a card
+            return;
+        }
+        if (!rows.length && first) {  // header row without <thead>: hidden on phones
+            first.classList.add("oc-entete");
+            rows = [first];
+        }
+        var heads = rows.length ? rows[0].querySelectorAll("th") : [];
         if (!heads.length) { return; }
+        table.classList.add("oc-cartes");
         var names = Array.prototype.map.call(heads, function (th) {
             return (th.innerText || th.textContent || "").replace(/\s+/g, " ").trim();
         });
-        table.querySelectorAll("tbody > tr").forEach(function (tr) {
+        table.querySelectorAll("tbody > tr:not(.oc-entete)").forEach(function (tr) {
             var col = 0;
             Array.prototype.forEach.call(tr.children, function (cell) {
                 var name = names[col];
