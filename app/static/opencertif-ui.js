@@ -58,5 +58,20 @@
     }
     function run() { document.querySelectorAll("table.table").forEach(label); }
     if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", run); } else { run(); }
-    window.addEventListener("load", nameComboboxes);
+    // FAB's ab.js builds the Select2 boxes in a jQuery ready handler, which may run after the
+    // load event: name each box as soon as it is inserted.
+    function watchComboboxes() {
+        nameComboboxes();
+        new MutationObserver(function (changes) {
+            var added = changes.some(function (c) {
+                return Array.prototype.some.call(c.addedNodes, function (n) {
+                    return n.classList && n.classList.contains("select2");
+                });
+            });
+            if (added) { nameComboboxes(); }
+        }).observe(document.body, {childList: true, subtree: true});
+    }
+    if (document.readyState === "loading") {
+        document.addEventListener("DOMContentLoaded", watchComboboxes);
+    } else { watchComboboxes(); }
 }());
