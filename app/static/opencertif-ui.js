@@ -56,7 +56,22 @@
             combo.setAttribute("data-oc-named", "1");
         });
     }
-    function run() { document.querySelectorAll("table.table").forEach(label); }
+    /* A table wider than its box scrolls in it: the box takes the keyboard focus so that it can
+     * be scrolled without a mouse (WCAG 2.1.1), and says what it holds. */
+    function scrollableBoxes() {
+        document.querySelectorAll(".table-responsive").forEach(function (box) {
+            if (box.scrollWidth <= box.clientWidth + 1 || box.hasAttribute("tabindex")) { return; }
+            var heading = box.querySelector("caption");
+            box.setAttribute("tabindex", "0");
+            box.setAttribute("role", "region");
+            box.setAttribute("aria-label", heading ? heading.textContent.trim()
+                                                   : "Tableau (défilement horizontal)");
+        });
+    }
+    function run() {
+        document.querySelectorAll("table.table").forEach(label);
+        scrollableBoxes();
+    }
     if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", run); } else { run(); }
     // FAB's ab.js builds the Select2 boxes in a jQuery ready handler, which may run after the
     // load event: name each box as soon as it is inserted.
