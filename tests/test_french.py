@@ -27,9 +27,9 @@ ENGLISH_RE = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in ENGLISH) + r")
 RULE_ID = re.compile(r"R-[A-Z]+-\d+")
 SKIP = re.compile(r"/logout|/export/|/download|/api/|/swagger|/lang/|/telecharger|\.pdf|\.xlsx|"
                   r"\.csv|/pdf|/imprimer|/lot|/delete/|/action"
-                  # FAB's own security screens (users, roles, statistics), left to the technical
-                  # administrator and replaced by the accounts screens (issue 16 item 4, security).
-                  r"|^/users/|^/roles/|^/userstatschartview/|^/registeruser|^/permissions|"
+                  # FAB's screens that are not registered or refused to everyone (issue 16
+                  # item 4): their links never show. /users/ and /roles/ are crawled (admin).
+                  r"|^/userstatschartview/|^/registeruser|^/permissions|"
                   r"^/viewmenus|^/permissionviews|^/groups/|^/resetpassword|^/resetmypassword")
 
 
