@@ -111,6 +111,9 @@ def browser():
         chromium.oc_axe = audit  # for the test that checks the audit itself
         yield chromium
         chromium.close()
+    # Shown with -s (or on failure): how many loads were audited, how many left too early.
+    print(f"\naxe-core : {len(audit.audited)} chargement(s) de page audités, "
+          f"{len(audit.skipped)} quittés avant la fin de l'audit")
     if audit.violations:
         pytest.fail("Accessibilité (axe-core, WCAG 2.1 A/AA) : violations graves ou critiques\n"
                     + audit.report(), pytrace=False)
