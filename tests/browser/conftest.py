@@ -112,8 +112,9 @@ def browser():
         yield chromium
         chromium.close()
     # Shown with -s (or on failure): how many loads were audited, how many left too early.
+    never = sorted({u.split(" (")[0] for u in audit.skipped} - set(audit.audited))
     print(f"\naxe-core : {len(audit.audited)} chargement(s) de page audités, "
-          f"{len(audit.skipped)} quittés avant la fin de l'audit")
+          f"{len(audit.skipped)} quittés avant la fin de l'audit, dont jamais audités : {never}")
     if audit.violations:
         pytest.fail("Accessibilité (axe-core, WCAG 2.1 A/AA) : violations graves ou critiques\n"
                     + audit.report(), pytrace=False)
