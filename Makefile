@@ -6,7 +6,7 @@ export FLASK_APP := run.py
 PG_URL ?= $(or $(DATABASE_URL_TEST),postgresql://postgres@127.0.0.1:5432/opencertif_test)
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres venv dev-deps chromium bench clean migrate
+.PHONY: run test test-sqlite test-postgres venv dev-deps node-deps chromium bench clean migrate
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -16,8 +16,15 @@ venv: $(BIN)/activate
 	$(BIN)/pip install -q -r requirements.txt
 	$(BIN)/pybabel compile -d app/translations >/dev/null
 
-dev-deps: venv
+dev-deps: venv node-deps
 	$(BIN)/pip install -q -r requirements-dev.txt
+
+# axe-core (npm, version pinned by package-lock.json), injected by the browser tests for the
+# accessibility audit (issue 16 item 9). Nothing from node_modules is ever served to users.
+node-deps: node_modules/axe-core/axe.min.js
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

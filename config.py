@@ -50,8 +50,22 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on", "oui")
 
 
+def _colours() -> dict:
+    """The platform's colours (issue 16 item 8), #rrggbb only: they are written into a <style>."""
+    import re
+    names = {"primaire": "OC_COULEUR_PRIMAIRE", "primaire_fonce": "OC_COULEUR_PRIMAIRE_FONCE",
+             "accent": "OC_COULEUR_ACCENT", "fond": "OC_COULEUR_FOND"}
+    return {key: os.environ[env] for key, env in names.items()
+            if re.fullmatch(r"#[0-9a-fA-F]{6}", os.environ.get(env, ""))}
+
+
 class Config:
-    APP_NAME = "OpenCertif"
+    # The platform's identity: name, logo (an URL, shown before the name) and colours
+    # (README « Identité visuelle »); the accessibility statement's contact.
+    APP_NAME = os.environ.get("OC_NOM_PLATEFORME", "OpenCertif")
+    APP_ICON = os.environ.get("OC_LOGO") or None
+    OC_THEME = _colours()
+    OC_CONTACT_ACCESSIBILITE = os.environ.get("OC_CONTACT_ACCESSIBILITE") or None
     APP_THEME = ""
     INSTANCE_DIR = str(_INSTANCE)
     SECRET_KEY = None  # filled in by load()

@@ -20,7 +20,8 @@ def test_demo_is_idempotent_and_accounts_log_in(app, db):  # R-REF-1
     r = client.post("/login/", data={"username": "utilisateur.etablissement",
                                      "password": "Demo-OpenCertif-2026!"})
     assert r.status_code == 302
-    assert counts[1:] == (7, 5)  # with the dossiers at each stage (issue 16 item 11)
+    # Dossiers at each stage, today's jury and the metallurgy ones (issue 16 item 11).
+    assert counts[1:] == (11, 6)
     assert "Bonjour" in client.get("/").get_data(as_text=True)
 
 

@@ -27,9 +27,9 @@ ENGLISH_RE = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in ENGLISH) + r")
 RULE_ID = re.compile(r"R-[A-Z]+-\d+")
 SKIP = re.compile(r"/logout|/export/|/download|/api/|/swagger|/lang/|/telecharger|\.pdf|\.xlsx|"
                   r"\.csv|/pdf|/imprimer|/lot|/delete/|/action"
-                  # FAB's own security screens (users, roles, statistics), left to the technical
-                  # administrator and replaced by the accounts screens (issue 16 item 4, security).
-                  r"|^/users/|^/roles/|^/userstatschartview/|^/registeruser|^/permissions|"
+                  # FAB's screens that are not registered or refused to everyone (issue 16
+                  # item 4): their links never show. /users/ and /roles/ are crawled (admin).
+                  r"|^/userstatschartview/|^/registeruser|^/permissions|"
                   r"^/viewmenus|^/permissionviews|^/groups/|^/resetpassword|^/resetmypassword")
 
 
@@ -73,8 +73,9 @@ def problems(url: str, response) -> list[str]:
         return [f"{url}: {response.status_code}"]
     if response.status_code != 200 or "text/html" not in response.content_type:
         return []
-    text, _ = read(response.get_data(as_text=True))
-    found = []
+    html = response.get_data(as_text=True)
+    text, _ = read(html)
+    found = skeleton(url, html)
     for label, pattern in (("None", re.compile(r"\bNone\b|\[\]|__None")), ("rule id", RULE_ID),
                            ("English", ENGLISH_RE)):
         for match in pattern.finditer(text):
@@ -82,6 +83,23 @@ def problems(url: str, response) -> list[str]:
                 continue
             line = text[max(0, match.start() - 60):match.end() + 60].replace("\n", " | ")
             found.append(f"{url}: {label} « {match.group(0)} » in …{line}…")
+    return found
+
+
+def skeleton(url: str, html: str) -> list[str]:
+    """Issue 16 item 9 (RGAA 8.3, 8.5, 8.6, 9.1, 12.6): French page language, main landmark,
+    one h1 and a title naming the page, not only the platform."""
+    found = []
+    if '<html lang="fr">' not in html:
+        found.append(f"{url}: no lang=fr")
+    if "<main" not in html:
+        found.append(f"{url}: no <main>")
+    h1 = len(re.findall(r"<h1[\s>]", html))
+    if h1 != 1:
+        found.append(f"{url}: {h1} h1")
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    if not title or " — " not in title.group(1):
+        found.append(f"{url}: title « {title.group(1).strip() if title else ''} »")
     return found
 
 
@@ -109,7 +127,7 @@ def demo(app, db):
 @pytest.mark.parametrize("username", DEMO_ACCOUNTS)
 def test_crawl_each_demo_account_reads_french(app, demo, username):
     """Every page of the account's menu, the first show, edit and add page of each list: no 5xx,
-    no « None », no rule id, none of FAB's English strings."""
+    no « None », no rule id, none of FAB's English strings; lang, main, one h1, a page title."""
     client = login(app.test_client(), username, DEMO_PASSWORD)
     home = client.get("/")
     found = problems("/", home)

@@ -1,5 +1,8 @@
 """Issue 16 item 11: after `flask demo`, each demo account with dossiers lands on work to do, and
 every count of its home equals the list it opens; the manager reads key figures."""
+import re
+from html import unescape
+
 import pytest
 
 from app.seed_data.demo import DEMO_PASSWORD
@@ -7,9 +10,9 @@ from tests.journeys.forms import open_page
 from tests.test_ux_home import assert_counts_equal_lists
 
 # Their home is a to-do list of dossiers (README's demo accounts).
-# Not here: superviseur.reseau (habilitations, no dossier), jury and manager (see below),
-# secretariat.metallurgie (no metallurgy dossier in the demo yet).
-WITH_DOSSIERS = ["admin", "secretariat.chimie", "secretariat.clea", "admin.reseau",
+# Not here: superviseur.reseau (habilitations, no dossier), jury and manager (see below).
+WITH_DOSSIERS = ["admin", "secretariat.chimie", "secretariat.clea", "secretariat.metallurgie",
+                 "admin.reseau",
                  "admin.organisme", "utilisateur.organisme",
                  "admin.etablissement", "utilisateur.etablissement", "utilisateur.nantes",
                  "employeur", "evaluateur"]
@@ -41,3 +44,29 @@ def test_demo_chemistry_has_every_stage_and_the_manager_key_figures(demo):
     assert counts["pret_jury"] >= 1 and counts["evaluation_initiale"] >= 1
     page = open_page(demo_client(demo, "manager"), "/")
     assert 'id="oc-chiffres"' in page.html
+
+
+def test_the_jury_member_lands_on_todays_jury_to_deliberate(demo):
+    client = demo_client(demo, "jury")
+    page = open_page(client, "/")
+    assert 'id="oc-mes-jurys"' in page.html and "Jury de démonstration du jour" in page.html
+    assert "2</strong> dossiers inscrits" in page.html
+    link = re.search(r'href="(/jurys/deliberation/\d+)">délibérer', page.html)
+    assert link, "no deliberation link on the jury member's home"
+    deliberation = client.get(link.group(1))
+    assert deliberation.status_code == 200
+    assert "FAURE" in deliberation.get_data(as_text=True).upper()
+
+
+def test_the_network_supervisor_follows_a_pending_habilitation_request(demo):
+    client = demo_client(demo, "superviseur.reseau")
+    html = open_page(client, "/").html
+    found = re.search(r'id="oc-habilitations".*?<a href="([^"]+)"[^>]*>(\d+)<', html, re.S)
+    assert found and int(found.group(2)) == 1, "no pending habilitation on the supervisor's home"
+    listed = client.get(unescape(found.group(1))).get_data(as_text=True)
+    assert "Grenoble" in listed and listed.count("En attente") >= 1
+
+
+def test_the_metallurgy_secretariat_has_dossiers_and_a_request_to_decide(demo):
+    counts = assert_counts_equal_lists(demo_client(demo, "secretariat.metallurgie"))
+    assert counts["pret_jury"] == 1 and counts["evaluation_initiale"] == 1

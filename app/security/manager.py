@@ -5,6 +5,7 @@ from flask import current_app
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from sqlalchemy import orm
 
+from app.security.admin_views import NoPasswordByOthers, OcRoleView, OcUserView
 from app.security.totp_login import SecurityApi, TotpAuthDBView
 
 log = logging.getLogger(__name__)
@@ -15,6 +16,29 @@ class OpenCertifSecurityManager(SecurityManager):
     # failures-only login limit, username kept on a refusal (issue 16).
     authdbview = TotpAuthDBView
     security_api = SecurityApi  # no JWT by password alone for an account with TOTP
+    # FAB's security screens (technical administrator only, issue 16): users read-only with no
+    # password set by a third party, roles by name and purpose (app/security/admin_views.py);
+    # no statistics chart (it loads Google Charts from the Internet).
+    userdbmodelview = OcUserView
+    rolemodelview = OcRoleView
+    userstatschartview = None
+    resetpasswordview = NoPasswordByOthers
+    # Menu items FAB always adds but that mean nothing here: groups are unused and roles are code.
+    HIDDEN_SECURITY_ITEMS = ("List Groups", "Base Permissions", "Views/Menus",
+                             "Permission on Views/Menus")
+
+    def register_views(self):
+        super().register_views()
+        security = self.appbuilder.menu.find("Security")
+        if security is not None:
+            security.childs = [item for item in security.childs
+                               if item.name not in self.HIDDEN_SECURITY_ITEMS]
+            while security.childs and security.childs[-1].name == "-":
+                security.childs.pop()
+        for view in self.appbuilder.baseviews:
+            if view.__class__.__name__ in ("UserGroupModelView", "PermissionModelView",
+                                           "ViewMenuModelView", "PermissionViewModelView"):
+                view.base_permissions = []  # their pages answer 403 like any hidden page
 
     @property
     def is_auth_limited(self) -> bool:

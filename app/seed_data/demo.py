@@ -190,7 +190,10 @@ def _demo_stages(disp, etabs):
     ent = users["employeur"].profil.entreprise
     people = [("M", "Girard", "Thomas", "1990-02-14", "Lyon", "69008"),
               ("MME", "Petit", "Inès", "1985-09-30", "Vénissieux", "69200"),
-              ("M", "Roux", "Mathieu", "1992-06-05", "Bron", "69500")]
+              ("M", "Roux", "Mathieu", "1992-06-05", "Bron", "69500"),
+              # registered to today's jury below: the « jury » account deliberates on them
+              ("MME", "Faure", "Léa", "1987-01-19", "Lyon", "69009"),
+              ("M", "Blanc", "Hugo", "1983-12-02", "Villeurbanne", "69100")]
     chimie = []
     for n, person in enumerate(people):
         c = create_candidature(employer, certification=cert, identite=_identite(*person),
@@ -219,6 +222,7 @@ def _demo_stages(disp, etabs):
                                    resultats={r.competence_id: {"acquis": True} for r in rows},
                                    finalise=True)
         db.session.commit()  # ready for the jury
+    _demo_jury_today(disp, employer, chimie[3:])
 
     # CléA: the first Lyon dossier's evaluation validated, to send to the certification.
     from app.models.candidature import Candidature
@@ -239,6 +243,85 @@ def _demo_stages(disp, etabs):
                        identite=_identite("MME", "Leroy", "Camille", "1991-03-08", "Nantes", "44000"),
                        etablissement=etabs[2], statut_inscription="demandeur_emploi",
                        financement="CPF", objectifs_professionnels="Reprendre un emploi.")
+    db.session.commit()
+    _demo_metallurgie(disp, etabs, perimetre_of(users["utilisateur.nantes"]))
+    _demo_habilitation_request(disp, etabs)
+
+
+def _demo_metallurgie(disp, etabs, nantes):
+    """Nantes prepares two CQPM: one before its commission d'évaluation, one whose commission
+    has recorded its results (ready for the jury): secretariat.metallurgie's to-do."""
+    import datetime as dt
+
+    from app.models import Certification
+    from app.workflow.dossier.candidatures import create_candidature
+    from app.workflow.evaluation import common as evaluations
+    cert = (db.session.query(Certification)
+            .filter(Certification.dispositif_id == disp["METALLURGIE"].id,
+                    Certification.type == "CQPM", Certification.competences.any())
+            .order_by(Certification.id).first())
+    if cert is None:
+        return
+    people = [("M", "Lucas", "Yanis", "1994-05-17", "Nantes", "44100"),
+              ("MME", "Perrin", "Sarah", "1989-10-23", "Saint-Herblain", "44800")]
+    for n, person in enumerate(people):
+        identite = {**_identite(*person), "code_postal": "44000", "ville": "Nantes"}
+        c = create_candidature(nantes, certification=cert, identite=identite, etablissement=etabs[2],
+                               statut_inscription="salarie", financement="PDC",
+                               objectifs_professionnels="Valider ses compétences d'opérateur régleur.")
+        db.session.commit()
+        if n == 0:
+            continue
+        evaluations.open_evaluation(nantes, c, date_evaluation=dt.date.today())
+        rows = list(evaluations.latest(c).resultats)
+        evaluations.record_commission_results(
+            nantes, c, resultats={r.competence_id: {"acquis": True} for r in rows},
+            avis_entreprise="favorable" if evaluations.avis_entreprise_requis(c) else None,
+            finalise=True)
+        db.session.commit()
+
+
+def _demo_habilitation_request(disp, etabs):
+    """Grenoble asks to be habilitated for the metallurgy: the network's supervisor follows the
+    request, the metallurgy's secretariat decides on it."""
+    from app.security.perimeter import perimetre_of
+    from app.workflow.habilitations import demander_habilitation
+    admin_reseau = db.session.query(User).filter_by(username="admin.reseau").one()
+    demander_habilitation(perimetre_of(admin_reseau), etabs[1], [disp["METALLURGIE"]],
+                          commentaire="Ouverture d'une section métallurgie à la rentrée.")
+    db.session.commit()
+
+
+def _demo_jury_today(disp, employer, dossiers):
+    """Today's chemical jury, composed as R-JUR-5 asks, the « jury » account holding the CFDT's
+    vote, with two dossiers registered by their employer: the jury member lands on a jury to
+    deliberate (issue 16 item 11)."""
+    import datetime as dt
+
+    from app.models.jury import Jury
+    from app.security.perimeter import Perimetre
+    from app.workflow.jury.composition import add_member
+    from app.workflow.jury.sessions import create_jury, register_to_jury
+    admin = Perimetre(None, "admin", None, None)
+    today = dt.date.today()
+    if db.session.query(Jury.id).filter_by(dispositif_id=disp["CHIMIE"].id, date=today).first():
+        return
+    jury = create_jury(admin, disp["CHIMIE"], today, lieu="Lyon — salle Rhône",
+                       date_limite_inscription=today, libelle="Jury de démonstration du jour")
+    add_member(admin, jury, "president", nom="Lambert", prenom="Hélène", qualite="Présidente",
+               email="helene.lambert@demo.example.org")
+    for nom, prenom in (("Garnier", "Paul"), ("Chevalier", "Nadia")):
+        add_member(admin, jury, "employeurs", nom=nom, prenom=prenom, organisation="CHIMIE DÉMO SA",
+                   email=f"{prenom.lower()}.{nom.lower()}@demo.example.org")
+    juror = db.session.query(User).filter_by(username="jury").one()
+    juror.profil.organisation = "CFDT"
+    add_member(admin, jury, "salaries", user=juror.id, syndicat="CFDT",
+               syndicat_email="cfdt@demo.example.org")
+    add_member(admin, jury, "salaries", nom="Masson", prenom="Anne", syndicat="CGT",
+               syndicat_email="cgt@demo.example.org", email="anne.masson@demo.example.org")
+    db.session.commit()
+    for c in dossiers:
+        register_to_jury(employer, c, jury=jury)
     db.session.commit()
 
 
@@ -264,8 +347,8 @@ def _demo_habilitations(disp, etabs):
     from app.models import Certification
     from app.models.habilitation import EvaluateurHabilite, Habilitation, HabilitationEvaluateur
     today = dt.date.today()
-    for etab in (etabs[0], etabs[2]):
-        for code in ("CLEA", "CHIMIE"):
+    for etab, codes in ((etabs[0], ("CLEA", "CHIMIE")), (etabs[2], ("CLEA", "CHIMIE", "METALLURGIE"))):
+        for code in codes:
             _get_or_create(Habilitation, {"etablissement_id": etab.id, "dispositif_id": disp[code].id},
                            etat="validee", date_debut=today - dt.timedelta(days=200),
                            date_fin=today + dt.timedelta(days=900))

@@ -3,9 +3,15 @@ Debian's Chromium driven by Playwright's sync API, headless.
 
 Without Chromium (or Playwright) the browser tests are skipped — except under CI=true, where they
 fail: the acceptance needs them to run. The server reads the same database as the test body, so a
-test commits its data before the browser acts (tables are emptied after each test)."""
+test commits its data before the browser acts (tables are emptied after each test).
+
+Accessibility (issue 16 item 9): every page a browser test loads, in any context it opens, is
+audited by axe-core (node_modules/axe-core, pinned by package-lock.json, `npm ci`) on its load
+event, against the WCAG 2.0/2.1 A and AA rules; the test then fails listing every serious or
+critical violation with the page's address."""
 import os
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -32,20 +38,86 @@ def live_server(app):
     thread.join(10)
 
 
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_RUN = """async (tags) => {
+  if (!window.axe || document.contentType !== 'text/html') return null;
+  const r = await window.axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                            resultTypes: ['violations']});
+  return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 4).map(n => n.target.join(' ') + ' : ' +
+      (n.failureSummary || '').split('\\n').slice(1).join(' ').trim())}));
+}"""
+
+
+class AxeAudit:
+    """Runs axe-core on each page load of the contexts it watches; keeps the serious and critical
+    violations by rule and page. A page left before its audit ends (a test clicking on at once)
+    is counted, not hidden: `skipped` lists it."""
+
+    def __init__(self):
+        self.source = AXE.read_text(encoding="utf-8")
+        self.violations = {}   # (rule id, path) -> violation
+        self.audited, self.skipped = [], []
+
+    def watch(self, context):
+        context.add_init_script(script=self.source)
+        context.on("page", self._watch_page)
+        return context
+
+    def _watch_page(self, tab):
+        tab.on("load", lambda: self.audit(tab))
+
+    def audit(self, tab):
+        url = tab.url
+        try:
+            found = tab.evaluate(AXE_RUN, AXE_TAGS)
+        except Exception as exc:  # navigation during the audit, closed page
+            self.skipped.append(f"{url} ({str(exc).splitlines()[0][:80]})")
+            return
+        if found is None:
+            return
+        self.audited.append(url)
+        path = url.split("://", 1)[-1].split("/", 1)[-1]
+        for v in found:
+            self.violations.setdefault((v["id"], "/" + path), v)
+
+    def report(self):
+        lines = []
+        for (rule, path), v in sorted(self.violations.items()):
+            lines.append(f"[{v['impact']}] {rule} sur {path} — {v['help']}")
+            lines += [f"      {n}" for n in v["nodes"]]
+        return "\n".join(lines)
+
+
 @pytest.fixture
 def browser():
     """Per test: two sync Playwright instances cannot live in one thread, and other browser tests
-    start their own."""
+    start their own. Every context it opens is watched by axe-core (see the module's docstring)."""
     if not os.path.exists(CHROMIUM):
         _unavailable(f"Chromium absent ({CHROMIUM})")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("Playwright n'est pas installé")
+    if not AXE.exists():
+        _unavailable(f"axe-core absent ({AXE}) : lancer `npm ci` (ou `make dev-deps`)")
+    audit = AxeAudit()
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        new_context = chromium.new_context
+        chromium.new_context = lambda *a, **kw: audit.watch(new_context(*a, **kw))
+        chromium.oc_axe = audit  # for the test that checks the audit itself
         yield chromium
         chromium.close()
+    # Shown with -s (or on failure): how many loads were audited, how many left too early.
+    never = sorted({u.split(" (")[0] for u in audit.skipped} - set(audit.audited))
+    print(f"\naxe-core : {len(audit.audited)} chargement(s) de page audités, "
+          f"{len(audit.skipped)} quittés avant la fin de l'audit, dont jamais audités : {never}")
+    if audit.violations:
+        pytest.fail("Accessibilité (axe-core, WCAG 2.1 A/AA) : violations graves ou critiques\n"
+                    + audit.report(), pytrace=False)
 
 
 @pytest.fixture
