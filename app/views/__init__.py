@@ -46,7 +46,8 @@ def register_views(appbuilder):
     from app.security.roles import builtin_roles
 
     from app.views.actions import register_handlers
-    register_handlers(current_app._get_current_object())  # the answers to the domain's refusals (403/404/422…)
+    # The answers to the domain's refusals (403, 404, 422…): app/views/actions.py.
+    register_handlers(current_app._get_current_object())
     for path in AREAS:
         importlib.import_module(path).register(appbuilder)
     items, categories = _menu_areas(appbuilder)

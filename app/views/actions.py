@@ -21,7 +21,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 
-from app.errors import PerimeterViolation, RuleViolation, database_message, error_response, wants_json
+from app.errors import (
+    PerimeterViolation, RuleViolation, database_message, error_response, wants_json,
+)
 from app.extensions import db
 from app.security import perimeter
 from app.security.account_limits import TooManyRequests
@@ -52,14 +54,14 @@ class Outcome:
         return self.violation is None
 
 
-def run_verb(fn, *args, form=None, success=None, **kwargs) -> Outcome:
+def run_verb(fn, *args, form=None, success=None, quiet=False, **kwargs) -> Outcome:
     """Run `fn(*args, **kwargs)` in one transaction: commit on success (then flash `success`, a
     text or a function of the result), roll back on any failure.
 
     Refusals that have one answer whatever the screen (403, 404, 429, and every refusal under
     /api/) go up to the handlers below. On a screen, a rule's refusal is shown — on its field of
     `form` when there is one, else as a flash — and returned in the Outcome, for the view to
-    re-show its page with what was typed."""
+    re-show its page with what was typed (`quiet`: the view shows it itself, in its page)."""
     try:
         result = fn(*args, **kwargs)
         db.session.commit()
@@ -68,7 +70,8 @@ def run_verb(fn, *args, form=None, success=None, **kwargs) -> Outcome:
         if wants_json() or isinstance(exc, (NotAllowed, PerimeterViolation, TooManyRequests)):
             raise
         log.info("Refusé (%s) : %s", exc.rule, exc.message)
-        show_violation(exc, form)
+        if not quiet:
+            show_violation(exc, form)
         return Outcome(violation=exc)
     except sa.exc.IntegrityError as exc:
         db.session.rollback()

@@ -146,8 +146,8 @@ class ScopedModelView(ModelView):
 
     def _run_action(self, name, target):
         # An action is a verb: run at the seam, a refusal flashed on the list it came from.
-        run_verb(self.actions[name].func, target)
-        return redirect(self.get_redirect())
+        done = run_verb(self.actions[name].func, target)
+        return done.result if done else redirect(self.get_redirect())
 
     @expose("/download/<string:filename>")
     def download(self, filename):

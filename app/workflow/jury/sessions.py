@@ -471,3 +471,13 @@ def __getattr__(name):
         if name in names:
             return getattr(importlib.import_module(module), name)
     raise AttributeError(name)
+
+
+def delete_jury(p: Perimetre, jury: Jury) -> None:
+    """R-JUR-1: a jury is deleted only while it is planned and empty — once a dossier is
+    registered or members are convened, it is part of their history."""
+    perimeter.ensure(jury, "write", p)
+    if jury.inscriptions or jury.etat != "planifie":
+        raise RuleViolation("Un jury qui a des dossiers inscrits ou qui est convoqué ne se "
+                            "supprime pas.", "R-JUR-1")
+    db.session.delete(jury)
