@@ -91,7 +91,9 @@ def run_verb(fn, *args, form=None, success=None, quiet=False, **kwargs) -> Outco
 def show_violation(exc: RuleViolation, form=None) -> None:
     """A refusal on a screen: on its field of `form` when it names one, else a flash (an already
     done action is an information, not an error)."""
-    field = getattr(form, exc.field or "", None) if form is not None else None
+    field = None
+    if form is not None and exc.field:  # a rule names the column (`role`, `dispositif`…)
+        field = getattr(form, exc.field, None) or getattr(form, f"{exc.field}_id", None)
     if field is not None and hasattr(field, "errors"):
         field.errors = list(field.errors or []) + [exc.message]
     elif isinstance(exc, AlreadyDone):
