@@ -676,6 +676,22 @@ def test_secretariat_registers_evaluators_within_its_dispositif(db, w, make, log
         assert login_as(user).post("/evaluateurhabiliteview/add", data={"user": person.id}).status_code == 403
 
 
+def test_a_period_added_on_the_screen_is_made_by_the_workflow(db, w, make, login_as):  # R-HAB-5
+    # The screen calls habiliter_evaluateur: its refusal (worded by the workflow) is shown on
+    # the form, which keeps what was typed, and nothing is stored.
+    from app.models.habilitation import HabilitationEvaluateur
+    cert = _cert(db, w.clea)
+    ev = make.evaluateur()
+    db.session.commit()
+    r = login_as(w.sec).post("/habilitationevaluateurview/add", data={
+        "evaluateur": ev.id, "certification": cert.id, "region": "Normandie",
+        "date_debut": TODAY.isoformat(), "date_fin": (TODAY - DAY).isoformat()})
+    page = r.get_data(as_text=True).replace("&#39;", "'")
+    assert r.status_code == 200
+    assert "Indiquez une période valide (la fin suit le début)." in page
+    assert db.session.query(HabilitationEvaluateur).count() == 0
+
+
 # ---------------------------------------------------------------------------------------------
 # `flask habilitations remind`: 60 and 15 days before the end, once each
 # ---------------------------------------------------------------------------------------------

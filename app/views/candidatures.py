@@ -252,8 +252,9 @@ def _creation_choices(form, p):
     """Only what the user may choose: dispositifs that let this role create, its établissements."""
     kind = CREATOR_KIND.get(p.role)
     disp_q = db.session.query(Dispositif).filter(Dispositif.actif.is_(True))
-    if p.role == "secretariat":
-        disp_q = disp_q.filter(Dispositif.id == p.valeur)
+    own = perimeter.secretariat_dispositif(p)
+    if own is not None:
+        disp_q = disp_q.filter(Dispositif.id == own)
     dispositifs = [d for d in disp_q if kind and (d.allows_creator(kind) or (
         kind == "secretariat" and d.allows_creator("candidat")))]
     certs = (db.session.query(Certification)
