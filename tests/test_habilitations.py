@@ -730,3 +730,12 @@ def test_remind_cli_command(app, db, w, make):  # R-HAB-1
     assert r.exit_code == 0 and "1 rappel(s) envoyé(s)" in r.output
     r = runner.invoke(args=["habilitations", "remind", "--date", "2026-06-15"])
     assert "0 rappel(s) envoyé(s)" in r.output
+
+
+def test_api_request_outside_the_perimeter_keeps_its_published_shape(w, login_as):  # R-ACC-5
+    # This API publishes 403 with `regle`/`champ` for a row outside the perimeter (an unknown
+    # établissement is answered the same), not the 404 of the other APIs.
+    r = login_as(w.admin_etab).post("/api/v1/habilitation/", json={
+        "etablissement_id": 2**31 - 2, "dispositif_ids": [w.clea.id]})
+    body = r.get_json()
+    assert r.status_code == 403 and body["regle"] == "R-ACC-5" and "champ" in body, body

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 
 from app.errors import (
     PerimeterViolation, RuleViolation, database_message, error_response, wants_json,
@@ -78,8 +78,9 @@ def run_verb(fn, *args, form=None, success=None, quiet=False, **kwargs) -> Outco
         if form is None or wants_json():
             raise
         # A form being saved (a duplicate code…): said above the form, which keeps what was typed.
-        flash(database_message(exc)[1], "danger")
-        return Outcome(violation=RuleViolation(database_message(exc)[1]))
+        message = database_message(exc)[1]
+        flash(message, "danger")
+        return Outcome(violation=RuleViolation(message))
     except BaseException:
         db.session.rollback()
         raise
@@ -107,9 +108,11 @@ def api_refusal(exc: RuleViolation, keys=("rule", "field"), perimeter_status=404
     """The JSON answer to a refusal under /api/. `keys` are the names an API published for the
     rule and the field (the habilitation API says `regle`/`champ`), `perimeter_status` what it
     answers for a row outside the perimeter."""
-    if isinstance(exc, PerimeterViolation):
-        status, body = perimeter_status, {
-            "message": API_NOT_FOUND if perimeter_status == 404 else exc.message}
+    if isinstance(exc, PerimeterViolation) and perimeter_status == 404:
+        status, body = 404, {"message": API_NOT_FOUND}
+    elif isinstance(exc, PerimeterViolation):  # published as a refusal like the others
+        status, body = perimeter_status, {"message": exc.message, keys[0]: exc.rule,
+                                          keys[1]: exc.field}
     elif isinstance(exc, NotAllowed):
         status, body = 403, {"message": exc.message}
     elif isinstance(exc, AlreadyDone):  # a second closing or designation: nothing done again
@@ -119,7 +122,6 @@ def api_refusal(exc: RuleViolation, keys=("rule", "field"), perimeter_status=404
     else:
         status, body = 422, {"message": exc.message, keys[0]: exc.rule, keys[1]: exc.field}
     log.info("API : refusé (%s, %s) : %s", status, exc.rule, exc.message)
-    from flask import jsonify
     response = jsonify(body)
     response.status_code = status
     if isinstance(exc, TooManyRequests):
