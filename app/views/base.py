@@ -231,8 +231,16 @@ class ScopedModelView(ModelView):
         return widgets
 
     def _delete(self, pk):
-        self._scoped_item(pk, "write")
-        return super()._delete(pk)
+        # As FAB's own _delete, but pre_delete's refusal and the delete in one transaction at
+        # the seam (FAB commits by itself and flashes any exception's text).
+        item = self._scoped_item(pk, "write")
+
+        def delete():
+            self.pre_delete(item)
+            self.datamodel.delete(item, commit=False)
+        if run_verb(delete, success=self.delete_row_message):
+            self.post_delete(item)
+            self.update_redirect()
 
     # -- exports (R-DOC-6) -----------------------------------------------------------------------
     @expose("/export/<string:fmt>/")
