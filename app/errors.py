@@ -10,7 +10,10 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-# The domain's exceptions: raised by app/workflow, answered by the handlers below.
+# The domain's exceptions: raised by app/workflow, answered at the HTTP seam
+# (app/views/actions.py). They are plain values: raising one changes no request state, so the code
+# that catches it (the seam, a screen re-showing its form) is the only one that decides what
+# the user sees.
 class RuleViolation(Exception):
     """A move the rules do not allow: a French message for the user and the rule's id."""
 
@@ -19,7 +22,6 @@ class RuleViolation(Exception):
         self.message = message
         self.rule = rule
         self.field = field
-        _remember(self)
 
     def __str__(self):
         # What a user reads (flashes, form errors, API messages): never the rule id, which
@@ -32,13 +34,6 @@ class PerimeterViolation(RuleViolation):
 
     def __init__(self, message="Cet enregistrement est hors de votre périmètre.", rule="R-ACC-5"):
         super().__init__(message, rule)
-
-
-def _remember(violation):
-    """Screens re-show the form with this message on its field instead of losing what was typed."""
-    from flask import g, has_request_context
-    if has_request_context():
-        g._violation = violation
 
 
 PAGES = {

@@ -7,7 +7,6 @@ import re
 import pytest
 
 from app.models.candidature import Candidature
-from tests.conftest import login
 from tests.factories import Factories
 
 

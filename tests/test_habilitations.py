@@ -676,6 +676,22 @@ def test_secretariat_registers_evaluators_within_its_dispositif(db, w, make, log
         assert login_as(user).post("/evaluateurhabiliteview/add", data={"user": person.id}).status_code == 403
 
 
+def test_a_period_added_on_the_screen_is_made_by_the_workflow(db, w, make, login_as):  # R-HAB-5
+    # The screen calls habiliter_evaluateur: its refusal (worded by the workflow) is shown on
+    # the form, which keeps what was typed, and nothing is stored.
+    from app.models.habilitation import HabilitationEvaluateur
+    cert = _cert(db, w.clea)
+    ev = make.evaluateur()
+    db.session.commit()
+    r = login_as(w.sec).post("/habilitationevaluateurview/add", data={
+        "evaluateur": ev.id, "certification": cert.id, "region": "Normandie",
+        "date_debut": TODAY.isoformat(), "date_fin": (TODAY - DAY).isoformat()})
+    page = r.get_data(as_text=True).replace("&#39;", "'")
+    assert r.status_code == 200
+    assert "Indiquez une période valide (la fin suit le début)." in page
+    assert db.session.query(HabilitationEvaluateur).count() == 0
+
+
 # ---------------------------------------------------------------------------------------------
 # `flask habilitations remind`: 60 and 15 days before the end, once each
 # ---------------------------------------------------------------------------------------------
@@ -714,3 +730,12 @@ def test_remind_cli_command(app, db, w, make):  # R-HAB-1
     assert r.exit_code == 0 and "1 rappel(s) envoyé(s)" in r.output
     r = runner.invoke(args=["habilitations", "remind", "--date", "2026-06-15"])
     assert "0 rappel(s) envoyé(s)" in r.output
+
+
+def test_api_request_outside_the_perimeter_keeps_its_published_shape(w, login_as):  # R-ACC-5
+    # This API publishes 403 with `regle`/`champ` for a row outside the perimeter (an unknown
+    # établissement is answered the same), not the 404 of the other APIs.
+    r = login_as(w.admin_etab).post("/api/v1/habilitation/", json={
+        "etablissement_id": 2**31 - 2, "dispositif_ids": [w.clea.id]})
+    body = r.get_json()
+    assert r.status_code == 403 and body["regle"] == "R-ACC-5" and "champ" in body, body

@@ -2,6 +2,7 @@
 (tests/journeys/forms.py): a refused submit renders the form again with every value typed, the
 error next to its field and a summary at the top."""
 import datetime as dt
+import html
 import re
 
 from app.models.candidature import Candidature
@@ -241,3 +242,44 @@ def test_creation_form_fitted_to_the_dispositif(make, login_as):  # R-DIS-2 (iss
     org = make.user("utilisateur_etablissement", etablissement=etab)
     names = open_page(login_as(org), "/candidatures/nouvelle").form(has="certification").names()
     assert "socle_contextualise" in names and "parcours" not in names
+
+
+# --- an attachment sent with refused results (one transaction: both or neither) ---------------
+def _grid_with_file(app, make, db):
+    from tests.factories import real_pdf
+    c = _clea_grid(make, db)
+    client = sign_in(app, c.createur)
+    form = open_page(client, f"/evaluation/{c.id}").form(has="conclusion")
+    rows = [n for n in dict.fromkeys(form.names()) if n.startswith("acquis_")]
+    for name in rows[1:]:  # the first row left without a result: « Finaliser » is refused
+        form.set(name, "1")
+    form.attach("fichier", real_pdf("matrice signée"), "matrice.pdf")
+    return c, client, form
+
+
+def _documents(db, c):
+    from app.models.candidature import Document
+    db.session.expire_all()
+    return db.session.query(Document).filter(Document.candidature_id == c.id).all()
+
+
+def test_refused_finalisation_keeps_the_file_chosen_with_the_draft(app, make, db):
+    c, client, form = _grid_with_file(app, make, db)
+    form.fill(conclusion="Bon parcours", date_evaluation=TODAY.isoformat())
+    page = follow(client, form.submit(button="finaliser"))
+    assert "enregistrées comme brouillon" in page.text
+    [doc] = _documents(db, c)
+    assert doc.nom_fichier == "matrice.pdf" and doc.evaluation_id is not None
+    assert "n'a pas été enregistré" not in page.text
+
+
+def test_refused_draft_stores_neither_the_results_nor_the_file_and_says_so(app, make, db):
+    c, client, form = _grid_with_file(app, make, db)
+    form.fill(conclusion="Bon parcours", date_evaluation="pas une date")
+    page = follow(client, form.submit(button="enregistrer"))
+    assert _documents(db, c) == []
+    ev = evaluations.in_progress(db.session.get(Candidature, c.id))
+    assert ev.conclusion != "Bon parcours"
+    assert html.unescape(error_next_to(page, "fichier")) == (
+        "Le fichier « matrice.pdf » n'a pas été enregistré : choisissez-le de nouveau.")
+    assert page.form(has="conclusion").get("conclusion") == "Bon parcours"

@@ -89,13 +89,8 @@ def register(app):
         # Under /api/ always French JSON with the time to wait, whatever answered the limit.
         return too_many_requests(retry_after_seconds(exc))
 
-    from app.security.account_limits import TooManyRequests
-
-    @app.errorhandler(TooManyRequests)
-    def _account_limit(exc):
-        # A per-account limit a view did not answer itself (its own 429 keeps its page).
-        from app.errors import error_response
-        return error_response(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
+    # A per-account limit (TooManyRequests) is a refusal of the domain: answered with the others
+    # at the seam (app/views/actions.py), 429 with Retry-After.
 
     trusted = int(app.config.get("TRUSTED_PROXIES") or 0)
     if trusted > 0:

@@ -435,3 +435,9 @@ def _declare_candidatures():
 
 
 _declare()
+
+
+def secretariat_dispositif(p: Perimetre) -> int | None:
+    """The dispositif a secretariat works for — the only one where it creates dossiers,
+    organises juries and decides (R-DIS-1); None for every other role."""
+    return p.valeur if p.role == "secretariat" else None

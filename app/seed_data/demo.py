@@ -256,6 +256,7 @@ def _demo_metallurgie(disp, etabs, nantes):
     from app.models import Certification
     from app.workflow.dossier.candidatures import create_candidature
     from app.workflow.evaluation import common as evaluations
+    from app.workflow.evaluation import commission as commission_wf
     cert = (db.session.query(Certification)
             .filter(Certification.dispositif_id == disp["METALLURGIE"].id,
                     Certification.type == "CQPM", Certification.competences.any())
@@ -272,11 +273,11 @@ def _demo_metallurgie(disp, etabs, nantes):
         db.session.commit()
         if n == 0:
             continue
-        evaluations.open_evaluation(nantes, c, date_evaluation=dt.date.today())
+        commission_wf.open_evaluation(nantes, c, date_evaluation=dt.date.today())
         rows = list(evaluations.latest(c).resultats)
-        evaluations.record_commission_results(
+        commission_wf.record_commission_results(
             nantes, c, resultats={r.competence_id: {"acquis": True} for r in rows},
-            avis_entreprise="favorable" if evaluations.avis_entreprise_requis(c) else None,
+            avis_entreprise="favorable" if commission_wf.avis_entreprise_requis(c) else None,
             finalise=True)
         db.session.commit()
 

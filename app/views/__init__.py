@@ -1,6 +1,8 @@
 """Every add_view is here (through each area module's register()), then roles are installed."""
 import importlib
 
+from flask import current_app
+
 # One module per area, in menu order; each exposes register(appbuilder).
 AREAS = [
     "app.views.referentiel",
@@ -44,6 +46,9 @@ def _menu_areas(appbuilder):
 def register_views(appbuilder):
     from app.security.roles import builtin_roles
 
+    from app.views.actions import register_handlers
+    # The answers to the domain's refusals (403, 404, 422…): app/views/actions.py.
+    register_handlers(current_app._get_current_object())
     for path in AREAS:
         importlib.import_module(path).register(appbuilder)
     items, categories = _menu_areas(appbuilder)

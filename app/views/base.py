@@ -10,11 +10,13 @@ import re
 import urllib.parse
 
 import sqlalchemy as sa
-from flask import abort, flash, g, redirect, request
+from flask import abort, flash, redirect, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.security.decorators import has_access
-from flask_appbuilder.urltools import get_filter_args, get_order_args
+from flask_appbuilder.urltools import (
+    get_filter_args, get_order_args, get_page_args, get_page_size_args,
+)
 from werkzeug.datastructures import ImmutableMultiDict
 
 from app.errors import MESSAGES, current_database_error, database_message
@@ -29,6 +31,10 @@ from app.views.french import (
     iso_filter_dates,
 )
 from app.errors import PerimeterViolation, RuleViolation
+from app.views.actions import AnswersRefusals, run_verb
+from app.workflow.engine import NotAllowed
+
+OUTSIDE = PerimeterViolation().message
 
 READ_WRITE = {
     "list": "read", "show": "read", "export": "read", "download": "read",
@@ -139,13 +145,9 @@ class ScopedModelView(ModelView):
         return self._run_action(name, items)
 
     def _run_action(self, name, target):
-        try:
-            return self.actions[name].func(target)
-        except RuleViolation as exc:
-            self.datamodel.session.rollback()
-            log.info("Action %s refusée (%s) : %s", name, exc.rule, exc.message)
-            flash(exc.message, "danger")
-            return redirect(self.get_redirect())
+        # An action is a verb: run at the seam, a refusal flashed on the list it came from.
+        done = run_verb(self.actions[name].func, target)
+        return done.result if done else redirect(self.get_redirect())
 
     @expose("/download/<string:filename>")
     def download(self, filename):
@@ -159,44 +161,86 @@ class ScopedModelView(ModelView):
         self._check_write(item)
 
     def _check_write(self, item):
-        try:
-            perimeter.ensure(item, "write")
-            self.check_rules(item)
-        except RuleViolation as exc:
-            g._violation = exc
-            raise
+        # The row typed into the form would be outside the perimeter: a refusal said on the form,
+        # which keeps what was typed — not the 404 of an address naming someone else's row.
+        if not perimeter.contains(item, mode="write"):
+            raise RuleViolation(OUTSIDE, "R-ACC-5")
+        self.check_rules(item)
 
     def check_rules(self, item):
         """Domain rules a subclass enforces on writes (raise RuleViolation)."""
 
+    # FAB's _add/_edit catch pre_add's exception, flash it and redirect, losing what was typed:
+    # the save goes through the seam instead, and a refused rule re-shows the form, its message
+    # on its field (or as a flash). The rest is FAB's own code (flask_appbuilder/baseviews.py).
+    def _save(self, item, form, check, after, message) -> bool:
+        """The form's data (the models' validators check formats), pre_add/pre_update and the
+        write in one transaction; False when refused."""
+        def write():
+            form.populate_obj(item)
+            check(item)
+            self.datamodel.session.add(item)
+        if not run_verb(write, form=form):
+            return False
+        after(item)
+        flash(message, "success")
+        return True
+
     def _add(self):
-        return self._keep_form_on_violation(super()._add, self.add_form, self._get_add_widget)
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        exclude_cols = self._filters.get_relation_cols()
+        form = self.add_form.refresh()
+        if request.method == "POST":
+            self._fill_form_exclude_cols(exclude_cols, form)
+            if form.validate():
+                self.process_form(form, True)
+                item = self.datamodel.obj()
+                if self._save(item, form, self.pre_add, self.post_add, self.add_row_message):
+                    return None
+            return self._get_add_widget(form=form, exclude_cols=exclude_cols)
+        self.update_redirect()
+        return self._get_add_widget(form=form, exclude_cols=exclude_cols)
 
     def _edit(self, pk):
-        self._scoped_item(pk, "write")  # a row one may read but not change has no edit form either
-        return self._keep_form_on_violation(super()._edit, self.edit_form, self._get_edit_widget,
-                                            pk)
+        # A row one may read but not change has no edit form either.
+        item = self._scoped_item(pk, "write")
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        exclude_cols = self._filters.get_relation_cols()
+        pk = self.datamodel.get_pk_value(item)
+        if request.method == "POST":
+            form = self.edit_form.refresh(request.form)
+            self._fill_form_exclude_cols(exclude_cols, form)
+            form._id = pk  # FAB's trick to pass its unique validator
+            if form.validate():
+                self.process_form(form, False)
+                if self._save(item, form, self.pre_update, self.post_update,
+                              self.edit_row_message):
+                    return None
+                item = self._scoped_item(pk, "write")  # rolled back: the stored row
+            valid = False
+        else:
+            form = self.edit_form.refresh(obj=item)
+            self.prefill_form(form, pk)
+            valid = True
+        widgets = self._get_edit_widget(form=form, exclude_cols=exclude_cols)
+        widgets = self._get_related_views_widgets(
+            item, filters={}, orders=get_order_args(), pages=get_page_args(),
+            page_sizes=get_page_size_args(), widgets=widgets)
+        if valid:
+            self.update_redirect()
+        return widgets
 
     def _delete(self, pk):
-        self._scoped_item(pk, "write")
-        return super()._delete(pk)
+        # As FAB's own _delete, but pre_delete's refusal and the delete in one transaction at
+        # the seam (FAB commits by itself and flashes any exception's text).
+        item = self._scoped_item(pk, "write")
 
-    def _keep_form_on_violation(self, method, form_class, widget, *args):
-        """FAB flashes a pre_add/pre_update error and redirects, losing what was typed: instead the
-        form is shown again with the message on its field (or as a flash)."""
-        g.pop("_violation", None)
-        result = method(*args)
-        violation = g.pop("_violation", None)
-        if violation is None:
-            return result
-        self.datamodel.session.rollback()
-        log.info("Enregistrement refusé (%s) : %s", violation.rule, violation.message)
-        form = form_class.refresh(request.form)
-        form.validate()
-        field = getattr(form, violation.field or "", None)
-        if field is not None:
-            field.errors = list(field.errors or []) + [violation.message]
-        return widget(form=form)
+        def delete():
+            self.pre_delete(item)
+            self.datamodel.delete(item, commit=False)
+        if run_verb(delete, success=self.delete_row_message):
+            self.post_delete(item)
+            self.update_redirect()
 
     # -- exports (R-DOC-6) -----------------------------------------------------------------------
     @expose("/export/<string:fmt>/")
@@ -361,7 +405,7 @@ def _integer_ids(node):
             _integer_ids(value)
 
 
-class FrenchApi(ModelRestApi):
+class FrenchApi(AnswersRefusals, ModelRestApi):
     """FAB's API answers in English and makes a 500 of what it does not expect (a key beyond the
     integer range, a negative page, a JSON body that is not an object, a NOT NULL column left
     empty) and a 422 carrying the database's own message: all of it is answered here, in French."""
@@ -435,7 +479,11 @@ class FrenchApi(ModelRestApi):
         return self.response(422, message=str(message or "Données refusées."))
 
     def response_500(self, message=None):
-        """Called by FAB's @safe inside its `except`: the exception is still current."""
+        """Called by FAB's @safe inside its `except`: the exception is still current (a domain
+        refusal is answered as one)."""
+        refused = self.refusal_answer()
+        if refused is not None:
+            return refused
         self.datamodel.session.rollback()
         exc = current_database_error()
         if exc is not None:
@@ -460,14 +508,18 @@ class ScopedApi(FrenchApi):
         super().__init__()
         frenchify_api(self)  # « Créé le », not FAB's « Created On »
 
+    # A row sent by POST/PUT that is, or points, outside the perimeter is a refused write: 403
+    # with the reason, as published — not the 404 of an address naming an unknown row.
     def pre_add(self, item):
-        perimeter.ensure(item, "write")
-        self._check_relations(item, self.add_query_rel_fields)
-        self.check_rules(item)
+        self._check_write(item, self.add_query_rel_fields)
 
     def pre_update(self, item):
-        perimeter.ensure(item, "write")
-        self._check_relations(item, self.edit_query_rel_fields)
+        self._check_write(item, self.edit_query_rel_fields)
+
+    def _check_write(self, item, rel_fields):
+        if not perimeter.contains(item, mode="write"):
+            raise NotAllowed(OUTSIDE, "R-ACC-5")
+        self._check_relations(item, rel_fields)
         self.check_rules(item)
 
     def _check_relations(self, item, rel_fields):
@@ -487,10 +539,7 @@ class ScopedApi(FrenchApi):
                 for _col, flt, mode in filters:
                     if flt is PerimeterFilter and perimeter.scoped_get(
                             type(target), target.id, mode=mode or "read") is None:
-                        raise PerimeterViolation()
-
-    def post_headless(self):
-        return self._guarded(super().post_headless)
+                        raise NotAllowed(OUTSIDE, "R-ACC-5")
 
     def put_headless(self, pk):
         item = self.datamodel.get(pk, self._base_filters)
@@ -498,7 +547,7 @@ class ScopedApi(FrenchApi):
             return self.response_404()
         if not perimeter.contains(item, mode="write"):
             return self.response(403, message="Hors de votre périmètre.")
-        return self._guarded(super().put_headless, pk)
+        return super().put_headless(pk)
 
     def delete_headless(self, pk):
         item = self.datamodel.get(pk, self._base_filters)
@@ -508,46 +557,6 @@ class ScopedApi(FrenchApi):
             return self.response(403, message="Hors de votre périmètre.")
         return super().delete_headless(pk)
 
-    def _guarded(self, method, *args):
-        """pre_add/pre_update raise RuleViolation; FAB's @safe would make it a 500, so answer here."""
-        try:
-            return method(*args)
-        except RuleViolation as exc:
-            self.datamodel.session.rollback()
-            status = 403 if isinstance(exc, PerimeterViolation) else 422
-            log.info("API : enregistrement refusé (%s) : %s", exc.rule, exc.message)
-            return self.response(status, message=exc.message)
-
     def check_rules(self, item):
         """Domain rules a subclass enforces on writes (raise RuleViolation)."""
 
-
-def api_answer(api, fn, status=200):
-    """The API's one way to run a workflow call: commit and answer `fn()`'s dict, or roll back and
-    say why in French — 409 done already, 404 out of perimeter, 403 not for this role, 422 a rule
-    (with the field), 429 a limit (with Retry-After)."""
-    from app.extensions import db
-    from app.security.account_limits import TooManyRequests
-    from app.workflow.jury.composition import AlreadyDone
-    from app.workflow.engine import NotAllowed
-    try:
-        body = fn()
-        db.session.commit()
-    except AlreadyDone as exc:  # a second closing or designation request: nothing done again
-        db.session.rollback()
-        return api.response(409, message=str(exc))
-    except PerimeterViolation:
-        db.session.rollback()
-        return api.response(404, message="Introuvable ou hors de votre périmètre.")
-    except NotAllowed as exc:
-        db.session.rollback()
-        return api.response(403, message=str(exc))
-    except TooManyRequests as exc:  # before RuleViolation, whose kind it is
-        db.session.rollback()
-        response = api.response(429, message=str(exc))
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    except RuleViolation as exc:
-        db.session.rollback()
-        return api.response(422, message=str(exc), rule=exc.rule, field=exc.field)
-    return api.response(status, **body)

@@ -2,7 +2,7 @@
 abandoned dossiers (R-CAN-7) and rattachement requests (R-CAN-6)."""
 from datetime import date
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -20,7 +20,7 @@ from app.security.perimeter import current_perimetre
 from app.views import candidatures_export
 from app.views.base import EXPORT_MAX_ROWS, ScopedModelView
 from app.views.candidatures_query import CandidatureInterface
-from app.views.dossier import run
+from app.views.actions import run_verb
 from app.views.candidature_forms import (
     CreationForm,
     DecisionRattachementForm,
@@ -31,13 +31,12 @@ from app.views.candidature_forms import (
 )
 from app.security import tokens
 from app.security.account_limits import TooManyRequests
-from app.errors import PerimeterViolation, RuleViolation
+from app.errors import RuleViolation
 from app.workflow.dossier import rattachements
 from app.workflow import engine
 from app.workflow.dossier import candidats as candidats_wf
 from app.workflow.jury.acquis import offers_cqpi_request
 from app.workflow.dossier.candidatures import CREATOR_KIND, create_candidature
-from app.workflow.engine import NotAllowed
 
 RATTACHEMENT_LINK_MAX_AGE = 24 * 3600
 # R-ENV-2 and the CléA list (003: « Jury », « Courrier »): the dossier's jury and the last mailing
@@ -187,25 +186,17 @@ class CandidatureView(ScopedModelView):
             _other_errors(form, split(form)[0])
         elif request.method == "POST":
             identity, fields = split(form)
-            try:
-                c = create_candidature(
-                    p, certification=form.certification.data, identite=identity,
-                    etablissement=form.etablissement.data, entreprise=form.entreprise.data,
-                    organisme_formation=form.organisme_formation.data,
-                    parcours=form.parcours.data if "parcours" in form else None, vae=form.vae.data,
-                    cqpi_detenu=form.cqpi_detenu.data,
-                    recevabilite_recue_le=form.recevabilite_recue_le.data, **fields)
-                db.session.commit()
-            except NotAllowed as exc:
-                db.session.rollback()
-                flash(str(exc), "danger")
-            except RuleViolation as exc:
-                db.session.rollback()
-                _form_error(form, exc)
-                _other_errors(form, identity)
-            else:
-                flash(f"Dossier {c.numero} créé le {c.created_on:%d/%m/%Y}.", "success")
-                return redirect(url_for("DossierView.dossier", pk=c.id))
+            done = run_verb(
+                create_candidature, p, certification=form.certification.data, identite=identity,
+                etablissement=form.etablissement.data, entreprise=form.entreprise.data,
+                organisme_formation=form.organisme_formation.data,
+                parcours=form.parcours.data if "parcours" in form else None, vae=form.vae.data,
+                cqpi_detenu=form.cqpi_detenu.data,
+                recevabilite_recue_le=form.recevabilite_recue_le.data, **fields, form=form,
+                success=lambda c: f"Dossier {c.numero} créé le {c.created_on:%d/%m/%Y}.")
+            if done:
+                return redirect(url_for("DossierView.dossier", pk=done.result.id))
+            _other_errors(form, identity)
         return self.render_template("candidatures/form.html", form=form, groups=groups,
                                     title="Créer une candidature", multipart=False,
                                     already=already)
@@ -258,20 +249,13 @@ def _other_errors(form, identity):
                 data["ne_etranger"] = False
 
 
-def _form_error(form, exc):
-    field = getattr(form, exc.field or "", None)
-    if field is not None:
-        field.errors = list(field.errors or []) + [exc.message]
-    else:
-        flash(str(exc), "danger")
-
-
 def _creation_choices(form, p):
     """Only what the user may choose: dispositifs that let this role create, its établissements."""
     kind = CREATOR_KIND.get(p.role)
     disp_q = db.session.query(Dispositif).filter(Dispositif.actif.is_(True))
-    if p.role == "secretariat":
-        disp_q = disp_q.filter(Dispositif.id == p.valeur)
+    own = perimeter.secretariat_dispositif(p)
+    if own is not None:
+        disp_q = disp_q.filter(Dispositif.id == own)
     dispositifs = [d for d in disp_q if kind and (d.allows_creator(kind) or (
         kind == "secretariat" and d.allows_creator("candidat")))]
     certs = (db.session.query(Certification)
@@ -372,21 +356,9 @@ class RattachementView(ScopedModelView):
             Etablissement, p).filter(Etablissement.actif.is_(True)).order_by(Etablissement.nom)
             .limit(500)]
         if form.validate_on_submit():
-            try:
-                rattachements.request_transfer(p, c, form.etablissement.data, form.motif.data,
-                                               form.precision.data)
-                db.session.commit()
-            except NotAllowed:
-                db.session.rollback()
-                abort(403)
-            except PerimeterViolation:
-                db.session.rollback()
-                abort(404)
-            except RuleViolation as exc:
-                db.session.rollback()
-                _form_error(form, exc)
-            else:
-                flash("Demande de rattachement envoyée au certificateur.", "success")
+            if run_verb(rattachements.request_transfer, p, c, form.etablissement.data,
+                        form.motif.data, form.precision.data, form=form,
+                        success="Demande de rattachement envoyée au certificateur."):
                 return redirect(url_for("RattachementView.list"))
         # Neither number nor status: the dossier is not in the perimeter.
         return self.render_template(
@@ -402,10 +374,9 @@ class RattachementView(ScopedModelView):
         if d is None or choix not in ("accepter", "refuser"):
             abort(404)
         form = DecisionRattachementForm()
-        done, _ = run(rattachements.decide_transfer, current_perimetre(), d, choix == "accepter",
-                      form.reponse.data)
-        if done:
-            flash(f"Demande {'acceptée' if choix == 'accepter' else 'refusée'}.", "success")
+        run_verb(rattachements.decide_transfer, current_perimetre(), d, choix == "accepter",
+                 form.reponse.data,
+                 success=f"Demande {'acceptée' if choix == 'accepter' else 'refusée'}.")
         return redirect(url_for("RattachementView.show", pk=pk))
 
 

@@ -9,10 +9,9 @@ from app.security import perimeter
 from app.security.perimeter import current_perimetre
 from app.views.candidatures_query import CandidatureInterface
 from app.views.base import READ_WRITE, ScopedApi
-from app.errors import PerimeterViolation, RuleViolation
+from app.views.actions import run_verb
 from app.workflow import engine as transitions
 from app.workflow import verbs as verbs_wf
-from app.workflow.engine import NotAllowed
 from app.workflow.dossier.candidatures import (
     DOSSIER_FIELDS, create_candidature, update_candidature,
 )
@@ -45,21 +44,6 @@ class CandidatureApi(ScopedApi):
     order_columns = ["numero", "created_on"]
     base_order = ("created_on", "desc")
 
-    def _answer(self, fn):
-        try:
-            result = fn()
-            db.session.commit()
-            return result
-        except NotAllowed as exc:
-            db.session.rollback()
-            return self.response(403, message=str(exc))
-        except PerimeterViolation:
-            db.session.rollback()
-            return self.response_404()
-        except RuleViolation as exc:
-            db.session.rollback()
-            return self.response(422, message=str(exc), rule=exc.rule, field=exc.field)
-
     def post_headless(self):
         """Create a dossier: {"certification": id, "identite": {...}, "etablissement": id, ...}."""
         if not request.is_json:
@@ -71,10 +55,8 @@ class CandidatureApi(ScopedApi):
             c = create_candidature(current_perimetre(), **body)
             db.session.flush()
             return c
-        result = self._answer(create)
-        if isinstance(result, Candidature):
-            return self.response(201, id=result.id, numero=result.numero, statut=result.statut)
-        return result
+        c = run_verb(create).result
+        return self.response(201, id=c.id, numero=c.numero, statut=c.statut)
 
     def put_headless(self, pk):
         c = perimeter.scoped_get(Candidature, pk)
@@ -83,10 +65,8 @@ class CandidatureApi(ScopedApi):
         if not request.is_json:
             return self.response_400(message="Request is not JSON")
         body = {k: v for k, v in dict(request.json or {}).items() if k in UPDATE_KEYS}
-        result = self._answer(lambda: update_candidature(current_perimetre(), c, **body))
-        if isinstance(result, list):
-            return self.response(200, id=c.id, changed=result)
-        return result
+        changed = run_verb(update_candidature, current_perimetre(), c, **body).result
+        return self.response(200, id=c.id, changed=changed)
 
     def delete_headless(self, pk):
         return self.response(405, message="Un dossier ne se supprime pas : déclarez un abandon.")
@@ -166,9 +146,8 @@ class CandidatureApi(ScopedApi):
         if c is None:
             return self.response_404()
         params = dict(request.json or {}) if request.is_json else dict(request.form)
-        result = self._answer(lambda: verbs_wf.perform(current_perimetre(), c, verb, **params))
-        if hasattr(result, "status_code"):
-            return result
+        # The parameters come from the caller: passed through a closure, never as run_verb's own.
+        run_verb(lambda: verbs_wf.perform(current_perimetre(), c, verb, **params))
         return self.response(200, id=c.id, statut=c.statut, statut_label=c.statut_label)
 
 

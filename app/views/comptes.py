@@ -10,17 +10,16 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
-from app.extensions import db
 from app.formats import FormatError, check_siren, check_siret
 from app.models import Profil
 from app.models.comptes import ROLES
 from app.security import api_keys
 from app.security.perimeter import current_perimetre
+from app.views.actions import run_verb, show_violation
 from app.views.base import ScopedModelView
 from app.views.labels import labels
-from app.errors import PerimeterViolation, RuleViolation
+from app.errors import RuleViolation
 from app.workflow import comptes
-from app.workflow.engine import NotAllowed
 
 
 class UtilisateurForm(FlaskForm):
@@ -96,19 +95,14 @@ class UtilisateurView(ScopedModelView):
         if form.validate_on_submit():
             data = {k: v for k, v in form.data.items() if k != "csrf_token"}
             extra = {"telephone": data.pop("telephone"), "organisation": data.pop("organisation")}
-            try:
+
+            def create():
                 user = comptes.create_user(current_perimetre(), **data)
-                user.profil.telephone, user.profil.organisation = extra["telephone"], extra["organisation"]
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                field = getattr(form, exc.field or "", None) or getattr(form, f"{exc.field}_id", None)
-                if field is not None:
-                    field.errors = list(field.errors) + [exc.message]
-                else:
-                    flash(str(exc), "danger")
-            else:
-                flash(f"Invitation envoyée à {user.email}.", "success")
+                user.profil.telephone = extra["telephone"]
+                user.profil.organisation = extra["organisation"]
+                return user
+            if run_verb(create, form=form,
+                        success=lambda user: f"Invitation envoyée à {user.email}."):
                 return redirect(self.get_redirect())
         return self.render_template(self.add_template, form=form, title=self.add_title)
 
@@ -118,19 +112,9 @@ class UtilisateurView(ScopedModelView):
         profil = self._scoped_item(pk, "write")
         form = self._form(profil)
         if form.validate_on_submit():
-            try:
-                comptes.update_user(current_perimetre(), profil, **{
-                    k: v for k, v in form.data.items() if k != "csrf_token"})
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                field = getattr(form, exc.field or "", None) or getattr(form, f"{exc.field}_id", None)
-                if field is not None:
-                    field.errors = list(field.errors) + [exc.message]
-                else:
-                    flash(str(exc), "danger")
-            else:
-                flash("Utilisateur modifié.", "success")
+            if run_verb(comptes.update_user, current_perimetre(), profil, **{
+                    k: v for k, v in form.data.items() if k != "csrf_token"}, form=form,
+                    success="Utilisateur modifié."):
                 return redirect(self.get_redirect())
         return self.render_template(self.edit_template, form=form, title=self.edit_title)
 
@@ -141,17 +125,15 @@ class UtilisateurView(ScopedModelView):
     @action("reinviter", "Renvoyer l'invitation", "Renvoyer un lien d'invitation ?", "fa-envelope",
             multiple=False)
     def reinviter(self, item):
-        comptes.send_invitation(item.user)
-        db.session.commit()
-        flash(f"Invitation renvoyée à {item.user.email}.", "success")
+        run_verb(comptes.send_invitation, item.user,
+                 success=f"Invitation renvoyée à {item.user.email}.")
         return redirect(self.get_redirect())
 
     @action("desactiver", "Désactiver / réactiver", "Changer l'état du compte ?", "fa-ban",
             multiple=False)
     def desactiver(self, item):
-        comptes.toggle_active(current_perimetre(), item)
-        db.session.commit()
-        flash("Compte " + ("réactivé." if item.user.active else "désactivé."), "success")
+        run_verb(comptes.toggle_active, current_perimetre(), item,
+                 success=lambda _: "Compte " + ("réactivé." if item.user.active else "désactivé."))
         return redirect(self.get_redirect())
 
 
@@ -171,19 +153,8 @@ class UtilisateurView(ScopedModelView):
         profil = self._scoped_item(pk)
         form, new_key = CleApiForm(), None
         if form.validate_on_submit():
-            try:
-                new_key = api_keys.issue(current_perimetre(), profil, form.nom.data,
-                                         form.jours.data)
-                db.session.commit()
-            except PerimeterViolation:
-                db.session.rollback()
-                abort(404)
-            except NotAllowed:
-                db.session.rollback()
-                abort(403)
-            except RuleViolation as exc:
-                db.session.rollback()
-                _form_error(form, exc)
+            new_key = run_verb(api_keys.issue, current_perimetre(), profil, form.nom.data,
+                               form.jours.data, form=form).result
         return self.render_template("opencertif/cles_api.html", form=form, profil=profil,
                                     cles=api_keys.keys_of(profil), nouvelle_cle=new_key,
                                     title=f"Clés d'API de {profil}")
@@ -192,16 +163,8 @@ class UtilisateurView(ScopedModelView):
     @has_access
     def revoquer_cle(self, pk, uuid):
         profil = self._scoped_item(pk)
-        try:
-            api_keys.revoke(current_perimetre(), profil, uuid)
-            db.session.commit()
-        except PerimeterViolation:
-            db.session.rollback()
-            abort(404)
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        flash("Clé révoquée : elle ne donne plus accès à rien.", "success")
+        run_verb(api_keys.revoke, current_perimetre(), profil, uuid,
+                 success="Clé révoquée : elle ne donne plus accès à rien.")
         return redirect(url_for("UtilisateurView.cles", pk=pk))
 
 
@@ -233,14 +196,6 @@ class EmployeurForm(FlaskForm):
     email = EmailField("E-mail du contact", validators=[DataRequired(), Email("Adresse e-mail invalide.")])
 
 
-def _form_error(form, exc):
-    field = getattr(form, exc.field or "", None)
-    if field is not None:
-        field.errors = list(field.errors) + [exc.message]
-    else:
-        flash(str(exc), "danger")
-
-
 class ComptePublicView(BaseView):
     """Pages reached without an account: invitation and reset links, employer sign-up."""
 
@@ -257,13 +212,9 @@ class ComptePublicView(BaseView):
             return self.render_template(self.template, title="Lien invalide", message=str(exc)), 400
         form = PasswordForm()
         if form.validate_on_submit():
-            try:
-                comptes.set_password_with_token(token, purpose, form.password.data)
-            except RuleViolation as exc:
-                db.session.rollback()
-                _form_error(form, exc)
-            else:
-                flash("Votre mot de passe est enregistré. Vous pouvez vous connecter.", "success")
+            if run_verb(comptes.set_password_with_token, token, purpose, form.password.data,
+                        form=form, success="Votre mot de passe est enregistré. Vous pouvez vous "
+                                           "connecter."):
                 return redirect(self.appbuilder.get_url_for_login)
         return self.render_template(self.template, form=form, title="Choisir votre mot de passe",
                                     message=f"Compte : {user.email}")
@@ -276,8 +227,7 @@ class ComptePublicView(BaseView):
             from app.security.limits import forgot_password_wait
             if wait := forgot_password_wait(form.email.data):
                 return too_many_requests(wait, "Trop de demandes de réinitialisation")
-            comptes.request_password_reset(form.email.data)
-            db.session.commit()
+            run_verb(comptes.request_password_reset, form.email.data)
             flash("Si un compte correspond à cette adresse, un lien de réinitialisation vient d'être "
                   "envoyé.", "info")
             return redirect(self.appbuilder.get_url_for_login)
@@ -288,16 +238,10 @@ class ComptePublicView(BaseView):
         form = EmployeurForm()
         if form.validate_on_submit():
             data = {k: (v or None) for k, v in form.data.items() if k != "csrf_token"}
-            try:
-                comptes.signup_employer(**data)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                _form_error(form, exc)
-            else:
-                flash("Demande enregistrée : confirmez votre adresse avec le lien envoyé par "
-                      "e-mail. Le compte sera ouvert après approbation par le secrétariat du "
-                      "certificateur.", "success")
+            if run_verb(comptes.signup_employer, **data, form=form,
+                        success="Demande enregistrée : confirmez votre adresse avec le lien "
+                                "envoyé par e-mail. Le compte sera ouvert après approbation par "
+                                "le secrétariat du certificateur."):
                 return redirect(self.appbuilder.get_url_for_login)
         return self.render_template(self.template, form=form, title="Demander un compte employeur",
                                     message="Un compte par établissement (SIRET), ouvert après "
@@ -314,16 +258,12 @@ class ComptePublicView(BaseView):
             return self.render_template(self.template, title="Lien invalide", message=str(exc)), 400
         form = PasswordForm()
         if form.validate_on_submit():
-            try:
-                comptes.confirm_signup(token, form.password.data)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                if exc.field == "password":
-                    _form_error(form, exc)
-                else:
-                    return self.render_template(self.template, title="Lien invalide",
-                                                message=str(exc)), 400
+            done = run_verb(comptes.confirm_signup, token, form.password.data, quiet=True)
+            if not done and done.violation.field == "password":
+                show_violation(done.violation, form)
+            elif not done:  # the link itself went bad meanwhile
+                return self.render_template(self.template, title="Lien invalide",
+                                            message=str(done.violation)), 400
             else:
                 return self.render_template(
                     self.template, title="Adresse e-mail confirmée",
@@ -361,14 +301,10 @@ class MonCompteView(BaseView):
             if not check_password_hash(current_user.password, form.ancien.data):
                 form.ancien.errors = list(form.ancien.errors) + ["Mot de passe actuel incorrect."]
             else:
-                try:
+                def change():
                     comptes.validate_password(form.password.data)
-                except RuleViolation as exc:
-                    _form_error(form, exc)
-                else:
                     current_user.password = generate_password_hash(form.password.data)
-                    db.session.commit()
-                    flash("Mot de passe modifié.", "success")
+                if run_verb(change, form=form, success="Mot de passe modifié."):
                     return redirect(url_for("MonCompteView.index"))
         return self.render_template("opencertif/public_form.html", form=form,
                                     title="Changer mon mot de passe")
@@ -405,21 +341,10 @@ class InscriptionEmployeurView(BaseView):
         if choix not in ("approuver", "refuser"):
             abort(404)
         form = DecisionInscriptionForm()
-        try:
-            comptes.decide_signup(current_perimetre(), pk, choix == "approuver", form.motif.data)
-            db.session.commit()
-        except PerimeterViolation:
-            db.session.rollback()
-            abort(404)
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            flash("Demande approuvée : le compte est ouvert." if choix == "approuver"
-                  else "Demande refusée : le demandeur est prévenu par e-mail.", "success")
+        run_verb(comptes.decide_signup, current_perimetre(), pk, choix == "approuver",
+                 form.motif.data,
+                 success="Demande approuvée : le compte est ouvert." if choix == "approuver"
+                 else "Demande refusée : le demandeur est prévenu par e-mail.")
         return redirect(url_for("InscriptionEmployeurView.liste"))
 
 

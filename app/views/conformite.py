@@ -6,18 +6,18 @@ dispositif; each action calls one function of app/workflow (retention, personal_
 """
 import datetime as dt
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, current_app, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from wtforms import SelectField
 
-from app.extensions import db
 from app.models.conformite import (CLASSES, ISSUES, STATUTS_DECLARATION, DeclarationCDC, PurgeLog,
                                    RetentionRule)
 from app.models.referentiel import Dispositif
 from app.security import perimeter
-from app.security.perimeter import current_perimetre, scoped_get, scoped_query
+from app.security.perimeter import current_perimetre, scoped_query
+from app.views.actions import load_scoped, run_verb
 from app.views.base import READ_WRITE, ScopedModelView
 from app.views.labels import labels
 from app.errors import PerimeterViolation, RuleViolation
@@ -80,8 +80,8 @@ class RetentionRuleView(ScopedModelView):
     @expose("/list/")
     @has_access
     def list(self):
-        retention.ensure_rules(_dispositifs())  # a new dispositif gets the sources' schedule
-        db.session.commit()
+        # A new dispositif gets the sources' schedule.
+        run_verb(retention.ensure_rules, _dispositifs())
         return super().list()
 
     def check_rules(self, item):
@@ -164,21 +164,15 @@ class DeclarationCDCView(ScopedModelView):
     @expose("/generer", methods=["POST"])
     @has_access
     def generer(self):
-        dispositif = scoped_get(Dispositif, request.form.get("dispositif_id"), mode="write")
-        if dispositif is None:
-            abort(404)
-        try:
-            declaration = cdc.generate_declaration(dispositif, dt.date.today(),
-                                                   par=current_perimetre().user_id)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+        dispositif = load_scoped(Dispositif, request.form.get("dispositif_id"), "write")
+        done = run_verb(cdc.generate_declaration, dispositif, dt.date.today(),
+                        par=current_perimetre().user_id, success=lambda d: (
+                            f"Déclaration {d.id_flux} générée et validée par le schéma de la "
+                            f"Caisse des Dépôts : {d.nb_titulaires} titulaire(s). Téléchargez-la "
+                            "puis déposez-la sur le portail de la Caisse des Dépôts."))
+        if not done:
             return redirect(url_for("DeclarationCDCView.list"))
-        flash(f"Déclaration {declaration.id_flux} générée et validée par le schéma de la Caisse "
-              f"des Dépôts : {declaration.nb_titulaires} titulaire(s). Téléchargez-la puis "
-              "déposez-la sur le portail de la Caisse des Dépôts.", "success")
-        return redirect(url_for("DeclarationCDCView.show", pk=declaration.id))
+        return redirect(url_for("DeclarationCDCView.show", pk=done.result.id))
 
     @expose("/xml/<int:pk>")
     @has_access
@@ -189,14 +183,8 @@ class DeclarationCDCView(ScopedModelView):
 
     def _post(self, pk, fn, success):
         declaration = self._scoped_item(pk, "write")
-        try:
-            result = fn(declaration)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+        if not run_verb(fn, declaration, success=success):
             return redirect(url_for("DeclarationCDCView.show", pk=pk))
-        flash(success(result) if callable(success) else success, "success")
         return None
 
     @expose("/deposee/<int:pk>", methods=["POST"])
@@ -261,12 +249,10 @@ class DonneesPersonneView(BaseView):
     @expose("/export/<int:candidat_id>", methods=["POST"])
     @has_access
     def export(self, candidat_id):
-        try:
-            data = personal_data.export_person(candidat_id, current_perimetre())
-            db.session.commit()
-        except PerimeterViolation:
-            db.session.rollback()
-            abort(404)
+        done = run_verb(personal_data.export_person, candidat_id, current_perimetre())
+        if not done:
+            return redirect(url_for("DonneesPersonneView.recherche"))
+        data = done.result
         name = f"donnees-personnelles-{candidat_id}-{dt.date.today():%Y%m%d}.zip"
         return Response(data, mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -7,7 +7,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    flash,
     jsonify,
     redirect,
     request,
@@ -35,6 +34,7 @@ from app.models.document import (
     DocumentEmis,
 )
 from app.security.perimeter import scoped_get
+from app.views.actions import load_scoped, run_verb
 from app.views.base import ScopedModelView
 from app.errors import RuleViolation
 from app.workflow.issued import documents as docs
@@ -116,70 +116,51 @@ class DocumentEmisView(ScopedModelView):
             "Cache-Control": "private, no-store"})
 
     def _write_target(self, pk):
-        doc = scoped_get(DocumentEmis, pk, mode="write")
-        if doc is None:
-            abort(404)
-        return doc
+        return load_scoped(DocumentEmis, pk, mode="write")
 
     @expose("/revoquer/<int:pk>", methods=["POST"])
     @has_access
     def revoquer(self, pk):
         doc = self._write_target(pk)
         form = RevocationForm()
-        try:
+
+        def revoke():
             if not form.validate():
                 raise RuleViolation("Indiquez le motif de la révocation.", field="motif")
             docs.revoke(doc, form.motif.data, par=current_user)
-            db.session.commit()
-            flash(f"Document n° {doc.numero} révoqué.", "success")
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+        run_verb(revoke, success=f"Document n° {doc.numero} révoqué.")
         return redirect(url_for("DocumentEmisView.show", pk=pk))
 
     @expose("/duplicata/<int:pk>", methods=["POST"])
     @has_access
     def duplicata(self, pk):
         doc = self._write_target(pk)
-        try:
-            new = docs.issue_duplicate(doc, emis_par=current_user)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-            return redirect(url_for("DocumentEmisView.show", pk=pk))
-        flash(f"Duplicata n° {new.numero} émis.", "success")
-        return redirect(url_for("DocumentEmisView.show", pk=new.id))
+        done = run_verb(docs.issue_duplicate, doc, emis_par=current_user,
+                        success=lambda new: f"Duplicata n° {new.numero} émis.")
+        return redirect(url_for("DocumentEmisView.show", pk=done.result.id if done else pk))
 
     @expose("/envoi/<int:pk>", methods=["POST"])
     @has_access
     def envoi(self, pk):
         doc = self._write_target(pk)
         form = EnvoiForm()
-        try:
+
+        def record():
             if not form.validate():
                 raise RuleViolation("Complétez la date de traitement, le statut et le canal.",
                                     "R-ENV-2")
             docs.record_envoi(doc, form.statut.data, form.canal.data, suivi=form.numero_suivi.data,
                               commentaire=form.commentaire.data or "",
                               date_traitement=form.date_traitement.data, par=current_user)
-            db.session.commit()
-            flash("Envoi enregistré.", "success")
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+        run_verb(record, success="Envoi enregistré.")
         return redirect(url_for("DocumentEmisView.show", pk=pk))
 
     @action("imprimer", "Imprimer en un seul PDF", None, "fa-print", single=False)
     def imprimer(self, items):
         items = items if isinstance(items, list) else [items]
-        try:
-            job = lots.start_print_batch([i.id for i in items], items[0].dispositif_id,
-                                         par=current_user)
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-            return redirect(self.get_redirect())
+        # Called through the seam (_run_action): a refusal is flashed back on the list.
+        job = lots.start_print_batch([i.id for i in items], items[0].dispositif_id,
+                                     par=current_user)
         return redirect(url_for("DocumentEmisView.lot", pk=job.id))
 
     @expose("/lot/<int:pk>")

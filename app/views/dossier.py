@@ -2,19 +2,18 @@
 workflow verb, whose guard is the one that decided to show the button (R-WF-*, R-ACC-5)."""
 from urllib.parse import quote
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
 from app.extensions import db
 from app.models.candidature import MOTIFS_ABANDON, TYPES_PIECE, Candidature, Document
 from app.models.evaluation import NATURES_AMENAGEMENT
-from app.security import perimeter
 from app.security.perimeter import current_perimetre
 from app.views.candidature_forms import (
     DocumentForm, EditionForm, IDENTITY_KEYS, groups_of, split,
 )
-from app.errors import PerimeterViolation, RuleViolation
+from app.views.actions import load_scoped, run_verb
 from app.workflow import pieces as documents_wf
 from app.workflow.evaluation import common as evaluations_wf
 from app.workflow.evaluation import commission as commission_wf
@@ -22,7 +21,6 @@ from app.workflow import engine as transitions
 from app.workflow import verbs
 from app.workflow.dossier import vae
 from app.workflow.dossier.candidatures import update_candidature
-from app.workflow.engine import NotAllowed
 
 # Small forms opened from a button (<details>, no JavaScript): verb -> fields.
 PARAMS = {
@@ -63,28 +61,7 @@ TABS = [("fiche", "Fiche individu"), ("parcours", "Parcours"), ("documents", "Do
 
 def load(pk, mode="read") -> Candidature:
     """The dossier, only inside the perimeter (R-ACC-5): 404 otherwise, whatever the id."""
-    c = perimeter.scoped_get(Candidature, pk, mode=mode)
-    if c is None:
-        abort(404)
-    return c
-
-
-def run(fn, *args, **kwargs):
-    """Commit a workflow call; (True, result) or (False, violation) after a flash."""
-    try:
-        result = fn(*args, **kwargs)
-        db.session.commit()
-        return True, result
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
-    except PerimeterViolation:
-        db.session.rollback()
-        abort(404)
-    except RuleViolation as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
-        return False, exc
+    return load_scoped(Candidature, pk, mode)
 
 
 def _documents_emis(c):
@@ -156,9 +133,9 @@ class DossierView(BaseView):
     def action(self, pk, verb):
         c = load(pk)
         params = {k: v for k, v in request.form.items() if k != "csrf_token"}
-        ok, _ = run(verbs.perform, current_perimetre(), c, verb, **params)
-        if ok:
-            flash(transitions.done_message(c, verb), "success")
+        # The parameters are the user's: passed through a closure, never as run_verb's own.
+        run_verb(lambda: verbs.perform(current_perimetre(), c, verb, **params),
+                 success=lambda _: transitions.done_message(c, verb))
         return redirect(url_for("DossierView.dossier", pk=c.id))
 
     @expose("/<int:pk>/modifier", methods=["GET", "POST"])
@@ -166,14 +143,8 @@ class DossierView(BaseView):
     def modifier(self, pk):
         c = load(pk)
         p = current_perimetre()
-        try:
-            transitions.check(p, c, "edit")
-        except NotAllowed:
-            abort(403)
-        except PerimeterViolation:
-            abort(404)
-        except RuleViolation as exc:
-            flash(str(exc), "danger")
+        # The guard of the button (403, 404, or its reason flashed back on the dossier page).
+        if not run_verb(transitions.check, p, c, "edit"):
             return redirect(url_for("DossierView.dossier", pk=c.id))
         form = EditionForm(obj=None)
         from app.workflow.jury.acquis import offers_cqpi_request
@@ -197,21 +168,8 @@ class DossierView(BaseView):
             extra = {"recevabilite_recue_le": form.recevabilite_recue_le.data}
             if p.role != "employeur":
                 extra["entreprise"] = form.entreprise.data or ""
-            try:
-                update_candidature(p, c, identite=identity, **fields, **extra)
-                db.session.commit()
-            except NotAllowed:
-                db.session.rollback()
-                abort(403)
-            except RuleViolation as exc:
-                db.session.rollback()
-                field = getattr(form, exc.field or "", None)
-                if field is not None:
-                    field.errors = list(field.errors or []) + [exc.message]
-                else:
-                    flash(str(exc), "danger")
-            else:
-                flash("Fiche enregistrée.", "success")
+            if run_verb(update_candidature, p, c, identite=identity, **fields, **extra, form=form,
+                        success="Fiche enregistrée."):
                 return redirect(url_for("DossierView.dossier", pk=c.id))
         return self.render_template("candidatures/form.html", form=form, groups=groups,
                                     title=f"Modifier la fiche — {c.numero}", multipart=False,
@@ -225,29 +183,21 @@ class DossierView(BaseView):
         upload = request.files.get("fichier")
         data = upload.read(documents_wf.MAX_SIZE + 1) if upload else b""
         type_piece = request.form.get("type_piece") or "autre"
-        try:
-            documents_wf.add_document(current_perimetre(), c,
-                                      filename=upload.filename if upload else "", data=data,
-                                      type_piece=type_piece,
-                                      evaluation=request.form.get("evaluation") or None,
-                                      formation=request.form.get("formation") or None)
-            db.session.commit()
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except PerimeterViolation:
-            db.session.rollback()
-            abort(404)
-        except RuleViolation as exc:
-            db.session.rollback()
-            if not request.form.get("next"):
-                return self._render(load(pk), upload={"type_piece": type_piece,
-                                                      "error": exc.message, "onglet": "documents"})
-            # A form elsewhere on the page (a formation's attestation): its type is fixed, only
-            # the file is lost, as a browser never re-sends one; back to it with the error.
-            flash(str(exc), "danger")
-        else:
-            flash("Document ajouté.", "success")
+        elsewhere = bool(request.form.get("next"))
+        done = run_verb(documents_wf.add_document, current_perimetre(), c,
+                        filename=upload.filename if upload else "", data=data,
+                        type_piece=type_piece,
+                        evaluation=request.form.get("evaluation") or None,
+                        formation=request.form.get("formation") or None,
+                        # The upload form of the tab shows the refusal itself, next to the file.
+                        quiet=not elsewhere,
+                        success="Document ajouté.")
+        if not done and not elsewhere:
+            return self._render(load(pk), upload={"type_piece": type_piece,
+                                                  "error": done.violation.message,
+                                                  "onglet": "documents"})
+        # A form elsewhere on the page (a formation's attestation) has its type fixed: only the
+        # file is lost, as a browser never re-sends one; back to it with the flashed error.
         from app.security.headers import local_path
         return redirect(local_path(request.form.get("next"),
                                    url_for("DossierView.dossier", pk=c.id, onglet="documents")))
@@ -272,9 +222,8 @@ class DossierView(BaseView):
         if doc is None:
             abort(404)
         c = load(doc.candidature_id)
-        ok, _ = run(documents_wf.delete_document, current_perimetre(), doc)
-        if ok:
-            flash("Document retiré.", "success")
+        run_verb(documents_wf.delete_document, current_perimetre(), doc,
+                 success="Document retiré.")
         return redirect(url_for("DossierView.dossier", pk=c.id, onglet="documents"))
 
 

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models.candidature import Candidature, Document
 from app.security import perimeter, tokens
 from app.security.perimeter import current_perimetre
-from app.views.base import api_answer
+from app.views.actions import AnswersRefusals, run_verb
 from app.errors import PerimeterViolation
 from app.workflow.dossier import candidats as candidats_wf
 from app.workflow import pieces as documents_wf
@@ -21,7 +21,7 @@ SEARCH_KEYS = ("numero", "nom", "prenom", "date_naissance", "ville_naissance",
                "code_postal_naissance", "pays_naissance")
 
 
-class DossierApi(BaseApi):
+class DossierApi(AnswersRefusals, BaseApi):
     resource_name = "dossier"
     allow_browser_login = True
     class_permission_name = "Candidatures"
@@ -64,7 +64,7 @@ class DossierApi(BaseApi):
                                       "jeton": tokens.make_token("rattachement", c.id,
                                                                  str(p.user_id))}
                                      for c in found.elsewhere]}
-        return api_answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     def _dossier(self, pk):
         c = perimeter.scoped_get(Candidature, pk)
@@ -92,7 +92,7 @@ class DossierApi(BaseApi):
                                    "type_piece": d.type_piece, "evaluation_id": d.evaluation_id}
                                   for d in db.session.query(Document).filter_by(
                                       candidature_id=c.id).order_by(Document.id)]}
-        return api_answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/<int:pk>/documents", methods=["POST"])
     @protect()
@@ -132,7 +132,7 @@ class DossierApi(BaseApi):
                 formation=request.form.get("formation") or None)
             db.session.flush()
             return {"id": doc.id}
-        return api_answer(self, run, status=201)
+        return self.response(201, **run_verb(run).result)
 
     @expose("/<int:pk>/documents/<int:doc_id>", methods=["GET"])
     @protect()
@@ -180,7 +180,7 @@ class DossierApi(BaseApi):
                 "competences": [{"competence_id": r.competence_id, "acquis": r.acquis,
                                  "pre_acquis": r.pre_acquis, "commentaire": r.commentaire}
                                 for r in ev.resultats]} for ev in evaluations_of(c)]}
-        return api_answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
 
 def register(appbuilder):

@@ -10,12 +10,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length
 
+from app.views.actions import run_verb, show_violation
 from app.extensions import db
 from app.models.comptes import ROLES, ROLES_DOUBLE_FACTEUR
 from app.security import totp
 from app.security.perimeter import current_perimetre
 from app.errors import PerimeterViolation, RuleViolation
-from app.workflow.engine import NotAllowed
 
 
 class ConfirmationForm(FlaskForm):
@@ -65,8 +65,7 @@ class DoubleFacteurView(BaseView):
                    "est_admin": current_perimetre().role == "admin",
                    "title": "Double authentification"}
         if row is None or row.active_le is None:
-            secret = totp.commencer(user)
-            db.session.commit()
+            secret = run_verb(totp.commencer, user).result
             lien = totp.lien_application(user, secret)
             context.update(secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
                            qr=totp.qr_code_data_uri(lien), form=form or ConfirmationForm())
@@ -86,19 +85,12 @@ class DoubleFacteurView(BaseView):
     def confirmer(self):
         form = ConfirmationForm()
         if form.validate_on_submit():
-            try:
-                codes = totp.confirmer(current_user, form.code.data)
-                db.session.commit()
-            except NotAllowed:
-                db.session.rollback()
-                abort(403)
-            except RuleViolation as exc:
-                db.session.rollback()
-                form.code.errors = list(form.code.errors) + [exc.message]
-            else:
+            done = run_verb(totp.confirmer, current_user, form.code.data, quiet=True)
+            if done:
                 flash("Double authentification activée : le code de votre application vous sera "
                       "demandé à chaque connexion.", "success")
-                return self._page(codes_secours=codes)
+                return self._page(codes_secours=done.result)
+            _on_code(form, done.violation)
         return self._page(form=form)
 
     @expose("/codes-de-secours", methods=["POST"])
@@ -106,15 +98,11 @@ class DoubleFacteurView(BaseView):
     def codes(self):
         form = CodeActuelForm(prefix="codes")
         if form.validate_on_submit():
-            try:
-                codes = totp.regenerer_codes(current_user, form.code.data)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                form.code.errors = list(form.code.errors) + [exc.message]
-            else:
+            done = run_verb(totp.regenerer_codes, current_user, form.code.data, quiet=True)
+            if done:
                 flash("Nouveaux codes de secours : les anciens ne fonctionnent plus.", "success")
-                return self._page(codes_secours=codes)
+                return self._page(codes_secours=done.result)
+            _on_code(form, done.violation)
         return self._page(codes_form=form)
 
     @expose("/desactiver", methods=["POST"])
@@ -122,20 +110,20 @@ class DoubleFacteurView(BaseView):
     def desactiver(self):
         form = CodeActuelForm(prefix="off")
         if form.validate_on_submit():
-            try:
-                totp.desactiver(current_user, form.code.data)
-                db.session.commit()
-            except totp.CodeRefuse as exc:
-                db.session.rollback()
-                form.code.errors = list(form.code.errors) + [exc.message]
-            except RuleViolation as exc:
-                db.session.rollback()
-                flash(str(exc), "danger")
-                return redirect(url_for("DoubleFacteurView.index"))
-            else:
+            done = run_verb(totp.desactiver, current_user, form.code.data, quiet=True)
+            if done:
                 flash("Double authentification désactivée.", "success")
                 return redirect(url_for("MonCompteView.index"))
+            if not isinstance(done.violation, totp.CodeRefuse):  # not the code: the rule
+                show_violation(done.violation)
+                return redirect(url_for("DoubleFacteurView.index"))
+            _on_code(form, done.violation)
         return self._page(desactiver_form=form)
+
+
+def _on_code(form, violation):
+    """A refused code is said next to the code field, whatever the rule names."""
+    form.code.errors = list(form.code.errors) + [violation.message]
 
 
 class DoubleFacteurAdminView(BaseView):
@@ -155,9 +143,8 @@ class DoubleFacteurAdminView(BaseView):
             abort(403)
         form = _exigences_form(totp.exigences())
         if form.validate_on_submit():
-            totp.definir_exigences(actor, {role: getattr(form, f"role_{role}").data
-                                           for role in ROLES_DOUBLE_FACTEUR})
-            db.session.commit()
+            run_verb(totp.definir_exigences, actor, {role: getattr(form, f"role_{role}").data
+                                                     for role in ROLES_DOUBLE_FACTEUR})
             flash("Exigences enregistrées : un compte d'un rôle concerné sans double "
                   "authentification devra l'activer à sa prochaine page.", "success")
             return redirect(url_for("DoubleFacteurAdminView.exigences"))
@@ -182,15 +169,9 @@ class DoubleFacteurAdminView(BaseView):
                 abort(403)
         form = VideForm()
         if form.validate_on_submit():
-            try:
-                totp.reinitialiser(actor, user)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                flash(str(exc), "danger")
-            else:
-                flash(f"Double authentification de {user.first_name} {user.last_name} "
-                      f"réinitialisée : un e-mail l'en informe.", "success")
+            if run_verb(totp.reinitialiser, actor, user,
+                        success=f"Double authentification de {user.first_name} "
+                                f"{user.last_name} réinitialisée : un e-mail l'en informe."):
                 return redirect(url_for("DoubleFacteurAdminView.reinitialiser", user_id=user_id))
         return self.render_template("opencertif/double_facteur_reinitialiser.html", form=form,
                                     cible=user, etat=totp.etat(user),

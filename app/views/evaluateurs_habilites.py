@@ -9,6 +9,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.security.sqla.models import User
+from flask_appbuilder.urltools import get_filter_args
 from flask_login import current_user
 
 from app.extensions import db
@@ -18,9 +19,11 @@ from app.models.habilitation import EvaluateurHabilite, HabilitationEvaluateur
 from app.models.structures import REGIONS
 from app.reports.exports import Export, send_dataset
 from app.security.perimeter import PerimeterFilter, current_perimetre
+from app.views.actions import run_verb
 from app.views.base import ScopedModelView
 from app.views.labels import LABELS, choice_field, labels
 from app.errors import RuleViolation
+from app.workflow.habilitations import habiliter_evaluateur
 
 
 class EvaluateurUserFilter(BaseFilter):
@@ -57,7 +60,26 @@ class HabilitationEvaluateurView(ScopedModelView):
     base_order = ("date_fin", "desc")
     export_name = "habilitations_evaluateurs"
 
+    def _add(self):
+        """A period is created by the workflow (R-HAB-5: the secretariat's own certifications,
+        a known région, a valid period), not by FAB's generic save."""
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        exclude_cols = self._filters.get_relation_cols()  # the evaluator, from its page
+        form = self.add_form.refresh()
+        if request.method != "POST":
+            self.update_redirect()
+        else:
+            self._fill_form_exclude_cols(exclude_cols, form)
+            if form.validate() and run_verb(
+                    habiliter_evaluateur, current_perimetre(), form.evaluateur.data,
+                    form.certification.data, form.region.data, form.date_debut.data,
+                    form.date_fin.data, form=form, success=self.add_row_message):
+                return None
+        return self._get_add_widget(form=form, exclude_cols=exclude_cols)
+
     def check_rules(self, item):
+        # Edits of a period (no workflow verb changes one yet): the checks of R-HAB-5 that
+        # habiliter_evaluateur makes at creation, on the changed row.
         if item.region not in REGIONS:
             raise RuleViolation("Région inconnue.", "R-HAB-5", field="region")
         if item.date_debut and item.date_fin and item.date_fin < item.date_debut:

@@ -10,15 +10,15 @@ from app.models import Bloc
 from app.models.evaluation import AVIS_ENTREPRISE
 from app.security.perimeter import current_perimetre
 from app.views.candidature_forms import FormationForm
-from app.views.dossier import load, run
-from app.errors import PerimeterViolation, RuleViolation
+from app.views.actions import run_verb
+from app.views.dossier import load
+from app.errors import RuleViolation
 from app.workflow import engine as transitions
 from app.workflow import pieces as documents_wf
 from app.workflow.evaluation import common as ev_wf
 from app.workflow.evaluation import chimie as chimie_wf
 from app.workflow.evaluation import clea
 from app.workflow.evaluation import commission as commission_wf
-from app.workflow.engine import NotAllowed
 
 
 def results_from_form(ev, form) -> dict:
@@ -33,24 +33,6 @@ def results_from_form(ev, form) -> dict:
             "commentaire": form.get(f"commentaire_{r.competence_id}", r.commentaire or ""),
         }
     return out
-
-
-def _attempt(fn, *args, **kwargs) -> RuleViolation | None:
-    """Commit a workflow call; the violation (rolled back, not flashed) when refused: the form is
-    rendered again with it next to its field."""
-    try:
-        fn(*args, **kwargs)
-        db.session.commit()
-        return None
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
-    except PerimeterViolation:
-        db.session.rollback()
-        abort(404)
-    except RuleViolation as exc:
-        db.session.rollback()
-        return exc
 
 
 def _value_reader(typed):
@@ -98,7 +80,7 @@ class EvaluationView(BaseView):
             return self._post(c, p, wf)
         return self._render(c, p, wf)
 
-    def _render(self, c, p, wf, typed=None, error=None, draft_saved=False):
+    def _render(self, c, p, wf, typed=None, error=None, draft_saved=False, lost_file=None):
         """The grid; after a refusal, `typed` (the posted form) fills it again and `error` sits
         next to its field, so nothing typed is lost (issue 16 item 1)."""
         ev = ev_wf.in_progress(c) if wf.key == "domaines_clea" else ev_wf.latest(c)
@@ -118,6 +100,9 @@ class EvaluationView(BaseView):
             except RuleViolation as exc:
                 start_reason = str(exc)
         errors = _errors(ev, typed, error)
+        if lost_file:  # after a refusal, nothing was stored: the attachment neither
+            errors.setdefault("fichier", f"Le fichier « {lost_file} » n'a pas été enregistré : "
+                                         "choisissez-le de nouveau.")
         groups = (_clea_groups(ev) if wf.key == "domaines_clea" else
                   [(b, rows) for b, rows, _ in commission_wf.blocs_acquis(ev)]) if ev else []
         return self.render_template(
@@ -136,10 +121,7 @@ class EvaluationView(BaseView):
         """Competences added to the référentiel since the evaluation opened join its grid."""
         if ev is None:
             return []
-        added = ev_wf.refresh_grid(ev)
-        if added:
-            db.session.commit()
-        return added
+        return run_verb(ev_wf.refresh_grid, ev).result
 
     def _post(self, c, p, wf):
         form = request.form
@@ -148,19 +130,33 @@ class EvaluationView(BaseView):
         if ev is None:
             abort(404)
         upload = request.files.get("fichier")
-        if upload and upload.filename:
-            kind = "matrice_evaluation" if wf.key == "domaines_clea" else "guide_evaluation"
-            refused = _attempt(documents_wf.add_document, p, c, filename=upload.filename,
-                               data=upload.read(documents_wf.MAX_SIZE + 1),
-                               type_piece=form.get("type_piece") or kind, evaluation=ev)
-            if refused is not None:
+        upload = upload if upload and upload.filename else None
+        data = upload.read(documents_wf.MAX_SIZE + 1) if upload else b""
+        kind = "matrice_evaluation" if wf.key == "domaines_clea" else "guide_evaluation"
+        attached = []
+
+        def save(final):
+            """The attachment and the results in one transaction: either both or neither."""
+            if upload:
+                documents_wf.add_document(p, c, filename=upload.filename, data=data,
+                                          type_piece=form.get("type_piece") or kind, evaluation=ev)
+                attached.append(upload.filename)
+            return self._save(p, c, wf, ev, form, final)
+
+        done = run_verb(save, finalise, quiet=True)
+        if not done:
+            refused = done.violation
+            if upload and not attached:  # the file itself was refused: said next to it
                 refused.field = refused.field or "fichier"
                 return self._render(c, p, wf, typed=form, error=refused)
-        refused = _attempt(self._save, p, c, wf, ev, form, finalise)
-        if refused is not None:
-            # A refused « Finaliser » still keeps what was typed as the draft (issue 16 item 1).
-            draft_saved = finalise and _attempt(self._save, p, c, wf, ev, form, False) is None
-            return self._render(c, p, wf, typed=form, error=refused, draft_saved=draft_saved)
+            # A refused « Finaliser » still keeps what was typed as the draft, with the file
+            # chosen (issue 16 item 1); a refused draft keeps nothing, and the page says the
+            # file is not stored, as a browser never sends it again.
+            attached.clear()
+            draft_saved = finalise and bool(run_verb(save, False, quiet=True))
+            lost = upload.filename if upload and not (draft_saved and attached) else None
+            return self._render(c, p, wf, typed=form, error=refused, draft_saved=draft_saved,
+                                lost_file=lost)
         flash("Évaluation finalisée." if finalise else "Évaluation enregistrée : vous pouvez la "
               "reprendre plus tard.", "success")
         if finalise:
@@ -193,9 +189,8 @@ class EvaluationView(BaseView):
         c = load(pk)
         data = {k: request.form.get(k) for k in ("date_evaluation", "evaluateur_nom",
                                                  "evaluateur_prenom", "evaluateur_email")}
-        ok, _ = run(clea.start_evaluation, current_perimetre(), c, **data)
-        if ok:
-            flash("Évaluation créée.", "success")
+        run_verb(clea.start_evaluation, current_perimetre(), c, **data,
+                 success="Évaluation créée.")
         return redirect(url_for("EvaluationView.saisie", pk=c.id))
 
     @expose("/<int:pk>/formation", methods=["GET", "POST"])
@@ -221,9 +216,7 @@ class EvaluationView(BaseView):
                                               data=upload.read(documents_wf.MAX_SIZE + 1),
                                               type_piece="attestation_formation", formation=f)
                 return f
-            ok, _ = run(create)
-            if ok:
-                flash("Formation enregistrée.", "success")
+            if run_verb(create, form=form, success="Formation enregistrée."):
                 return redirect(url_for("DossierView.dossier", pk=c.id, onglet="formations"))
         return self.render_template("candidatures/form.html", form=form, multipart=True,
                                     groups=[("Formation", [f.name for f in form
@@ -248,13 +241,8 @@ class MetierPublicView(BaseView):
         if request.method == "POST":
             observations = {r.competence_id: request.form.get(f"observation_{r.competence_id}", "")
                             for r in inv.evaluation.resultats if not r.pre_acquis}
-            try:
-                chimie_wf.record_metier_observations(token, observations, request.form.get("commentaire"))
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                flash(str(exc), "danger")
-            else:
+            if run_verb(chimie_wf.record_metier_observations, token, observations,
+                        request.form.get("commentaire")):
                 return self.render_template("opencertif/public_form.html",
                                             title="Observations enregistrées",
                                             message="Merci : vos observations sont transmises à "

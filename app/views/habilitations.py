@@ -31,6 +31,7 @@ from app.security.perimeter import (
     scoped_get,
     scoped_query,
 )
+from app.views.actions import load_scoped, run_verb
 from app.views.base import READ_WRITE, ScopedApi, ScopedModelView
 from app.views.labels import labels
 from app.errors import PerimeterViolation, RuleViolation
@@ -95,14 +96,6 @@ def validation_form(hab: Habilitation):
             getattr(form, f"c{a.critere}_i{a.indicateur}").data = a.niveau
             getattr(form, f"c{a.critere}_i{a.indicateur}_commentaire").data = a.commentaire
     return form
-
-
-def _field_error(form, exc):
-    field = getattr(form, exc.field or "", None)
-    if field is not None:
-        field.errors = list(field.errors or []) + [exc.message]
-    else:
-        flash(exc.message, "danger")
 
 
 class HabilitationView(ScopedModelView):
@@ -177,18 +170,11 @@ class HabilitationView(ScopedModelView):
         if request.method == "GET" and request.args.get("etablissement_id"):
             form.etablissement_id.data = _int(request.args["etablissement_id"])
         if form.validate_on_submit():
-            etab = scoped_get(Etablissement, form.etablissement_id.data, p, "write")
-            try:
-                if etab is None:
-                    raise PerimeterViolation()
-                habs = wf.demander_habilitation(p, etab, form.dispositifs.data,
-                                                form.commentaire.data)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                _field_error(form, exc)
-            else:
-                flash(f"{len(habs)} demande(s) d'habilitation envoyée(s) pour {etab.nom}.",
+            etab = load_scoped(Etablissement, form.etablissement_id.data, "write")
+            done = run_verb(wf.demander_habilitation, p, etab, form.dispositifs.data,
+                            form.commentaire.data, form=form)
+            if done:
+                flash(f"{len(done.result)} demande(s) d'habilitation envoyée(s) pour {etab.nom}.",
                       "success")
                 return redirect(url_for("HabilitationView.historique", etab_id=etab.id))
         return self.render_template("habilitations/demande.html", form=form,
@@ -218,15 +204,9 @@ class HabilitationView(ScopedModelView):
             422: {$ref: '#/components/responses/422'}
         """
         hab = self._scoped_item(pk)
-        try:
-            new = wf.renouveler(current_perimetre(), hab)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-            return redirect(url_for("HabilitationView.show", pk=hab.id))
-        flash("Demande de renouvellement envoyée.", "success")
-        return redirect(url_for("HabilitationView.show", pk=new.id))
+        done = run_verb(wf.renouveler, current_perimetre(), hab,
+                        success="Demande de renouvellement envoyée.")
+        return redirect(url_for("HabilitationView.show", pk=done.result.id if done else hab.id))
 
     @expose("/valider/<int:pk>", methods=["GET", "POST"])
     @has_access
@@ -238,17 +218,9 @@ class HabilitationView(ScopedModelView):
                 (c, i): (getattr(form, f"c{c}_i{i}").data,
                          getattr(form, f"c{c}_i{i}_commentaire").data)
                 for c, i in INDICATEURS if hasattr(form, f"c{c}_i{i}")}
-            try:
-                wf.validate_habilitation(current_perimetre(), hab, form.date_debut.data, form.date_fin.data,
-                           appreciations or None, form.commentaire.data)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                if isinstance(exc, PerimeterViolation):
-                    abort(404)
-                _field_error(form, exc)
-            else:
-                flash("Habilitation validée.", "success")
+            if run_verb(wf.validate_habilitation, current_perimetre(), hab, form.date_debut.data,
+                        form.date_fin.data, appreciations or None, form.commentaire.data,
+                        form=form, success="Habilitation validée."):
                 return redirect(url_for("HabilitationView.show", pk=hab.id))
         return self.render_template("habilitations/valider.html", form=form, hab=hab,
                                     criteres=CRITERES, title="Valider la demande d'habilitation")
@@ -259,16 +231,8 @@ class HabilitationView(ScopedModelView):
         hab = self._scoped_item(pk)
         form = RejetForm()
         if form.validate_on_submit():
-            try:
-                wf.reject_habilitation(current_perimetre(), hab, form.motif_rejet.data)
-                db.session.commit()
-            except RuleViolation as exc:
-                db.session.rollback()
-                if isinstance(exc, PerimeterViolation):
-                    abort(404)
-                _field_error(form, exc)
-            else:
-                flash("Demande d'habilitation rejetée.", "success")
+            if run_verb(wf.reject_habilitation, current_perimetre(), hab, form.motif_rejet.data, form=form,
+                        success="Demande d'habilitation rejetée."):
                 return redirect(url_for("HabilitationView.show", pk=hab.id))
         return self.render_template("opencertif/public_form.html", form=form,
                                     title="Rejeter la demande d'habilitation",
@@ -338,15 +302,10 @@ class HabilitationApi(ScopedApi):
     search_columns = ["etat", "date_fin", "dispositif", "etablissement"]
     order_columns = ["demande_le", "date_fin", "id"]
 
-    def _answer(self, func, *args, status=200):
-        try:
-            result = func(*args)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            code = 403 if isinstance(exc, PerimeterViolation) else 422
-            return self.response(code, message=exc.message, regle=exc.rule, champ=exc.field)
-        return self.response(status, **result)
+    # Published shape of this API's refusals: `regle`/`champ`, and 403 for a row outside the
+    # perimeter (tests/test_habilitations*.py).
+    refusal_keys = ("regle", "champ")
+    perimeter_status = 403
 
     def _dump(self, habs):
         return [self.show_model_schema.dump(h) for h in habs]
@@ -365,7 +324,7 @@ class HabilitationApi(ScopedApi):
                                             [i for i in map(_int, ids) if i], data.get(
                                                 "commentaire"))
             return {"ids": [h.id for h in habs], "result": self._dump(habs)}
-        return self._answer(run, status=201)
+        return self.response(201, **run_verb(run).result)
 
     def _item(self, pk):
         return self.datamodel.get(pk, self._base_filters)
@@ -429,7 +388,7 @@ class HabilitationApi(ScopedApi):
             wf.validate_habilitation(current_perimetre(), hab, debut, fin, appreciations or None,
                        data.get("commentaire"))
             return {"result": self.show_model_schema.dump(hab)}
-        return self._answer(run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/<int:pk>/rejeter", methods=["POST"])
     @protect()
@@ -473,7 +432,7 @@ class HabilitationApi(ScopedApi):
         def run():
             wf.reject_habilitation(current_perimetre(), hab, data.get("motif"))
             return {"result": self.show_model_schema.dump(hab)}
-        return self._answer(run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/<int:pk>/renouveler", methods=["POST"])
     @protect()
@@ -482,8 +441,8 @@ class HabilitationApi(ScopedApi):
         hab = self._item(pk)
         if hab is None:
             return self.response_404()
-        return self._answer(lambda: {"result": self._dump([wf.renouveler(current_perimetre(),
-                                                                          hab)])}, status=201)
+        renewed = run_verb(wf.renouveler, current_perimetre(), hab).result
+        return self.response(201, result=self._dump([renewed]))
 
     @expose("/acces", methods=["GET"])
     @protect()

@@ -9,6 +9,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_wtf import FlaskForm
 from wtforms import FileField, SelectField
 
+from app.views.actions import run_verb
 from app.extensions import db
 from app.imports import process
 from app.imports.columns import IGNORE
@@ -17,7 +18,6 @@ from app.models import Dispositif
 from app.models.imports import KINDS, ImportFichier
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
-from app.errors import RuleViolation
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE = 100
@@ -116,15 +116,14 @@ class ImportView(BaseView):
         if len(content) > MAX_BYTES:
             flash("Le fichier dépasse 20 Mo : découpez-le.", "danger")
             return redirect(url_for("ImportView.index"))
-        try:
-            imp = process.upload(p, form.kind.data, form.dispositif.data, upload.filename, content)
-            db.session.commit()
-            sheet = process.check(imp, p)
-            db.session.commit()
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+        # Two transactions, as app/imports/process.py asks: the file is stored, then checked —
+        # a check rolls back whatever it tried, and a large file's runs in a background job.
+        stored = run_verb(process.upload, p, form.kind.data, form.dispositif.data,
+                          upload.filename, content)
+        checked = stored and run_verb(process.check, stored.result, p)
+        if not checked:
             return redirect(url_for("ImportView.index"))
+        imp, sheet = stored.result, checked.result
         if sheet is not None and sheet.needs_mapping:
             return redirect(url_for("ImportView.correspondance", pk=imp.id))
         return redirect(url_for("ImportView.apercu", pk=imp.id))
@@ -152,10 +151,9 @@ class ImportView(BaseView):
                 value = getattr(form, f"colonne_{i}").data
                 if value:
                     mapping[header] = value
-            imp.mapping = mapping
-            db.session.commit()
-            sheet = process.check(imp, p)
-            db.session.commit()
+            # Stored before the check, which rolls back whatever it tried (app/imports).
+            run_verb(setattr, imp, "mapping", mapping)
+            sheet = run_verb(process.check, imp, p).result
             if sheet is None or not sheet.needs_mapping:
                 return redirect(url_for("ImportView.apercu", pk=pk))
             flash("Des colonnes restent à faire correspondre.", "warning")
@@ -215,13 +213,10 @@ class ImportView(BaseView):
         imp = self._own(pk)
         if not ActionForm().validate_on_submit():
             abort(400)
-        try:
-            started = process.confirm(imp, current_perimetre())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+        done = run_verb(process.confirm, imp, current_perimetre())
+        if not done:
             return redirect(url_for("ImportView.apercu", pk=pk))
-        if not started:
+        if not done.result:
             flash("Cet import est déjà lancé.", "info")
         db.session.expire_all()
         imp = self._own(pk)
@@ -235,13 +230,8 @@ class ImportView(BaseView):
         imp = self._own(pk)
         if not ActionForm().validate_on_submit():
             abort(400)
-        try:
-            process.cancel(imp, current_perimetre())
-            db.session.commit()
+        if run_verb(process.cancel, imp, current_perimetre()):
             flash("Import abandonné : rien n'a été créé.", "info")
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
         return redirect(url_for("ImportView.index"))
 
 

@@ -6,14 +6,13 @@ from flask import request
 from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
+from app.views.actions import run_verb
 from app.extensions import db
 from app.imports import process
 from app.models.imports import ImportFichier
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
 from app.views.base import ScopedApi
-from app.errors import RuleViolation
-from app.workflow.engine import NotAllowed
 
 COLUMNS = ["id", "kind", "dispositif.code", "nom_fichier", "sha256", "statut", "total", "valides",
            "erreurs", "deja_importees", "creees", "created_on", "finished_on"]
@@ -67,11 +66,6 @@ class ImportApi(ScopedApi):
     order_columns = ["id", "created_on"]
     base_order = ("id", "desc")
 
-    def _refused(self, exc):
-        db.session.rollback()
-        status = 403 if isinstance(exc, NotAllowed) else 422
-        return self.response(status, message=str(exc))
-
     @expose("/depot", methods=["POST"])
     @protect()
     @safe
@@ -119,15 +113,16 @@ class ImportApi(ScopedApi):
                 return self.response(400, message="correspondance : un objet JSON "
                                                   "{en-tête : champ} est attendu.")
         p = current_perimetre()
-        try:
+
+        def store():
             imp = process.upload(p, request.form.get("kind", ""), request.form.get("dispositif"),
                                  upload.filename, upload.read(20 * 1024 * 1024 + 1))
             imp.mapping = mapping
-            db.session.commit()
-            sheet = process.check(imp, p)
-            db.session.commit()
-        except RuleViolation as exc:
-            return self._refused(exc)
+            return imp
+        # Two transactions, as app/imports/process.py asks: the file is stored, then checked —
+        # a check rolls back whatever it tried, and a large file's runs in a background job.
+        imp = run_verb(store).result
+        sheet = run_verb(process.check, imp, p).result
         return self.response(201, **_preview(imp, sheet))
 
     @expose("/<int:pk>/apercu", methods=["GET"])
@@ -174,10 +169,7 @@ class ImportApi(ScopedApi):
         imp = perimeter.scoped_get(ImportFichier, pk, current_perimetre())
         if imp is None:
             return self.response_404()
-        try:
-            started = process.confirm(imp, current_perimetre())
-        except RuleViolation as exc:
-            return self._refused(exc)
+        started = run_verb(process.confirm, imp, current_perimetre()).result
         db.session.expire_all()
         imp = db.session.get(ImportFichier, pk)
         if not started and imp.statut not in ("terminee", "en_cours", "en_attente"):

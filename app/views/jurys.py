@@ -26,9 +26,9 @@ from app.reports.exports import send_dataset
 from app.reports.feuille_decision import FeuilleDecisionExport, anonymous, feuille_pdf
 from app.security import perimeter
 from app.security.perimeter import PerimeterFilter, current_perimetre
+from app.views.actions import load_scoped, run_verb, show_violation
 from app.views.base import READ_WRITE, ScopedModelView
 from app.views.labels import labels
-from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.jury import sessions as wf
 from app.workflow import engine as engine_wf
 from app.workflow.jury import composition as composition_wf
@@ -36,7 +36,7 @@ from app.workflow.jury import deliberation as deliberation_wf
 from app.workflow.jury import registration as registration_wf
 from app.workflow.jury.composition import AlreadyDone, convocation_changes, reconvene_on_change
 from app.workflow.jury.deliberation import decision_rows, may_deliberate, propose_decision
-from app.workflow.engine import NotAllowed, dossier_link
+from app.workflow.engine import dossier_link
 
 PERMS = {
     **READ_WRITE, "composition": "read", "ajouter_membre": "write", "retirer_membre": "write",
@@ -48,18 +48,6 @@ PERMS = {
 # Pieces the jury examines (R-JUR-10): dossier candidat, evaluation guide, VAE dossier and guide.
 PIECES_JURY = ("dossier_candidat", "guide_evaluation", "dossier_vae", "guide_evaluation_vae",
                "matrice_evaluation", "cerfa_12818", "complement", "attestation_formation")
-
-
-def _flash_violation(exc: RuleViolation):
-    db.session.rollback()
-    if isinstance(exc, PerimeterViolation):
-        abort(404)
-    if isinstance(exc, NotAllowed):
-        abort(403)
-    if isinstance(exc, AlreadyDone):  # a second click: nothing was done again, nothing is wrong
-        flash(exc.message, "info")
-        return
-    flash(str(exc), "danger")
 
 
 def _display_name(ins: InscriptionJury, on_deliberation: bool = False) -> str:
@@ -167,31 +155,17 @@ class JuryView(ScopedModelView):
             flash(f"{sent} membre(s) reconvoqué(s) : la nouvelle convocation indique ce qui a "
                   "changé.", "info")
 
-    def pre_delete(self, item):
-        perimeter.ensure(item, "write")
-        if item.inscriptions or item.etat != "planifie":
-            raise RuleViolation("Un jury qui a des dossiers inscrits ou qui est convoqué ne se "
-                                "supprime pas.", "R-JUR-1")
+    def _delete(self, pk):
+        # The rule (R-JUR-1) is the workflow's; FAB's delete button and route land here.
+        jury = self._scoped_item(pk, "write")
+        if run_verb(wf.delete_jury, current_perimetre(), jury, success=self.delete_row_message):
+            self.update_redirect()
 
     def _jury(self, pk, mode="read") -> Jury:
-        jury = perimeter.scoped_get(Jury, pk, mode=mode)
-        if jury is None:
-            abort(404)
-        return jury
+        return load_scoped(Jury, pk, mode)
 
     def _back(self, jury, endpoint="JuryView.show"):
         return redirect(url_for(endpoint, pk=jury.id))
-
-    def _run(self, fn, *args, success=None):
-        try:
-            result = fn(current_perimetre(), *args)
-            db.session.commit()
-        except RuleViolation as exc:
-            _flash_violation(exc)
-            return None
-        if success:
-            flash(success(result) if callable(success) else success, "success")
-        return result
 
     # -- the jury page ---------------------------------------------------------------------------
     @expose("/show/<pk>")
@@ -258,47 +232,45 @@ class JuryView(ScopedModelView):
                 flash(f"{getattr(form, field).label.text} : {' '.join(errors)}", "danger")
             return self._back(jury, "JuryView.composition")
         votant = {"1": True, "0": False}.get(form.votant.data)
-        self._run(composition_wf.add_member, jury, form.college.data, form.user.data or None,
-                  form.nom.data, form.prenom.data, form.email.data, form.organisation.data,
-                  form.qualite.data, form.syndicat.data, form.syndicat_email.data, votant,
-                  success="Membre ajouté.")
+        run_verb(composition_wf.add_member, current_perimetre(), jury, form.college.data,
+                 form.user.data or None, form.nom.data, form.prenom.data, form.email.data,
+                 form.organisation.data, form.qualite.data, form.syndicat.data,
+                 form.syndicat_email.data, votant, success="Membre ajouté.")
         return self._back(jury, "JuryView.composition")
 
     def _membre(self, mid) -> JuryMembre:
-        m = perimeter.scoped_get(JuryMembre, mid, mode="write")
-        if m is None:
-            abort(404)
-        return m
+        return load_scoped(JuryMembre, mid, "write")
 
     @expose("/membre/<mid>/retirer", methods=["POST"])
     @has_access
     def retirer_membre(self, mid):
         m = self._membre(mid)
         jury = m.jury
-        self._run(composition_wf.remove_member, m, success="Membre retiré.")
+        run_verb(composition_wf.remove_member, current_perimetre(), m, success="Membre retiré.")
         return self._back(jury, "JuryView.composition")
 
     @expose("/membre/<mid>/votant", methods=["POST"])
     @has_access
     def votant(self, mid):
         m = self._membre(mid)
-        self._run(composition_wf.set_voter, m, success="Représentant votant choisi.")
+        run_verb(composition_wf.set_voter, current_perimetre(), m, success="Représentant votant choisi.")
         return self._back(m.jury, "JuryView.composition")
 
     @expose("/designations/<pk>", methods=["POST"])
     @has_access
     def designations(self, pk):
         jury = self._jury(pk, "write")
-        self._run(composition_wf.request_designations, jury,
-                  success=lambda n: f"Demande de désignation envoyée à {n} organisation(s) "
-                                    "syndicale(s).")
+        run_verb(composition_wf.request_designations, current_perimetre(), jury,
+                 success=lambda n: f"Demande de désignation envoyée à {n} organisation(s) "
+                                   "syndicale(s).")
         return self._back(jury, "JuryView.composition")
 
     @expose("/convoquer/<pk>", methods=["POST"])
     @has_access
     def convoquer(self, pk):
         jury = self._jury(pk, "write")
-        self._run(composition_wf.convene, jury, success=lambda n: f"{n} membre(s) convoqué(s).")
+        run_verb(composition_wf.convene, current_perimetre(), jury,
+                 success=lambda n: f"{n} membre(s) convoqué(s).")
         return self._back(jury, "JuryView.composition")
 
     # -- dossiers ------------------------------------------------------------------------------
@@ -306,18 +278,16 @@ class JuryView(ScopedModelView):
     @has_access
     def affecter(self, pk):
         jury = self._jury(pk, "write")
-        self._run(wf.assign_waiting, jury,
-                  success=lambda regs: f"{len(regs)} dossier(s) en attente inscrit(s) à ce jury.")
+        run_verb(wf.assign_waiting, current_perimetre(), jury,
+                 success=lambda regs: f"{len(regs)} dossier(s) en attente inscrit(s) à ce jury.")
         return self._back(jury)
 
     @expose("/retirer-dossier/<ins_id>", methods=["POST"])
     @has_access
     def retirer_dossier(self, ins_id):
-        ins = perimeter.scoped_get(InscriptionJury, ins_id, mode="write")
-        if ins is None:
-            abort(404)
-        self._run(wf.withdraw_from_jury, ins, request.form.get("motif"),
-                  success="Dossier retiré du jury : il attend une nouvelle affectation.")
+        ins = load_scoped(InscriptionJury, ins_id, "write")
+        run_verb(wf.withdraw_from_jury, current_perimetre(), ins, request.form.get("motif"),
+                 success="Dossier retiré du jury : il attend une nouvelle affectation.")
         return self._back(ins.jury)
 
     # -- deliberation (R-JUR-7, R-JUR-8, R-JUR-10) -----------------------------------------------
@@ -364,43 +334,40 @@ class JuryView(ScopedModelView):
                                     title=f"Délibération — {jury.intitule}")
 
     def _inscription(self, ins_id) -> InscriptionJury:
-        ins = perimeter.scoped_get(InscriptionJury, ins_id)
-        if ins is None:
-            abort(404)
-        return ins
+        return load_scoped(InscriptionJury, ins_id)
 
     @expose("/decision/<ins_id>", methods=["POST"])
     @has_access
     def decision(self, ins_id):
         ins = self._inscription(ins_id)
         form = request.form
-        try:
-            deliberation_wf.record_decision(current_perimetre(), ins, form.get("decision", ""),
-                               form.getlist("acquis"), form.get("commentaire"))
-            db.session.commit()
-        except (PerimeterViolation, NotAllowed, AlreadyDone) as exc:
-            _flash_violation(exc)
-        except RuleViolation as exc:
-            db.session.rollback()
+        done = run_verb(deliberation_wf.record_decision, current_perimetre(), ins, form.get("decision", ""),
+                        form.getlist("acquis"), form.get("commentaire"),
+                        # the refused decision is shown in its own form on the page, below
+                        quiet=True)
+        if done:
+            flash(f"Décision enregistrée pour le candidat n° {ins.numero_anonyme} : "
+                  f"{ins.decision_label}. Elle sera publiée dans le dossier à la clôture du "
+                  f"jury.", "success")
+        elif isinstance(done.violation, AlreadyDone):  # a second click: nothing is wrong
+            show_violation(done.violation)
+        else:
             ins = self._inscription(ins_id)
             return self._deliberation(ins.jury, typed={
                 "ins": ins.id, "decision": form.get("decision", ""),
                 "acquis": {int(x) for x in form.getlist("acquis") if x.isdigit()},
-                "commentaire": form.get("commentaire") or "", "error": exc.message,
-                "field": exc.field or "decision"})
-        else:
-            flash(f"Décision enregistrée pour le candidat n° {ins.numero_anonyme} : "
-                  f"{ins.decision_label}. Elle sera publiée dans le dossier à la clôture du "
-                  f"jury.", "success")
+                "commentaire": form.get("commentaire") or "", "error": done.violation.message,
+                "field": done.violation.field or "decision"})
         return redirect(url_for("JuryView.deliberation", pk=ins.jury_id) + f"#ins-{ins.id}")
 
     @expose("/complement/<ins_id>", methods=["POST"])
     @has_access
     def complement(self, ins_id):
         ins = self._inscription(ins_id)
-        self._run(deliberation_wf.request_complement, ins, request.form.get("commentaire", ""),
-                  success="Complément demandé à l'organisme : le dossier reviendra à un "
-                          "prochain jury une fois complété (R-WF-4).")
+        run_verb(deliberation_wf.request_complement, current_perimetre(), ins,
+                 request.form.get("commentaire", ""),
+                 success="Complément demandé à l'organisme : le dossier reviendra à un "
+                         "prochain jury une fois complété (R-WF-4).")
         return redirect(url_for("JuryView.deliberation", pk=ins.jury_id))
 
     @expose("/piece/<ins_id>/<doc_id>")
@@ -422,8 +389,8 @@ class JuryView(ScopedModelView):
     @has_access
     def cloturer(self, pk):
         jury = self._jury(pk, "write")
-        self._run(deliberation_wf.close_jury, jury,
-                  success=lambda n: f"Jury clos : {n} décision(s) publiée(s) dans les dossiers.")
+        run_verb(deliberation_wf.close_jury, current_perimetre(), jury,
+                 success=lambda n: f"Jury clos : {n} décision(s) publiée(s) dans les dossiers.")
         return self._back(jury)
 
     # -- documents of a closed jury (issue 6: numbered, frozen, stored by documents_emis) ----------
@@ -433,9 +400,8 @@ class JuryView(ScopedModelView):
         from app.workflow.jury import documents as jury_documents
         jury = self._jury(pk, "write")
         p = current_perimetre()
-        self._run(lambda p_, j: jury_documents.issue_jury_documents(p_, j, kind,
-                                                                    emis_par=p.user_id),
-                  jury, success=lambda emission: emission.message(kind))
+        run_verb(jury_documents.issue_jury_documents, p, jury, kind, emis_par=p.user_id,
+                 success=lambda emission: emission.message(kind))
         return self._back(jury)
 
     # -- decision sheet (R-DOC-6) ---------------------------------------------------------------
@@ -484,9 +450,7 @@ class InscriptionJuryView(BaseView):
     @has_access
     def inscrire(self, pk):
         p = current_perimetre()
-        c = perimeter.scoped_get(Candidature, pk)
-        if c is None:
-            abort(404)
+        c = load_scoped(Candidature, pk)
         form = InscriptionJuryForm()
         juries = wf.open_juries_for(c)
         form.jury.choices = [("", "Prochain jury disponible")] + [
@@ -494,23 +458,19 @@ class InscriptionJuryView(BaseView):
                         f" ({wf.count_active(j.id)}/{j.capacite} dossiers, inscriptions jusqu'au "
                         f"{j.date_limite_inscription:%d/%m/%Y})") for j in juries]
         if request.method == "POST" and form.validate():
-            try:
+            def register():
                 if not juries and not form.jury.data and _before_jury(c):
                     # No jury open yet: the dossier is presented and waits for the secretariat's
                     # assignment (as the submission always allowed).
                     from app.workflow.dossier import candidatures
                     candidatures.submit_to_jury(p, c, commentaire=form.commentaire.data)
-                    message, category = ("Dossier présenté : aucun jury n'est ouvert aux "
-                                         "inscriptions pour le moment ; le secrétariat "
-                                         "l'inscrira au prochain jury."), "warning"
-                else:
-                    reg = registration_wf.register_to_jury(p, c, form.jury.data or None, form.commentaire.data)
-                    message, category = reg.message, "warning" if reg.reported else "success"
-                db.session.commit()
-            except RuleViolation as exc:
-                _flash_violation(exc)
-            else:
-                flash(message, category)
+                    return ("Dossier présenté : aucun jury n'est ouvert aux inscriptions pour le "
+                            "moment ; le secrétariat l'inscrira au prochain jury."), "warning"
+                reg = registration_wf.register_to_jury(p, c, form.jury.data or None, form.commentaire.data)
+                return reg.message, "warning" if reg.reported else "success"
+            done = run_verb(register)
+            if done:
+                flash(*done.result)
                 return redirect(dossier_link(c))
         entry = engine_wf.workflow_of(c).moves.get("submit_to_jury")
         return self.render_template("jurys/inscrire.html", form=form, c=c, juries=juries,

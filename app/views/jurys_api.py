@@ -16,7 +16,7 @@ from app.models.jury import InscriptionJury, Jury, JuryMembre
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
 from app.views.base import READ_WRITE, ScopedApi, check_api_input
-from app.views.base import api_answer as answer
+from app.views.actions import AnswersRefusals, run_verb
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.jury import sessions as wf
 from app.workflow.jury import composition as composition_wf
@@ -161,7 +161,7 @@ class JuryApi(ScopedApi):
             jury = self._jury(pk)
             return {"jury": jury_json(jury), "inscriptions": [
                 inscription_json(i, _display_name(i)) for i in decision_rows(jury)]}
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/<int:pk>/affecter", methods=["POST"])
     @protect()
@@ -184,7 +184,7 @@ class JuryApi(ScopedApi):
             regs = wf.assign_waiting(current_perimetre(), self._jury(pk, "write"))
             db.session.flush()
             return {"inscriptions": [r.inscription.id for r in regs]}
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/inscription/<int:ins_id>/retrait", methods=["POST"])
     @protect()
@@ -215,7 +215,7 @@ class JuryApi(ScopedApi):
             ins = self._row(InscriptionJury, ins_id, "write")
             wf.withdraw_from_jury(current_perimetre(), ins, _text(_body(), "motif"))
             return {"id": ins.id, "etat": ins.etat}
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     # -- composition and convocations (R-JUR-5, R-JUR-6) -------------------------------------------
     @expose("/<int:pk>/membres", methods=["GET"])
@@ -245,7 +245,7 @@ class JuryApi(ScopedApi):
             jury = self._jury(pk)
             return {"membres": [membre_json(m) for m in jury.membres],
                     "problemes": composition_wf.check_composition(jury)}
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/<int:pk>/membres", methods=["POST"])
     @protect()
@@ -295,7 +295,7 @@ class JuryApi(ScopedApi):
             m = composition_wf.add_member(current_perimetre(), jury, fields.pop("college") or "",
                               _key(body, "user"), votant=votant, **fields)
             return membre_json(m)
-        return answer(self, run, status=201)
+        return self.response(201, **run_verb(run).result)
 
     @expose("/membre/<int:membre_id>", methods=["DELETE"])
     @protect()
@@ -318,7 +318,7 @@ class JuryApi(ScopedApi):
             m = self._row(JuryMembre, membre_id, "write")
             composition_wf.remove_member(current_perimetre(), m)
             return {"id": membre_id}
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/membre/<int:membre_id>/votant", methods=["POST"])
     @protect()
@@ -341,7 +341,7 @@ class JuryApi(ScopedApi):
             m = self._row(JuryMembre, membre_id, "write")
             composition_wf.set_voter(current_perimetre(), m)
             return {"membres": [membre_json(x) for x in m.jury.membres]}
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/<int:pk>/designations", methods=["POST"])
     @protect()
@@ -364,7 +364,7 @@ class JuryApi(ScopedApi):
         def run():
             return {"organisations": composition_wf.request_designations(current_perimetre(),
                                                              self._jury(pk, "write"))}
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/<int:pk>/convoquer", methods=["POST"])
     @protect()
@@ -386,7 +386,7 @@ class JuryApi(ScopedApi):
         """
         def run():
             return {"convoques": composition_wf.convene(current_perimetre(), self._jury(pk, "write"))}
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     # -- deliberation (R-JUR-7, R-JUR-8, R-DEC-1, R-WF-4) -------------------------------------------
     @expose("/inscription/<int:ins_id>/decision", methods=["POST"])
@@ -437,7 +437,7 @@ class JuryApi(ScopedApi):
                                _text(body, "commentaire"))
             from app.views.jurys import _display_name
             return inscription_json(ins, _display_name(ins))
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/inscription/<int:ins_id>/complement", methods=["POST"])
     @protect()
@@ -471,7 +471,7 @@ class JuryApi(ScopedApi):
                                   _text(_body(), "commentaire", required=True))
             return {"id": ins.id, "etat": ins.etat,
                     "statut_dossier": ins.candidature.statut}
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/<int:pk>/cloturer", methods=["POST"])
     @protect()
@@ -495,7 +495,7 @@ class JuryApi(ScopedApi):
             jury = self._jury(pk, "write")
             n = deliberation_wf.close_jury(current_perimetre(), jury)
             return {"publiees": n, "jury": jury_json(db.session.get(Jury, jury.id))}
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     # -- issued documents (R-DOC-1..6) ---------------------------------------------------------------
     @expose("/<int:pk>/documents/<string:kind>", methods=["POST"])
@@ -529,7 +529,7 @@ class JuryApi(ScopedApi):
             db.session.flush()
             return {"message": emission.message(kind), "existants": emission.existants,
                     "emis": [document_json(d) for d in emission.emis]}
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/<int:pk>/documents", methods=["GET"])
     @protect()
@@ -558,7 +558,7 @@ class JuryApi(ScopedApi):
             rows = (perimeter.scoped_query(DocumentEmis).filter(DocumentEmis.jury_id == jury.id)
                     .order_by(DocumentEmis.type, DocumentEmis.id).all())
             return {"documents": [document_json(d) for d in rows]}
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/<int:pk>/documents/<int:doc_id>/pdf", methods=["GET"])
     @protect()
@@ -589,7 +589,7 @@ class JuryApi(ScopedApi):
             "Cache-Control": "private, no-store"})
 
 
-class InscriptionJuryApi(BaseApi):
+class InscriptionJuryApi(AnswersRefusals, BaseApi):
     """« Inscrire à un jury » from a dossier (the /inscription-jury page): the actor its
     dispositif allows, in the jury chosen or the next open one (R-JUR-2..4)."""
 
@@ -642,7 +642,7 @@ class InscriptionJuryApi(BaseApi):
                               for j in wf.open_juries_for(c)],
                     "inscription": {"id": current.id, "jury": jury_json(current.jury)}
                     if current else None}
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/<int:pk>", methods=["POST"])
     @protect()
@@ -699,7 +699,7 @@ class InscriptionJuryApi(BaseApi):
             db.session.flush()
             return {"message": reg.message, "inscription": reg.inscription.id,
                     "jury": jury_json(reg.jury), "reporte": reg.reported, "statut": c.statut}
-        return answer(self, run, status=201)
+        return self.response(201, **run_verb(run).result)
 
 
 def register(appbuilder):

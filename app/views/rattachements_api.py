@@ -11,7 +11,7 @@ from app.models.candidature import Candidature, RattachementDemande
 from app.security import perimeter, tokens
 from app.security.perimeter import current_perimetre
 from app.views.base import READ_WRITE, ScopedApi
-from app.views.base import api_answer as answer
+from app.views.actions import run_verb
 from app.views.jurys_api import _body, _key, _text
 from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.dossier import rattachements
@@ -92,7 +92,7 @@ class RattachementApi(ScopedApi):
                                                _text(body, "motif"), _text(body, "precision"))
             db.session.flush()
             return demande_json(d)
-        return answer(self, run, status=201)
+        return self.response(201, **run_verb(run).result)
 
     def _decide(self, pk, accept):
         def run():
@@ -102,7 +102,7 @@ class RattachementApi(ScopedApi):
             rattachements.decide_transfer(current_perimetre(), d, accept,
                                           _text(_body(), "reponse"))
             return demande_json(d)
-        return answer(self, run)
+        return self.response(200, **run_verb(run).result)
 
     @expose("/<int:pk>/accepter", methods=["POST"])
     @protect()

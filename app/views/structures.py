@@ -22,9 +22,8 @@ class _ActifActions:
 
     def _switch(self, items, value):
         items = items if isinstance(items, list) else [items]
-        for item in items:
+        for item in items:  # in the action's one transaction (ScopedModelView._run_action)
             set_actif(current_perimetre(), item, value)
-        db.session.commit()
         flash(f"{len(items)} structure(s) {'activée(s)' if value else 'désactivée(s)'}.", "success")
         return redirect(self.get_redirect())
 

@@ -399,3 +399,13 @@ def ensure_not_deliberated(c: Candidature):
 
 def members_of(jury: Jury, user_id) -> JuryMembre | None:
     return next((m for m in jury.membres if m.user_id == user_id), None)
+
+
+def delete_jury(p: Perimetre, jury: Jury) -> None:
+    """R-JUR-1: a jury is deleted only while it is planned and empty — once a dossier is
+    registered or members are convened, it is part of their history."""
+    perimeter.ensure(jury, "write", p)
+    if jury.inscriptions or jury.etat != "planifie":
+        raise RuleViolation("Un jury qui a des dossiers inscrits ou qui est convoqué ne se "
+                            "supprime pas.", "R-JUR-1")
+    db.session.delete(jury)
