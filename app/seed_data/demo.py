@@ -302,7 +302,8 @@ def _demo_jury_today(disp, employer, dossiers):
     from app.models.jury import Jury
     from app.security.perimeter import Perimetre
     from app.workflow.jury.composition import add_member
-    from app.workflow.jury.sessions import create_jury, register_to_jury
+    from app.workflow.jury.registration import register_to_jury
+    from app.workflow.jury.sessions import create_jury
     admin = Perimetre(None, "admin", None, None)
     today = dt.date.today()
     if db.session.query(Jury.id).filter_by(dispositif_id=disp["CHIMIE"].id, date=today).first():

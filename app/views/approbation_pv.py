@@ -20,9 +20,8 @@ from app.models.document import DocumentEmis
 from app.models.jury import Jury
 from app.security import perimeter, totp
 from app.security.perimeter import current_perimetre
-from app.workflow.engine import NotAllowed
+from app.views.actions import AnswersRefusals, run_verb
 from app.workflow.jury import approval
-from app.workflow.jury.composition import AlreadyDone
 
 PERMS = {"liste": "read", "page": "read", "pdf": "read", "approuver": "deliberate"}
 
@@ -107,34 +106,20 @@ class ApprobationPVView(BaseView):
             flash("Le formulaire a expiré : rechargez la page et recommencez.", "danger")
             return redirect(url_for("ApprobationPVView.page", pk=jury.id))
         code = form.code.data if "code" in form else None
-        try:
-            row = approval.approve(current_perimetre(), jury, code=code,
-                                   adresse=request.remote_addr)
-            db.session.commit()
-        except AlreadyDone as exc:  # a second click: nothing recorded again, nothing wrong
-            db.session.rollback()
-            flash(str(exc), "info")
-        except PerimeterViolation:
-            db.session.rollback()
-            abort(404)
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
+        def approved(row):
             if row.pv_emis_id:
                 numero = db.session.get(DocumentEmis, row.pv_emis_id).numero
-                flash(f"Procès-verbal approuvé : le procès-verbal approuvé n° {numero} est émis "
-                      "et scellé.", "success")
-            else:
-                flash("Procès-verbal approuvé.", "success")
+                return (f"Procès-verbal approuvé : le procès-verbal approuvé n° {numero} est émis "
+                        "et scellé.")
+            return "Procès-verbal approuvé."
+
+        run_verb(approval.approve, current_perimetre(), jury, code=code,
+                 adresse=request.remote_addr, success=approved)
         return redirect(url_for("ApprobationPVView.page", pk=jury.id))
 
 
-class ApprobationPVApi(BaseApi):
-    """The PV approval for API clients (the jury API's conventions: api_answer)."""
+class ApprobationPVApi(AnswersRefusals, BaseApi):
+    """The PV approval for API clients (the jury API's conventions, through the seam)."""
 
     resource_name = "jury"  # beside app/views/jurys_api.py's routes: /api/v1/jury/<pk>/…
     class_permission_name = "Jurys"
@@ -155,8 +140,7 @@ class ApprobationPVApi(BaseApi):
             200: {description: État de l'approbation du procès-verbal}
             404: {description: Jury introuvable ou hors périmètre}
         """
-        from app.views.base import api_answer
-        return api_answer(self, lambda: {"result": _status_json(_api_jury(pk))})
+        return self.response(200, **run_verb(lambda: {"result": _status_json(_api_jury(pk))}).result)
 
     @api_expose("/<int:pk>/pv/approbations", methods=["POST"])
     @protect()
@@ -182,8 +166,6 @@ class ApprobationPVApi(BaseApi):
             409: {description: Déjà approuvé}
             422: {description: Refusé par une règle}
         """
-        from app.views.base import api_answer
-
         def run():
             body = request.get_json(silent=True)
             body = body if isinstance(body, dict) else {}
@@ -194,7 +176,7 @@ class ApprobationPVApi(BaseApi):
                                    code=(code or "")[:20] or None, adresse=request.remote_addr)
             return {"result": {"id": row.id, "approuve_le": row.approuve_le.isoformat(),
                                "sha256": row.sha256, "pv_approuve_id": row.pv_emis_id}}
-        return api_answer(self, run, status=201)
+        return self.response(201, **run_verb(run).result)
 
 
 def _api_jury(pk) -> Jury:

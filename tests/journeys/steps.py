@@ -68,7 +68,8 @@ def home_counts_match_lists(client) -> dict[str, int]:
     page = open_page(client, "/")
     seen = {}
     for bucket, href, n in re.findall(r'id="oc-bucket-([\w-]+)">\s*<div class="oc-count">'
-                                      r'<a href="([^"]+)">(\d+)</a>', page.html):
+                                      r'<a href="([^"]+)">(\d+)(?:<span class="sr-only">[^<]*</span>)?</a>',
+                                      page.html):
         target = open_page(client, html_lib.unescape(href))
         assert list_total(target) == int(n) if int(n) else True, \
             f"home « {bucket} » says {n}, its list shows {list_total(target)}"
