@@ -11,10 +11,10 @@ from werkzeug.datastructures import ImmutableMultiDict
 def create_app(config_object=None) -> Flask:
     from flask_appbuilder import AppBuilder
 
-    from config import Config
     from app.extensions import csrf, db, mail, migrate
     from app.security.manager import OpenCertifSecurityManager
     from app.views.index import HomeView
+    from config import Config
 
     app = Flask(__name__, instance_path=str(Config.INSTANCE_DIR))
     app.config.from_mapping((config_object or Config).load())

@@ -25,7 +25,7 @@ def register_cli(app):
         current_app.appbuilder.sm.create_role_rows()
         seed_referentiels()
         accounts = load_demo()
-        click.echo("\nComptes de démonstration (mot de passe commun : %s)" % DEMO_PASSWORD)
+        click.echo(f"\nComptes de démonstration (mot de passe commun : {DEMO_PASSWORD})")
         for login, role, scope in accounts:
             click.echo(f"  {login:<28} {role:<30} {scope}")
         _demo_seals()
@@ -113,8 +113,8 @@ def register_cli(app):
         """R-CAN-8: warn of the VAE deadlines (recevabilité 2 months, jury 18 months); idempotent."""
         import datetime as dt
 
-        from app.workflow.mail import dispatch_pending
         from app.workflow.dossier.vae import send_vae_alerts
+        from app.workflow.mail import dispatch_pending
         today = dt.date.fromisoformat(day) if day else None
         click.echo(f"{send_vae_alerts(today)} alerte(s) envoyée(s).")
         dispatch_pending()

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+
 # The domain's exceptions: raised by app/workflow, answered at the HTTP seam
 # (app/views/actions.py). They are plain values: raising one changes no request state, so the code
 # that catches it (the seam, a screen re-showing its form) is the only one that decides what

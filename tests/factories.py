@@ -281,11 +281,11 @@ class Factories:
 
         from app.security import tokens
         from app.security.perimeter import perimetre_of as P
-        from app.workflow.dossier import candidatures
         from app.workflow import pieces as documents
-        from app.workflow.evaluation import common as evaluations
+        from app.workflow.dossier import candidatures
         from app.workflow.evaluation import chimie as chimie_wf
         from app.workflow.evaluation import commission as commission_wf
+        from app.workflow.evaluation import common as evaluations
         if dispositif == "CLEA":
             c = self.candidature("CLEA", **kw)
             self.clea_evaluation(c, c.createur)

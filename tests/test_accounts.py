@@ -14,9 +14,9 @@ import itsdangerous
 import pytest
 from flask_appbuilder.security.sqla.models import User
 
+from app.errors import RuleViolation
 from app.models import Entreprise, Etablissement, Organisme, Profil
 from app.security.perimeter import perimetre_of
-from app.errors import RuleViolation
 from app.workflow import comptes
 from tests.conftest import link_in, outbox
 from tests.factories import Factories

@@ -7,11 +7,11 @@ Rules: R-JUR-2..9, R-DEC-1..3, R-DOC-1, R-CAN-2, R-CAN-6, R-ACC-5."""
 
 import pytest
 
+from app.errors import RuleViolation
 from app.models.candidature import Candidature, RattachementDemande
 from app.models.document import DocumentEmis
 from app.models.jury import AttributionCertification, InscriptionJury
 from app.security.perimeter import perimetre_of as P
-from app.errors import RuleViolation
 from app.workflow.dossier.candidatures import create_candidature
 from tests.conftest import login
 from tests.test_api_tokens import bearer, jwt_for

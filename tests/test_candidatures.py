@@ -8,19 +8,20 @@ import zipfile
 import pytest
 import sqlalchemy as sa
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.models.candidature import (
-    Candidat, Candidature, Historique, HistoryIsAppendOnly, RattachementDemande,
+    Candidat,
+    Candidature,
+    Historique,
+    HistoryIsAppendOnly,
+    RattachementDemande,
 )
 from app.security.perimeter import perimetre_of as P
-from app.errors import PerimeterViolation, RuleViolation
-from app.workflow.dossier import candidats
-from app.workflow import pieces as documents
-from app.workflow.dossier import rattachements
 from app.workflow import engine as transitions
+from app.workflow import pieces as documents
 from app.workflow import verbs
-from app.workflow.dossier import vae
+from app.workflow.dossier import abandons, candidats, rattachements, vae
 from app.workflow.dossier import candidatures as wf
-from app.workflow.dossier import abandons
 from app.workflow.engine import CHIMIE, CLEA, METALLURGIE, NotAllowed, allowed_actions
 from tests.conftest import outbox
 from tests.factories import real_pdf
@@ -530,7 +531,7 @@ def test_previous_steps_first(make, db):  # R-WF-1
     c = make.candidature("CHIMIE", financement=None)
     p = P(c.createur)
     assert allowed_actions(p, c) == ["edit", "upload_document", "add_amenagement", "declare_abandon"]
-    states = dict((m.verb, r) for m, r in transitions.action_states(p, c))
+    states = {m.verb: r for m, r in transitions.action_states(p, c)}
     assert "dispositif de formation" in states["confirm_evaluator"]
     with pytest.raises(RuleViolation) as exc:
         wf.submit_to_jury(p, c)

@@ -9,10 +9,9 @@ import pytest
 import sqlalchemy as sa
 import xmlschema
 
-from app.models.conformite import DeclarationCDC, DeclarationTitulaire
 from app.errors import RuleViolation
-from app.workflow import cdc
-from app.workflow import cdc_report
+from app.models.conformite import DeclarationCDC, DeclarationTitulaire
+from app.workflow import cdc, cdc_report
 from tests.conformite_helpers import decide, dossier, issued
 
 XSD = Path(__file__).parent / "data" / "cpf.xsd"

@@ -12,14 +12,14 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
+from app.errors import RuleViolation
 from app.models.document import DocumentEmis
 from app.security.perimeter import Perimetre
 from app.security.perimeter import perimetre_of as P
-from app.errors import RuleViolation
-from app.workflow.jury import documents as jury_documents
-from app.workflow.jury import deliberation
-from app.workflow.jury import registration as registration_wf
 from app.workflow.issued import documents as docs
+from app.workflow.jury import deliberation
+from app.workflow.jury import documents as jury_documents
+from app.workflow.jury import registration as registration_wf
 from tests.conftest import outbox
 from tests.journeys.forms import follow, open_page
 from tests.test_documents import candidat_pv, cert_data, pv_data, titulaire
@@ -374,7 +374,7 @@ def _legacy_rows(conn, numbers):
 # test follows the chain when migrations are added before it).
 BEFORE_NUMBERING = re.search(r"^down_revision = '(\w+)'", next(
     (Path(__file__).parents[1] / "migrations" / "versions").glob("2bcf83d2ddd9_*.py")).read_text(),
-    re.M).group(1)
+    re.MULTILINE).group(1)
 
 
 @pytest.mark.parametrize("legacy, refused", [

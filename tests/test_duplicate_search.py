@@ -58,20 +58,20 @@ def test_enumeration_by_number_returns_nothing_of_another_perimeter(scene, login
     {"nom": "Bernard", "ville_naissance": "Lyon"}, {"prenom": "Anne", "code_postal_naissance": "69003"},
 ])
 def test_partial_names_return_nothing_of_another_perimeter(scene, login_as, criteria):  # R-CAN-2
-    me, mine, theirs = scene
+    me, _mine, theirs = scene
     _, html = page(login_as(me), **criteria)
     _nothing_of(html, theirs)
 
 
 def test_inside_the_perimeter_partial_names_still_list(scene, login_as):  # R-CAN-2
-    me, mine, theirs = scene
+    me, mine, _theirs = scene
     _, html = page(login_as(me), nom="rou", prenom="lu")
     assert mine.numero in html and "Lucie" in html and mine.statut_label in html
 
 
 def test_exact_identity_says_a_dossier_exists_and_offers_rattachement(scene, db, make, login_as):
     # R-CAN-2, R-CAN-6
-    me, mine, theirs = scene
+    me, _mine, theirs = scene
     target = theirs[0]
     cand = target.candidat
     client = login_as(me)

@@ -3,17 +3,17 @@ import datetime as dt
 
 import pytest
 
+from app.errors import RuleViolation
 from app.models.candidature import Candidature
 from app.models.evaluation import InvitationMetier
 from app.security.perimeter import perimetre_of as P
-from app.errors import RuleViolation
-from app.workflow.dossier import candidatures as wf
 from app.workflow import pieces as documents
-from app.workflow.evaluation import common as evaluations
+from app.workflow.dossier import candidatures as wf
+from app.workflow.engine import NotAllowed, allowed_actions
 from app.workflow.evaluation import chimie as chimie_wf
 from app.workflow.evaluation import clea as clea_wf
 from app.workflow.evaluation import commission as commission_wf
-from app.workflow.engine import NotAllowed, allowed_actions
+from app.workflow.evaluation import common as evaluations
 from tests.conftest import outbox
 from tests.factories import real_pdf
 

@@ -8,7 +8,7 @@ import pytest
 
 try:
     from app import formats
-except Exception:  # the app package is absent or not importable yet: load the file itself
+except ImportError:  # the app package is absent or not importable yet: load the file itself
     _path = Path(__file__).resolve().parents[1] / "app" / "formats.py"
     _spec = importlib.util.spec_from_file_location("opencertif_formats", _path)
     formats = importlib.util.module_from_spec(_spec)

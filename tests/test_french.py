@@ -97,7 +97,7 @@ def skeleton(url: str, html: str) -> list[str]:
     h1 = len(re.findall(r"<h1[\s>]", html))
     if h1 != 1:
         found.append(f"{url}: {h1} h1")
-    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    title = re.search(r"<title>(.*?)</title>", html, re.DOTALL)
     if not title or " — " not in title.group(1):
         found.append(f"{url}: title « {title.group(1).strip() if title else ''} »")
     return found

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.models.habilitation import (
     INDICATEURS,
     AppreciationHabilitation,
@@ -19,7 +20,6 @@ from app.models.habilitation import (
 )
 from app.models.notification import Notification
 from app.security.perimeter import perimetre_of
-from app.errors import PerimeterViolation, RuleViolation
 from app.workflow import habilitations as wf
 from tests.conftest import outbox
 
@@ -530,7 +530,7 @@ def test_metallurgy_validation_needs_the_12_indicators(db, w):  # R-HAB-4
                {k: "satisfaisant" for k in INDICATEURS if k != (6, 2)})
     assert hab.etat == "validee"
     assert db.session.query(AppreciationHabilitation).filter_by(habilitation_id=hab.id).count() == 12
-    mail = [m for m in outbox(db, w.admin_org.email) if "accordée" in m.sujet][0]
+    mail = next(m for m in outbox(db, w.admin_org.email) if "accordée" in m.sujet)
     assert "La pertinence de l'action et le suivi qualité : À améliorer (Suivi à formaliser)" in mail.corps_texte
     # Other schemes do not use this grid.
     [clea] = wf.demander_habilitation(P(w.admin_org), w.A1, [w.clea])

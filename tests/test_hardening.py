@@ -277,9 +277,8 @@ def test_p6_polyglot_refused_on_the_upload_form_in_french(app, make, login_as): 
 
 
 def test_p6_sizes_in_the_unit_of_the_limit(make, db):  # R-CAN-4
-    from app.errors import format_size
+    from app.errors import RuleViolation, format_size
     from app.security.perimeter import perimetre_of
-    from app.errors import RuleViolation
     from app.workflow import pieces as documents
     from tests.factories import real_pdf
     assert documents.MAX_SIZE == 4_000_000 and format_size(documents.MAX_SIZE) == "4 Mo"

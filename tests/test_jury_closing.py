@@ -8,18 +8,18 @@ from collections import Counter
 
 import pytest
 
+from app.errors import RuleViolation
 from app.models.candidature import Historique
 from app.models.jury import AttributionCertification
 from app.models.notification import MailMessage, Notification
 from app.security.perimeter import perimetre_of as P
-from app.errors import RuleViolation
-from app.workflow.dossier import candidatures
 from app.workflow import pieces as documents
-from app.workflow.jury import sessions as jurys
+from app.workflow.dossier import candidatures
 from app.workflow.jury import composition as composition_wf
 from app.workflow.jury import deliberation as deliberation_wf
-from app.workflow.jury.composition import AlreadyDone
+from app.workflow.jury import sessions as jurys
 from app.workflow.jury.acquis import cqpi_by_equivalence
+from app.workflow.jury.composition import AlreadyDone
 from tests.conftest import outbox
 from tests.journeys.forms import follow, open_page
 from tests.test_jurys import ADMIN, jour_j, presided, register, secretariat

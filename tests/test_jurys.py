@@ -8,6 +8,7 @@ import io
 
 import pytest
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.models import Passerelle
 from app.models.candidature import Candidature, Document
 from app.models.jury import AcquisCompetence, AttributionCertification, InscriptionJury, Jury
@@ -15,16 +16,15 @@ from app.models.notification import Notification
 from app.security import perimeter
 from app.security.perimeter import Perimetre
 from app.security.perimeter import perimetre_of as P
-from app.errors import PerimeterViolation, RuleViolation
-from app.workflow.dossier import candidatures
 from app.workflow import pieces as documents
+from app.workflow.dossier import candidatures
+from app.workflow.engine import NotAllowed
 from app.workflow.evaluation import common as evaluations
-from app.workflow.jury import sessions as jurys
+from app.workflow.jury import acquis as acquis_wf
 from app.workflow.jury import composition as composition_wf
 from app.workflow.jury import deliberation as deliberation_wf
-from app.workflow.jury import acquis as acquis_wf
 from app.workflow.jury import registration as registration_wf
-from app.workflow.engine import NotAllowed
+from app.workflow.jury import sessions as jurys
 from tests.conftest import outbox
 
 TODAY = dt.date.today()
@@ -397,7 +397,7 @@ def test_decision_must_match_the_competences_acquired(deliberating, make, db):  
 
 
 def test_who_records_decisions_and_when(deliberating, make, db):  # R-JUR-8
-    j, members, c, ins = deliberating
+    j, _members, c, ins = deliberating
     guest = make.user("jury")
     composition_wf.add_member(ADMIN, j, "invite", user=guest)
     outsider = make.user("jury")
@@ -416,7 +416,7 @@ def test_who_records_decisions_and_when(deliberating, make, db):  # R-JUR-8
 
 
 def test_members_deliberate_through_the_page(deliberating, db, login_as):  # R-JUR-8
-    j, members, c, ins = deliberating
+    _j, members, c, ins = deliberating
     comps = [r.competence_id for r in evaluations.latest(c).resultats]
     client = login_as(members["CGT"].user)
     r = client.post(f"/jurys/decision/{ins.id}", data={

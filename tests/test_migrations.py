@@ -36,11 +36,12 @@ def test_upgrade_from_empty_matches_models():
     env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "run.py",
            "OPENCERTIF_INSTANCE": tempfile.mkdtemp()}
     result = subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
 
-    import app.models  # noqa: F401
     from flask_appbuilder import Model
+
+    import app.models  # noqa: F401
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": False})

@@ -7,9 +7,9 @@ import zipfile
 
 import pytest
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.models.candidature import Historique
 from app.security.perimeter import perimetre_of
-from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.conformite.personal_data import export_person, search_candidates
 from app.workflow.conformite.retention import purge
 from tests.conformite_helpers import decide, dossier, evaluation, issued, piece

@@ -14,9 +14,8 @@ from app.models.document import DocumentEmis
 from app.security.perimeter import Perimetre
 from app.security.perimeter import perimetre_of as P
 from app.workflow.engine import NotAllowed
-from app.workflow.jury import approval
+from app.workflow.jury import approval, composition, deliberation, registration
 from app.workflow.jury import documents as jury_documents
-from app.workflow.jury import composition, deliberation, registration
 from app.workflow.jury.composition import AlreadyDone
 from tests.test_documents_issue13 import text_of
 

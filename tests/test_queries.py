@@ -21,9 +21,7 @@ def _count(queries, client, url):
 
 def _grow(make, kind, n, ctx):
     for _ in range(n):
-        if kind == "etablissement":  # each under its own organisme (a related column)
-            make.etablissement(make.organisme(reseau=ctx["reseau"]))
-        elif kind == "organisme":
+        if kind == "etablissement" or kind == "organisme":  # each under its own organisme (a related column)
             make.etablissement(make.organisme(reseau=ctx["reseau"]))
         elif kind == "profil":  # each in its own établissement: the perimeter column varies
             make.user("utilisateur_etablissement",

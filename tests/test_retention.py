@@ -5,11 +5,11 @@ import pytest
 from flask import g
 from flask_login import login_user
 
+from app.errors import RuleViolation
 from app.models.candidature import Document
 from app.models.conformite import PurgeLog, PurgeTrace, RetentionRule
 from app.models.document import DocumentEmis
 from app.models.evaluation import Evaluation, ResultatCompetence
-from app.errors import RuleViolation
 from app.workflow.conformite.retention import add_months, ensure_rules, purge, set_duration, traces_for
 from tests.conformite_helpers import dossier, evaluation, issued, piece
 

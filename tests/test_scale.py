@@ -298,6 +298,7 @@ def test_xlsx_export_reads_back_as_its_csv(make, db, ref, login_as):
     import io
 
     from openpyxl import load_workbook
+
     from tests.test_candidatures import ident
     etab = make.etablissement()
     make.habilitation(etab, ref["CLEA"])

@@ -34,9 +34,8 @@ def test_run_verb_rolls_back_what_a_refused_verb_wrote(app, db):
 
 
 def test_run_verb_under_the_api_hands_the_refusal_to_its_answer(app, db):
-    with app.test_request_context("/api/v1/x"):
-        with pytest.raises(RuleViolation):
-            run_verb(_write_then_refuse, db)
+    with app.test_request_context("/api/v1/x"), pytest.raises(RuleViolation):
+        run_verb(_write_then_refuse, db)
     assert db.session.query(Reseau).filter_by(nom="Écrit puis refusé").count() == 0
 
 

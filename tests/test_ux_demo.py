@@ -61,7 +61,7 @@ def test_the_jury_member_lands_on_todays_jury_to_deliberate(demo):
 def test_the_network_supervisor_follows_a_pending_habilitation_request(demo):
     client = demo_client(demo, "superviseur.reseau")
     html = open_page(client, "/").html
-    found = re.search(r'id="oc-habilitations".*?<a href="([^"]+)"[^>]*>(\d+)<', html, re.S)
+    found = re.search(r'id="oc-habilitations".*?<a href="([^"]+)"[^>]*>(\d+)<', html, re.DOTALL)
     assert found and int(found.group(2)) == 1, "no pending habilitation on the supervisor's home"
     listed = client.get(unescape(found.group(1))).get_data(as_text=True)
     assert "Grenoble" in listed and listed.count("En attente") >= 1

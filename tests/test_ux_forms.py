@@ -7,9 +7,8 @@ import re
 
 from app.models.candidature import Candidature
 from app.security.perimeter import perimetre_of as P
+from app.workflow.evaluation import chimie, clea
 from app.workflow.evaluation import common as evaluations
-from app.workflow.evaluation import chimie
-from app.workflow.evaluation import clea
 from tests.journeys.forms import follow, open_page
 
 TODAY = dt.date.today()

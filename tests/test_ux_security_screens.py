@@ -74,6 +74,6 @@ def test_every_page_has_lang_landmarks_one_h1_and_its_own_title(make, login_as):
         assert '<html lang="fr">' in html, url
         assert "<main" in html and "<nav" in html and "<footer" in html, url
         assert len(re.findall(r"<h1[ >]", html)) == 1, url
-        titles.add(re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip())
+        titles.add(re.search(r"<title>(.*?)</title>", html, re.DOTALL).group(1).strip())
         assert 'href="#contenu"' in html and 'id="contenu"' in html, url
     assert len(titles) == 5, titles

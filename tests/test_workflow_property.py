@@ -8,14 +8,14 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.security.perimeter import perimetre_of as P
 from app.errors import RuleViolation
-from app.workflow import pieces as documents
-from app.workflow.evaluation import common as evaluations
-from app.workflow.evaluation import chimie
+from app.security.perimeter import perimetre_of as P
 from app.workflow import engine as transitions
+from app.workflow import pieces as documents
 from app.workflow import verbs as verbs_wf
 from app.workflow.dossier import candidatures as wf
+from app.workflow.evaluation import chimie
+from app.workflow.evaluation import common as evaluations
 from tests.factories import real_pdf
 
 VERBS = sorted({v for w in transitions.WORKFLOWS.values() for v in w.moves} - {"auto_abandon"})

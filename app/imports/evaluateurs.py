@@ -22,11 +22,11 @@ from app.models import Certification, Entreprise, Etablissement, Organisme, Rese
 from app.models.candidature import Candidature, cle
 from app.models.comptes import Profil
 from app.models.habilitation import EvaluateurHabilite, HabilitationEvaluateur
+from app.models.statuts import ENDED_WITHOUT_TITLE
 from app.models.structures import REGIONS
 from app.security import perimeter
 from app.security.perimeter import Perimetre
 from app.workflow.comptes import create_user
-from app.models.statuts import ENDED_WITHOUT_TITLE
 
 KIND = "evaluateurs"
 PER_DISPOSITIF = True

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models.candidature import Candidat, Candidature, cle
 from app.models.habilitation import Habilitation
-from app.security import perimeter
 from app.models.statuts import ENDED_WITHOUT_TITLE
+from app.security import perimeter
 
 
 class Dossier(NamedTuple):

@@ -12,8 +12,7 @@ def _import_all():
 
 _import_all()
 
-from .comptes import (CodeSecours, DoubleFacteur, ExigenceDoubleFacteur,  # noqa: E402,F401
-                      JournalDoubleFacteur, Profil)
-from .notification import MailMessage, Notification  # noqa: E402,F401
-from .referentiel import Bloc, Certification, Competence, Dispositif, Passerelle  # noqa: E402,F401
-from .structures import Entreprise, Etablissement, Organisme, Reseau  # noqa: E402,F401
+from .comptes import CodeSecours, DoubleFacteur, ExigenceDoubleFacteur, JournalDoubleFacteur, Profil  # noqa: F401
+from .notification import MailMessage, Notification  # noqa: F401
+from .referentiel import Bloc, Certification, Competence, Dispositif, Passerelle  # noqa: F401
+from .structures import Entreprise, Etablissement, Organisme, Reseau  # noqa: F401

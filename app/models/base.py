@@ -1,12 +1,12 @@
 """Shared column helpers and choice lists for the models."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from flask_appbuilder import Model  # noqa: F401  (re-exported for the model modules)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def today() -> date:

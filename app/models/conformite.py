@@ -44,8 +44,8 @@ CLASS_DETAILS = {
     "pv": ("PDF et données figées du procès-verbal", "date du jury (à défaut, d'émission)"),
     "emargement": ("PDF et données figées de la feuille d'émargement",
                    "date du jury (à défaut, d'émission)"),
-    "attribution": ("Attributions enregistrées par le jury (certification, blocs, CQPI), lettres "
-                    "au GTP Certifications et lettres de décision",
+    "attribution": (("Attributions enregistrées par le jury (certification, blocs, CQPI), lettres "
+                    "au GTP Certifications et lettres de décision"),
                     "date du jury (à défaut, d'émission)"),
 }
 # The schedule of the sources (004 chapitre 6), seeded for every dispositif:

@@ -15,38 +15,38 @@ ETATS = Choices(
 # R-HAB-4 (seed 004, « Habilitation des organismes de formation »): 6 criteria × 2 indicators.
 CRITERES = [
     ("L'identification de la certification", [
-        "Capacité du prestataire à sélectionner la ou les certification(s) visée(s) en cohérence "
-        "avec les compétences à développer et avec les besoins réels de l'entreprise.",
-        "Capacité du prestataire à informer et à solliciter l'UIMM Centre de Certification du "
-        "projet de certification.",
+        ("Capacité du prestataire à sélectionner la ou les certification(s) visée(s) en cohérence "
+        "avec les compétences à développer et avec les besoins réels de l'entreprise."),
+        ("Capacité du prestataire à informer et à solliciter l'UIMM Centre de Certification du "
+        "projet de certification."),
     ]),
     ("La mise en œuvre du dispositif de certification", [
-        "Capacité du prestataire à mettre en œuvre les principes et procédures de mise en œuvre du "
-        "dispositif de certification de la branche.",
-        "Capacité du prestataire à identifier les processus d'attribution de la certification de "
-        "la branche.",
+        ("Capacité du prestataire à mettre en œuvre les principes et procédures de mise en œuvre du "
+        "dispositif de certification de la branche."),
+        ("Capacité du prestataire à identifier les processus d'attribution de la certification de "
+        "la branche."),
     ]),
     ("L'inscription à la certification", [
         "Capacité du prestataire à utiliser les outils mis à disposition par le certificateur.",
-        "Capacité du prestataire à recueillir les informations requises aux candidats présentés "
-        "dans les délais prescrits.",
+        ("Capacité du prestataire à recueillir les informations requises aux candidats présentés "
+        "dans les délais prescrits."),
     ]),
     ("Le choix des modalités d'évaluation", [
         "Capacité du prestataire à choisir les modalités d'évaluation parmi celles préconisées.",
         "Capacité du prestataire à respecter les situations professionnelles imposées.",
     ]),
     ("L'évaluation", [
-        "Capacité du prestataire à planifier et organiser l'évaluation des compétences des "
-        "candidats en lien avec l'UIMM centre de certification.",
-        "Capacité du prestataire à mener des actions d'évaluations, sous la responsabilité de "
+        ("Capacité du prestataire à planifier et organiser l'évaluation des compétences des "
+        "candidats en lien avec l'UIMM centre de certification."),
+        ("Capacité du prestataire à mener des actions d'évaluations, sous la responsabilité de "
         "l'UIMM centre de certification, conformes aux référentiels de la certification visée, et "
-        "de fournir les résultats dans les formats et les délais imposés.",
+        "de fournir les résultats dans les formats et les délais imposés."),
     ]),
     ("La pertinence de l'action et le suivi qualité", [
-        "Capacité du prestataire à mettre en œuvre une démarche qualité et d'amélioration continue "
-        "contextualisée aux dispositifs de certifications UIMM.",
-        "Capacité du prestataire à mettre en œuvre des mesures de suivi de promotion des candidats "
-        "titulaires d'une ou plusieurs certifications.",
+        ("Capacité du prestataire à mettre en œuvre une démarche qualité et d'amélioration continue "
+        "contextualisée aux dispositifs de certifications UIMM."),
+        ("Capacité du prestataire à mettre en œuvre des mesures de suivi de promotion des candidats "
+        "titulaires d'une ou plusieurs certifications."),
     ]),
 ]
 # Every (criterion, indicator) pair, numbered from 1 as in the seed.

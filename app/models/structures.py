@@ -6,6 +6,7 @@ from app.formats import FormatError, check_code_postal, check_naf, check_siren, 
 
 from .base import Model, utcnow
 
+
 def _checked(check, key, value, rule):
     """Run a format check; a bad value becomes a rule message on the form field `key`."""
     from app.errors import RuleViolation

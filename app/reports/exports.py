@@ -212,12 +212,11 @@ def _postgres_copy(export: Export, xml: bool = False):
         # (and released its connection) after the view returned.
         raw = db.session.connection().connection.driver_connection
         chunk = bytearray()  # COPY hands one line at a time: sent in 64 KB pieces
-        with raw.cursor() as cursor:
-            with cursor.copy(sql, compiled.params) as copy:
-                for data in copy:
-                    chunk += data
-                    if len(chunk) > 65536:
-                        yield bytes(chunk)
-                        chunk.clear()
+        with raw.cursor() as cursor, cursor.copy(sql, compiled.params) as copy:
+            for data in copy:
+                chunk += data
+                if len(chunk) > 65536:
+                    yield bytes(chunk)
+                    chunk.clear()
         yield bytes(chunk)
     return lines

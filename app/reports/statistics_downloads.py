@@ -16,7 +16,14 @@ from app.reports import sql_cells as cells
 from app.reports.exports import Export
 from app.reports.reports import ReportExport, run_report
 from app.reports.statistics import (
-    CATEGORIES, CATEGORY_LABELS, REGION, Filters, by_status, join_region, scoped, shows_identity,
+    CATEGORIES,
+    CATEGORY_LABELS,
+    REGION,
+    Filters,
+    by_status,
+    join_region,
+    scoped,
+    shows_identity,
     summary,
 )
 from app.security.perimeter import Perimetre

@@ -10,7 +10,8 @@ and neutralised).
 from __future__ import annotations
 
 import zipfile
-from typing import IO, Iterable
+from collections.abc import Iterable
+from typing import IO
 
 _CONTROL = {c: None for c in range(32) if c not in (9, 10, 13)}
 _ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", **_CONTROL})

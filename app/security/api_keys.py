@@ -9,11 +9,11 @@ import logging
 from flask import current_app
 from flask_appbuilder.security.sqla.models import ApiKey
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models.comptes import RANG
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
-from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.engine import NotAllowed
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
 
-from app.models.comptes import NIVEAU
 from app.errors import PerimeterViolation
+from app.models.comptes import NIVEAU
 
 ALL = "*"      # every row, whatever the user's perimeter id
 NONE = None    # no row
@@ -299,7 +299,11 @@ def _declare_jurys():
     from sqlalchemy.orm import aliased
 
     from app.models.jury import (
-        AcquisCompetence, AttributionCertification, InscriptionJury, Jury, JuryMembre,
+        AcquisCompetence,
+        AttributionCertification,
+        InscriptionJury,
+        Jury,
+        JuryMembre,
     )
 
     def my_juries(p):
@@ -326,7 +330,11 @@ def _declare_conformite():
     """Retention schedule, purge log, declarations to the Caisse des Dépôts: the secretariat of
     the dispositif (R-ARC-1…4). A dossier's purge tombstones are read like the dossier."""
     from app.models.conformite import (
-        DeclarationCDC, DeclarationTitulaire, PurgeLog, PurgeTrace, RetentionRule,
+        DeclarationCDC,
+        DeclarationTitulaire,
+        PurgeLog,
+        PurgeTrace,
+        RetentionRule,
     )
     for model in (RetentionRule, PurgeLog, DeclarationCDC):
         register(model, Scope({"dispositif": "dispositif_id"}))
@@ -377,7 +385,10 @@ def _declare_habilitations():
     """Habilitations (R-HAB-1..6): requests scoped like their établissement, the certifier by
     dispositif; évaluateurs habilités readable by everyone, written by the secretariat."""
     from app.models.habilitation import (
-        AppreciationHabilitation, EvaluateurHabilite, Habilitation, HabilitationEvaluateur,
+        AppreciationHabilitation,
+        EvaluateurHabilite,
+        Habilitation,
+        HabilitationEvaluateur,
     )
     by_etab = {"dispositif": "dispositif_id", "reseau": "etablissement.organisme.reseau_id",
                "organisme": "etablissement.organisme_id", "etablissement": "etablissement_id"}
@@ -397,10 +408,18 @@ def _declare_candidatures():
     """Dossiers (R-ACC-5): each level is one denormalised column of Candidature; the evaluator
     sees the dossiers naming him; jury members: declared by the jury feature (none yet)."""
     from app.models.candidature import (
-        Candidat, Candidature, Document, Historique, RattachementDemande,
+        Candidat,
+        Candidature,
+        Document,
+        Historique,
+        RattachementDemande,
     )
     from app.models.evaluation import (
-        Amenagement, Evaluation, Formation, InvitationMetier, ResultatCompetence,
+        Amenagement,
+        Evaluation,
+        Formation,
+        InvitationMetier,
+        ResultatCompetence,
     )
     dossier = {"dispositif": "dispositif_id", "reseau": "reseau_id", "organisme": "organisme_id",
                "etablissement": "etablissement_id", "entreprise": "entreprise_id",

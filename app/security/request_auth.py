@@ -34,7 +34,7 @@ def token_user():
             try:
                 if verify_jwt_in_request(optional=True):
                     user = get_current_user()
-            except Exception:  # expired, malformed, signed with another key, unknown user
+            except Exception:  # noqa: BLE001 — expired, malformed, other key, unknown user: no user
                 user = None
     if user is not None and not user.is_active:
         user = None

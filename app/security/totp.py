@@ -19,13 +19,20 @@ import pyotp
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models.base import utcnow
-from app.models.comptes import (RANG, ROLES, ROLES_DOUBLE_FACTEUR, CodeSecours, DoubleFacteur,
-                                ExigenceDoubleFacteur, JournalDoubleFacteur)
+from app.models.comptes import (
+    RANG,
+    ROLES,
+    ROLES_DOUBLE_FACTEUR,
+    CodeSecours,
+    DoubleFacteur,
+    ExigenceDoubleFacteur,
+    JournalDoubleFacteur,
+)
 from app.security import perimeter
 from app.security.perimeter import Perimetre, perimetre_of
-from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.engine import NotAllowed
 
 log = logging.getLogger(__name__)

@@ -195,8 +195,8 @@ def _install_cli(app):
     @click.argument("identifiant")
     def reinitialiser(identifiant):
         """Réinitialise la double authentification d'un compte (identifiant ou e-mail)."""
-        from app.extensions import db
         from app.errors import RuleViolation
+        from app.extensions import db
         sm = app.appbuilder.sm
         user = sm.find_user(username=identifiant) or sm.find_user(email=identifiant)
         if user is None:

@@ -176,10 +176,10 @@ def _demo_stages(disp, etabs):
     from app.security.perimeter import perimetre_of
     from app.seed_data.referentiels import DEMO_CHIMIE_COMPETENCES
     from app.workflow import pieces as documents
-    from app.workflow.evaluation import common as evaluations
+    from app.workflow.dossier.candidatures import confirm_evaluator, create_candidature
     from app.workflow.evaluation import chimie as chimie_wf
     from app.workflow.evaluation import clea as clea_wf
-    from app.workflow.dossier.candidatures import confirm_evaluator, create_candidature
+    from app.workflow.evaluation import common as evaluations
     today = dt.date.today()
     users = {u.username: u for u in db.session.query(User).filter(User.username.in_(
         ["employeur", "evaluateur", "utilisateur.etablissement", "utilisateur.nantes"]))}
@@ -255,8 +255,8 @@ def _demo_metallurgie(disp, etabs, nantes):
 
     from app.models import Certification
     from app.workflow.dossier.candidatures import create_candidature
-    from app.workflow.evaluation import common as evaluations
     from app.workflow.evaluation import commission as commission_wf
+    from app.workflow.evaluation import common as evaluations
     cert = (db.session.query(Certification)
             .filter(Certification.dispositif_id == disp["METALLURGIE"].id,
                     Certification.type == "CQPM", Certification.competences.any())

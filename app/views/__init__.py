@@ -45,7 +45,6 @@ def _menu_areas(appbuilder):
 
 def register_views(appbuilder):
     from app.security.roles import builtin_roles
-
     from app.views.actions import register_handlers
     # The answers to the domain's refusals (403, 404, 422…): app/views/actions.py.
     register_handlers(current_app._get_current_object())

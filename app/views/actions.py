@@ -22,7 +22,11 @@ import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, request, url_for
 
 from app.errors import (
-    PerimeterViolation, RuleViolation, database_message, error_response, wants_json,
+    PerimeterViolation,
+    RuleViolation,
+    database_message,
+    error_response,
+    wants_json,
 )
 from app.extensions import db
 from app.security import perimeter

@@ -15,23 +15,25 @@ from flask_appbuilder import ModelView, expose
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import (
-    get_filter_args, get_order_args, get_page_args, get_page_size_args,
+    get_filter_args,
+    get_order_args,
+    get_page_args,
+    get_page_size_args,
 )
 from werkzeug.datastructures import ImmutableMultiDict
 
-from app.errors import MESSAGES, current_database_error, database_message
+from app.errors import MESSAGES, PerimeterViolation, RuleViolation, current_database_error, database_message
 from app.formats import format_date_fr, format_datetime_fr
 from app.reports.exports import ListExport, send_export
 from app.security import perimeter
 from app.security.perimeter import PerimeterFilter
+from app.views.actions import AnswersRefusals, run_verb
 from app.views.french import (
     export_formatters,
     frenchify_api,
     frenchify_view,
     iso_filter_dates,
 )
-from app.errors import PerimeterViolation, RuleViolation
-from app.views.actions import AnswersRefusals, run_verb
 from app.workflow.engine import NotAllowed
 
 OUTSIDE = PerimeterViolation().message

@@ -4,13 +4,24 @@ The forms only collect; every rule is checked again by app/workflow (REST hits t
 """
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, EmailField, FileField, IntegerField, SelectField,
-    SelectMultipleField, StringField, TextAreaField,
+    BooleanField,
+    DateField,
+    EmailField,
+    FileField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.models.candidature import (
-    CIVILITES, MOTIFS_RATTACHEMENT, PARCOURS, STATUTS_INSCRIPTION, TYPES_PIECE,
+    CIVILITES,
+    MOTIFS_RATTACHEMENT,
+    PARCOURS,
+    STATUTS_INSCRIPTION,
+    TYPES_PIECE,
 )
 from app.seed_data.referentiels import FINANCEMENTS
 

@@ -10,17 +10,18 @@ from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.widgets import ListWidget
 from wtforms import SelectField
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models import Certification, Dispositif, Entreprise, Etablissement, Organisme
 from app.models.candidature import STATUTS, Candidature, RattachementDemande
 from app.reports.counts import status_counts
 from app.reports.exports import ListExport, send_dataset
-from app.security import perimeter
+from app.security import perimeter, tokens
+from app.security.account_limits import TooManyRequests
 from app.security.perimeter import current_perimetre
 from app.views import candidatures_export
-from app.views.base import EXPORT_MAX_ROWS, ScopedModelView
-from app.views.candidatures_query import CandidatureInterface
 from app.views.actions import run_verb
+from app.views.base import EXPORT_MAX_ROWS, ScopedModelView
 from app.views.candidature_forms import (
     CreationForm,
     DecisionRattachementForm,
@@ -29,14 +30,12 @@ from app.views.candidature_forms import (
     groups_of,
     split,
 )
-from app.security import tokens
-from app.security.account_limits import TooManyRequests
-from app.errors import RuleViolation
-from app.workflow.dossier import rattachements
+from app.views.candidatures_query import CandidatureInterface
 from app.workflow import engine
 from app.workflow.dossier import candidats as candidats_wf
-from app.workflow.jury.acquis import offers_cqpi_request
+from app.workflow.dossier import rattachements
 from app.workflow.dossier.candidatures import CREATOR_KIND, create_candidature
+from app.workflow.jury.acquis import offers_cqpi_request
 
 RATTACHEMENT_LINK_MAX_AGE = 24 * 3600
 # R-ENV-2 and the CléA list (003: « Jury », « Courrier »): the dossier's jury and the last mailing
@@ -262,8 +261,8 @@ def _creation_choices(form, p):
              .filter(Certification.dispositif_id.in_([d.id for d in dispositifs] or [0]),
                      Certification.date_suppression.is_(None))
              .order_by(Certification.dispositif_id, Certification.code).all())
-    form.certification.choices = [("", "—")] + [(c.id, f"{c.dispositif.code} — {c.code} — "
-                                                       f"{c.intitule}") for c in certs]
+    form.certification.choices = [("", "—")] + [(c.id, (f"{c.dispositif.code} — {c.code} — "
+                                                       f"{c.intitule}")) for c in certs]
     etabs = perimeter.scoped_query(Etablissement, p).filter(Etablissement.actif.is_(True)) \
         .order_by(Etablissement.nom).limit(500).all() if p.role != "employeur" else []
     form.etablissement.choices = [("", "—")] + [(e.id, e.nom) for e in etabs]

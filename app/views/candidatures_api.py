@@ -7,13 +7,15 @@ from app.extensions import db
 from app.models.candidature import Candidature
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
-from app.views.candidatures_query import CandidatureInterface
-from app.views.base import READ_WRITE, ScopedApi
 from app.views.actions import run_verb
+from app.views.base import READ_WRITE, ScopedApi
+from app.views.candidatures_query import CandidatureInterface
 from app.workflow import engine as transitions
 from app.workflow import verbs as verbs_wf
 from app.workflow.dossier.candidatures import (
-    DOSSIER_FIELDS, create_candidature, update_candidature,
+    DOSSIER_FIELDS,
+    create_candidature,
+    update_candidature,
 )
 
 LIST = ["id", "numero", "statut", "statut_label", "dispositif.code", "certification.code",

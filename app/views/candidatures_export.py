@@ -10,11 +10,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from app.extensions import db
 from app.models import Certification, Entreprise, Etablissement
 from app.models.candidature import STATUTS, Candidat, Candidature
 from app.models.document import COURRIER_LABELS
 from app.models.jury import InscriptionJury, Jury
-from app.extensions import db
 from app.reports import sql_cells as cells
 from app.reports.exports import Export
 

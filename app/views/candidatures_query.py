@@ -13,9 +13,9 @@ ordering but:
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy import orm
 from flask_appbuilder.models.sqla.filters import FilterEqual, FilterIn, SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from sqlalchemy import orm
 
 from app.models.suivi import LIST_UNDEFER
 from app.reports.counts import status_counts

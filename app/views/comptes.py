@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
+from app.errors import RuleViolation
 from app.formats import FormatError, check_siren, check_siret
 from app.models import Profil
 from app.models.comptes import ROLES
@@ -18,7 +19,6 @@ from app.security.perimeter import current_perimetre
 from app.views.actions import run_verb, show_violation
 from app.views.base import ScopedModelView
 from app.views.labels import labels
-from app.errors import RuleViolation
 from app.workflow import comptes
 
 

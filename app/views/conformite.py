@@ -12,19 +12,23 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from wtforms import SelectField
 
-from app.models.conformite import (CLASSES, ISSUES, STATUTS_DECLARATION, DeclarationCDC, PurgeLog,
-                                   RetentionRule)
+from app.errors import PerimeterViolation, RuleViolation
+from app.models.conformite import (
+    CLASSES,
+    ISSUES,
+    STATUTS_DECLARATION,
+    DeclarationCDC,
+    PurgeLog,
+    RetentionRule,
+)
 from app.models.referentiel import Dispositif
 from app.security import perimeter
 from app.security.perimeter import current_perimetre, scoped_query
 from app.views.actions import load_scoped, run_verb
 from app.views.base import READ_WRITE, ScopedModelView
 from app.views.labels import labels
-from app.errors import PerimeterViolation, RuleViolation
-from app.workflow import cdc
-from app.workflow import cdc_report
-from app.workflow.conformite import personal_data
-from app.workflow.conformite import retention
+from app.workflow import cdc, cdc_report
+from app.workflow.conformite import personal_data, retention
 
 AREA = "DonneesPersonnelles"
 NOBODY = {"add": "nobody", "delete": "nobody"}

@@ -24,6 +24,7 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models.document import (
     CANAUX_ENVOI,
@@ -36,9 +37,8 @@ from app.models.document import (
 from app.security.perimeter import scoped_get
 from app.views.actions import load_scoped, run_verb
 from app.views.base import ScopedModelView
-from app.errors import RuleViolation
-from app.workflow.issued import documents as docs
 from app.workflow.issued import batches as lots
+from app.workflow.issued import documents as docs
 
 
 # -- secretariat -------------------------------------------------------------------------------

@@ -10,17 +10,21 @@ from app.extensions import db
 from app.models.candidature import MOTIFS_ABANDON, TYPES_PIECE, Candidature, Document
 from app.models.evaluation import NATURES_AMENAGEMENT
 from app.security.perimeter import current_perimetre
-from app.views.candidature_forms import (
-    DocumentForm, EditionForm, IDENTITY_KEYS, groups_of, split,
-)
 from app.views.actions import load_scoped, run_verb
-from app.workflow import pieces as documents_wf
-from app.workflow.evaluation import common as evaluations_wf
-from app.workflow.evaluation import commission as commission_wf
+from app.views.candidature_forms import (
+    IDENTITY_KEYS,
+    DocumentForm,
+    EditionForm,
+    groups_of,
+    split,
+)
 from app.workflow import engine as transitions
+from app.workflow import pieces as documents_wf
 from app.workflow import verbs
 from app.workflow.dossier import vae
 from app.workflow.dossier.candidatures import update_candidature
+from app.workflow.evaluation import commission as commission_wf
+from app.workflow.evaluation import common as evaluations_wf
 
 # Small forms opened from a button (<details>, no JavaScript): verb -> fields.
 PARAMS = {
@@ -105,8 +109,8 @@ class DossierView(BaseView):
         if "confirm_evaluator" in allowed:
             choices["evaluateurs"] = _evaluateur_choices(c)
         evs = evaluations_wf.evaluations_of(c)
-        from app.workflow.jury import sessions as jurys_wf
         from app.workflow.dossier.candidatures import pending_complement
+        from app.workflow.jury import sessions as jurys_wf
         return self.render_template(
             "candidatures/dossier.html", c=c, p=p, wf=transitions.workflow_of(c), states=states,
             allowed=allowed, params=PARAMS, pages=PAGES, choices=choices, tabs=TABS,

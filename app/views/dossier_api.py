@@ -7,14 +7,14 @@ from urllib.parse import quote
 from flask import Response, request
 from flask_appbuilder.api import BaseApi, expose, protect, safe
 
+from app.errors import PerimeterViolation
 from app.extensions import db
 from app.models.candidature import Candidature, Document
 from app.security import perimeter, tokens
 from app.security.perimeter import current_perimetre
 from app.views.actions import AnswersRefusals, run_verb
-from app.errors import PerimeterViolation
-from app.workflow.dossier import candidats as candidats_wf
 from app.workflow import pieces as documents_wf
+from app.workflow.dossier import candidats as candidats_wf
 from app.workflow.evaluation.common import evaluations_of
 
 SEARCH_KEYS = ("numero", "nom", "prenom", "date_naissance", "ville_naissance",

@@ -10,12 +10,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length
 
-from app.views.actions import run_verb, show_violation
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models.comptes import ROLES, ROLES_DOUBLE_FACTEUR
 from app.security import totp
 from app.security.perimeter import current_perimetre
-from app.errors import PerimeterViolation, RuleViolation
+from app.views.actions import run_verb, show_violation
 
 
 class ConfirmationForm(FlaskForm):
@@ -168,11 +168,10 @@ class DoubleFacteurAdminView(BaseView):
             except RuleViolation:
                 abort(403)
         form = VideForm()
-        if form.validate_on_submit():
-            if run_verb(totp.reinitialiser, actor, user,
-                        success=f"Double authentification de {user.first_name} "
-                                f"{user.last_name} réinitialisée : un e-mail l'en informe."):
-                return redirect(url_for("DoubleFacteurAdminView.reinitialiser", user_id=user_id))
+        if form.validate_on_submit() and run_verb(totp.reinitialiser, actor, user,
+                    success=f"Double authentification de {user.first_name} "
+                            f"{user.last_name} réinitialisée : un e-mail l'en informe."):
+            return redirect(url_for("DoubleFacteurAdminView.reinitialiser", user_id=user_id))
         return self.render_template("opencertif/double_facteur_reinitialiser.html", form=form,
                                     cible=user, etat=totp.etat(user),
                                     journal=totp.journal(user.id),

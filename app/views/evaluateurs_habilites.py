@@ -12,6 +12,7 @@ from flask_appbuilder.security.sqla.models import User
 from flask_appbuilder.urltools import get_filter_args
 from flask_login import current_user
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.formats import FormatError, check_siret
 from app.models import Certification, Profil
@@ -22,7 +23,6 @@ from app.security.perimeter import PerimeterFilter, current_perimetre
 from app.views.actions import run_verb
 from app.views.base import ScopedModelView
 from app.views.labels import LABELS, choice_field, labels
-from app.errors import RuleViolation
 from app.workflow.habilitations import habiliter_evaluateur
 
 

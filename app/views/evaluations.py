@@ -5,20 +5,20 @@ from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models import Bloc
 from app.models.evaluation import AVIS_ENTREPRISE
 from app.security.perimeter import current_perimetre
-from app.views.candidature_forms import FormationForm
 from app.views.actions import run_verb
+from app.views.candidature_forms import FormationForm
 from app.views.dossier import load
-from app.errors import RuleViolation
 from app.workflow import engine as transitions
 from app.workflow import pieces as documents_wf
-from app.workflow.evaluation import common as ev_wf
 from app.workflow.evaluation import chimie as chimie_wf
 from app.workflow.evaluation import clea
 from app.workflow.evaluation import commission as commission_wf
+from app.workflow.evaluation import common as ev_wf
 
 
 def results_from_form(ev, form) -> dict:

@@ -21,6 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models import Dispositif, Etablissement, Organisme
 from app.models.habilitation import CRITERES, ETATS, INDICATEURS, NIVEAUX, Habilitation
@@ -34,7 +35,6 @@ from app.security.perimeter import (
 from app.views.actions import load_scoped, run_verb
 from app.views.base import READ_WRITE, ScopedApi, ScopedModelView
 from app.views.labels import labels
-from app.errors import PerimeterViolation, RuleViolation
 from app.workflow import habilitations as wf
 
 # `request` (R-HAB-1): administrators of a réseau, organisme or établissement; `decide`: the

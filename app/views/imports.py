@@ -9,7 +9,6 @@ from flask_appbuilder.security.decorators import has_access
 from flask_wtf import FlaskForm
 from wtforms import FileField, SelectField
 
-from app.views.actions import run_verb
 from app.extensions import db
 from app.imports import process
 from app.imports.columns import IGNORE
@@ -18,6 +17,7 @@ from app.models import Dispositif
 from app.models.imports import KINDS, ImportFichier
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
+from app.views.actions import run_verb
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE = 100

@@ -6,12 +6,12 @@ from flask import request
 from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
-from app.views.actions import run_verb
 from app.extensions import db
 from app.imports import process
 from app.models.imports import ImportFichier
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
+from app.views.actions import run_verb
 from app.views.base import ScopedApi
 
 COLUMNS = ["id", "kind", "dispositif.code", "nom_fichier", "sha256", "statut", "total", "valides",

@@ -12,7 +12,11 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField, IntegerField, SelectField, StringField, TextAreaField,
+    DateField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -29,14 +33,14 @@ from app.security.perimeter import PerimeterFilter, current_perimetre
 from app.views.actions import load_scoped, run_verb, show_violation
 from app.views.base import READ_WRITE, ScopedModelView
 from app.views.labels import labels
-from app.workflow.jury import sessions as wf
 from app.workflow import engine as engine_wf
+from app.workflow.engine import dossier_link
 from app.workflow.jury import composition as composition_wf
 from app.workflow.jury import deliberation as deliberation_wf
 from app.workflow.jury import registration as registration_wf
+from app.workflow.jury import sessions as wf
 from app.workflow.jury.composition import AlreadyDone, convocation_changes, reconvene_on_change
 from app.workflow.jury.deliberation import decision_rows, may_deliberate, propose_decision
-from app.workflow.engine import dossier_link
 
 PERMS = {
     **READ_WRITE, "composition": "read", "ajouter_membre": "write", "retirer_membre": "write",
@@ -217,8 +221,8 @@ class JuryView(ScopedModelView):
         users = (db.session.query(User).join(Profil, Profil.user_id == User.id)
                  .filter(Profil.role == "jury", Profil.dispositif_id == jury.dispositif_id,
                          User.active.is_(True)).order_by(User.last_name).limit(500).all())
-        return [("", "—")] + [(str(u.id), f"{u.last_name} {u.first_name}"
-                                          f"{' — ' + u.profil.organisation if u.profil.organisation else ''}")
+        return [("", "—")] + [(str(u.id), (f"{u.last_name} {u.first_name}"
+                                          f"{' — ' + u.profil.organisation if u.profil.organisation else ''}"))
                               for u in users]
 
     @expose("/composition/<pk>/ajouter", methods=["POST"])
@@ -454,9 +458,9 @@ class InscriptionJuryView(BaseView):
         form = InscriptionJuryForm()
         juries = wf.open_juries_for(c)
         form.jury.choices = [("", "Prochain jury disponible")] + [
-            (str(j.id), f"{j.date:%d/%m/%Y} — {j.certificateur}{' — ' + j.lieu if j.lieu else ''}"
+            (str(j.id), (f"{j.date:%d/%m/%Y} — {j.certificateur}{' — ' + j.lieu if j.lieu else ''}"
                         f" ({wf.count_active(j.id)}/{j.capacite} dossiers, inscriptions jusqu'au "
-                        f"{j.date_limite_inscription:%d/%m/%Y})") for j in juries]
+                        f"{j.date_limite_inscription:%d/%m/%Y})")) for j in juries]
         if request.method == "POST" and form.validate():
             def register():
                 if not juries and not form.jury.data and _before_jury(c):

@@ -8,20 +8,19 @@ from flask import Response, request
 from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
-from app.errors import PK_MAX
+from app.errors import PK_MAX, PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models.candidature import Candidature
 from app.models.document import DocumentEmis
 from app.models.jury import InscriptionJury, Jury, JuryMembre
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
-from app.views.base import READ_WRITE, ScopedApi, check_api_input
 from app.views.actions import AnswersRefusals, run_verb
-from app.errors import PerimeterViolation, RuleViolation
-from app.workflow.jury import sessions as wf
+from app.views.base import READ_WRITE, ScopedApi, check_api_input
 from app.workflow.jury import composition as composition_wf
 from app.workflow.jury import deliberation as deliberation_wf
 from app.workflow.jury import registration as registration_wf
+from app.workflow.jury import sessions as wf
 
 JURY_COLUMNS = ["id", "dispositif.code", "certificateur", "region", "libelle", "date", "lieu",
                 "modalite", "capacite", "date_limite_inscription", "anonyme", "etat",

@@ -6,14 +6,14 @@ or refuses it. Both call app/workflow/dossier/rattachements.py."""
 from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models.candidature import Candidature, RattachementDemande
 from app.security import perimeter, tokens
 from app.security.perimeter import current_perimetre
-from app.views.base import READ_WRITE, ScopedApi
 from app.views.actions import run_verb
+from app.views.base import READ_WRITE, ScopedApi
 from app.views.jurys_api import _body, _key, _text
-from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.dossier import rattachements
 
 LINK_MAX_AGE = 24 * 3600  # as the screen's signed link (RATTACHEMENT_LINK_MAX_AGE)

@@ -2,13 +2,18 @@
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import SelectMultipleField
 
+from app.errors import RuleViolation
 from app.formats import FormatError, check_bloc_code, check_certification_code, check_rncp, check_rs
 from app.models import Bloc, Certification, Competence, Dispositif, Passerelle
-from app.models.referentiel import CREATEURS, STRUCTURES_EVALUATION, TYPES_CERTIFICATION, VOCABULAIRES_DECISION
+from app.models.referentiel import (
+    CREATEURS,
+    STRUCTURES_EVALUATION,
+    TYPES_CERTIFICATION,
+    VOCABULAIRES_DECISION,
+)
 from app.security.perimeter import PerimeterFilter
 from app.views.base import ScopedApi, ScopedModelView
 from app.views.labels import LABELS, choice_field, labels
-from app.errors import RuleViolation
 
 
 class _CreateursField(SelectMultipleField):

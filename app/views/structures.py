@@ -5,13 +5,13 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import StringField
 from wtforms.validators import DataRequired
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models import Entreprise, Etablissement, Organisme, Reseau
 from app.models.structures import REGIONS
 from app.security.perimeter import PerimeterFilter, current_perimetre
 from app.views.base import ScopedApi, ScopedModelView
 from app.views.labels import LABELS, choice_field, labels
-from app.errors import RuleViolation
 from app.workflow.comptes import set_actif
 
 STRUCTURE_PERMS = {"activer": "activate", "desactiver": "activate"}

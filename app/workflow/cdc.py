@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.candidature import Candidature
@@ -27,7 +28,6 @@ from app.models.document import DocumentEmis
 from app.models.referentiel import Certification, Dispositif
 from app.models.statuts import SUCCESS
 from app.reports.qr import verification_url
-from app.errors import RuleViolation
 from app.workflow.conformite.retention import add_months
 
 RULE = "R-ARC-4"
@@ -368,6 +368,8 @@ def undeclared_warnings(today: dt.date | None = None, dispositif_id: int | None 
 
 
 # The processing report lives in its own module; reachable from here like the rest of the flux.
-from app.workflow.cdc_report import (  # noqa: E402,F401
-    ReportResult, import_processing_report, parse_processing_report,
+from app.workflow.cdc_report import (  # noqa: F401
+    ReportResult,
+    import_processing_report,
+    parse_processing_report,
 )

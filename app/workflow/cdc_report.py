@@ -14,10 +14,10 @@ import io
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.conformite import DeclarationCDC
-from app.errors import RuleViolation
 
 RULE = "R-ARC-4"
 

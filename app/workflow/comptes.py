@@ -1,18 +1,18 @@
 """Accounts: creation under the role ceiling, invitations, password reset, employer sign-up."""
-from flask import current_app, url_for
 import sqlalchemy as sa
+from flask import current_app, url_for
 from flask_appbuilder.security.sqla.models import User
 from werkzeug.security import generate_password_hash
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models import Entreprise, Etablissement, Organisme, Profil
 from app.models.base import utcnow
 from app.models.comptes import NIVEAU, RANG, ROLES
 from app.security import perimeter, roles, tokens
 from app.security.perimeter import Perimetre
-from app.errors import PerimeterViolation, RuleViolation
-from app.workflow.mail import send_mail
 from app.workflow.engine import NotAllowed
+from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
 
 # Who may create which accounts, besides the ceiling of R-ACC-1.
@@ -36,7 +36,7 @@ def _check_perimeter(p: Perimetre, profil: Profil):
     """The new account's perimeter must lie inside the creator's (R-ACC-5)."""
     niveau = NIVEAU.get(profil.role)
     if niveau and niveau != "user" and getattr(profil, f"{niveau}_id") is None:
-        raise RuleViolation("Choisissez le périmètre du compte (%s)." % niveau.replace("etablissement", "établissement").replace("reseau", "réseau"), "R-ACC-5", field=f"{niveau}")
+        raise RuleViolation("Choisissez le périmètre du compte ({}).".format(niveau.replace("etablissement", "établissement").replace("reseau", "réseau")), "R-ACC-5", field=f"{niveau}")
     if p.role in ("admin",):
         return
     if p.role == "secretariat":

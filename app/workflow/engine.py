@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import User
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models import Profil
 from app.models.base import utcnow
@@ -19,7 +20,6 @@ from app.models.candidature import STATUTS, Candidature, Historique
 from app.models.statuts import DECIDED, LOCKED
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
-from app.errors import PerimeterViolation, RuleViolation
 
 SYSTEM = Perimetre(None, "system", None, None)  # daily jobs (abandon-stale, alerts)
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import has_request_context
 from flask_appbuilder.security.sqla.models import User
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.formats import format_date_fr
 from app.models import (
@@ -44,7 +45,6 @@ from app.models.habilitation import (
 )
 from app.security import perimeter
 from app.security.perimeter import Perimetre
-from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.comptes import ensure_can_operate
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify

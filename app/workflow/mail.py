@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import current_app, render_template
 from flask_mail import Message
+from jinja2 import TemplateNotFound
 
 from app.extensions import db, mail
 from app.models.base import utcnow
@@ -32,7 +33,7 @@ def send_mail(to: str, template: str, cc: str | None = None, **context) -> MailM
     subject, _, body = text.partition("\n")
     try:
         html = render_template(f"mail/{template}.html", **context)
-    except Exception:  # the HTML part is optional
+    except TemplateNotFound:  # the HTML part is optional
         html = None
     msg = MailMessage(destinataire=to, copie=cc, sujet=subject.strip(), corps_texte=body.strip(),
                       corps_html=html, statut="en_attente")

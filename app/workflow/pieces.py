@@ -6,11 +6,11 @@ import os
 import re
 import zipfile
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models.candidature import TYPES_PIECE, Candidature, Document
 from app.models.evaluation import Evaluation, Formation
 from app.security.perimeter import Perimetre
-from app.errors import RuleViolation
 from app.workflow.engine import EV, check, record
 
 MAX_SIZE = 4_000_000  # « 4 Mo », decimal like every size shown (app.errors.format_size)
@@ -109,7 +109,7 @@ def _verb_for(p: Perimetre, evaluation, formation) -> str:
     return "upload_document"
 
 
-def add_document(p: Perimetre, c: Candidature, filename: str = None, data: bytes = None,
+def add_document(p: Perimetre, c: Candidature, filename: str | None = None, data: bytes | None = None,
                  type_piece: str = "autre", evaluation=None, formation=None, **_) -> Document:
     """R-CAN-4 then the dossier's guard (R-WF-3: nothing is added once locked)."""
     if isinstance(evaluation, (int, str)) and str(evaluation).strip():

@@ -5,12 +5,12 @@ they declare next to their rules (`@engine.precondition`), so the guard knows ev
 The engine itself imports no verb module.
 """
 from app.errors import RuleViolation
-from app.security.perimeter import Perimetre
 from app.models.candidature import Candidature
+from app.security.perimeter import Perimetre
 from app.workflow import pieces
 from app.workflow.dossier import abandons, candidatures, vae
-from app.workflow.evaluation import chimie, clea, commission, common
 from app.workflow.engine import NotAllowed, workflow_of
+from app.workflow.evaluation import chimie, clea, commission, common
 from app.workflow.jury import sessions  # noqa: F401  (its precondition on submit_to_jury, R-JUR-2)
 
 VERBS = {

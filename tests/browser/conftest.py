@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -73,7 +74,7 @@ class AxeAudit:
         url = tab.url
         try:
             found = tab.evaluate(AXE_RUN, AXE_TAGS)
-        except Exception as exc:  # navigation during the audit, closed page
+        except PlaywrightError as exc:  # navigation during the audit, closed page
             self.skipped.append(f"{url} ({str(exc).splitlines()[0][:80]})")
             return
         if found is None:

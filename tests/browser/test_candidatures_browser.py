@@ -139,7 +139,7 @@ def test_clea_journey(make, db, live_server, page):  # R-EVA-5 R-EVA-6 R-EVA-7 R
         page.fill("#date_evaluation", day.isoformat())
         page.click("#ajouter-evaluation")
         page.wait_for_selector("#form-evaluation")
-        ev = [e for e in _reload(db, pk).evaluations if e.statut == "en_cours"][0]
+        ev = next(e for e in _reload(db, pk).evaluations if e.statut == "en_cours")
         for i, r in enumerate(ev.resultats):
             value = "0" if (one_missing and i == 0) else "1"
             page.check(f"input[name=acquis_{r.competence_id}][value='{value}']")

@@ -6,9 +6,9 @@ grid finalised, « Inscrire au jury » on the jury of the day, the juror's « Va
 import datetime as dt
 import re
 
-from tests.factories import real_pdf
 from tests.browser.conftest import flashes, pdf_at, pick_option, shot, sign_in
 from tests.conftest import outbox
+from tests.factories import real_pdf
 
 TODAY = dt.date.today()
 PDF = {"mimeType": "application/pdf"}

@@ -4,8 +4,8 @@ certification », the juror's « Certifiée », closing and « Émettre : Certif
 certificate."""
 import datetime as dt
 
-from tests.factories import real_pdf
 from tests.browser.conftest import flashes, pdf_at, pick_option, shot, sign_in
+from tests.factories import real_pdf
 
 TODAY = dt.date.today()
 

@@ -6,8 +6,8 @@ from the jury page and downloaded."""
 import datetime as dt
 import re
 
-from tests.factories import real_pdf
 from tests.browser.conftest import flashes, pdf_at, pick_option, shot, sign_in
+from tests.factories import real_pdf
 
 TODAY = dt.date.today()
 JURY_DAY = TODAY + dt.timedelta(days=20)

@@ -7,7 +7,7 @@ Self-contained (its own live server on the test app), so it runs whether or not 
 tests/browser/conftest.py exists."""
 import datetime as dt
 import io
-
+from pathlib import Path
 
 from tests.browser.conftest import sign_in
 
@@ -77,11 +77,11 @@ def test_jury_capacity_deliberation_and_decision_sheet(make, db, live_server, pa
     page.goto(f"{base}/jurys/show/{jury.id}")
     with page.expect_download() as download:
         page.click("#feuille-xlsx")
-    book = openpyxl.load_workbook(io.BytesIO(open(download.value.path(), "rb").read()))
+    book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
     rows = list(book.active.iter_rows(values_only=True))
     header, lines = rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
     assert "Décision" in header and len(lines) == 2
-    decided = [line for line in lines if line["N° anonyme"] == first.numero_anonyme][0]
+    decided = next(line for line in lines if line["N° anonyme"] == first.numero_anonyme)
     assert decided["Décision"] == "Partiel"
     assert decided["Commentaire"] == "Deux compétences à consolider"
     assert [line["Décision"] for line in lines if line is not decided] == ["À délibérer"]

@@ -5,7 +5,6 @@ issue 7 acceptance).
 Served and driven by the shared fixtures of tests/browser/conftest.py."""
 import io
 
-
 from tests.browser.conftest import sign_in
 from tests.test_statistics import _fast_password_hash, build_world, mine  # noqa: F401
 

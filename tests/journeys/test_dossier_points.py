@@ -4,18 +4,17 @@ import datetime as dt
 
 import pytest
 
+from app.errors import RuleViolation
 from app.models import Competence
 from app.models.candidature import Candidature
 from app.models.evaluation import Formation
 from app.security.perimeter import perimetre_of as P
-from app.errors import RuleViolation
-from app.workflow.evaluation import common as evaluations
-from app.workflow.evaluation import chimie
-from app.workflow.jury import sessions as jurys
-from app.workflow.jury import deliberation
-from app.workflow.jury import registration
-from app.workflow.dossier import candidatures as wf
 from app.workflow import engine
+from app.workflow.dossier import candidatures as wf
+from app.workflow.evaluation import chimie
+from app.workflow.evaluation import common as evaluations
+from app.workflow.jury import deliberation, registration
+from app.workflow.jury import sessions as jurys
 from tests.journeys.forms import follow, open_page
 
 TODAY = dt.date.today()

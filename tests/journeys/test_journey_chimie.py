@@ -7,8 +7,8 @@ and letters from the jury page, the employer's download."""
 import datetime as dt
 import re
 
-from tests.factories import real_pdf
 from tests.conftest import outbox
+from tests.factories import real_pdf
 from tests.journeys.forms import follow, open_page
 from tests.journeys.steps import (
     act,

@@ -5,8 +5,8 @@ paritaire (designation requests, convocation 15 days before, R-JUR-5/6) → A an
 PV, attendance sheet, GTP letter, certificates, letters."""
 import datetime as dt
 
-from tests.factories import real_pdf
 from tests.conftest import outbox
+from tests.factories import real_pdf
 from tests.journeys.forms import follow, open_page
 from tests.journeys.steps import (
     act,

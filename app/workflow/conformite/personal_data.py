@@ -15,6 +15,7 @@ import zipfile
 import sqlalchemy as sa
 from sqlalchemy.orm import undefer
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models.candidature import STATUTS, TYPES_PIECE, Candidat, Candidature, Document, cle
 from app.models.conformite import DeclarationTitulaire, PurgeTrace
@@ -23,7 +24,6 @@ from app.models.evaluation import Amenagement, Evaluation, Formation
 from app.reports.qr import verification_url
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre, current_perimetre
-from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.engine import record
 
 AREA = "DonneesPersonnelles"

@@ -18,15 +18,14 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models.candidature import TYPES_PIECE, Candidature, Document
-from app.models.conformite import (CLASSES, DEFAULT_RULES, MAX_MOIS, PurgeLog, PurgeTrace,
-                                   RetentionRule)
+from app.models.conformite import CLASSES, DEFAULT_RULES, MAX_MOIS, PurgeLog, PurgeTrace, RetentionRule
 from app.models.document import DocumentEmis
 from app.models.evaluation import Evaluation, ResultatCompetence
 from app.models.referentiel import Dispositif
 from app.models.statuts import DECIDED, FAILURE, PARTIAL, SUCCESS
-from app.errors import RuleViolation
 
 # Uploaded pieces per class. Appraisals: the completed evaluation guides and matrices (outils
 # n°4 and n°8). Any other piece type — including one added later — is a document of the

@@ -6,17 +6,24 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models.base import today, utcnow
 from app.models.candidature import MOTIFS_ABANDON, Candidature
 from app.models.evaluation import Evaluation
 from app.security.perimeter import Perimetre
-from app.errors import RuleViolation
-from app.workflow.notifications import notify
-from app.workflow.engine import (
-    SYSTEM, WORKFLOWS, check, dossier_link, holders, precondition, set_status, workflow_of,
-)
 from app.workflow.dossier.candidatures import ensure_no_duplicate
+from app.workflow.engine import (
+    SYSTEM,
+    WORKFLOWS,
+    check,
+    dossier_link,
+    holders,
+    precondition,
+    set_status,
+    workflow_of,
+)
+from app.workflow.notifications import notify
 
 
 def declare_abandon(p: Perimetre, c: Candidature, motif=None, precision=None, **_):

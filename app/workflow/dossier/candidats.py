@@ -6,11 +6,11 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.formats import FormatError, check_code_postal
 from app.models.base import today
 from app.models.candidature import CIVILITES, CP_OUTRE_MER, Candidat, Candidature, cle
-from app.errors import RuleViolation
 
 log = logging.getLogger(__name__)
 

@@ -16,30 +16,46 @@ from datetime import date
 import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import User
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models import Certification, Entreprise, Etablissement, Organisme
 from app.models.base import today, utcnow
 from app.models.candidature import (
-    STATUTS_INSCRIPTION, Candidat, Candidature, Historique, NumeroSequence,
+    STATUTS_INSCRIPTION,
+    Candidat,
+    Candidature,
+    Historique,
+    NumeroSequence,
 )
 from app.models.statuts import ENDED_WITHOUT_TITLE
 from app.security import perimeter
 from app.security.perimeter import Perimetre
 from app.seed_data.referentiels import FINANCEMENTS
-from app.errors import PerimeterViolation, RuleViolation
-from app.workflow.dossier import candidats
 from app.workflow.comptes import ensure_can_operate
-from app.workflow.mail import send_mail
-from app.workflow.notifications import notify
+from app.workflow.dossier import candidats
 from app.workflow.engine import (
-    CHIMIE, EMP, ORG, SEC, NotAllowed, author_name, check, dossier_link, holders, is_locked,
-    precondition, record, secretariat_of, set_status, workflow_for,
+    CHIMIE,
+    EMP,
+    ORG,
+    SEC,
+    NotAllowed,
+    author_name,
+    check,
+    dossier_link,
+    holders,
+    is_locked,
+    precondition,
+    record,
+    secretariat_of,
+    set_status,
+    workflow_for,
 )
 from app.workflow.evaluation.chimie import create_skills_evaluation
+from app.workflow.habilitations import ensure_evaluator_allowed, ensure_habilitated
 from app.workflow.jury import sessions as jury_sessions
 from app.workflow.jury.acquis import cqpi_by_equivalence
-from app.workflow.habilitations import ensure_evaluator_allowed
-from app.workflow.habilitations import ensure_habilitated
+from app.workflow.mail import send_mail
+from app.workflow.notifications import notify
 
 CREATOR_KIND = {EMP: "employeur", SEC: "secretariat", **{r: "etablissement" for r in ORG}}
 FINANCEMENT_CODES = [code for code, _ in FINANCEMENTS]

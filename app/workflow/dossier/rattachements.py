@@ -2,6 +2,7 @@
 certifier accepts or refuses; a dossier at the jury, in certification or certified never moves."""
 from flask_appbuilder.security.sqla.models import User
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models import Etablissement, Profil
 from app.models.base import utcnow
@@ -9,13 +10,16 @@ from app.models.candidature import MOTIFS_RATTACHEMENT, Candidature, Rattachemen
 from app.models.statuts import AT_JURY
 from app.security import perimeter, roles
 from app.security.perimeter import Perimetre
-from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.engine import (
-    ORG, SEC, NotAllowed, dossier_link, record, secretariat_of,
+    ORG,
+    SEC,
+    NotAllowed,
+    dossier_link,
+    record,
+    secretariat_of,
 )
-from app.workflow.notifications import notify
 from app.workflow.habilitations import ensure_habilitated
-
+from app.workflow.notifications import notify
 
 
 def ensure_transferable(c: Candidature):

@@ -4,19 +4,25 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.formats import format_date_fr
 from app.models.base import today
 from app.models.candidature import Candidature
 from app.models.statuts import AT_JURY, CLOSED_BEFORE_JURY
 from app.security.perimeter import Perimetre
-from app.errors import RuleViolation
 from app.workflow.dossier.candidats import parse_bool, parse_date
+from app.workflow.engine import (
+    SEC,
+    check,
+    dossier_link,
+    holders,
+    secretariat_of,
+    set_status,
+    workflow_of,
+)
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
-from app.workflow.engine import (
-    SEC, check, dossier_link, holders, secretariat_of, set_status, workflow_of,
-)
 
 # How long before a deadline the first alert goes.
 AVANCE_RECEVABILITE = timedelta(days=15)
@@ -69,19 +75,19 @@ def _alerts_due(c: Candidature, day: date) -> list[tuple[str, str]]:
     rec = echeance_recevabilite(c)
     if c.statut == "en_attente_recevabilite" and rec is not None:
         if day > rec:
-            out.append(("recevabilite_depassee", f"Le délai de réponse de recevabilité (2 mois) est "
-                        f"dépassé depuis le {format_date_fr(rec)}."))
+            out.append(("recevabilite_depassee", (f"Le délai de réponse de recevabilité (2 mois) est "
+                        f"dépassé depuis le {format_date_fr(rec)}.")))
         elif day >= rec - AVANCE_RECEVABILITE:
-            out.append(("recevabilite_echeance", f"La réponse de recevabilité est due au plus tard "
-                        f"le {format_date_fr(rec)}."))
+            out.append(("recevabilite_echeance", (f"La réponse de recevabilité est due au plus tard "
+                        f"le {format_date_fr(rec)}.")))
     jury = echeance_jury(c)
     if jury is not None and c.statut not in JURY_ATTEINT:
         if day > jury:
-            out.append(("jury_depasse", f"Le délai pour passer devant un jury a expiré le "
-                        f"{format_date_fr(jury)}."))
+            out.append(("jury_depasse", (f"Le délai pour passer devant un jury a expiré le "
+                        f"{format_date_fr(jury)}.")))
         elif day >= jury - AVANCE_JURY:
-            out.append(("jury_echeance", f"Le candidat doit passer devant un jury avant le "
-                        f"{format_date_fr(jury)}."))
+            out.append(("jury_echeance", (f"Le candidat doit passer devant un jury avant le "
+                        f"{format_date_fr(jury)}.")))
     return out
 
 
@@ -110,4 +116,4 @@ def send_vae_alerts(on: date | None = None) -> int:
     return count
 
 
-__all__ = ["decide_recevabilite", "send_vae_alerts", "echeance_recevabilite", "echeance_jury", "SEC"]
+__all__ = ["SEC", "decide_recevabilite", "echeance_jury", "echeance_recevabilite", "send_vae_alerts"]

@@ -6,18 +6,24 @@ from datetime import date, timedelta
 
 from flask import current_app
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models.base import today, utcnow
 from app.models.candidature import Candidature
 from app.models.evaluation import Evaluation, InvitationMetier
 from app.security import tokens
 from app.security.perimeter import Perimetre
-from app.errors import RuleViolation
 from app.workflow.dossier.candidats import parse_bool, parse_date
 from app.workflow.engine import EMP, SEC, check, dossier_link, holders, precondition, record
 from app.workflow.evaluation.common import (
-    apply_results, ensure_all_entered, has_outil4, latest, mark_finalised, new_evaluation,
-    proposition, refresh_grid,
+    apply_results,
+    ensure_all_entered,
+    has_outil4,
+    latest,
+    mark_finalised,
+    new_evaluation,
+    proposition,
+    refresh_grid,
 )
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify

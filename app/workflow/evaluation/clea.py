@@ -3,26 +3,26 @@ and resumed, finalised (Validé iff 28/28), reopened by an administrateur organi
 formations recorded in between. Re-exported by app/workflow/evaluation/common.py."""
 from decimal import Decimal, InvalidOperation
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models import Bloc
 from app.models.base import today, utcnow
 from app.models.candidature import Candidature
 from app.models.evaluation import Evaluation, Formation
 from app.security.perimeter import Perimetre
-from app.errors import RuleViolation
 from app.workflow.dossier.candidats import parse_date
+from app.workflow.engine import check, precondition, record, set_status
 from app.workflow.evaluation.common import (
     apply_results,
     ensure_all_entered,
     evaluation_of,
-    mark_finalised,
-    new_evaluation,
     evaluations_of,
     in_progress,
     latest,
+    mark_finalised,
+    new_evaluation,
     refresh_grid,
 )
-from app.workflow.engine import check, precondition, record, set_status
 
 
 def formation_between(c: Candidature, after: Evaluation) -> Formation | None:
@@ -87,8 +87,8 @@ def finalize_evaluation(p: Perimetre, c: Candidature, evaluation=None, resultats
     check(p, c, "finalize_evaluation")
     ev = save_evaluation(p, c, evaluation, resultats, **data)
     ensure_all_entered(ev, "R-EVA-5")
-    for key, label in (("date_evaluation", "la date d'évaluation"), ("evaluateur_nom", "le nom de "
-                       "l'évaluateur"), ("evaluateur_prenom", "le prénom de l'évaluateur"),
+    for key, label in (("date_evaluation", "la date d'évaluation"), ("evaluateur_nom", ("le nom de "
+                       "l'évaluateur")), ("evaluateur_prenom", "le prénom de l'évaluateur"),
                        ("evaluateur_email", "l'e-mail de l'évaluateur")):
         if not getattr(ev, key):
             raise RuleViolation(f"Renseignez {label}.", "R-EVA-5", field=key)

@@ -1,21 +1,21 @@
 """Metallurgy: the commission d'évaluation's results per competence grouped by bloc, and the
 company's opinion where it applies (R-EVA-8, R-CAN-3). Re-exported by app/workflow/evaluation/common.py."""
+from app.errors import RuleViolation
 from app.models.base import utcnow
 from app.models.candidature import Candidature
 from app.models.evaluation import AVIS_ENTREPRISE, Evaluation
 from app.security.perimeter import Perimetre
-from app.errors import RuleViolation
 from app.workflow.dossier.candidats import parse_bool, parse_date
+from app.workflow.engine import check, precondition, record, set_status
 from app.workflow.evaluation.common import (
     apply_results,
     ensure_all_entered,
+    latest,
     mark_finalised,
     new_evaluation,
     proposition,
-    latest,
     refresh_grid,
 )
-from app.workflow.engine import check, precondition, record, set_status
 
 
 def avis_entreprise_requis(c: Candidature) -> bool:

@@ -8,20 +8,26 @@ Each scheme's own verbs are in its module: chimie.py (évaluateur habilité and 
 
 from dateutil.relativedelta import relativedelta
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models.base import today, utcnow
 from app.models.candidature import Candidature, cle
 from app.models.evaluation import (
-    NATURES_AMENAGEMENT, Amenagement,
-    Evaluation, ResultatCompetence,
+    NATURES_AMENAGEMENT,
+    Amenagement,
+    Evaluation,
+    ResultatCompetence,
 )
 from app.security.perimeter import Perimetre
-from app.errors import RuleViolation
-from app.workflow.jury.acquis import acquis_valides
 from app.workflow.engine import (
-    ORG, check, precondition, record, workflow_of,
+    ORG,
+    check,
+    precondition,
+    record,
+    workflow_of,
 )
 from app.workflow.habilitations import ensure_habilitated
+from app.workflow.jury.acquis import acquis_valides
 
 CLEA_EVALUATION_VERBS = ("start_evaluation", "save_evaluation", "finalize_evaluation",
                          "add_formation", "upload_evaluation_document", "open_evaluation",
@@ -229,10 +235,9 @@ def _evaluation_done(p, c):
             raise RuleViolation("L'évaluateur métier n'a pas saisi ses observations.", "R-EVA-1")
         if not has_outil4(c):
             raise RuleViolation("Le guide d'évaluation (outil n°4) manque.", "R-EVA-3")
-    elif wf.key == "blocs":
-        if ev is None or not ev.finalisee:
-            raise RuleViolation("Les résultats de la commission d'évaluation ne sont pas finalisés.",
-                                "R-EVA-8")
+    elif wf.key == "blocs" and (ev is None or not ev.finalisee):
+        raise RuleViolation("Les résultats de la commission d'évaluation ne sont pas finalisés.",
+                            "R-EVA-8")
 
 
 

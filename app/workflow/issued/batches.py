@@ -8,13 +8,13 @@ from dateutil.relativedelta import relativedelta
 from flask import current_app
 from sqlalchemy.orm import load_only
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.document import BatchJob, DocumentEmis
 from app.reports import pdf as renderer
-from app.errors import RuleViolation
-from app.workflow.issued.documents import LIGHT_COLUMNS
 from app.workflow.issued.data import GTP_DELAI_MOIS, add_months
+from app.workflow.issued.documents import LIGHT_COLUMNS
 from app.workflow.notifications import notify
 
 PRINT_CHUNK = 50  # progress is stored every PRINT_CHUNK certificates

@@ -29,8 +29,8 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
-from app.seed_data.referentiels import FINANCEMENTS
 from app.errors import RuleViolation
+from app.seed_data.referentiels import FINANCEMENTS
 
 MODELES = {
     "pv": ("pv",),

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.orm import load_only
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.document import (
@@ -26,7 +27,6 @@ from app.models.document import (
 )
 from app.reports import pdf as renderer
 from app.reports.qr import verification_url
-from app.errors import RuleViolation
 from app.workflow.issued.data import MODELES, normalise
 from app.workflow.notifications import notify
 

@@ -5,20 +5,20 @@ CléA juries need their president only); designation requests to the unions and 
 least 15 days before, with a copy to the mandating union; a convened jury whose date, place or
 modality changes re-convenes its members.
 """
-from datetime import UTC, date as date_type, timedelta
+from datetime import UTC, timedelta
+from datetime import date as date_type
 
 import sqlalchemy as sa
-
 from flask_appbuilder.security.sqla.models import User
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.formats import format_date_fr
 from app.models import Profil
 from app.models.base import today, utcnow
 from app.models.jury import COLLEGES, ETATS_OUVERTS, MODALITES, Jury, JuryMembre
 from app.security.perimeter import Perimetre
-from app.errors import RuleViolation
-from app.workflow.jury.sessions import lock_jury, row_of, ensure_organiser, jury_link
+from app.workflow.jury.sessions import ensure_organiser, jury_link, lock_jury, row_of
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
 

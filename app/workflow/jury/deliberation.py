@@ -16,23 +16,24 @@ from dateutil.relativedelta import relativedelta
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy.orm import selectinload
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models import Bloc, Certification, Competence
 from app.models.base import today, utcnow
 from app.models.candidature import Candidature
 from app.models.jury import AcquisCompetence, AttributionCertification, InscriptionJury, Jury
 from app.models.statuts import SUCCESS
+from app.security import perimeter
 from app.security.perimeter import Perimetre
-from app.errors import PerimeterViolation, RuleViolation
 from app.workflow.dossier import candidatures
+from app.workflow.engine import NotAllowed, dossier_link, holders, record
 from app.workflow.evaluation.common import latest
 from app.workflow.jury.acquis import benefit_months, cqpi_by_equivalence, cqpi_of, passerelles_info
 from app.workflow.jury.composition import AlreadyDone, check_composition
-from app.security import perimeter
 from app.workflow.jury.sessions import ensure_organiser, jury_link, lock_jury, members_of
 from app.workflow.mail import send_mail
 from app.workflow.notifications import notify
-from app.workflow.engine import NotAllowed, dossier_link, holders, record
+
 
 # --- what the jury reads (R-JUR-10) and the proposal (R-DEC-1) -----------------------------------
 def decision_rows(jury: Jury, with_files: bool = False) -> list[InscriptionJury]:

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from app.errors import RuleViolation
 from app.extensions import db
 from app.models.candidature import Candidat, Candidature
 from app.models.jury import AttributionCertification, InscriptionJury, Jury
-from app.security.perimeter import Perimetre
-from app.errors import RuleViolation
 from app.models.statuts import SUCCESS
+from app.security.perimeter import Perimetre
 from app.workflow.issued import documents as issued
 from app.workflow.issued.data import MODELES, certificate_template, jury_pieces
 from app.workflow.jury.acquis import benefit_months

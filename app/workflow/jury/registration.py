@@ -11,7 +11,12 @@ from app.security.perimeter import Perimetre
 from app.workflow.dossier import candidatures
 from app.workflow.engine import is_locked, locked_reason, status_reason, workflow_of
 from app.workflow.jury.sessions import (
-    Registration, ensure_may_place, entry_move, entry_verb, place, row_of,
+    Registration,
+    ensure_may_place,
+    entry_move,
+    entry_verb,
+    place,
+    row_of,
 )
 
 # The dossier's moves that bring it to the jury (transition tables), by verb.

@@ -11,26 +11,39 @@ consequences of a decision in deliberation.py.
 """
 import random
 from dataclasses import dataclass
-from datetime import date as date_type, timedelta
+from datetime import date as date_type
+from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models import Dispositif
 from app.models.base import today
 from app.models.candidature import Candidature
-from app.models.statuts import WAITING_JURY
 from app.models.jury import (
-    ETATS_OUVERTS, MODALITES, InscriptionJury, Jury, JuryMembre,
+    ETATS_OUVERTS,
+    MODALITES,
+    InscriptionJury,
+    Jury,
+    JuryMembre,
 )
+from app.models.statuts import WAITING_JURY
 from app.security import perimeter
 from app.security.perimeter import Perimetre
-from app.errors import PerimeterViolation, RuleViolation
-from app.workflow.notifications import notify
-from app.workflow.engine import (
-    ORG, SEC, SYSTEM, NotAllowed, dossier_link, holders, precondition, record, workflow_of,
-)
 from app.workflow.comptes import ensure_can_operate
+from app.workflow.engine import (
+    ORG,
+    SEC,
+    SYSTEM,
+    NotAllowed,
+    dossier_link,
+    holders,
+    precondition,
+    record,
+    workflow_of,
+)
+from app.workflow.notifications import notify
 
 # The verb that brings a dossier to the jury, per workflow (transitions table).
 ENTRY_VERBS = ("submit_to_jury", "send_to_certification")
