@@ -6,7 +6,7 @@ export FLASK_APP := run.py
 PG_URL ?= $(or $(DATABASE_URL_TEST),postgresql://postgres@127.0.0.1:5432/opencertif_test)
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres venv dev-deps node-deps chromium bench clean migrate
+.PHONY: run test lint test-sqlite test-postgres venv dev-deps node-deps chromium bench clean migrate
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ run: venv
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## The linter with the project's configuration (pyproject.toml); CI runs it before the tests.
+lint: dev-deps
+	$(BIN)/ruff check .
 
 ## The whole suite on SQLite, then on PostgreSQL (required when CI=true).
 test: dev-deps chromium
