@@ -24,7 +24,6 @@ from app.extensions import db
 from app.models import Profil
 from app.models.candidature import Candidature
 from app.models.jury import COLLEGES, ETATS_JURY, MODALITES, InscriptionJury, Jury, JuryMembre
-from app.models.statuts import WAITING_JURY
 from app.models.structures import REGIONS
 from app.reports.exports import send_dataset
 from app.reports.feuille_decision import FeuilleDecisionExport, anonymous, feuille_pdf
@@ -47,7 +46,7 @@ PERMS = {
     "votant": "write", "designations": "write", "convoquer": "write", "affecter": "write",
     "retirer_dossier": "write", "cloturer": "write", "deliberation": "deliberate",
     "decision": "deliberate", "complement": "deliberate", "piece": "deliberate",
-    "feuille": "read", "emettre": "write",
+    "feuille": "read", "emettre": "write", "inscrire_dossiers": "write",
 }
 # Pieces the jury examines (R-JUR-10): dossier candidat, evaluation guide, VAE dossier and guide.
 PIECES_JURY = ("dossier_candidat", "guide_evaluation", "dossier_vae", "guide_evaluation_vae",
@@ -178,6 +177,8 @@ class JuryView(ScopedModelView):
         jury = self._jury(pk)
         p = current_perimetre()
         rows = decision_rows(jury)
+        # The dossiers the organiser may register here (the count shown is this list's length).
+        ready = wf.ready_for_jury(p, jury) if jury.etat in ("planifie", "convoque") else []
         from app.models.document import DocumentEmis
         issued = (db.session.query(DocumentEmis).filter(DocumentEmis.jury_id == jury.id)
                   .order_by(DocumentEmis.type, DocumentEmis.id).all()) \
@@ -191,16 +192,7 @@ class JuryView(ScopedModelView):
             approbation=approbation,
             problems=composition_wf.check_composition(jury), organiser=perimeter.may_organise(p, jury.dispositif_id),
             deliberate=may_deliberate(p, jury), count=wf.count_active(jury.id),
-            name=_display_name, waiting=self._waiting(jury) if perimeter.may_organise(
-                p, jury.dispositif_id) else 0)
-
-    @staticmethod
-    def _waiting(jury):
-        import sqlalchemy as sa
-        return db.session.query(sa.func.count(Candidature.id)).filter(
-            Candidature.dispositif_id == jury.dispositif_id, Candidature.statut.in_(WAITING_JURY),
-            ~sa.exists().where(InscriptionJury.candidature_id == Candidature.id,
-                               InscriptionJury.active.is_(True))).scalar()
+            name=_display_name, ready=ready)
 
     # -- composition (R-JUR-5, R-JUR-6) --------------------------------------------------------
     @expose("/composition/<pk>", methods=["GET"])
@@ -284,6 +276,21 @@ class JuryView(ScopedModelView):
         jury = self._jury(pk, "write")
         run_verb(wf.assign_waiting, current_perimetre(), jury,
                  success=lambda regs: f"{len(regs)} dossier(s) en attente inscrit(s) à ce jury.")
+        return self._back(jury)
+
+    @expose("/inscrire-dossiers/<pk>", methods=["POST"])
+    @has_access
+    def inscrire_dossiers(self, pk):
+        """« Inscrire à ce jury »: the checked ready dossiers, each through register_to_jury; a
+        partial success names who was registered and who was refused, and why."""
+        jury = self._jury(pk, "write")
+        done = run_verb(registration_wf.register_ready, current_perimetre(), jury,
+                        request.form.getlist("dossiers"))
+        if done:
+            batch = done.result
+            level = "success" if batch.registered and not batch.refused else \
+                "warning" if batch.registered else "danger"
+            flash(batch.message(), level if batch.registered or batch.refused else "info")
         return self._back(jury)
 
     @expose("/retirer-dossier/<ins_id>", methods=["POST"])
@@ -457,11 +464,20 @@ class InscriptionJuryView(BaseView):
         c = load_scoped(Candidature, pk)
         form = InscriptionJuryForm()
         juries = wf.open_juries_for(c)
-        form.jury.choices = [("", "Prochain jury disponible")] + [
+        # Several juries open: the user picks one (the next one is never taken silently).
+        form.jury.choices = [("", "— Choisir le jury —" if len(juries) > 1
+                              else "Prochain jury disponible")] + [
             (str(j.id), (f"{j.date:%d/%m/%Y} — {j.certificateur}{' — ' + j.lieu if j.lieu else ''}"
                         f" ({wf.count_active(j.id)}/{j.capacite} dossiers, inscriptions jusqu'au "
                         f"{j.date_limite_inscription:%d/%m/%Y})")) for j in juries]
-        if request.method == "POST" and form.validate():
+        if len(juries) == 1 and request.method == "GET":
+            form.jury.data = str(juries[0].id)
+        chosen = request.method == "POST" and (len(juries) <= 1 or form.jury.data)
+        if request.method == "POST" and not chosen:
+            form.validate()
+            form.jury.errors = list(form.jury.errors or []) + [
+                "Plusieurs jurys sont ouverts : choisissez celui auquel inscrire le dossier."]
+        if chosen and form.validate():
             def register():
                 if not juries and not form.jury.data and _before_jury(c):
                     # No jury open yet: the dossier is presented and waits for the secretariat's

@@ -1,0 +1,120 @@
+"""The jury workspace (issue 16 item 3): from the jury page, the organiser registers the ready
+dossiers to this jury, prints the certificates and records the mailings; the dossier's own
+« Inscrire au jury » asks which jury when several are open.
+
+Rules: R-JUR-2..4 (registration within capacity, through register_to_jury), R-ENV-1/2."""
+import datetime as dt
+
+from app.models.candidature import Candidature
+from app.models.jury import Jury
+from app.security.perimeter import perimetre_of as P
+from app.workflow.dossier import candidatures
+from app.workflow.jury import registration
+from app.workflow.jury import sessions as jurys
+from tests.journeys.forms import follow, open_page
+from tests.journeys.steps import alerts
+
+TODAY = dt.date.today()
+
+
+def waiting(make, db, n, dispositif="CLEA"):
+    """`n` dossiers sent to certification while no jury is open: they wait for an assignment."""
+    out = []
+    for _ in range(n):
+        c = make.dossier_pret_jury(dispositif)
+        candidatures.send_to_certification(P(c.createur), c)
+        db.session.commit()
+        assert c.statut == "en_attente_jury" and jurys.active_inscription(c) is None
+        out.append(c)
+    return out
+
+
+def test_organiser_registers_checked_ready_dossiers_and_is_told_who_was_refused(make, db,
+                                                                                login_as):
+    a, b, c, elsewhere = waiting(make, db, 4)
+    jury = make.jury("CLEA", capacite=2)
+    other = make.jury("CLEA", date=TODAY + dt.timedelta(days=50))
+    registration.register_to_jury(P(make.user("secretariat", dispositif=make.ref["CLEA"])),
+                                  elsewhere, other)
+    db.session.commit()
+    sec = make.user("secretariat", dispositif=make.ref["CLEA"])
+    client = login_as(sec)
+    page = open_page(client, f"/jurys/show/{jury.id}")
+    assert "Dossiers prêts pour ce jury (3)" in page.text  # the count is the list's length
+    form = page.form(id="form-inscrire-dossiers")
+    assert {v for v, _ in form.options("dossiers")} == {str(a.id), str(b.id), str(c.id)}
+    for d in (a, b, c):
+        form.check("dossiers", str(d.id))
+    page = follow(client, form.submit())
+    warning = " ".join(alerts(page, "warning"))
+    assert f"2 dossier(s) inscrit(s) à ce jury : {a.numero}, {b.numero}." in warning
+    assert f"1 dossier(s) non inscrit(s) : {c.numero} — le jury du " in warning
+    assert "complet (2 dossiers)" in warning and "R-JUR" not in page.text
+    db.session.expire_all()
+    assert [jurys.active_inscription(db.session.get(Candidature, d.id)).jury_id
+            for d in (a, b)] == [jury.id, jury.id]
+    # Refused means refused: not sent on to the next jury behind the organiser's back.
+    assert jurys.active_inscription(db.session.get(Candidature, c.id)) is None
+    assert "Dossiers prêts pour ce jury (1)" in page.text and f'id="pret-{c.id}"' in page.html
+
+
+def test_a_member_or_another_dispositif_sees_no_ready_list_and_cannot_post(make, db, login_as):
+    (c,) = waiting(make, db, 1)
+    jury = make.jury("CLEA", capacite=5)
+    chimie_sec = make.user("secretariat", dispositif=make.ref["CHIMIE"])
+    client = login_as(chimie_sec)
+    r = client.post(f"/jurys/inscrire-dossiers/{jury.id}", data={"dossiers": [str(c.id)]})
+    assert r.status_code == 404  # another dispositif's jury does not exist for them
+    assert jurys.ready_for_jury(P(chimie_sec), jury) == []
+    db.session.expire_all()
+    assert jurys.active_inscription(db.session.get(Candidature, c.id)) is None
+
+
+def test_ready_list_costs_the_same_statements_for_2_or_20_dossiers(make, db, login_as, queries):
+    jury = make.jury("CLEA", capacite=40)
+    jury_id, deadline = jury.id, jury.date_limite_inscription
+    sec = make.user("secretariat", dispositif=make.ref["CLEA"])
+    client = login_as(sec)
+
+    def add_waiting(n):  # registrations closed meanwhile, so that the dossiers wait
+        row = db.session.get(Jury, jury_id)
+        row.date_limite_inscription = TODAY - dt.timedelta(days=1)
+        db.session.commit()
+        waiting(make, db, n)
+        row.date_limite_inscription = deadline
+        db.session.commit()
+
+    add_waiting(2)
+    open_page(client, f"/jurys/show/{jury_id}")  # warm-up (permissions cached)
+    db.session.expunge_all()  # both pages start from the same empty identity map
+    with queries() as few:
+        assert "Dossiers prêts pour ce jury (2)" in open_page(client, f"/jurys/show/{jury_id}").text
+    add_waiting(18)
+    db.session.expunge_all()
+    with queries() as many:
+        assert "Dossiers prêts pour ce jury (20)" in open_page(client,
+                                                                f"/jurys/show/{jury_id}").text
+    assert len(many) == len(few), (len(few), len(many))
+
+
+def test_dossier_registration_asks_which_jury_when_several_are_open(make, db, login_as):
+    # R-JUR-2 / R-JUR-4: the next jury is never taken silently.
+    first = make.jury("CHIMIE", lieu="Paris")
+    second = make.jury("CHIMIE", date=TODAY + dt.timedelta(days=40), lieu="Lyon")
+    c = make.dossier_pret_jury("CHIMIE")
+    client = login_as(c.createur)
+    page = open_page(client, f"/inscription-jury/{c.id}")
+    form = page.form(id="form-inscription")
+    assert form.get("jury") == ""
+    form.fill(commentaire="Dossier complet, merci.")
+    r = form.submit()
+    assert r.status_code == 200
+    assert "Plusieurs jurys sont ouverts : choisissez celui" in r.get_data(as_text=True)
+    assert "Dossier complet, merci." in r.get_data(as_text=True)  # what was typed stays
+    db.session.expire_all()
+    assert jurys.active_inscription(db.session.get(Candidature, c.id)) is None
+    form = open_page(client, f"/inscription-jury/{c.id}").form(id="form-inscription")
+    follow(client, form.fill(jury="Lyon").submit())
+    db.session.expire_all()
+    assert jurys.active_inscription(db.session.get(Candidature, c.id)).jury_id == second.id
+    assert first.id != second.id
