@@ -118,3 +118,72 @@ def test_dossier_registration_asks_which_jury_when_several_are_open(make, db, lo
     db.session.expire_all()
     assert jurys.active_inscription(db.session.get(Candidature, c.id)).jury_id == second.id
     assert first.id != second.id
+
+
+# --- deliberation one dossier at a time ------------------------------------------------------------
+def _jury_with(make, db, n, day=TODAY):
+    from app.workflow.jury import registration as reg_wf
+    j = make.jury("CHIMIE")
+    members = make.jury_compose(j)
+    dossiers = []
+    for _ in range(n):
+        c = make.dossier_pret_jury("CHIMIE", acquis=2)
+        dossiers.append(reg_wf.register_to_jury(P(c.createur), c, j).inscription)
+        db.session.commit()
+    j.date, j.date_limite_inscription = day, min(day, TODAY) - dt.timedelta(days=1)
+    db.session.commit()
+    return j, members, dossiers
+
+
+def test_deliberate_one_dossier_at_a_time_with_progress_and_links(make, db, login_as):
+    j, members, inscriptions = _jury_with(make, db, 3)
+    client = login_as(members["CFDT"].user)
+    page = open_page(client, f"/jurys/show/{j.id}")
+    assert f'href="/jurys/deliberer/{j.id}/1"' in page.html
+    page = open_page(client, f"/jurys/deliberer/{j.id}/1")
+    assert "Dossier 1 sur 3" in page.text and "0 / 3 décidés" in page.text
+    assert page.links(rf"/jurys/deliberer/{j.id}/2$") and not page.links(rf"/deliberer/{j.id}/0$")
+    first = inscriptions[0]
+    assert page.html.count('class="form-decision"') == 1
+    form = page.form(action=f"/jurys/decision/{first.id}")
+    form.fill(decision="partiel", commentaire="Compétences à consolider.")  # as proposed
+    r = form.submit()
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/jurys/deliberer/{j.id}/2")
+    page = follow(client, r)
+    assert "Dossier 2 sur 3" in page.text and "1 / 3 décidés" in page.text
+    assert page.links(rf"/jurys/deliberer/{j.id}/1$") and page.links(rf"/jurys/deliberer/{j.id}/3$")
+    db.session.expire_all()
+    assert db.session.get(type(first), first.id).decision == "partiel"
+
+
+def test_before_the_jury_day_the_deliberation_is_read_only_and_says_when_it_opens(make, db,
+                                                                                 login_as):
+    day = TODAY + dt.timedelta(days=5)
+    j, members, (ins,) = _jury_with(make, db, 1, day=day)
+    client = login_as(members["CFDT"].user)
+    for url in (f"/jurys/deliberer/{j.id}/1", f"/jurys/deliberation/{j.id}"):
+        page = open_page(client, url)
+        assert f"La délibération ouvre le {day:%d/%m/%Y}" in page.text
+        assert 'class="form-decision"' not in page.html and "Proposition d'après" in page.text
+    # The rule itself stays in the domain: a decision posted anyway is refused.
+    client.post(f"/jurys/decision/{ins.id}", data={"decision": "valide", "n": "1"})
+    db.session.expire_all()
+    assert db.session.get(type(ins), ins.id).decision is None
+
+
+def test_a_refused_decision_on_the_one_dossier_page_keeps_what_was_typed(make, db, login_as):
+    j, members, (ins,) = _jury_with(make, db, 1)
+    client = login_as(members["CFDT"].user)
+    form = open_page(client, f"/jurys/deliberer/{j.id}/1").form(action=f"/jurys/decision/{ins.id}")
+    boxes = [v for v, _ in form.options("acquis")]
+    for value in boxes:
+        form.uncheck("acquis", value)
+    form.check("acquis", boxes[-1])
+    form.fill(decision="valide", commentaire="Très bonne présentation orale")
+    r = form.submit()
+    assert r.status_code == 200
+    page = follow(client, r)
+    again = page.form(action=f"/jurys/decision/{ins.id}")
+    assert again.get("decision") == "valide" and again.get("acquis") == boxes[-1]
+    assert again.get("commentaire") == "Très bonne présentation orale"
+    assert again.get("n") == "1" and "Dossier 1 sur 1" in page.text

@@ -45,7 +45,7 @@ PERMS = {
     **READ_WRITE, "composition": "read", "ajouter_membre": "write", "retirer_membre": "write",
     "votant": "write", "designations": "write", "convoquer": "write", "affecter": "write",
     "retirer_dossier": "write", "cloturer": "write", "deliberation": "deliberate",
-    "decision": "deliberate", "complement": "deliberate", "piece": "deliberate",
+    "decision": "deliberate", "deliberer": "deliberate", "complement": "deliberate", "piece": "deliberate",
     "feuille": "read", "emettre": "write", "inscrire_dossiers": "write",
 }
 # Pieces the jury examines (R-JUR-10): dossier candidat, evaluation guide, VAE dossier and guide.
@@ -307,38 +307,57 @@ class JuryView(ScopedModelView):
     def deliberation(self, pk):
         return self._deliberation(self._jury(pk))
 
-    def _deliberation(self, jury, typed=None):
-        """The members' page; after a refused decision, `typed` ({"ins", "decision", "acquis",
-        "commentaire", "error", "field"}) shows that dossier's form as it was sent, the error next
-        to it and focused (issue 16 item 1)."""
+    @expose("/deliberer/<pk>/<int:n>")
+    @has_access
+    def deliberer(self, pk, n):
+        """One dossier at a time: dossier n of N, its proposal and decision form, « Précédent /
+        Suivant » and how many are decided (issue 16 item 3)."""
+        return self._deliberation(self._jury(pk), n=n)
+
+    def _item(self, ins, typed):
+        from app.workflow.evaluation.commission import blocs_acquis
+        c = ins.candidature
+        proposal = propose_decision(ins)
+        ev = proposal["evaluation"]
+        item = {
+            "ins": ins, "c": c, "name": _display_name(ins, on_deliberation=True),
+            "proposal": proposal, "evaluation": ev,
+            "groupes": blocs_acquis(ev) if ev is not None else [],
+            "acquis": set(ins.competences_acquises or []) if ins.decision
+            else set(proposal["acquis"]),
+            "decision": ins.decision or proposal["decision"],
+            "commentaire": ins.commentaire or "",
+            "error": None,
+            "pieces": [d for d in c.documents if d.type_piece in PIECES_JURY],
+            "complement": "request_complement" in engine_wf.workflow_of(c).moves,
+        }
+        if typed is not None and typed["ins"] == ins.id:
+            item.update(decision=typed["decision"], acquis=typed["acquis"],
+                        commentaire=typed["commentaire"], error=typed["error"],
+                        field=typed["field"])
+        return item
+
+    def _deliberation(self, jury, typed=None, n=None):
+        """The members' page (every dossier, or dossier `n` of N); after a refused decision,
+        `typed` ({"ins", "decision", "acquis", "commentaire", "error", "field"}) shows that
+        dossier's form as it was sent, the error next to it and focused (issue 16 item 1)."""
         p = current_perimetre()
         if not may_deliberate(p, jury):
             abort(403)
-        rows = decision_rows(jury, with_files=True)
-        from app.workflow.evaluation.commission import blocs_acquis
-        items = []
-        for ins in rows:
-            c = ins.candidature
-            proposal = propose_decision(ins)
-            ev = proposal["evaluation"]
-            items.append({
-                "ins": ins, "c": c, "name": _display_name(ins, on_deliberation=True),
-                "proposal": proposal, "evaluation": ev,
-                "groupes": blocs_acquis(ev) if ev is not None else [],
-                "acquis": set(ins.competences_acquises or []) if ins.decision
-                else set(proposal["acquis"]),
-                "decision": ins.decision or proposal["decision"],
-                "commentaire": ins.commentaire or "",
-                "error": None,
-                "pieces": [d for d in c.documents if d.type_piece in PIECES_JURY],
-                "complement": "request_complement" in engine_wf.workflow_of(c).moves,
-            })
-            if typed is not None and typed["ins"] == ins.id:
-                items[-1].update(decision=typed["decision"], acquis=typed["acquis"],
-                                 commentaire=typed["commentaire"], error=typed["error"],
-                                 field=typed["field"])
+        rows = decision_rows(jury, with_files=n is None)
+        position = None
+        if n is not None:
+            if not rows:
+                return redirect(url_for("JuryView.deliberation", pk=jury.id))
+            position = min(max(n, 1), len(rows))
+            shown = [rows[position - 1]]
+        else:
+            shown = rows
+        items = [self._item(ins, typed) for ins in shown]
         return self.render_template("jurys/deliberation.html", jury=jury, items=items,
-                                    refused=typed,
+                                    refused=typed, position=position, total=len(rows),
+                                    decided=sum(1 for ins in rows if ins.decision),
+                                    opens_on=deliberation_wf.deliberation_opens_on(jury),
                                     decisions=jury.dispositif.decisions,
                                     anonyme=anonymous(jury), organiser=perimeter.may_organise(
                                         p, jury.dispositif_id),
@@ -352,6 +371,8 @@ class JuryView(ScopedModelView):
     def decision(self, ins_id):
         ins = self._inscription(ins_id)
         form = request.form
+        # sent from the one-dossier page (its position), else from the page of all dossiers
+        position = int(form["n"]) if form.get("n", "").isdigit() else None
         done = run_verb(deliberation_wf.record_decision, current_perimetre(), ins, form.get("decision", ""),
                         form.getlist("acquis"), form.get("commentaire"),
                         # the refused decision is shown in its own form on the page, below
@@ -368,7 +389,10 @@ class JuryView(ScopedModelView):
                 "ins": ins.id, "decision": form.get("decision", ""),
                 "acquis": {int(x) for x in form.getlist("acquis") if x.isdigit()},
                 "commentaire": form.get("commentaire") or "", "error": done.violation.message,
-                "field": done.violation.field or "decision"})
+                "field": done.violation.field or "decision"}, n=position)
+        if position is not None:  # one dossier at a time: on to the next one
+            return redirect(url_for("JuryView.deliberer", pk=ins.jury_id,
+                                    n=position + 1 if done else position))
         return redirect(url_for("JuryView.deliberation", pk=ins.jury_id) + f"#ins-{ins.id}")
 
     @expose("/complement/<ins_id>", methods=["POST"])
