@@ -5,6 +5,8 @@ dossiers to this jury, prints the certificates and records the mailings; the dos
 Rules: R-JUR-2..4 (registration within capacity, through register_to_jury), R-ENV-1/2."""
 import datetime as dt
 
+import pytest
+
 from app.models.candidature import Candidature
 from app.models.jury import Jury
 from app.security.perimeter import perimetre_of as P
@@ -187,3 +189,56 @@ def test_a_refused_decision_on_the_one_dossier_page_keeps_what_was_typed(make, d
     assert again.get("decision") == "valide" and again.get("acquis") == boxes[-1]
     assert again.get("commentaire") == "Très bonne présentation orale"
     assert again.get("n") == "1" and "Dossier 1 sur 1" in page.text
+
+
+# --- batch print and bulk mailing records (R-ENV-1/2) ------------------------------------------------
+def test_print_the_jury_certificates_and_record_its_mailings_twice_without_duplicates(make, db,
+                                                                                    login_as):
+    from app.models.document import BatchJob, DocumentEmis, Envoi
+    from tests.test_documents_issue13 import closed_jury, emit
+    j, sec, _, _ = closed_jury(make, db)
+    client = login_as(sec)
+    emit(client, j.id, "certificat")
+    emit(client, j.id, "lettre_decision")
+    db.session.expire_all()
+    certificates = [d.id for d in db.session.query(DocumentEmis).filter_by(
+        jury_id=j.id, type="certificat", statut="valide").order_by(DocumentEmis.id)]
+    letters = db.session.query(DocumentEmis).filter_by(jury_id=j.id, type="lettre_decision").all()
+    paper = db.session.query(DocumentEmis).filter_by(jury_id=j.id, type="certificat",
+                                                     envoi_papier=True).count()
+    assert certificates and letters
+    # « Imprimer les certificats »: this jury's certificates, as one print batch.
+    page = open_page(client, f"/jurys/show/{j.id}")
+    r = page.form(action=f"/jurys/imprimer-certificats/{j.id}").submit()
+    assert r.status_code == 302 and "/documents/lot/" in r.headers["Location"]
+    job = db.session.query(BatchJob).order_by(BatchJob.id.desc()).first()
+    assert job.params["document_ids"] == certificates and job.total == len(certificates)
+    # « Enregistrer l'envoi des courriers », clicked twice: each letter recorded once.
+    expected = len(letters) + paper
+    form = open_page(client, f"/jurys/show/{j.id}").form(id="form-envoi-courriers")
+    assert f"({expected} à enregistrer)" in open_page(client, f"/jurys/show/{j.id}").text
+    form.fill(canal="lettre_suivie")
+    page = follow(client, form.submit())
+    assert f"Envoi enregistré pour {expected} courrier(s) du jury." in " ".join(
+        alerts(page, "success"))
+    page = follow(client, form.submit())  # the same form again (a second click)
+    assert "déjà enregistré" in " ".join(alerts(page, "success"))
+    db.session.expire_all()
+    lines = db.session.query(Envoi).join(DocumentEmis).filter(DocumentEmis.jury_id == j.id).all()
+    assert len(lines) == expected and len({e.document_id for e in lines}) == expected
+    assert {e.statut for e in lines} == {"envoye"} and {e.canal for e in lines} == {"lettre_suivie"}
+    assert {d.id for d in letters} <= {e.document_id for e in lines}
+    assert "(0 à enregistrer)" in open_page(client, f"/jurys/show/{j.id}").text
+
+
+def test_mailing_of_an_open_jury_is_refused_and_another_dispositif_gets_404(make, db, login_as):
+    from app.errors import RuleViolation
+    from app.workflow.issued import documents as issued
+    j = make.jury("CHIMIE")
+    sec = make.user("secretariat", dispositif=make.ref["CHIMIE"])
+    with pytest.raises(RuleViolation, match="une fois le jury clos"):
+        issued.record_jury_mailing(P(sec), j)
+    db.session.rollback()
+    other = login_as(make.user("secretariat", dispositif=make.ref["CLEA"]))
+    assert other.post(f"/jurys/envoi-courriers/{j.id}").status_code == 404
+    assert other.post(f"/jurys/imprimer-certificats/{j.id}").status_code == 404

@@ -47,6 +47,7 @@ PERMS = {
     "retirer_dossier": "write", "cloturer": "write", "deliberation": "deliberate",
     "decision": "deliberate", "deliberer": "deliberate", "complement": "deliberate", "piece": "deliberate",
     "feuille": "read", "emettre": "write", "inscrire_dossiers": "write",
+    "imprimer_certificats": "write", "envoi_courriers": "write",
 }
 # Pieces the jury examines (R-JUR-10): dossier candidat, evaluation guide, VAE dossier and guide.
 PIECES_JURY = ("dossier_candidat", "guide_evaluation", "dossier_vae", "guide_evaluation_vae",
@@ -187,8 +188,13 @@ class JuryView(ScopedModelView):
 
         from app.views.approbation_pv import page_context  # issue 19 item 3
         approbation = page_context(jury, current_user) if jury.etat == "clos" else None
+        from app.models.document import CANAUX_ENVOI
+        from app.workflow.issued.documents import letters_to_post
+        mailing = {"pending": letters_to_post(jury.id).count(), "canaux": list(CANAUX_ENVOI)} \
+            if issued else None
         return self.render_template(
             "jurys/show.html", jury=jury, rows=rows, title=jury.intitule, issued=issued,
+            mailing=mailing,
             approbation=approbation,
             problems=composition_wf.check_composition(jury), organiser=perimeter.may_organise(p, jury.dispositif_id),
             deliberate=may_deliberate(p, jury), count=wf.count_active(jury.id),
@@ -437,6 +443,39 @@ class JuryView(ScopedModelView):
         p = current_perimetre()
         run_verb(jury_documents.issue_jury_documents, p, jury, kind, emis_par=p.user_id,
                  success=lambda emission: emission.message(kind))
+        return self._back(jury)
+
+    @expose("/imprimer-certificats/<pk>", methods=["POST"])
+    @has_access
+    def imprimer_certificats(self, pk):
+        """« Imprimer les certificats »: the print batch of this jury's valid certificates, then
+        its progress page (Documents émis)."""
+        from flask_login import current_user
+
+        from app.workflow.issued import batches
+        jury = self._jury(pk, "write")
+        done = run_verb(batches.start_jury_print_batch, current_perimetre(), jury,
+                        par=current_user)
+        if done:
+            return redirect(url_for("DocumentEmisView.lot", pk=done.result.id))
+        return self._back(jury)
+
+    @expose("/envoi-courriers/<pk>", methods=["POST"])
+    @has_access
+    def envoi_courriers(self, pk):
+        """« Enregistrer l'envoi des courriers »: every letter of the jury not recorded yet, once."""
+        from flask_login import current_user
+
+        from app.models.document import CANAUX_ENVOI
+        from app.workflow.issued import documents as issued
+        jury = self._jury(pk, "write")
+        canal = request.form.get("canal") or "courrier"
+        if canal not in CANAUX_ENVOI.codes:
+            canal = ""  # refused by record_envoi, with its message
+        run_verb(issued.record_jury_mailing, current_perimetre(), jury, canal, par=current_user,
+                 success=lambda lines: (f"Envoi enregistré pour {len(lines)} courrier(s) du jury."
+                                        if lines else "Aucun courrier à enregistrer : l'envoi de "
+                                        "tous les courriers de ce jury est déjà enregistré."))
         return self._back(jury)
 
     # -- decision sheet (R-DOC-6) ---------------------------------------------------------------
