@@ -242,3 +242,60 @@ def test_mailing_of_an_open_jury_is_refused_and_another_dispositif_gets_404(make
     other = login_as(make.user("secretariat", dispositif=make.ref["CLEA"]))
     assert other.post(f"/jurys/envoi-courriers/{j.id}").status_code == 404
     assert other.post(f"/jurys/imprimer-certificats/{j.id}").status_code == 404
+
+
+def test_two_mailing_records_at_the_same_moment_record_each_letter_once(app, make, db):  # R-ENV-2
+    """PostgreSQL: two « Enregistrer l'envoi des courriers » at once; the jury row is held first,
+    so the second finds the letters recorded and records nothing."""
+    import threading
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("Concurrency is checked on PostgreSQL (SQLite serialises every writer).")
+    from flask_appbuilder.security.sqla.models import User
+
+    from app.models.document import DocumentEmis, Envoi
+    from app.models.jury import Jury
+    from app.security.perimeter import perimetre_of
+    from app.workflow.issued import documents as issued
+    from app.workflow.jury import documents as jury_documents
+    from tests.test_documents_issue13 import closed_jury
+    from tests.test_jury_concurrency import engine_with_room
+
+    j, sec, _, _ = closed_jury(make, db)
+    jury_documents.issue_jury_documents(P(sec), j, "lettre_decision")
+    db.session.commit()
+    expected = issued.letters_to_post(j.id).count()
+    assert expected
+    sec_ids = [sec.id, make.user("secretariat", dispositif=make.ref["METALLURGIE"]).id]
+    jury_id = j.id
+    db.session.commit()
+    db.session.remove()
+    barrier = threading.Barrier(2, timeout=60)
+    counts, errors = [], []
+
+    def worker(user_id):
+        from app.extensions import db as tdb
+        with app.app_context():
+            try:
+                p = perimetre_of(tdb.session.get(User, user_id))
+                jury = tdb.session.get(Jury, jury_id)
+                barrier.wait()
+                counts.append(len(issued.record_jury_mailing(p, jury)))
+                tdb.session.commit()
+            except Exception as exc:  # noqa: BLE001 — reported by the assertion below
+                tdb.session.rollback()
+                errors.append(repr(exc))
+            finally:
+                tdb.session.remove()
+
+    with engine_with_room(app, db, 6):
+        threads = [threading.Thread(target=worker, args=(uid,)) for uid in sec_ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    assert errors == []
+    assert sorted(counts) == [0, expected]
+    lines = db.session.query(Envoi.document_id).join(DocumentEmis).filter(
+        DocumentEmis.jury_id == jury_id).all()
+    assert len(lines) == len(set(lines)) == expected
