@@ -24,7 +24,6 @@ from app.extensions import db
 from app.models import Profil
 from app.models.candidature import Candidature
 from app.models.jury import COLLEGES, ETATS_JURY, MODALITES, InscriptionJury, Jury, JuryMembre
-from app.models.statuts import WAITING_JURY
 from app.models.structures import REGIONS
 from app.reports.exports import send_dataset
 from app.reports.feuille_decision import FeuilleDecisionExport, anonymous, feuille_pdf
@@ -46,8 +45,9 @@ PERMS = {
     **READ_WRITE, "composition": "read", "ajouter_membre": "write", "retirer_membre": "write",
     "votant": "write", "designations": "write", "convoquer": "write", "affecter": "write",
     "retirer_dossier": "write", "cloturer": "write", "deliberation": "deliberate",
-    "decision": "deliberate", "complement": "deliberate", "piece": "deliberate",
-    "feuille": "read", "emettre": "write",
+    "decision": "deliberate", "deliberer": "deliberate", "complement": "deliberate", "piece": "deliberate",
+    "feuille": "read", "emettre": "write", "inscrire_dossiers": "write",
+    "imprimer_certificats": "write", "envoi_courriers": "write",
 }
 # Pieces the jury examines (R-JUR-10): dossier candidat, evaluation guide, VAE dossier and guide.
 PIECES_JURY = ("dossier_candidat", "guide_evaluation", "dossier_vae", "guide_evaluation_vae",
@@ -178,6 +178,8 @@ class JuryView(ScopedModelView):
         jury = self._jury(pk)
         p = current_perimetre()
         rows = decision_rows(jury)
+        # The dossiers the organiser may register here (the count shown is this list's length).
+        ready = wf.ready_for_jury(p, jury) if jury.etat in ("planifie", "convoque") else []
         from app.models.document import DocumentEmis
         issued = (db.session.query(DocumentEmis).filter(DocumentEmis.jury_id == jury.id)
                   .order_by(DocumentEmis.type, DocumentEmis.id).all()) \
@@ -186,21 +188,17 @@ class JuryView(ScopedModelView):
 
         from app.views.approbation_pv import page_context  # issue 19 item 3
         approbation = page_context(jury, current_user) if jury.etat == "clos" else None
+        from app.models.document import CANAUX_ENVOI
+        from app.workflow.issued.documents import letters_to_post
+        mailing = {"pending": letters_to_post(jury.id).count(), "canaux": list(CANAUX_ENVOI)} \
+            if issued else None
         return self.render_template(
             "jurys/show.html", jury=jury, rows=rows, title=jury.intitule, issued=issued,
+            mailing=mailing,
             approbation=approbation,
             problems=composition_wf.check_composition(jury), organiser=perimeter.may_organise(p, jury.dispositif_id),
             deliberate=may_deliberate(p, jury), count=wf.count_active(jury.id),
-            name=_display_name, waiting=self._waiting(jury) if perimeter.may_organise(
-                p, jury.dispositif_id) else 0)
-
-    @staticmethod
-    def _waiting(jury):
-        import sqlalchemy as sa
-        return db.session.query(sa.func.count(Candidature.id)).filter(
-            Candidature.dispositif_id == jury.dispositif_id, Candidature.statut.in_(WAITING_JURY),
-            ~sa.exists().where(InscriptionJury.candidature_id == Candidature.id,
-                               InscriptionJury.active.is_(True))).scalar()
+            name=_display_name, ready=ready)
 
     # -- composition (R-JUR-5, R-JUR-6) --------------------------------------------------------
     @expose("/composition/<pk>", methods=["GET"])
@@ -286,6 +284,21 @@ class JuryView(ScopedModelView):
                  success=lambda regs: f"{len(regs)} dossier(s) en attente inscrit(s) à ce jury.")
         return self._back(jury)
 
+    @expose("/inscrire-dossiers/<pk>", methods=["POST"])
+    @has_access
+    def inscrire_dossiers(self, pk):
+        """« Inscrire à ce jury »: the checked ready dossiers, each through register_to_jury; a
+        partial success names who was registered and who was refused, and why."""
+        jury = self._jury(pk, "write")
+        done = run_verb(registration_wf.register_ready, current_perimetre(), jury,
+                        request.form.getlist("dossiers"))
+        if done:
+            batch = done.result
+            level = "success" if batch.registered and not batch.refused else \
+                "warning" if batch.registered else "danger"
+            flash(batch.message(), level if batch.registered or batch.refused else "info")
+        return self._back(jury)
+
     @expose("/retirer-dossier/<ins_id>", methods=["POST"])
     @has_access
     def retirer_dossier(self, ins_id):
@@ -300,38 +313,57 @@ class JuryView(ScopedModelView):
     def deliberation(self, pk):
         return self._deliberation(self._jury(pk))
 
-    def _deliberation(self, jury, typed=None):
-        """The members' page; after a refused decision, `typed` ({"ins", "decision", "acquis",
-        "commentaire", "error", "field"}) shows that dossier's form as it was sent, the error next
-        to it and focused (issue 16 item 1)."""
+    @expose("/deliberer/<pk>/<int:n>")
+    @has_access
+    def deliberer(self, pk, n):
+        """One dossier at a time: dossier n of N, its proposal and decision form, « Précédent /
+        Suivant » and how many are decided (issue 16 item 3)."""
+        return self._deliberation(self._jury(pk), n=n)
+
+    def _item(self, ins, typed):
+        from app.workflow.evaluation.commission import blocs_acquis
+        c = ins.candidature
+        proposal = propose_decision(ins)
+        ev = proposal["evaluation"]
+        item = {
+            "ins": ins, "c": c, "name": _display_name(ins, on_deliberation=True),
+            "proposal": proposal, "evaluation": ev,
+            "groupes": blocs_acquis(ev) if ev is not None else [],
+            "acquis": set(ins.competences_acquises or []) if ins.decision
+            else set(proposal["acquis"]),
+            "decision": ins.decision or proposal["decision"],
+            "commentaire": ins.commentaire or "",
+            "error": None,
+            "pieces": [d for d in c.documents if d.type_piece in PIECES_JURY],
+            "complement": "request_complement" in engine_wf.workflow_of(c).moves,
+        }
+        if typed is not None and typed["ins"] == ins.id:
+            item.update(decision=typed["decision"], acquis=typed["acquis"],
+                        commentaire=typed["commentaire"], error=typed["error"],
+                        field=typed["field"])
+        return item
+
+    def _deliberation(self, jury, typed=None, n=None):
+        """The members' page (every dossier, or dossier `n` of N); after a refused decision,
+        `typed` ({"ins", "decision", "acquis", "commentaire", "error", "field"}) shows that
+        dossier's form as it was sent, the error next to it and focused (issue 16 item 1)."""
         p = current_perimetre()
         if not may_deliberate(p, jury):
             abort(403)
-        rows = decision_rows(jury, with_files=True)
-        from app.workflow.evaluation.commission import blocs_acquis
-        items = []
-        for ins in rows:
-            c = ins.candidature
-            proposal = propose_decision(ins)
-            ev = proposal["evaluation"]
-            items.append({
-                "ins": ins, "c": c, "name": _display_name(ins, on_deliberation=True),
-                "proposal": proposal, "evaluation": ev,
-                "groupes": blocs_acquis(ev) if ev is not None else [],
-                "acquis": set(ins.competences_acquises or []) if ins.decision
-                else set(proposal["acquis"]),
-                "decision": ins.decision or proposal["decision"],
-                "commentaire": ins.commentaire or "",
-                "error": None,
-                "pieces": [d for d in c.documents if d.type_piece in PIECES_JURY],
-                "complement": "request_complement" in engine_wf.workflow_of(c).moves,
-            })
-            if typed is not None and typed["ins"] == ins.id:
-                items[-1].update(decision=typed["decision"], acquis=typed["acquis"],
-                                 commentaire=typed["commentaire"], error=typed["error"],
-                                 field=typed["field"])
+        rows = decision_rows(jury, with_files=n is None)
+        position = None
+        if n is not None:
+            if not rows:
+                return redirect(url_for("JuryView.deliberation", pk=jury.id))
+            position = min(max(n, 1), len(rows))
+            shown = [rows[position - 1]]
+        else:
+            shown = rows
+        items = [self._item(ins, typed) for ins in shown]
         return self.render_template("jurys/deliberation.html", jury=jury, items=items,
-                                    refused=typed,
+                                    refused=typed, position=position, total=len(rows),
+                                    decided=sum(1 for ins in rows if ins.decision),
+                                    opens_on=deliberation_wf.deliberation_opens_on(jury),
                                     decisions=jury.dispositif.decisions,
                                     anonyme=anonymous(jury), organiser=perimeter.may_organise(
                                         p, jury.dispositif_id),
@@ -345,6 +377,8 @@ class JuryView(ScopedModelView):
     def decision(self, ins_id):
         ins = self._inscription(ins_id)
         form = request.form
+        # sent from the one-dossier page (its position), else from the page of all dossiers
+        position = int(form["n"]) if form.get("n", "").isdigit() else None
         done = run_verb(deliberation_wf.record_decision, current_perimetre(), ins, form.get("decision", ""),
                         form.getlist("acquis"), form.get("commentaire"),
                         # the refused decision is shown in its own form on the page, below
@@ -361,7 +395,10 @@ class JuryView(ScopedModelView):
                 "ins": ins.id, "decision": form.get("decision", ""),
                 "acquis": {int(x) for x in form.getlist("acquis") if x.isdigit()},
                 "commentaire": form.get("commentaire") or "", "error": done.violation.message,
-                "field": done.violation.field or "decision"})
+                "field": done.violation.field or "decision"}, n=position)
+        if position is not None:  # one dossier at a time: on to the next one
+            return redirect(url_for("JuryView.deliberer", pk=ins.jury_id,
+                                    n=position + 1 if done else position))
         return redirect(url_for("JuryView.deliberation", pk=ins.jury_id) + f"#ins-{ins.id}")
 
     @expose("/complement/<ins_id>", methods=["POST"])
@@ -406,6 +443,39 @@ class JuryView(ScopedModelView):
         p = current_perimetre()
         run_verb(jury_documents.issue_jury_documents, p, jury, kind, emis_par=p.user_id,
                  success=lambda emission: emission.message(kind))
+        return self._back(jury)
+
+    @expose("/imprimer-certificats/<pk>", methods=["POST"])
+    @has_access
+    def imprimer_certificats(self, pk):
+        """« Imprimer les certificats »: the print batch of this jury's valid certificates, then
+        its progress page (Documents émis)."""
+        from flask_login import current_user
+
+        from app.workflow.issued import batches
+        jury = self._jury(pk, "write")
+        done = run_verb(batches.start_jury_print_batch, current_perimetre(), jury,
+                        par=current_user)
+        if done:
+            return redirect(url_for("DocumentEmisView.lot", pk=done.result.id))
+        return self._back(jury)
+
+    @expose("/envoi-courriers/<pk>", methods=["POST"])
+    @has_access
+    def envoi_courriers(self, pk):
+        """« Enregistrer l'envoi des courriers »: every letter of the jury not recorded yet, once."""
+        from flask_login import current_user
+
+        from app.models.document import CANAUX_ENVOI
+        from app.workflow.issued import documents as issued
+        jury = self._jury(pk, "write")
+        canal = request.form.get("canal") or "courrier"
+        if canal not in CANAUX_ENVOI.codes:
+            canal = ""  # refused by record_envoi, with its message
+        run_verb(issued.record_jury_mailing, current_perimetre(), jury, canal, par=current_user,
+                 success=lambda lines: (f"Envoi enregistré pour {len(lines)} courrier(s) du jury."
+                                        if lines else "Aucun courrier à enregistrer : l'envoi de "
+                                        "tous les courriers de ce jury est déjà enregistré."))
         return self._back(jury)
 
     # -- decision sheet (R-DOC-6) ---------------------------------------------------------------
@@ -457,11 +527,20 @@ class InscriptionJuryView(BaseView):
         c = load_scoped(Candidature, pk)
         form = InscriptionJuryForm()
         juries = wf.open_juries_for(c)
-        form.jury.choices = [("", "Prochain jury disponible")] + [
+        # Several juries open: the user picks one (the next one is never taken silently).
+        form.jury.choices = [("", "— Choisir le jury —" if len(juries) > 1
+                              else "Prochain jury disponible")] + [
             (str(j.id), (f"{j.date:%d/%m/%Y} — {j.certificateur}{' — ' + j.lieu if j.lieu else ''}"
                         f" ({wf.count_active(j.id)}/{j.capacite} dossiers, inscriptions jusqu'au "
                         f"{j.date_limite_inscription:%d/%m/%Y})")) for j in juries]
-        if request.method == "POST" and form.validate():
+        if len(juries) == 1 and request.method == "GET":
+            form.jury.data = str(juries[0].id)
+        chosen = request.method == "POST" and (len(juries) <= 1 or form.jury.data)
+        if request.method == "POST" and not chosen:
+            form.validate()
+            form.jury.errors = list(form.jury.errors or []) + [
+                "Plusieurs jurys sont ouverts : choisissez celui auquel inscrire le dossier."]
+        if chosen and form.validate():
             def register():
                 if not juries and not form.jury.data and _before_jury(c):
                     # No jury open yet: the dossier is presented and waits for the secretariat's

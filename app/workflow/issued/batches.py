@@ -155,3 +155,17 @@ def gtp_reminders(today: date | None = None) -> int:
     db.session.flush()
     return reminded
 
+
+
+# -- the jury workspace (issue 16 item 3) ----------------------------------------------------------
+def start_jury_print_batch(p, jury, par=None) -> BatchJob:
+    """« Imprimer les certificats » of a jury: its valid certificates, in issue order, as one
+    print batch (start_print_batch)."""
+    from app.workflow.jury.sessions import ensure_organiser
+    ensure_organiser(p, jury.dispositif_id)
+    ids = [i for (i,) in db.session.query(DocumentEmis.id).filter(
+        DocumentEmis.jury_id == jury.id, DocumentEmis.type == "certificat",
+        DocumentEmis.statut == "valide").order_by(DocumentEmis.id)]
+    if not ids:
+        raise RuleViolation("Aucun certificat valide n'est émis pour ce jury.", "R-DOC-4")
+    return start_print_batch(ids, jury.dispositif_id, par=par)

@@ -438,3 +438,32 @@ def certificates_to_post(dispositif_id: int):
         DocumentEmis.dispositif_id == dispositif_id, DocumentEmis.type == "certificat",
         DocumentEmis.statut == "valide", DocumentEmis.envoi_papier.is_(True),
         ~posted).order_by(DocumentEmis.date_reference, DocumentEmis.id)
+
+
+# -- the jury workspace (issue 16 item 3) ----------------------------------------------------------
+def letters_to_post(jury_id: int):
+    """R-ENV-1: the jury's valid letters and paper certificates with no mailing recorded yet (a
+    returned letter has its line, « Pli non distribué », and is resent one by one, to a corrected
+    address)."""
+    recorded = sa.exists().where(Envoi.document_id == DocumentEmis.id)
+    return db.session.query(DocumentEmis).filter(
+        DocumentEmis.jury_id == jury_id, DocumentEmis.statut == "valide",
+        sa.or_(DocumentEmis.type == "lettre_decision",
+               sa.and_(DocumentEmis.type == "certificat", DocumentEmis.envoi_papier.is_(True))),
+        ~recorded).order_by(DocumentEmis.type, DocumentEmis.id)
+
+
+def record_jury_mailing(p, jury, canal: str = "courrier", date_traitement: date | None = None,
+                        par=None) -> list[Envoi]:
+    """« Enregistrer l'envoi des courriers » of a closed jury: one « Envoyé » line (R-ENV-2) for
+    each of its letters not recorded yet, in one action. Idempotent: the jury row is held first
+    (lock_jury), so a second click — even at the same moment — finds them recorded and records
+    nothing twice. Returns the lines recorded (possibly none)."""
+    from app.workflow.jury.sessions import ensure_organiser, lock_jury
+    ensure_organiser(p, jury.dispositif_id)
+    if jury.etat != "clos":
+        raise RuleViolation("Les courriers s'envoient une fois le jury clos et ses documents "
+                            "émis.", "R-ENV-1")
+    lock_jury(jury.id)
+    return [record_envoi(doc, "envoye", canal, date_traitement=date_traitement, par=par)
+            for doc in letters_to_post(jury.id).all()]

@@ -119,7 +119,7 @@ def record_decision(p: Perimetre, ins: InscriptionJury, decision: str, acquis=No
     jury = ins.jury
     _ensure_deliberator(p, jury)
     _ensure_open(jury)
-    if today() < jury.date:
+    if deliberation_opens_on(jury) is not None:
         raise RuleViolation(f"Le jury délibère le jour de sa réunion (le {jury.date:%d/%m/%Y}).",
                             "R-JUR-8")
     if ins.etat != "inscrit" or not ins.active:
@@ -327,3 +327,11 @@ def _attribute(ins: InscriptionJury) -> list[AttributionCertification]:
         row.date_jury = ins.jury.date
         db.session.add(row)
     return rows
+
+
+# --- the deliberation screen (issue 16 item 3) -----------------------------------------------------
+def deliberation_opens_on(jury: Jury):
+    """R-JUR-8: the day decisions may be recorded, while it is still to come (None once the jury's
+    day has come). record_decision refuses before it; the screen shows itself read-only and says
+    when it opens, rather than letting a juror type what would be refused."""
+    return jury.date if today() < jury.date else None

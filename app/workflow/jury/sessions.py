@@ -422,3 +422,32 @@ def delete_jury(p: Perimetre, jury: Jury) -> None:
         raise RuleViolation("Un jury qui a des dossiers inscrits ou qui est convoqué ne se "
                             "supprime pas.", "R-JUR-1")
     db.session.delete(jury)
+
+
+# --- the jury workspace (issue 16 item 3) ------------------------------------------------------
+def ready_for_jury(p: Perimetre, jury: Jury, limit: int = 500) -> list[Candidature]:
+    """The dossiers the organiser `p` may register to `jury` from its page: of its dispositif,
+    waiting for a jury (WAITING_JURY), in `p`'s perimeter, in no jury yet, of a région the jury
+    receives; oldest sent first. Empty for anyone who does not organise the jury's dispositif.
+    One query (candidat, certification, établissement and company are selectin-loaded); the
+    région is a property of the dossier (établissement, else company), so it is checked on the
+    loaded rows."""
+    if not perimeter.may_organise(p, jury.dispositif_id):
+        return []
+    rows = (db.session.query(Candidature)
+            .filter(Candidature.dispositif_id == jury.dispositif_id,
+                    Candidature.statut.in_(WAITING_JURY),
+                    perimeter.criterion(Candidature, p, "write"),
+                    ~sa.exists().where(InscriptionJury.candidature_id == Candidature.id,
+                                       InscriptionJury.active.is_(True)))
+            .order_by(Candidature.envoye_le, Candidature.id).limit(limit).all())
+    return [c for c in rows if _region_ok(jury.region, c)]
+
+
+def unavailable_reason(jury: Jury) -> str | None:
+    """Why `jury` takes no more dossiers today (closed, registrations over, full), said to the
+    user; None when it has room."""
+    reason = _closed_reason(jury, today())
+    if reason is None and count_active(jury.id) >= jury.capacite:
+        reason = f"le jury du {jury.date:%d/%m/%Y} est complet ({jury.capacite} dossiers)"
+    return reason
