@@ -1,0 +1,87 @@
+"""Browser: a CléA jury run from its workspace (issue 16 item 3) — the secretariat registers the
+ready dossiers from the jury page, the juror deliberates one dossier at a time, the secretariat
+closes, issues the certificates and the decision letters, prints them as one batch and records the mailing of the letters
+in one action. axe-core audits each page (tests/browser/conftest.py)."""
+import datetime as dt
+
+from tests.browser.conftest import sign_in
+
+TODAY = dt.date.today()
+
+
+def test_jury_run_from_its_workspace(make, db, live_server, page):  # R-JUR-2 R-JUR-9 R-DEC-4 R-ENV-1
+    from app.models.document import DocumentEmis
+    from app.security.perimeter import Perimetre
+    from app.security.perimeter import perimetre_of as P
+    from app.workflow.dossier import candidatures
+    from app.workflow.jury.composition import add_member
+    base = live_server
+    clea = make.ref["CLEA"]
+    sec = make.user("secretariat", dispositif=clea)
+    juror = make.user("jury", dispositif=clea)
+    # Sent to certification while no jury was open: they wait for the secretariat.
+    dossiers = []
+    for _ in range(2):
+        c = make.dossier_pret_jury("CLEA")
+        candidatures.send_to_certification(P(c.createur), c)
+        db.session.commit()
+        dossiers.append(c)
+    jury = make.jury("CLEA", date=TODAY, date_limite_inscription=TODAY, capacite=5)
+    admin = Perimetre(None, "admin", None, None)
+    add_member(admin, jury, "president", nom="Président", prenom="Paul",
+               email="president@example.com")
+    add_member(admin, jury, "employeurs", user=juror.id)
+    db.session.commit()
+
+    # The secretariat registers both ready dossiers from the jury page.
+    sign_in(page, base, sec)
+    page.goto(f"{base}/jurys/show/{jury.id}")
+    assert "Dossiers prêts pour ce jury (2)" in page.inner_text("#titre-prets")
+    for box in page.query_selector_all("#form-inscrire-dossiers input[name=dossiers]"):
+        box.check()
+    with page.expect_navigation():
+        page.click("#btn-inscrire-dossiers")
+    assert "2 dossier(s) inscrit(s) à ce jury" in page.content()
+    assert "Dossiers prêts pour ce jury (0)" in page.inner_text("#titre-prets")
+
+    # The juror deliberates one dossier at a time; each save moves on to the next.
+    sign_in(page, base, juror)
+    page.goto(f"{base}/jurys/show/{jury.id}")
+    page.click("#btn-deliberer")
+    page.wait_for_load_state()
+    for n, decision in ((1, "Certifiée"), (2, "Non certifiée")):
+        assert f"Dossier {n} sur 2" in page.content() and f"{n - 1} / 2 décidés" in page.content()
+        page.select_option("form.form-decision select[name=decision]", label=decision)
+        with page.expect_navigation():
+            page.click("form.form-decision button[type=submit]")
+    assert "2 / 2 décidés" in page.content()
+
+    # The secretariat closes the jury and issues the certificates.
+    sign_in(page, base, sec)
+    page.goto(f"{base}/jurys/show/{jury.id}")
+    page.once("dialog", lambda d: d.accept())
+    page.click("#btn-cloturer")
+    page.wait_for_selector("#emettre-certificat")
+    page.click("#emettre-certificat")
+    page.wait_for_selector("#emettre-lettre_decision")
+    with page.expect_navigation():
+        page.click("#emettre-lettre_decision")
+    assert "(1 à enregistrer)" in page.inner_text("#btn-envoi-courriers")  # the letter
+
+    # Mailing recorded for every letter in one action; a second click records nothing twice.
+    page.select_option("#canal-envoi", index=0)
+    with page.expect_navigation():
+        page.click("#btn-envoi-courriers")
+    assert "Envoi enregistré pour" in page.content()
+    assert "(0 à enregistrer)" in page.inner_text("#btn-envoi-courriers")
+    with page.expect_navigation():
+        page.click("#btn-envoi-courriers")
+    assert "déjà enregistré" in page.content()
+
+    # One print batch of the jury's certificates.
+    with page.expect_navigation():
+        page.click("#btn-imprimer-certificats")
+    assert "/documents/lot/" in page.url
+    db.session.expire_all()
+    kinds = sorted(d.type for d in db.session.query(DocumentEmis).filter(DocumentEmis.jury_id == jury.id))
+    assert kinds == ["certificat", "lettre_decision"]
