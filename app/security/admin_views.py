@@ -41,6 +41,11 @@ def _yes_no(value) -> str:
     return "Oui" if value else "Non"
 
 
+def _count(value) -> str:
+    # FAB leaves the counters NULL until the first login (created by invitation or the demo).
+    return str(value or 0)
+
+
 def _when(value) -> str:
     return format_datetime_fr(value) if value else "—"
 
@@ -63,7 +68,8 @@ class OcUserView(UserDBModelView):
         "created_on": "Créé le", "changed_on": "Modifié le",
     }
     formatters_columns = {"roles": _roles, "active": _yes_no, "last_login": _when,
-                          "created_on": _when, "changed_on": _when}
+                          "created_on": _when, "changed_on": _when, "login_count": _count,
+                          "fail_login_count": _count}
 
     # FAB's « reset password » action (list and show): no password is set by a third party;
     # its own-account actions live in « Mon compte ».
