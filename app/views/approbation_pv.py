@@ -20,7 +20,7 @@ from app.models.document import DocumentEmis
 from app.models.jury import Jury
 from app.security import perimeter, totp
 from app.security.perimeter import current_perimetre
-from app.views.actions import AnswersRefusals, run_verb
+from app.views.actions import AnswersRefusals, load_scoped, run_verb
 from app.workflow.jury import approval
 
 PERMS = {"liste": "read", "page": "read", "pdf": "read", "approuver": "deliberate"}
@@ -40,10 +40,7 @@ def approval_form(user) -> ApprovalForm:
 
 
 def _jury(pk) -> Jury:
-    jury = perimeter.scoped_get(Jury, pk)
-    if jury is None:
-        abort(404)
-    return jury
+    return load_scoped(Jury, pk)
 
 
 def page_context(jury: Jury, user) -> dict:
