@@ -78,6 +78,20 @@ def test_calendar_last_and_next_juries_per_certificateur_for_every_role(make, db
         assert "Transitions Pro Corse" in html and "Aucun jury" in html
 
 
+def test_calendar_a_jury_closed_today_is_the_last_not_an_upcoming_one(make, db):  # R-JUR-1
+    today_jury = make.jury("CHIMIE")
+    today_jury.date_limite_inscription = today_jury.date = TODAY
+    make.jury("CHIMIE", date=TODAY + dt.timedelta(days=30), lieu="Paris")
+    db.session.commit()
+    group = {g["certificateur"]: g for g in jurys.calendar()}["CPNE des Industries Chimiques"]
+    assert today_jury in group["prochains"]  # planned for today: still to come
+    today_jury.etat, today_jury.clos_le = "clos", dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    db.session.commit()
+    group = {g["certificateur"]: g for g in jurys.calendar()}["CPNE des Industries Chimiques"]
+    assert group["dernier"] is today_jury
+    assert [j.lieu for j in group["prochains"]] == ["Paris"]
+
+
 def test_jury_defaults_capacity_and_deadline_from_the_dispositif(make, db):  # R-JUR-2 R-JUR-3
     sec = secretariat(make)
     day = TODAY + dt.timedelta(days=60)

@@ -160,7 +160,8 @@ def calendar(on: date_type | None = None) -> list[dict]:
         key = (j.dispositif_id, j.certificateur, j.region)
         g = groups.setdefault(key, {"dispositif": j.dispositif, "certificateur": j.certificateur,
                                     "region": j.region, "dernier": None, "prochains": []})
-        if j.date < day:
+        # A jury held or closed today is the last one, no longer an upcoming one.
+        if j.date < day or (j.date == day and j.etat in ("tenu", "clos")):
             g["dernier"] = j
         else:
             g["prochains"].append(j)
