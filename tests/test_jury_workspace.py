@@ -299,3 +299,30 @@ def test_two_mailing_records_at_the_same_moment_record_each_letter_once(app, mak
     lines = db.session.query(Envoi.document_id).join(DocumentEmis).filter(
         DocumentEmis.jury_id == jury_id).all()
     assert len(lines) == len(set(lines)) == expected
+
+
+def test_chemical_secretariat_registers_an_evaluated_dossier_from_the_jury_page(make, db,
+                                                                                  login_as):
+    # R-JUR-2: « prêt pour le jury » on the home is also on the jury page, where the secretariat
+    # (allowed to « Inscrire au jury » in chimie) registers it; the dossier's move runs with it.
+    jury = make.jury("CHIMIE", capacite=5)
+    c = make.dossier_pret_jury("CHIMIE")
+    assert c.statut == "en_attente_evaluation"
+    sec = make.user("secretariat", dispositif=make.ref["CHIMIE"])
+    client = login_as(sec)
+    page = open_page(client, f"/jurys/show/{jury.id}")
+    assert "Dossiers prêts pour ce jury (1)" in page.text
+    assert "Évalué, à inscrire" in page.text
+    form = page.form(id="form-inscrire-dossiers")
+    form.check("dossiers", str(c.id))
+    page = follow(client, form.submit())
+    assert f"1 dossier(s) inscrit(s) à ce jury : {c.numero}." in page.text
+    db.session.expire_all()
+    c = db.session.get(Candidature, c.id)
+    assert c.statut == "en_attente_jury"
+    assert jurys.active_inscription(c).jury_id == jury.id
+    # The CléA secretariat does not send its organismes' dossiers: not in its list.
+    clea = make.dossier_pret_jury("CLEA")
+    clea_jury = make.jury("CLEA", capacite=5)
+    clea_sec = make.user("secretariat", dispositif=make.ref["CLEA"])
+    assert clea not in jurys.ready_for_jury(P(clea_sec), clea_jury)

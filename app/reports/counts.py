@@ -89,22 +89,10 @@ def _statuses(code):
     return next(ss for c, _, ss in DASHBOARD_BUCKETS if c == code)
 
 
-def ready_from() -> tuple:
-    """The statuses a dossier leaves when it goes to the jury (« Inscrire au jury », « Présenter
-    au jury », « Envoyer en certification »): the workflow table decides."""
-    from app.workflow.engine import WORKFLOWS
-    return tuple(sorted({s for w in WORKFLOWS.values() for verb in ("submit_to_jury",
-                                                                    "send_to_certification")
-                         if verb in w.moves for s in w.moves[verb].sources}))
-
-
 def ready_for_jury():
-    """« Prêt pour le jury »: evaluated (its evaluation finalised) in a status that goes to the
-    jury next, so not registered yet — the dossiers the holder or the secretariat acts on."""
-    from app.models.evaluation import Evaluation
-    finalised = sa.exists().where(Evaluation.candidature_id == Candidature.id,
-                                  Evaluation.statut == "finalisee")
-    return sa.and_(Candidature.statut.in_(ready_from()), finalised)
+    """« Prêt pour le jury »: the workflow's criterion (evaluated, not sent yet)."""
+    from app.workflow.jury.sessions import evaluated_to_send
+    return evaluated_to_send()
 
 
 def _taken_by_a_jury():

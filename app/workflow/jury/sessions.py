@@ -41,6 +41,7 @@ from app.workflow.engine import (
     holders,
     precondition,
     record,
+    workflow_for,
     workflow_of,
 )
 from app.workflow.notifications import notify
@@ -426,22 +427,50 @@ def delete_jury(p: Perimetre, jury: Jury) -> None:
 
 
 # --- the jury workspace (issue 16 item 3) ------------------------------------------------------
+def evaluated_to_send():
+    """« Prêt pour le jury »: evaluated (its evaluation finalised) in a status whose next move
+    takes it to the jury, so not sent yet. One criterion for the home's to-do count, its list and
+    the jury page."""
+    from app.models.evaluation import Evaluation
+    from app.workflow.engine import WORKFLOWS
+    sources = sorted({s for w in WORKFLOWS.values() for verb in ENTRY_VERBS if verb in w.moves
+                      for s in w.moves[verb].sources})
+    finalised = sa.exists().where(Evaluation.candidature_id == Candidature.id,
+                                  Evaluation.statut == "finalisee")
+    return sa.and_(Candidature.statut.in_(sources), finalised)
+
+
+def sending_move(p: Perimetre, dispositif):
+    """The move by which `p` may itself send an evaluated dossier of `dispositif` to the jury
+    (the chemical secretariat's « Inscrire au jury »), or None (CléA: only its organisme sends)."""
+    from app.security import roles
+    moves = workflow_for(dispositif).moves
+    move = next((moves[v] for v in ENTRY_VERBS if v in moves), None)
+    if move is None or p.role not in move.roles:
+        return None
+    return move if not move.grant or roles.allowed(p.role, *move.grant) else None
+
+
 def ready_for_jury(p: Perimetre, jury: Jury, limit: int = 500) -> list[Candidature]:
-    """The dossiers the organiser `p` may register to `jury` from its page: of its dispositif,
-    waiting for a jury (WAITING_JURY), in `p`'s perimeter, in no jury yet, of a région the jury
-    receives; oldest sent first. Empty for anyone who does not organise the jury's dispositif.
+    """The dossiers the organiser `p` may register to `jury` from its page: of its dispositif, in
+    `p`'s perimeter, in no jury yet, of a région the jury receives, and either waiting for a jury
+    (WAITING_JURY) or evaluated and not sent yet where `p` may send it itself (its move then runs
+    with this jury); oldest first. Empty for anyone who does not organise the jury's dispositif.
     One query (candidat, certification, établissement and company are selectin-loaded); the
     région is a property of the dossier (établissement, else company), so it is checked on the
     loaded rows."""
     if not perimeter.may_organise(p, jury.dispositif_id):
         return []
+    which = Candidature.statut.in_(WAITING_JURY)
+    if sending_move(p, jury.dispositif) is not None:
+        which = sa.or_(which, evaluated_to_send())
     rows = (db.session.query(Candidature)
-            .filter(Candidature.dispositif_id == jury.dispositif_id,
-                    Candidature.statut.in_(WAITING_JURY),
+            .filter(Candidature.dispositif_id == jury.dispositif_id, which,
                     perimeter.criterion(Candidature, p, "write"),
                     ~sa.exists().where(InscriptionJury.candidature_id == Candidature.id,
                                        InscriptionJury.active.is_(True)))
-            .order_by(Candidature.envoye_le, Candidature.id).limit(limit).all())
+            .order_by(Candidature.envoye_le.is_(None), Candidature.envoye_le,
+                      Candidature.updated_on, Candidature.id).limit(limit).all())
     return [c for c in rows if _region_ok(jury.region, c)]
 
 
