@@ -64,6 +64,15 @@ def test_manager_home_shows_key_figures(app, make, db):
                         re.DOTALL)
     assert 'id="oc-chiffres"' in page.html and "Chiffres clés" in page.text
     assert "Dossiers" in page.text and "Certifiés" in page.text and figures is not None
+    # Each figure opens what it counts, a page the manager may read (not the dossier list).
+    client = sign_in(app, manager)
+    cards = re.findall(r'<div class="oc-count"><a href="([^"]+)">(\d+)<span class="sr-only"> : '
+                       r'([^<]+)</span>', open_page(client, "/").html)
+    assert {label for _, _, label in cards} == {"Dossiers", "Certifiés", "Abandonnés"}
+    for url, n, label in cards:
+        opened = open_page(client, url.replace("&amp;", "&"))
+        total = re.search(r'id="oc-total">(\d+)<', opened.html)
+        assert total is not None and total.group(1) == n, (label, url)
 
 
 def test_greeting_of_evaluator_and_jury_has_no_empty_perimeter(app, make, db):

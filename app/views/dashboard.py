@@ -62,19 +62,31 @@ def dossier_url(pk) -> str:
     return _url("DossierView.dossier", pk=pk) or f"/dossier/{pk}"
 
 
+def statistics_url(statuts=()) -> str | None:
+    """The statistics page filtered on these statuses: its total is the figure."""
+    base = _url("StatistiquesView.index")
+    args = [("statut", s) for s in statuts]
+    return f"{base}?{urlencode(args)}" if base and args else base
+
+
 def key_figures(p: Perimetre) -> list[tuple[str, int, str | None]]:
-    """The manager's figures of the perimeter (label, number, list), from the status counters:
-    one statement whatever the number of dossiers."""
+    """The manager's figures of the perimeter (label, number, where it opens), from the status
+    counters: one statement whatever the number of dossiers. Each opens the dossier list, or for
+    a role that reads no dossier (the manager) the statistics filtered the same way."""
     from app.models.statuts import ENDED_WITHOUT_TITLE
     by_status = counts.status_counts(p)
     total = sum(by_status.values())
     success = sum(n for s, n in by_status.items() if s in SUCCESS)
     abandoned = by_status.get("abandonnee", 0)
     ended = sum(n for s, n in by_status.items() if s in ENDED_WITHOUT_TITLE)
-    return [("Dossiers", total, _url("CandidatureView.list")),
+    if reads_dossiers(p):
+        everything, opens = _url("CandidatureView.list"), list_url
+    else:
+        everything, opens = statistics_url(), statistics_url
+    return [("Dossiers", total, everything),
             ("En cours", total - success - ended, None),
-            ("Certifiés", success, list_url(SUCCESS)),
-            ("Abandonnés", abandoned, list_url(["abandonnee"]))]
+            ("Certifiés", success, opens(SUCCESS)),
+            ("Abandonnés", abandoned, opens(["abandonnee"]))]
 
 
 def reads_dossiers(p: Perimetre) -> bool:

@@ -7,6 +7,7 @@ managers, the "Rapports" area to the certifier and the managers (app/security/ro
 import dataclasses
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from flask import abort, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
@@ -14,6 +15,7 @@ from flask_appbuilder.security.decorators import has_access
 from app.extensions import db
 from app.models import Certification, Dispositif, Etablissement
 from app.models.candidature import STATUTS
+from app.models.habilitation import Habilitation
 from app.models.structures import REGIONS
 from app.reports import charts
 from app.reports import statistics as stats
@@ -22,6 +24,7 @@ from app.reports.exports import send_dataset, send_export
 from app.reports.reports import DIMENSIONS, STEPS, ReportExport, chart_series, run_report
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
+from app.workflow.engine import workflow_for
 
 CHART_MAX_BARS = 30
 # The page's table stops there (the exports have every line, the totals count every dossier):
@@ -39,11 +42,17 @@ def filter_options(p) -> dict:
                                        Certification.intitule)
                       .filter(Certification.dispositif_id.in_(ids))
                       .order_by(Certification.code).all())
-    etablissements = (perimeter.scoped_query(Etablissement, p)
+    # Only the établissements that ever asked these dispositifs for a habilitation, and only
+    # these dispositifs' statuses: a filter never offers what cannot match.
+    asked = sa.exists().where(Habilitation.etablissement_id == Etablissement.id,
+                              Habilitation.dispositif_id.in_(ids))
+    etablissements = (perimeter.scoped_query(Etablissement, p).filter(asked)
                       .with_entities(Etablissement.id, Etablissement.nom)
                       .order_by(Etablissement.nom).limit(ETABLISSEMENT_CHOICES_MAX).all())
+    used = {s for d in dispositifs for s in workflow_for(d).statuses}
     return {"dispositifs": dispositifs, "certifications": certifications,
-            "etablissements": etablissements, "regions": REGIONS, "statuts": list(STATUTS)}
+            "etablissements": etablissements, "regions": REGIONS,
+            "statuts": [(code, label) for code, label in STATUTS if code in used]}
 
 
 def _query(filters, **extra) -> str:
