@@ -70,3 +70,9 @@ def test_the_network_supervisor_follows_a_pending_habilitation_request(demo):
 def test_the_metallurgy_secretariat_has_dossiers_and_a_request_to_decide(demo):
     counts = assert_counts_equal_lists(demo_client(demo, "secretariat.metallurgie"))
     assert counts["pret_jury"] == 1 and counts["evaluation_initiale"] == 1
+    client = demo_client(demo, "secretariat.metallurgie")
+    html = open_page(client, "/").html
+    found = re.search(r'id="oc-habilitations".*?<a href="([^"]+)"[^>]*>(\d+)<', html, re.DOTALL)
+    assert found and int(found.group(2)) == 1, "no request to decide on the secretariat's home"
+    listed = client.get(unescape(found.group(1))).get_data(as_text=True)
+    assert "Grenoble" in listed and "Demande d'habilitation en attente" in html

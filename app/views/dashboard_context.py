@@ -18,7 +18,8 @@ def _jurys_et_habilitations(p) -> dict:
     """Issue 16 item 11: a jury member's home lists the juries they sit in that are not closed
     (to deliberate from the jury's day on); a role reading the habilitations but not the dossiers
     (network supervisor) sees the pending requests of its perimeter, counted by the same
-    criterion as the list the count opens. Two statements at most."""
+    criterion as the list the count opens, and so does the secretariat that decides them. Two
+    statements at most."""
     import sqlalchemy as sa
     from flask import url_for
 
@@ -40,7 +41,11 @@ def _jurys_et_habilitations(p) -> dict:
             for j, count in db.session.execute(
                 sa.select(Jury, n).where(perimeter.criterion(Jury, p), Jury.etat != "clos")
                 .order_by(Jury.date, Jury.id).limit(10))]
-    if not reads_dossiers(p) and not p.unrestricted and roles.allowed(p.role, "Habilitations", "read"):
+    # The requests wait for whoever decides them (the secretariat), and are the whole follow-up of
+    # a role that reads habilitations but no dossier (the network supervisor).
+    decides = roles.allowed(p.role, "Habilitations", "decide")
+    follows = not reads_dossiers(p) and roles.allowed(p.role, "Habilitations", "read")
+    if not p.unrestricted and (decides or follows):
         total = db.session.execute(
             sa.select(sa.func.count(Habilitation.id))
             .where(perimeter.criterion(Habilitation, p), Habilitation.etat == "en_attente")).scalar()
