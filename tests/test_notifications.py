@@ -152,9 +152,12 @@ def test_notifications_cannot_be_forged_or_rewritten(db, people, login_as):  # R
     me, _ = people
     c = login_as(me)
     mine = db.session.query(Notification).filter_by(user_id=me.id, rubrique="decision_jury").one()
-    c.post("/notificationview/add", data={"rubrique": "compte", "titre": "Forgée", "contenu": "x"})
-    c.post(f"/notificationview/edit/{mine.id}", data={"rubrique": "compte", "titre": "Réécrite",
-                                                      "contenu": "x"})
+    assert c.post("/notificationview/add", data={"rubrique": "compte", "titre": "Forgée",
+                                                 "contenu": "x"}).status_code == 404
+    assert c.post(f"/notificationview/edit/{mine.id}", data={
+        "rubrique": "compte", "titre": "Réécrite", "contenu": "x"}).status_code == 404
+    listing = c.get("/notificationview/list/").get_data(as_text=True)
+    assert "/notificationview/add" not in listing and "/notificationview/edit/" not in listing
     db.session.expire_all()
     assert db.session.query(Notification).filter_by(titre="Forgée").count() == 0
     assert db.session.get(Notification, mine.id).titre == "Décision du jury du 12/03"

@@ -66,6 +66,12 @@ def test_accessibility_statement_is_public_and_honest(client):
     assert 'href="/accessibilite"' in client.get("/login/").get_data(as_text=True)
 
 
+def test_the_tab_icon_exists_for_everyone(client):
+    r = client.get("/favicon.ico")  # every browser asks; a 404 was logged on every page
+    assert r.status_code == 200 and r.mimetype == "image/svg+xml"
+    assert "<svg" in r.get_data(as_text=True)
+
+
 def test_every_page_has_lang_landmarks_one_h1_and_its_own_title(make, login_as):
     client = login_as(make.user("secretariat"))
     titles = set()

@@ -25,8 +25,8 @@ STATUTS = Choices(
     ("en_attente_evaluation_finale", "En attente d'évaluation finale"),
     ("en_attente_envoi_certification", "En attente d'envoi en certification"),
     # metallurgy
-    ("inscription", "Inscription"),
-    ("evaluation", "Évaluation"),
+    ("inscription", "Inscrit, évaluation à ouvrir"),
+    ("evaluation", "En cours d'évaluation"),
     # shared
     ("en_attente_jury", "En attente de jury"),
     ("en_attente_complement", "En attente de complément"),
@@ -327,6 +327,15 @@ class Candidature(Model):
     def financement_label(self):
         from app.seed_data.referentiels import FINANCEMENTS
         return dict(FINANCEMENTS).get(self.financement, self.financement or "")
+
+    @property
+    def origine_label(self):
+        return ORIGINES.label(self.origine) if self.origine else ""
+
+    @property
+    def decision_label(self):
+        from app.models.referentiel import DECISION_LABELS
+        return dict(DECISION_LABELS).get(self.decision, self.decision or "")
 
     @property
     def abandon_motif_label(self):

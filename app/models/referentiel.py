@@ -20,6 +20,8 @@ DECISIONS = {
     "certifie": [("certifiee", "Certifiée"), ("non_certifiee", "Non certifiée")],
     "admis": [("admis", "Admis"), ("non_admis", "Non admis")],
 }
+# Every dispositif's decisions by code (the codes never collide), for lists and exports.
+DECISION_LABELS = [pair for pairs in DECISIONS.values() for pair in pairs]
 TYPES_CERTIFICATION = Choices(
     ("CQP", "CQP"), ("CQPI", "CQPI"), ("CQPM", "CQPM"), ("CCPM", "CCPM"), ("CCPI", "CCPI"),
     ("CLEA", "CléA"),

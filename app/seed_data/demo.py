@@ -10,6 +10,13 @@ from app.security.roles import role_name
 DEMO_PASSWORD = "Demo-OpenCertif-2026!"
 
 
+def _ascii(name: str) -> str:
+    """An e-mail's local part as people write it: « Inès » → « ines »."""
+    import unicodedata
+    return (unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+            .replace(" ", "-").replace("'", ""))
+
+
 def luhn_complete(prefix: str) -> str:
     """Append the Luhn check digit to `prefix` (to build valid demo SIREN/SIRET)."""
     for d in "0123456789":
@@ -133,7 +140,7 @@ def _demo_dossiers_and_juries(disp, etabs):
         identite = {"civilite": civ, "nom_naissance": nom, "prenom": prenom,
                         "date_naissance": dt.date.fromisoformat(naissance), "ne_etranger": False,
                         "ne_outre_mer": False, "ville_naissance": ville, "code_postal_naissance": cp,
-                        "email": f"{prenom.lower()}.{nom.lower()}@demo.example.org",
+                        "email": f"{_ascii(prenom)}.{_ascii(nom)}@demo.example.org",
                         "adresse": "1 place Bellecour", "code_postal": "69002", "ville": "Lyon"}
         create_candidature(perimetre_of(user), certification=clea, identite=identite,
                            etablissement=etabs[0], statut_inscription="demandeur_emploi",
@@ -161,7 +168,7 @@ def _identite(civ, nom, prenom, naissance, ville, cp):
     return {"civilite": civ, "nom_naissance": nom, "prenom": prenom,
             "date_naissance": dt.date.fromisoformat(naissance), "ne_etranger": False,
             "ne_outre_mer": False, "ville_naissance": ville, "code_postal_naissance": cp,
-            "email": f"{prenom.lower()}.{nom.lower()}@demo.example.org",
+            "email": f"{_ascii(prenom)}.{_ascii(nom)}@demo.example.org",
             "adresse": "2 rue de la Démo", "code_postal": "69007", "ville": "Lyon"}
 
 
@@ -314,7 +321,7 @@ def _demo_jury_today(disp, employer, dossiers):
                email="helene.lambert@demo.example.org")
     for nom, prenom in (("Garnier", "Paul"), ("Chevalier", "Nadia")):
         add_member(admin, jury, "employeurs", nom=nom, prenom=prenom, organisation="CHIMIE DÉMO SA",
-                   email=f"{prenom.lower()}.{nom.lower()}@demo.example.org")
+                   email=f"{_ascii(prenom)}.{_ascii(nom)}@demo.example.org")
     juror = db.session.query(User).filter_by(username="jury").one()
     juror.profil.organisation = "CFDT"
     add_member(admin, jury, "salaries", user=juror.id, syndicat="CFDT",

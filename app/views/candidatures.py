@@ -44,8 +44,9 @@ LIST_COLUMNS = ["numero", "candidat", "certification.code", "titulaire", "statut
                 "created_on", "envoye_le", "jury_date", "courrier_label"]
 EXPORT_COLUMNS = ["numero", "candidat.nom_naissance", "candidat.nom_usage", "candidat.prenom",
                   "candidat.date_naissance", "candidat.lieu_naissance", "certification.code",
-                  "certification.intitule", "titulaire", "statut_label", "financement", "origine",
-                  "created_on", "envoye_le", "decision", "decide_le", "jury_date",
+                  "certification.intitule", "titulaire", "statut_label", "financement_label",
+                  "origine_label", "created_on", "envoye_le", "decision_label", "decide_le",
+                  "jury_date",
                   "courrier_label"]
 COLUMN_LABELS = {
     "numero": "N° de dossier", "candidat": "Candidat", "certification.code": "Certification",
@@ -56,6 +57,7 @@ COLUMN_LABELS = {
     "candidat.nom_usage": "Nom d'usage", "candidat.prenom": "Prénom",
     "candidat.date_naissance": "Date de naissance", "candidat.lieu_naissance": "Lieu de naissance",
     "financement": "Financement", "origine": "Origine", "decision": "Décision",
+    "financement_label": "Financement", "origine_label": "Origine", "decision_label": "Décision",
     "decide_le": "Date de décision", "certification": "Certification",
     "etablissement": "Établissement", "abandonne_le": "Abandonnée le",
     "abandon_motif": "Motif", "abandon_precision": "Précision",

@@ -12,11 +12,13 @@ from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import Certification, Entreprise, Etablissement
-from app.models.candidature import STATUTS, Candidat, Candidature
+from app.models.candidature import ORIGINES, STATUTS, Candidat, Candidature
 from app.models.document import COURRIER_LABELS
 from app.models.jury import InscriptionJury, Jury
+from app.models.referentiel import DECISION_LABELS
 from app.reports import sql_cells as cells
 from app.reports.exports import Export
+from app.seed_data.referentiels import FINANCEMENTS
 
 K, CERT, ETAB, ENT = (aliased(Candidat), aliased(Certification), aliased(Etablissement),
                       aliased(Entreprise))
@@ -38,11 +40,11 @@ SQL = {
     "titulaire": cells.text(sa.case((Candidature.etablissement_id.isnot(None), ETAB.nom),
                                     else_=sa.func.coalesce(ENT.raison_sociale, ""))),
     "statut_label": cells.label(Candidature.statut, STATUTS),
-    "financement": cells.code(Candidature.financement),
-    "origine": cells.code(Candidature.origine),
+    "financement_label": cells.label(Candidature.financement, FINANCEMENTS),
+    "origine_label": cells.label(Candidature.origine, ORIGINES),
     "created_on": cells.datetime(Candidature.created_on),
     "envoye_le": cells.datetime(Candidature.envoye_le),
-    "decision": cells.code(Candidature.decision),
+    "decision_label": cells.label(Candidature.decision, DECISION_LABELS),
     "decide_le": cells.date(Candidature.decide_le),
     # The active registration (one at most: uq_inscription_jury_active) and its jury, joined
     # rather than a subquery per row, which PostgreSQL runs in the leader after the parallel

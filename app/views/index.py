@@ -1,7 +1,8 @@
 """Home page: the user's starting point; and the public accessibility statement."""
-from flask import current_app, redirect
+from flask import Response, current_app, redirect
 from flask_appbuilder import IndexView, expose
 from flask_login import current_user
+from markupsafe import escape
 
 
 class HomeView(IndexView):
@@ -20,3 +21,15 @@ class HomeView(IndexView):
         in or not. The contact is the platform's (config OC_CONTACT_ACCESSIBILITE)."""
         contact = current_app.config.get("OC_CONTACT_ACCESSIBILITE")
         return self.render_template("opencertif/accessibilite.html", contact=contact)
+
+    @expose("/favicon.ico")
+    def favicon(self):
+        """The tab's icon, in the platform's primary colour (browsers ask for it on every site)."""
+        colour = current_app.config.get("OC_THEME", {}).get("primaire", "#1e4d78")
+        initial = (current_app.config.get("APP_NAME") or "O")[:1].upper()
+        svg = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+               f'<rect width="32" height="32" rx="6" fill="{colour}"/>'
+               '<text x="16" y="23" font-family="sans-serif" font-size="20" font-weight="bold" '
+               f'text-anchor="middle" fill="#fff">{escape(initial)}</text></svg>')
+        return Response(svg, mimetype="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})

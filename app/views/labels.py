@@ -36,7 +36,7 @@ LABELS = {
     "reseau": "Réseau", "national": "Réseau national", "notifier_candidatures": "Notifier chaque nouvelle candidature",
     "organisme": "Organisme", "organismes": "Organismes", "siren": "SIREN", "siret": "SIRET",
     "etablissement": "Établissement", "etablissements": "Établissements",
-    "adresse": "Adresse", "code_postal": "Code postal", "ville": "Ville", "region": "Région",
+    "adresse": "Adresse", "code_postal": "Code postal", "ville": "Ville", "region": "Région", "lieu": "Lieu",
     "contact_nom": "Contact officiel", "contact_email": "E-mail officiel", "contact_telephone": "Téléphone officiel",
     "contact_public_nom": "Contact public", "contact_public_email": "E-mail public",
     "contact_public_telephone": "Téléphone public",

@@ -23,7 +23,6 @@ class NotificationView(ScopedModelView):
                               "tout_lire": "write", "ouvrir": "read"}
     list_title = "Mes notifications"
     show_title = "Notification"
-    edit_title = "Modifier la notification"
     list_columns = ["created_on", "rubrique_label", "titre", "lu"]
     show_columns = ["created_on", "rubrique_label", "titre", "contenu", "lien", "lu"]
     search_columns = ["rubrique", "titre", "contenu", "lu"]
@@ -31,6 +30,8 @@ class NotificationView(ScopedModelView):
     base_order = ("created_on", "desc")
     export_name = "notifications"
     list_template = "opencertif/notifications.html"
+    # A notification is written by the platform: read it, mark it read, delete it; never write it.
+    exclude_route_methods = {"add", "edit", "download"}
 
     @action("marquer_lu", "Marquer comme lu", None, "fa-check")
     def marquer_lu(self, items):

@@ -65,7 +65,7 @@ def test_cqpm_journey_in_chromium(make, db, live_server, page, clock):
     page.select_option("select[name=statut_inscription]", label="Salarié")
     page.click("#enregistrer")
     page.wait_for_url(re.compile(r".*/dossier/\d+$"))
-    assert page.inner_text("#statut") == "Inscription", flashes(page)
+    assert page.inner_text("#statut") == "Inscrit, évaluation à ouvrir", flashes(page)
     dossier_url = page.url
 
     # « Ouvrir l'évaluation », then the commission's grid with the company's avis (R-EVA-8).
@@ -73,7 +73,7 @@ def test_cqpm_journey_in_chromium(make, db, live_server, page, clock):
     page.fill("#open_evaluation-date_evaluation", TODAY.isoformat())
     page.click("details[data-verb=open_evaluation] button[type=submit]")
     page.wait_for_selector(".alert-success")
-    assert page.inner_text("#statut") == "Évaluation", flashes(page)
+    assert page.inner_text("#statut") == "En cours d'évaluation", flashes(page)
     page.click("a[data-verb=enter_commission_results]")
     page.wait_for_selector("#form-evaluation")
     radios = page.locator("#form-evaluation input[type=radio][value='1']")

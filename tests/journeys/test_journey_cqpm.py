@@ -103,7 +103,7 @@ def test_cqpm_journey(app, db, make, clock):
         no_error(page)
         ids[prenom] = (int(page.url.rsplit("/", 1)[1]),
                        page.html.split("<small>", 1)[1].split("</small>", 1)[0])
-    assert counters_match_lists(adm) == {"Inscription": 2}
+    assert counters_match_lists(adm) == {"Inscrit, évaluation à ouvrir": 2}
 
     # Commission d'évaluation: Sarah acquires everything, Tom misses one competence.
     commission(adm, ids["Sarah"][0], non_acquis=0)

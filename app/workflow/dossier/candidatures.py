@@ -49,6 +49,7 @@ from app.workflow.engine import (
     secretariat_of,
     set_status,
     workflow_for,
+    workflow_of,
 )
 from app.workflow.evaluation.chimie import create_skills_evaluation
 from app.workflow.habilitations import ensure_evaluator_allowed, ensure_habilitated
@@ -440,7 +441,9 @@ def submit_to_jury(p: Perimetre, c: Candidature, commentaire=None, jury=None, **
     """Chimie / metallurgy: every evaluator input is in, the dossier waits for its jury (locked)
     and enters the one asked for or the next open one (None: it waits for an assignment)."""
     check(p, c, "submit_to_jury")
-    set_status(p, c, "submit_to_jury", "en_attente_jury", commentaire)
+    # The history says what happened (« Dossier inscrit au jury »), not the button's verb.
+    set_status(p, c, "submit_to_jury", "en_attente_jury", commentaire,
+               libelle=f"Dossier {workflow_of(c).sent}")
     c.envoye_le = utcnow()
     notify(secretariat_of(c.dispositif_id), "envoi_certification",
            f"Dossier {c.numero} présenté au jury", f"{c.candidat.nom_complet} — "
@@ -461,7 +464,9 @@ def send_to_certification(p: Perimetre, c: Candidature, commentaire=None, jury=N
     """CléA: only from a Validé evaluation (R-EVA-6); the dossier is then locked (R-WF-3) and
     enters the certificateur's next open jury (None: it waits for an assignment)."""
     check(p, c, "send_to_certification")
-    set_status(p, c, "send_to_certification", "en_attente_jury", commentaire)
+    # The history says what happened (« Dossier inscrit au jury »), not the button's verb.
+    set_status(p, c, "send_to_certification", "en_attente_jury", commentaire,
+               libelle=f"Dossier {workflow_of(c).sent}")
     c.envoye_le = utcnow()
     notify(secretariat_of(c.dispositif_id), "envoi_certification",
            f"Dossier {c.numero} envoyé en certification",
