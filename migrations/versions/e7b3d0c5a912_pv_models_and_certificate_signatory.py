@@ -6,9 +6,8 @@ Revises: c4e8a2f19b57
 Create Date: 2026-12-05 10:00:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'e7b3d0c5a912'
 down_revision = 'c4e8a2f19b57'
