@@ -85,7 +85,8 @@ def test_secretariat_edits_dispositif_settings(db, ref, secretariats, login_as):
         "duree_acquis_rncp_mois": "", "capacite_jury_defaut": "12",
         "delai_inscription_jury_jours": "10", "delai_saisie_resultats_jours": "8",
         "delai_convocation_jours": "15", "delai_recevabilite_jours": "60",
-        "delai_vae_jury_mois": "18", "delai_abandon_annees": "5", "prefixe_numero": "MC"})
+        "delai_vae_jury_mois": "18", "delai_abandon_annees": "5", "prefixe_numero": "MC",
+        "modele_pv": "metallurgie", "signataire_certificats": "Claire Morel"})
     assert r.status_code == 302, text(r)
     db.session.expire_all()
     d = db.session.get(Dispositif, disp.id)
@@ -96,6 +97,7 @@ def test_secretariat_edits_dispositif_settings(db, ref, secretariats, login_as):
     assert d.vocabulaire_decision == "valide_partiel"
     assert [code for code, _ in d.decisions] == ["valide", "partiel", "non_valide"]
     assert d.certificateur == "UIMM Centre"
+    assert d.modele_pv == "metallurgie" and d.signataire_certificats == "Claire Morel"  # issue 16
     show = text(c.get(f"/dispositifview/show/{disp.id}"))
     assert "Employeur, Secrétariat (VAE), Candidat (VAE, par le centre de certification)" in show
     assert "Validé / Partiel / Non validé" in show

@@ -22,6 +22,12 @@ DECISIONS = {
 }
 # Every dispositif's decisions by code (the codes never collide), for lists and exports.
 DECISION_LABELS = [pair for pairs in DECISIONS.values() for pair in pairs]
+# Issue 16: one PV model per dispositif; the models themselves are app/reports/pv_models.py.
+MODELES_PV = Choices(
+    ("metallurgie", "Métallurgie — Annexe 14 (origine, financement, code NACE, secteur M/HM)"),
+    ("chimie", "Industries chimiques — CQP/CQPI (parcours, évaluateur, compétences validées)"),
+    ("clea", "CléA — numéro de dossier, établissement d'évaluation, socle"),
+)
 TYPES_CERTIFICATION = Choices(
     ("CQP", "CQP"), ("CQPI", "CQPI"), ("CQPM", "CQPM"), ("CCPM", "CCPM"), ("CCPI", "CCPI"),
     ("CLEA", "CléA"),
@@ -49,6 +55,7 @@ class Dispositif(Model):
     __table_args__ = (
         STRUCTURES_EVALUATION.check("structure_evaluation", "ck_dispositif_structure"),
         VOCABULAIRES_DECISION.check("vocabulaire_decision", "ck_dispositif_vocabulaire"),
+        MODELES_PV.check("modele_pv", "ck_dispositif_modele_pv"),
         sa.CheckConstraint("capacite_jury_defaut > 0", name="ck_dispositif_capacite"),
         sa.UniqueConstraint("prefixe_numero", name="uq_dispositif_prefixe_numero"),
     )
@@ -85,6 +92,12 @@ class Dispositif(Model):
     # approval.py) unless the dispositif keeps the president's handwritten signature on paper.
     pv_signature_papier = sa.Column(sa.Boolean, nullable=False, default=False,
                                     server_default=sa.false())
+    # Issue 16: the jury's PV follows the dispositif's own model (app/reports/pv_models.py:
+    # metallurgie = Annexe 14, chimie, clea), and the certificates name the certifier's signatory
+    # beside the president of the jury.
+    modele_pv = sa.Column(sa.String(20), nullable=False, default="metallurgie",
+                          server_default="metallurgie")
+    signataire_certificats = sa.Column(sa.String(150))
     actif = sa.Column(sa.Boolean, nullable=False, default=True)
     changed_on = sa.Column(sa.DateTime, default=utcnow, onupdate=utcnow)
 

@@ -99,6 +99,31 @@ def masque(name) -> str:
     return " ".join(f"{w[0].upper()}***" for w in words)
 
 
+def feminin(person) -> bool | None:
+    """Whether a person of a document is a woman (civilité « MME »), a man (« M »), or unknown
+    (None: data frozen without a civilité). Older frozen data only holds the label."""
+    person = person or {}
+    code = str(person.get("civilite") or "").upper()
+    if not code:
+        code = {"MADAME": "MME", "MONSIEUR": "M"}.get(str(person.get("civilite_label") or "").upper(), "")
+    return {"MME": True, "M": False}.get(code)
+
+
+def accord(person, masculin: str, feminin_: str, neutre: str | None = None) -> str:
+    """The wording agreed with the person's civilité: « Né » / « Née », « déclaré admis » /
+    « déclarée admise ». The one place documents choose a gender: no « (e) » on a document.
+    Without a civilité, `neutre` when given (a wording without agreement), else the masculine."""
+    f = feminin(person)
+    if f is None and neutre is not None:
+        return neutre
+    return feminin_ if f else masculin
+
+
+def civilite(person) -> str:
+    """« Madame » / « Monsieur » before a name, or nothing when unknown."""
+    return accord(person, "Monsieur", "Madame", "")
+
+
 @cache
 def _static_text(name: str) -> str:
     return (STATIC_DIR / name).read_text(encoding="utf-8")
@@ -114,7 +139,8 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)),
                       autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(date_fr=date_fr, date_long=date_long, masque=masque)
+    env.filters.update(date_fr=date_fr, date_long=date_long, masque=masque, accord=accord,
+                       civilite=civilite)
     env.globals.update(stylesheet=stylesheet)
     return env
 

@@ -13,10 +13,9 @@ Everything else of practice 9 still holds: the PV is rendered from the same froz
 (see app/workflow/issued/data.py), loads only our static files (logo, DejaVu fonts), and the
 issued PDF is stored.
 
-render_pv() prints what the former HTML template of the PV printed: letterhead, title,
-certification code and title, jury date and place, the 9 columns of Annexe 14 (job seekers
-without company data), legend and notes (3)-(7), signature of the president, footer, and
-"page i / n". A page that continues a certification's table starts with a "(suite)" line.
+render_pv() prints: letterhead, title, certification code and title, jury date and place, the
+columns of the dispositif's PV model (app/reports/pv_models.py: Annexe 14 for the metallurgy),
+its legend and notes, signature of the president, footer, and "page i / n". A page that continues a certification's table starts with a "(suite)" line.
 """
 import io
 from functools import cache
@@ -44,6 +43,7 @@ from reportlab.platypus import (
 )
 
 from app.reports.pdf import STATIC_DIR, date_fr, dejavu
+from app.reports.pv_models import ModelePV, modele_pv, valeur
 
 PAGE = landscape(A4)
 MARGIN = 1.2 * cm          # left, right, top (the former HTML PV: @page margin 1.2cm 1.2cm 1.6cm 1.2cm)
@@ -231,57 +231,27 @@ def build(story: list, *, title: str, footer: str, st: dict, on_page_end=None) -
 
 
 # -- the procès-verbal ----------------------------------------------------------------------------
-PV_HEADER = [
-    ("Nom et Prénom du (ou des) candidat(s) <super>(3)</super>", 13),
-    ("Date et lieu de naissance du (ou des) candidat(s) <super>(4)</super>", 14),
-    ("Origine du Candidat", 8),
-    ("Dispositif de financement", 9),
-    ("Raison sociale", 19),
-    ("Code NACE", 7),
-    ("Secteur", 9),
-    ("Décision du Jury Paritaire de Délibération <super>(5)</super>", 9),
-    ("Commentaire", 12),
-]
-NOTES = [
-    ("(3) Dans ce procès-verbal, le(s) nom(s) du (ou des) candidat(s) admis ou non admis, quel "
-     "que soit le secteur concerné, doi(ven)t être porté(s)."),
-    "(4) Ville, département et pays du lieu de naissance du candidat.",
-    "(5) A : Admis, NA : Non Admis (aucune autre valeur ne doit figurer dans cette rubrique).",
-    "(6) Commentaire : CPF en cas d'abondement.",
-    ("(7) Pour les candidats demandeurs d'emploi, les éléments concernant l'entreprise (raison "
-     "sociale, adresse, code NACE, secteur) n'apparaissent pas."),
-]
+# Its columns, title, legend and notes are the model's of the dispositif (app/reports/pv_models.py).
+def _pv_row(modele: ModelePV, c: dict, widths: list[float], st: dict) -> list[str]:
+    return [wrap_text(valeur(col, c), st["bold"] if col.gras else st["regular"], w)
+            for col, w in zip(modele.colonnes, widths)]
 
 
-PV_CENTRED = (2, 3, 5, 6, 7)   # origine, financement, code NACE, secteur, decision (td.code)
+def _pv_columns(modele: ModelePV, st: dict) -> list:
+    out = [("FONTNAME", (0, 1), (-1, -1), st["regular"])]
+    for i, col in enumerate(modele.colonnes):
+        if col.gras:
+            out.append(("FONTNAME", (i, 1), (i, -1), st["bold"]))
+        if col.centre:
+            out.append(("ALIGN", (i, 1), (i, -1), "CENTER"))
+    return out
 
 
-def _pv_row(c: dict, widths: list[float], st: dict) -> list[str]:
-    de = c.get("origine") == "DE"
-    naissance = f"{date_fr(c.get('date_naissance'))} à {c.get('ville_naissance') or ''}"
-    if c.get("departement_naissance"):
-        naissance += f" ({c['departement_naissance']})"
-    naissance += f", {c.get('pays_naissance') or ''}"
-    entreprise = secteur = nace = ""
-    if not de:
-        entreprise = str(c.get("raison_sociale") or "")
-        if c.get("adresse_entreprise"):
-            entreprise += f"\n{c['adresse_entreprise']}"
-        nace = c.get("code_nace")
-        secteur = str(c.get("secteur") or "")
-        if c.get("secteur") == "HM" and c.get("branche"):
-            secteur += f" ({c['branche']})"
-    values = [f"{str(c.get('nom') or '').upper()} {c.get('prenom') or ''}", naissance,
-              c.get("origine"), c.get("financement"), entreprise, nace, secteur,
-              c.get("decision"), c.get("commentaire")]
-    return [wrap_text(v, st["bold"] if i == 7 else st["regular"], w)
-            for i, (v, w) in enumerate(zip(values, widths))]
-
-
-def _pv_columns(st: dict) -> list:
-    return ([("FONTNAME", (0, 1), (-1, -1), st["regular"]),
-             ("FONTNAME", (7, 1), (7, -1), st["bold"])]
-            + [("ALIGN", (i, 1), (i, -1), "CENTER") for i in PV_CENTRED])
+def _paritaire(text: str, jury: dict) -> str:
+    """« Procès-Verbal du jury paritaire de délibération » only when the jury seats a union."""
+    paritaire = jury.get("paritaire", True)
+    return text.format(paritaire="paritaire " if paritaire else "",
+                       Paritaire="Paritaire " if paritaire else "")
 
 
 def verification(context: dict, st: dict):
@@ -307,8 +277,8 @@ def closing(context: dict, st: dict) -> list:
     for it under the name) beside the verification block."""
     jury = context["jury"]
     lines = [f"Fait à {esc(jury.get('lieu'))}, le {date_fr(jury.get('date'))}",
-             "Le Président du Jury" + (" Paritaire" if jury.get("paritaire", True) else "")
-             + " de Délibération", f"<b>{esc(jury.get('president'))}</b>"]
+             esc(_paritaire(modele_pv(context.get("modele_pv")).president, jury)),
+             f"<b>{esc(jury.get('president'))}</b>"]
     # Issue 19 item 3: approved in the platform (app/workflow/jury/approval.py) instead of a
     # handwritten signature, unless the dispositif keeps paper (no key: PVs issued before).
     from app.reports.pv_approval_page import approval_lines
@@ -322,11 +292,12 @@ def render_pv(context: dict) -> bytes:
     """The PV of `context` (documents_data: jury, sections, financements, emetteur, numero) as
     PDF bytes. A section may say it continues another (suite, fin, total: optional keys)."""
     st = styles(True)  # PDF/A: the embedded DejaVu Sans only
+    modele = modele_pv(context.get("modele_pv"))
     jury, emetteur = context["jury"], context.get("emetteur") or {}
     jour = date_fr(jury.get("date"))
     width = PAGE[0] - 2 * MARGIN
-    widths = [width * w / 100 for _, w in PV_HEADER]
-    header = [Paragraph(text, st["th"]) for text, _ in PV_HEADER]
+    widths = [width * col.largeur / 100 for col in modele.colonnes]
+    header = [Paragraph(col.titre, st["th"]) for col in modele.colonnes]
     state = {"section": None, "page": 0}
     suites = []
     story = []
@@ -343,8 +314,7 @@ def render_pv(context: dict) -> bytes:
             total = section.get("total", len(candidats))
             story += [
                 entete(emetteur, st),
-                Paragraph("Procès-Verbal du jury " + ("paritaire " if jury.get("paritaire", True)
-                                                      else "") + "de délibération", st["h1"]),
+                Paragraph(esc(_paritaire(modele.titre, jury)), st["h1"]),
                 Paragraph(f"Certification professionnelle : {esc(cert.get('code'))}",
                           st["centre_gras"]),
                 Paragraph(f"« {esc(str(cert.get('intitule') or '').upper())} »", st["centre_gras"]),
@@ -353,17 +323,17 @@ def render_pv(context: dict) -> bytes:
             ]
         else:
             story.append(Paragraph(suite, st["petit"]))
-        story.append(grille(header, [_pv_row(c, widths, st) for c in candidats], widths,
-                            _pv_columns(st)))
+        story.append(grille(header, [_pv_row(modele, c, widths, st) for c in candidats],
+                            widths, _pv_columns(modele, st)))
         if section.get("fin", True):
             financements = " ; ".join(f"<b>{esc(code)}</b> {esc(label)}"
                                       for code, label in context.get("financements") or [])
+            legende = ([Paragraph(modele.legende.format(financements=financements), st["petit"])]
+                       if modele.legende else [])
             story.append(KeepTogether([
                 Spacer(1, 5),
-                Paragraph("Origine : SL (Salarié), DE (Demandeur d'Emploi) <super>(7)</super>. "
-                          "Secteur : M (Métaux), HM (Hors métaux, dans ce cas, préciser la "
-                          f"branche). Dispositif de financement : {financements}.", st["petit"]),
-                Paragraph("<br/>".join(esc(n) for n in NOTES), st["petit"]),
+                *legende,
+                Paragraph("<br/>".join(esc(n) for n in modele.notes), st["petit"]),
                 Spacer(1, 8),
                 *closing(context, st),
             ]))

@@ -39,9 +39,18 @@ def _get_or_create(model, keys, **values):
     return row
 
 
+DEMO_SIGNATAIRES = {"CHIMIE": "Hélène Garnier", "CLEA": "Sophie Aubert",
+                    "METALLURGIE": "Claire Morel"}
+
+
 def load_demo() -> list[tuple[str, str, str]]:
     """Create the demo data; returns (login, role label, perimeter) of each demo account."""
     disp = {d.code: d for d in db.session.query(Dispositif)}
+    # Issue 16: the demo certificates name the certifier's signatory beside the jury's president
+    # (fictitious names, kept when a secretariat has set its own).
+    for code, name in DEMO_SIGNATAIRES.items():
+        if code in disp and not disp[code].signataire_certificats:
+            disp[code].signataire_certificats = name
     reseau = _get_or_create(Reseau, {"nom": "Réseau Démo Formation"}, national=True)
     autre_reseau = _get_or_create(Reseau, {"nom": "Réseau Démo Ouest"})
     org1 = _get_or_create(Organisme, {"siren": luhn_complete("90000001")}, nom="FORMAPRO DÉMO", reseau=reseau)

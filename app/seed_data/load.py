@@ -9,15 +9,18 @@ DISPOSITIFS = [
     {"code": "CHIMIE", "nom": "CQP des Industries Chimiques", "certificateur": "CPNE des Industries Chimiques",
          "structure_evaluation": "competences", "vocabulaire_decision": "valide_partiel",
          "createurs": "employeur,secretariat", "duree_acquis_mois": 60, "duree_acquis_rncp_mois": None,
-         "capacite_jury_defaut": 30, "prefixe_numero": "CQP", "jury_paritaire": True},
+         "capacite_jury_defaut": 30, "prefixe_numero": "CQP", "jury_paritaire": True,
+         "modele_pv": "chimie"},
     {"code": "CLEA", "nom": "CléA", "certificateur": "Certif Pro", "structure_evaluation": "domaines_clea",
          "vocabulaire_decision": "certifie", "createurs": "etablissement", "duree_acquis_mois": None,
-         "capacite_jury_defaut": 50, "prefixe_numero": "CLEA", "jury_paritaire": False},
+         "capacite_jury_defaut": 50, "prefixe_numero": "CLEA", "jury_paritaire": False,
+         "modele_pv": "clea"},
     {"code": "METALLURGIE", "nom": "CQPM / CCPM de la Métallurgie",
          "certificateur": "UIMM territoriale — centre de certification", "structure_evaluation": "blocs",
          "vocabulaire_decision": "admis", "createurs": "employeur,etablissement,candidat",
          "duree_acquis_mois": 24, "duree_acquis_rncp_mois": 60, "capacite_jury_defaut": 30,
-         "prefixe_numero": "MC", "lettre_gtp": True, "jury_paritaire": True},
+         "prefixe_numero": "MC", "lettre_gtp": True, "jury_paritaire": True,
+         "modele_pv": "metallurgie"},
 ]
 
 

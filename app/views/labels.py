@@ -31,6 +31,8 @@ LABELS = {
     "lettre_gtp": "Lettre au GTP « Certifications » après chaque jury",
     "pv_signature_papier": "Procès-verbal signé sur papier par le président (sinon approuvé "
                            "par le jury dans la plateforme)",
+    "modele_pv": "Modèle du procès-verbal du jury",
+    "signataire_certificats": "Signataire des certificats pour le certificateur (nom et prénom)",
     "id_client_cdc": "Identifiant client Caisse des Dépôts", "id_contrat_cdc": "Identifiant contrat Caisse des Dépôts",
     "actif": "Actif", "changed_on": "Modifié le", "created_on": "Créé le",
     "reseau": "Réseau", "national": "Réseau national", "notifier_candidatures": "Notifier chaque nouvelle candidature",

@@ -7,6 +7,7 @@ from app.formats import FormatError, check_bloc_code, check_certification_code, 
 from app.models import Bloc, Certification, Competence, Dispositif, Passerelle
 from app.models.referentiel import (
     CREATEURS,
+    MODELES_PV,
     STRUCTURES_EVALUATION,
     TYPES_CERTIFICATION,
     VOCABULAIRES_DECISION,
@@ -38,7 +39,8 @@ class DispositifView(ScopedModelView):
                 "duree_acquis_rncp_mois", "capacite_jury_defaut", "delai_inscription_jury_jours",
                 "delai_saisie_resultats_jours", "delai_convocation_jours", "jury_paritaire",
                 "delai_recevabilite_jours", "delai_vae_jury_mois", "delai_abandon_annees",
-                "prefixe_numero", "lettre_gtp", "pv_signature_papier", "id_client_cdc",
+                "prefixe_numero", "lettre_gtp", "pv_signature_papier", "modele_pv",
+                "signataire_certificats", "id_client_cdc",
                 "id_contrat_cdc"]
     add_columns = ["code", "nom", "certificateur"] + settings
     edit_columns = ["nom", "certificateur"] + settings
@@ -48,11 +50,13 @@ class DispositifView(ScopedModelView):
     formatters_columns = {
         "vocabulaire_decision": VOCABULAIRES_DECISION.label,
         "structure_evaluation": STRUCTURES_EVALUATION.label,
+        "modele_pv": MODELES_PV.label,
         "createurs": lambda v: ", ".join(CREATEURS.label(c) for c in (v or "").split(",") if c),
     }
     _extra = {
         "structure_evaluation": choice_field(LABELS["structure_evaluation"], STRUCTURES_EVALUATION),
         "vocabulaire_decision": choice_field(LABELS["vocabulaire_decision"], VOCABULAIRES_DECISION),
+        "modele_pv": choice_field(LABELS["modele_pv"], MODELES_PV),
         "createurs": _CreateursField(LABELS["createurs"], choices=list(CREATEURS),
                                      description="R-DIS-2 : acteurs autorisés à créer un dossier"),
     }

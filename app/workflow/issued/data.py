@@ -5,21 +5,25 @@ The jury code builds these dicts from real juries; every date may be a `date` or
 certificat (certificat_cqpm|certificat_bloc|certificat_cqpi|certificat_ccpm|certificat_ccpi|
             parchemin_cqp|certificat_clea):
     titulaire {prenom, nom, date_naissance, ville_naissance, departement_naissance?, pays_naissance?,
-               civilite_label?, adresse_lignes? [str]}
+               civilite? M|MME, civilite_label?, adresse_lignes? [str]}
     certification {type, code, intitule, niveau?, rncp_code?, date_enregistrement_rncp?, rs_code?}
     jury {date, lieu, president}
     bloc {code, intitule}                 (certificat_bloc only)
     domaines [{code, intitule}]           (certificat_clea)
     passerelles [{certification_autre, autre_branche, nature}]   (parchemin_cqp, R-DEC-5)
-    signataire_branche?, branche?, emetteur? {nom, dispositif, adresse?}
+    signataire_branche? (the dispositif's signataire_certificats), branche?,
+    emetteur? {nom, dispositif, adresse?}
 lettre_decision (lettre_non_admission|lettre_validation_partielle), R-DEC-4:
     titulaire (as above, with adresse_lignes), certification, jury,
     acquis [{code, intitule}]             blocs if the certification is in the RNCP, else competences
     acquis_nature? "blocs"|"competences", duree_acquis_mois?   (completed from the dispositif)
-pv (R-DOC-1): jury {date, lieu, president}, sections [{certification {code, intitule},
-    candidats [{nom, prenom, date_naissance, ville_naissance, departement_naissance, pays_naissance,
-                origine SL|DE, financement, raison_sociale, adresse_entreprise, code_nace,
-                secteur M|HM, branche, decision A|NA, commentaire}]}]
+pv (R-DOC-1): jury {date, lieu, president}, modele_pv? (the dispositif's), sections
+    [{certification {code, intitule},
+      candidats [{nom, prenom, date_naissance, ville_naissance, departement_naissance, pays_naissance,
+                  decision, commentaire, and the keys of the model's columns: metallurgie
+                  origine SL|DE, financement, raison_sociale, adresse_entreprise, code_nace,
+                  secteur M|HM, branche, decision A|NA; chimie parcours, evaluateur,
+                  competences; clea numero, etablissement, socle}]}]
 emargement (R-DOC-2): jury {date, lieu?, president, qualite_president}, organisateur?,
     certifications [{code, intitule, nombre_candidats}], membres [{nom?, prenom?, organisation, qualite?}]
 lettre_gtp (R-DOC-3): jury {date, lieu}, certifications [{code, intitule}],
@@ -30,6 +34,8 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 
 from app.errors import RuleViolation
+from app.reports.pv_models import DEFAUT as PV_DEFAUT
+from app.reports.pv_models import modele_pv
 from app.seed_data.referentiels import FINANCEMENTS
 
 MODELES = {
@@ -99,11 +105,12 @@ def normalise(type_: str, modele: str, data: dict, dispositif, jury_id=None) -> 
             _require(out, path, "R-DOC-4")
         if modele == "certificat_bloc":
             _require(out, "bloc.code", "R-DOC-4")
+        out.setdefault("signataire_branche", getattr(dispositif, "signataire_certificats", None) or "")
         out["titulaire"] = {"ville_naissance": "", **out["titulaire"]}
     elif type_ == "lettre_decision":
         _letter(out, dispositif)
     elif type_ == "pv":
-        _pv(out)
+        _pv(out, dispositif)
     elif type_ == "emargement":
         for path in ("jury.date", "jury.president", "certifications"):
             _require(out, path, "R-DOC-2")
@@ -133,33 +140,43 @@ def _letter(out: dict, dispositif):
     out.setdefault("lien_passeport", LIEN_PASSEPORT)
 
 
-def _pv(out: dict):
-    """R-DOC-1: decision A or NA only; job seekers (DE) have no company columns."""
+def _pv(out: dict, dispositif):
+    """R-DOC-1 for the metallurgy (decision A or NA only, no company for a job seeker), and each
+    dispositif's own PV model (app/reports/pv_models.py), whose code is frozen with the data."""
     if "sections" not in out and "candidats" in out:
         out["sections"] = [{"certification": out.pop("certification"),
                             "candidats": out.pop("candidats")}]
     for path in ("jury.date", "jury.lieu", "jury.president", "sections"):
         _require(out, path, "R-DOC-1")
+    modele = modele_pv(out.setdefault("modele_pv", getattr(dispositif, "modele_pv", None)
+                                      or PV_DEFAUT))
+    keys = set(PV_COLUMNS) | set(modele.cles())
     sections = []
     for section in out["sections"]:
         _require(section, "certification.code", "R-DOC-1")
         rows = []
         for c in section.get("candidats") or []:
-            row = {key: ("" if c.get(key) is None else c.get(key)) for key in PV_COLUMNS}
-            who = f"{row['nom']} {row['prenom']}".strip()
-            if row["decision"] not in ("A", "NA"):
-                raise RuleViolation(f"Décision « {row['decision']} » pour {who} : le procès-verbal "
-                                    "n'admet que A (admis) ou NA (non admis).", "R-DOC-1")
-            if row["origine"] not in ("SL", "DE"):
-                raise RuleViolation(f"Origine du candidat {who} : SL ou DE.", "R-DOC-1")
-            if row["financement"] and row["financement"] not in FINANCEMENT_CODES:
-                raise RuleViolation(f"Dispositif de financement inconnu pour {who}.", "R-DOC-1")
-            if row["origine"] == "DE":
-                row.update({key: "" for key in COMPANY_COLUMNS})
-            rows.append(row)
+            row = {key: ("" if c.get(key) is None else c.get(key)) for key in keys | set(c)}
+            rows.append(_pv_row(modele, row))
         sections.append({"certification": section["certification"], "candidats": rows})
     out["sections"] = sections
     out["financements"] = [list(pair) for pair in FINANCEMENTS]
+
+
+def _pv_row(modele, row: dict) -> dict:
+    who = f"{row['nom']} {row['prenom']}".strip()
+    if modele.decisions and row["decision"] not in modele.decisions:
+        raise RuleViolation(f"Décision « {row['decision']} » pour {who} : le procès-verbal "
+                            f"n'admet que {' ou '.join(modele.decisions)}.", "R-DOC-1")
+    if not row["decision"]:
+        raise RuleViolation(f"Décision manquante pour {who}.", "R-DOC-1")
+    if "origine" in modele.cles() and row["origine"] not in ("SL", "DE"):
+        raise RuleViolation(f"Origine du candidat {who} : SL ou DE.", "R-DOC-1")
+    if row["financement"] and row["financement"] not in FINANCEMENT_CODES:
+        raise RuleViolation(f"Dispositif de financement inconnu pour {who}.", "R-DOC-1")
+    if modele.sans_entreprise_pour_de and row["origine"] == "DE":
+        row.update({key: "" for key in COMPANY_COLUMNS})
+    return row
 
 
 def _gtp(out: dict, dispositif, jury_id):

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models.candidature import Candidat, Candidature
 from app.models.jury import AttributionCertification, InscriptionJury, Jury
 from app.models.statuts import SUCCESS
+from app.reports.pv_models import modele_pv
 from app.security.perimeter import Perimetre
 from app.workflow.issued import documents as issued
 from app.workflow.issued.data import MODELES, certificate_template, jury_pieces
@@ -47,7 +48,8 @@ def titulaire_data(person: Candidat) -> dict:
             "departement_naissance": "" if person.ne_etranger else _departement(
                 person.code_postal_naissance),
             "pays_naissance": person.pays_naissance if person.ne_etranger else "France",
-            "civilite_label": person.civilite_label, "adresse_lignes": lines}
+            "civilite": person.civilite, "civilite_label": person.civilite_label,
+            "adresse_lignes": lines}
 
 
 def certification_data(cert) -> dict:
@@ -64,12 +66,17 @@ def _published(jury: Jury) -> list[InscriptionJury]:
 
 
 def pv_data(jury: Jury) -> dict:
-    """R-DOC-1: one section per certification; decision A or NA only; no company for a DE."""
+    """R-DOC-1: one section per certification, each row holding what every PV model may print
+    (app/reports/pv_models.py); the dispositif's model says which columns show and how the
+    decision reads (A / NA for the metallurgy, the dispositif's word otherwise)."""
+    modele = modele_pv(jury.dispositif.modele_pv)
+    labels = dict(jury.dispositif.decisions)
     sections: dict[int, dict] = {}
     for ins in _published(jury):
         c: Candidature = ins.candidature
         person, ent = c.candidat, c.entreprise
         origine = c.origine or ("DE" if c.statut_inscription == "demandeur_emploi" else "SL")
+        evaluateur = c.evaluateur
         row = {**{k: titulaire_data(person)[k] for k in ("prenom", "date_naissance",
                                                          "ville_naissance", "departement_naissance",
                                                          "pays_naissance")},
@@ -79,9 +86,21 @@ def pv_data(jury: Jury) -> dict:
                                               if x) if ent else "",
                "code_nace": ent.naf if ent else "", "secteur": ent.secteur if ent else "",
                "branche": ent.branche if ent else "",
-               "decision": "A" if ins.decision in SUCCESS else "NA",
+               "decision": modele.decision(ins.decision in SUCCESS,
+                                           labels.get(ins.decision, ins.decision or "")),
                # (6) of Annexe 14: « CPF en cas d'abondement ».
-               "commentaire": "CPF" if (c.financement or "").startswith("CPF") else ""}
+               "commentaire": "CPF" if (c.financement or "").startswith("CPF") else "",
+               # The chemical industries' PV (seeds 000/001) and CléA's (seed 003).
+               "numero": c.numero, "parcours": c.parcours or ("VAE" if c.vae else ""),
+               "evaluateur": (f"{evaluateur.first_name} {evaluateur.last_name}".strip()
+                              if evaluateur is not None else ""),
+               "competences": (f"{len(ins.competences_acquises or [])} / "
+                               f"{len(c.certification.competences)}"
+                               if c.certification.competences else ""),
+               "etablissement": c.etablissement.nom if c.etablissement else "",
+               "socle": (f"Contextualisé ({c.branche_delegataire})" if c.socle_contextualise
+                         and c.branche_delegataire else
+                         "Contextualisé" if c.socle_contextualise else "Standard")}
         section = sections.setdefault(c.certification_id, {
             "certification": {"code": c.certification.code,
                               "intitule": c.certification.intitule}, "candidats": []})
@@ -91,6 +110,7 @@ def pv_data(jury: Jury) -> dict:
     # Issue 19 item 3: approved by the jury in the platform (no handwriting room on the draft)
     # unless the dispositif keeps the paper signature; frozen so the PV renders the same again.
     return {"jury": jury_data(jury), "sections": list(sections.values()),
+            "modele_pv": modele.code,
             "approbation_plateforme": not jury.dispositif.pv_signature_papier}
 
 
