@@ -47,7 +47,8 @@ PERMS = {
     **READ_WRITE, "composition": "read", "ajouter_membre": "write", "retirer_membre": "write",
     "votant": "write", "designations": "write", "convoquer": "write", "affecter": "write",
     "retirer_dossier": "write", "cloturer": "write", "deliberation": "deliberate",
-    "decision": "deliberate", "deliberer": "deliberate", "brouillon": "deliberate", "complement": "deliberate", "piece": "deliberate",
+    "decision": "deliberate", "deliberer": "deliberate", "brouillon": "deliberate",
+    "complement": "deliberate", "piece": "deliberate",
     "feuille": "read", "emettre": "write", "inscrire_dossiers": "write",
     "imprimer_certificats": "write", "envoi_courriers": "write",
 }

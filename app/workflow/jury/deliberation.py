@@ -5,7 +5,7 @@ attributed (R-DEC-3), passerelle information (R-DEC-5).
 Public verbs:
   propose_decision(ins)                          the proposal from the evaluation (R-DEC-1)
   record_decision(p, ins, decision, acquis=None, commentaire=None)
-  save_draft(p, ins, decision, acquis, commentaire)  the form as typed, kept until recorded
+  save_draft(p, ins, decision, acquis, commentaire, version)  the form as typed (issue 16)
   request_complement(p, ins, commentaire)        CléA (R-WF-4)
   close_jury(p, jury)                            publishes every decision the same day (R-JUR-9)
 The documents of a closed jury (PV, certificates, letters) are issued from its frozen decisions by
