@@ -239,6 +239,27 @@ class InscriptionJury(Model):
         return dict(self.jury.dispositif.decisions).get(self.decision, self.decision)
 
 
+class BrouillonDecision(Model):
+    """What one user is typing in a dossier's decision form, saved as he types (issue 16 item 1):
+    shown again when he comes back, deleted once a decision is recorded or the jury closes. Not a
+    decision: nothing reads it but the deliberation page of its author."""
+
+    __tablename__ = "brouillon_decision"
+    __table_args__ = (
+        # One draft per user and dossier; the page reads a user's drafts of its rows at once.
+        sa.UniqueConstraint("inscription_id", "user_id", name="uq_brouillon_decision"),
+    )
+    id = sa.Column(sa.Integer, primary_key=True)
+    inscription_id = sa.Column(sa.ForeignKey("inscription_jury.id", ondelete="CASCADE"),
+                               nullable=False)
+    user_id = sa.Column(sa.ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False)
+    decision = sa.Column(sa.String(20))
+    # None when the form had no competences to tick (CléA); else the ids ticked.
+    competences_acquises = sa.Column(sa.JSON)
+    commentaire = sa.Column(sa.Text)
+    enregistre_le = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+
+
 class AcquisCompetence(Model):
     """R-DEC-2: a competence the jury declared acquired, kept for the candidate and certification
     until `valable_jusqu_au` (None: permanently, unless the referential changes)."""

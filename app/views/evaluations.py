@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import Bloc
 from app.models.evaluation import AVIS_ENTREPRISE
 from app.security.perimeter import current_perimetre
+from app.views import brouillons
 from app.views.actions import run_verb
 from app.views.candidature_forms import FormationForm
 from app.views.dossier import load
@@ -57,6 +58,11 @@ def _errors(ev, typed, error) -> dict:
     return out
 
 
+def _grid_evaluation(c, wf):
+    """The evaluation the grid shows and saves: CléA's one in progress, else the latest."""
+    return ev_wf.in_progress(c) if wf.key == "domaines_clea" else ev_wf.latest(c)
+
+
 def _clea_groups(ev):
     groups = {}
     for r in ev.resultats:
@@ -68,7 +74,8 @@ class EvaluationView(BaseView):
     route_base = "/evaluation"
     default_view = "saisie"
     class_permission_name = "Candidatures"
-    method_permission_name = {"saisie": "read", "nouvelle": "read", "formation": "read"}
+    method_permission_name = {"saisie": "read", "brouillon": "read", "nouvelle": "read",
+                              "formation": "read"}
 
     @expose("/<int:pk>", methods=["GET", "POST"])
     @has_access
@@ -83,7 +90,7 @@ class EvaluationView(BaseView):
     def _render(self, c, p, wf, typed=None, error=None, draft_saved=False, lost_file=None):
         """The grid; after a refusal, `typed` (the posted form) fills it again and `error` sits
         next to its field, so nothing typed is lost (issue 16 item 1)."""
-        ev = ev_wf.in_progress(c) if wf.key == "domaines_clea" else ev_wf.latest(c)
+        ev = _grid_evaluation(c, wf)
         added = self._refresh(ev) if typed is None else []
         verb = {"competences": "enter_results", "domaines_clea": "save_evaluation",
                 "blocs": "enter_commission_results"}[wf.key]
@@ -126,7 +133,7 @@ class EvaluationView(BaseView):
     def _post(self, c, p, wf):
         form = request.form
         finalise = form.get("finaliser") == "1"
-        ev = ev_wf.in_progress(c) if wf.key == "domaines_clea" else ev_wf.latest(c)
+        ev = _grid_evaluation(c, wf)
         if ev is None:
             abort(404)
         upload = request.files.get("fichier")
@@ -162,6 +169,21 @@ class EvaluationView(BaseView):
         if finalise:
             return redirect(url_for("DossierView.dossier", pk=c.id, onglet="evaluations"))
         return redirect(url_for("EvaluationView.saisie", pk=c.id))
+
+    @expose("/<int:pk>/brouillon", methods=["POST"])
+    @has_access
+    def brouillon(self, pk):
+        """The grid as typed, posted by the page's script while the user types (issue 16 item
+        1): saved by the same verb as « Enregistrer », never finalised; files are sent by the
+        buttons only. JSON answer for the status line."""
+        c = load(pk)
+        wf = transitions.workflow_of(c)
+        ev = _grid_evaluation(c, wf)
+        if ev is None:
+            abort(404)
+        done = run_verb(self._save, current_perimetre(), c, wf, ev, request.form, False,
+                        quiet=True)
+        return brouillons.answer(done)
 
     @staticmethod
     def _save(p, c, wf, ev, form, finalise):

@@ -29,6 +29,7 @@ from app.reports.exports import send_dataset
 from app.reports.feuille_decision import FeuilleDecisionExport, anonymous, feuille_pdf
 from app.security import perimeter
 from app.security.perimeter import PerimeterFilter, current_perimetre
+from app.views import brouillons
 from app.views.actions import load_scoped, run_verb, show_violation
 from app.views.base import READ_WRITE, ScopedModelView
 from app.views.labels import labels
@@ -36,6 +37,7 @@ from app.workflow import engine as engine_wf
 from app.workflow.engine import dossier_link
 from app.workflow.jury import composition as composition_wf
 from app.workflow.jury import deliberation as deliberation_wf
+from app.workflow.jury import drafts as drafts_wf
 from app.workflow.jury import registration as registration_wf
 from app.workflow.jury import sessions as wf
 from app.workflow.jury.composition import AlreadyDone, convocation_changes, reconvene_on_change
@@ -45,7 +47,8 @@ PERMS = {
     **READ_WRITE, "composition": "read", "ajouter_membre": "write", "retirer_membre": "write",
     "votant": "write", "designations": "write", "convoquer": "write", "affecter": "write",
     "retirer_dossier": "write", "cloturer": "write", "deliberation": "deliberate",
-    "decision": "deliberate", "deliberer": "deliberate", "complement": "deliberate", "piece": "deliberate",
+    "decision": "deliberate", "deliberer": "deliberate", "brouillon": "deliberate",
+    "complement": "deliberate", "piece": "deliberate",
     "feuille": "read", "emettre": "write", "inscrire_dossiers": "write",
     "imprimer_certificats": "write", "envoi_courriers": "write",
 }
@@ -320,7 +323,7 @@ class JuryView(ScopedModelView):
         Suivant » and how many are decided (issue 16 item 3)."""
         return self._deliberation(self._jury(pk), n=n)
 
-    def _item(self, ins, typed):
+    def _item(self, ins, typed, draft=None):
         from app.workflow.evaluation.commission import blocs_acquis
         c = ins.candidature
         proposal = propose_decision(ins)
@@ -336,7 +339,14 @@ class JuryView(ScopedModelView):
             "error": None,
             "pieces": [d for d in c.documents if d.type_piece in PIECES_JURY],
             "complement": "request_complement" in engine_wf.workflow_of(c).moves,
+            "draft": None, "version": deliberation_wf.decision_version(ins),
         }
+        if draft is not None:  # what this user was typing, saved as he typed (issue 16 item 1)
+            item.update(draft=brouillons.saved_text(draft.enregistre_le),
+                        decision=draft.decision or item["decision"],
+                        commentaire=draft.commentaire or "")
+            if draft.competences_acquises is not None:
+                item["acquis"] = set(draft.competences_acquises)
         if typed is not None and typed["ins"] == ins.id:
             item.update(decision=typed["decision"], acquis=typed["acquis"],
                         commentaire=typed["commentaire"], error=typed["error"],
@@ -359,7 +369,8 @@ class JuryView(ScopedModelView):
             shown = [rows[position - 1]]
         else:
             shown = rows
-        items = [self._item(ins, typed) for ins in shown]
+        mine = drafts_wf.drafts_of(p.user_id, [ins.id for ins in shown])
+        items = [self._item(ins, typed, mine.get(ins.id)) for ins in shown]
         return self.render_template("jurys/deliberation.html", jury=jury, items=items,
                                     refused=typed, position=position, total=len(rows),
                                     decided=sum(1 for ins in rows if ins.decision),
@@ -400,6 +411,18 @@ class JuryView(ScopedModelView):
             return redirect(url_for("JuryView.deliberer", pk=ins.jury_id,
                                     n=position + 1 if done else position))
         return redirect(url_for("JuryView.deliberation", pk=ins.jury_id) + f"#ins-{ins.id}")
+
+    @expose("/brouillon/<ins_id>", methods=["POST"])
+    @has_access
+    def brouillon(self, ins_id):
+        """The decision form as typed, posted by the page's script while the user types: saved
+        as his draft of this dossier (JSON answer for the status line)."""
+        ins = self._inscription(ins_id)
+        form = request.form
+        done = run_verb(deliberation_wf.save_draft, current_perimetre(), ins,
+                        form.get("decision", ""), form.getlist("acquis"), form.get("commentaire"),
+                        version=form.get("version_decision", ""), quiet=True)
+        return brouillons.answer(done, done.result.enregistre_le if done else None)
 
     @expose("/complement/<ins_id>", methods=["POST"])
     @has_access

@@ -5,6 +5,7 @@ attributed (R-DEC-3), passerelle information (R-DEC-5).
 Public verbs:
   propose_decision(ins)                          the proposal from the evaluation (R-DEC-1)
   record_decision(p, ins, decision, acquis=None, commentaire=None)
+  save_draft(p, ins, decision, acquis, commentaire, version)  the form as typed (issue 16)
   request_complement(p, ins, commentaire)        CléA (R-WF-4)
   close_jury(p, jury)                            publishes every decision the same day (R-JUR-9)
 The documents of a closed jury (PV, certificates, letters) are issued from its frozen decisions by
@@ -28,6 +29,7 @@ from app.security.perimeter import Perimetre
 from app.workflow.dossier import candidatures
 from app.workflow.engine import NotAllowed, dossier_link, holders, record
 from app.workflow.evaluation.common import latest
+from app.workflow.jury import drafts
 from app.workflow.jury.acquis import benefit_months, cqpi_by_equivalence, cqpi_of, passerelles_info
 from app.workflow.jury.composition import AlreadyDone, check_composition
 from app.workflow.jury.sessions import ensure_organiser, jury_link, lock_jury, members_of
@@ -112,10 +114,9 @@ def _ensure_open(jury: Jury):
         raise RuleViolation("Le jury est clos : ses décisions sont publiées.", "R-JUR-9")
 
 
-def record_decision(p: Perimetre, ins: InscriptionJury, decision: str, acquis=None,
-                    commentaire=None) -> InscriptionJury:
-    """The jury's decision on one dossier, in the dispositif's vocabulary (R-DIS-2), with the
-    competences acquired (R-DEC-1/2). Not visible on the dossier before the jury closes (R-JUR-9)."""
+def _ensure_deliberating(p: Perimetre, ins: InscriptionJury):
+    """A decision on this dossier may be typed and recorded now: by a deliberator, on the jury's
+    day or after, before it closes, while the dossier is still registered to it."""
     jury = ins.jury
     _ensure_deliberator(p, jury)
     _ensure_open(jury)
@@ -124,6 +125,14 @@ def record_decision(p: Perimetre, ins: InscriptionJury, decision: str, acquis=No
                             "R-JUR-8")
     if ins.etat != "inscrit" or not ins.active:
         raise RuleViolation("Ce dossier n'est plus inscrit à ce jury.", "R-JUR-8")
+
+
+def record_decision(p: Perimetre, ins: InscriptionJury, decision: str, acquis=None,
+                    commentaire=None) -> InscriptionJury:
+    """The jury's decision on one dossier, in the dispositif's vocabulary (R-DIS-2), with the
+    competences acquired (R-DEC-1/2). Not visible on the dossier before the jury closes (R-JUR-9)."""
+    jury = ins.jury
+    _ensure_deliberating(p, ins)
     c = ins.candidature
     choices = dict(c.dispositif.decisions)
     if decision not in choices:
@@ -166,7 +175,44 @@ def record_decision(p: Perimetre, ins: InscriptionJury, decision: str, acquis=No
     if jury.etat in ("planifie", "convoque"):
         # No convocation date is made up: « Convoqué le » shows only a real convocation.
         jury.etat, jury.tenu_le = "tenu", utcnow()
+    drafts.discard(inscription_id=ins.id)
     return ins
+
+
+def decision_version(ins: InscriptionJury) -> str:
+    """Which recorded decision a page showed ("" for none): a draft typed on a page older than
+    the dossier's last decision is refused, so that it never hides that decision."""
+    return ins.decide_le.isoformat() if ins.decide_le else ""
+
+
+def save_draft(p: Perimetre, ins: InscriptionJury, decision: str = "", acquis=None,
+               commentaire=None, version: str = ""):
+    """The decision form as the user is typing it (issue 16 item 1), kept until he records it:
+    refused when the decision itself would be (not a deliberator, before the jury's day, jury
+    closed, dossier gone). The values are checked for what they are, not for agreeing with
+    each other: that is the decision's check, when it is recorded. `version`: the
+    `decision_version` of the page it was typed on."""
+    _ensure_deliberating(p, ins)
+    if p.user_id is None:
+        raise NotAllowed("Un brouillon appartient à un compte.", "R-JUR-8")
+    if (version or "") != decision_version(ins):
+        raise RuleViolation("Une décision a été enregistrée pour ce dossier depuis l'ouverture "
+                            "de la page ; rechargez la page pour la voir.", "R-JUR-8")
+    choices = dict(ins.candidature.dispositif.decisions)
+    if decision and decision not in choices:
+        raise RuleViolation("Décision inconnue.", "R-DIS-2", field="decision")
+    if ins.candidature.dispositif.vocabulaire_decision == "certifie":
+        acquis = None  # nothing to tick: « Certifiée » takes the evaluation's results
+    if acquis is not None:
+        try:
+            acquis = sorted({int(x) for x in acquis if str(x).strip()})
+        except (TypeError, ValueError):
+            raise RuleViolation("Compétences acquises invalides.", "R-DEC-1", field="acquis")
+        if set(acquis) - set(_universe(ins.candidature)):
+            raise RuleViolation("Compétence hors du référentiel de ce dossier.", "R-DEC-1",
+                                field="acquis")
+    return drafts.store(ins, p.user_id, decision or None, acquis,
+                        (commentaire or "").strip() or None)
 
 
 def _clea_acquis(c: Candidature, decision: str, choices: dict) -> list[int]:
@@ -196,6 +242,7 @@ def request_complement(p: Perimetre, ins: InscriptionJury, commentaire: str) -> 
     ins.etat, ins.active = "complement", False
     ins.complement_demande = commentaire.strip()
     ins.decide_par_id = p.user_id
+    drafts.discard(inscription_id=ins.id)
     return ins
 
 
@@ -233,6 +280,7 @@ def close_jury(p: Perimetre, jury: Jury) -> int:
     for ins in rows:
         _publish(p, ins, now, jurors.get(ins.decide_par_id))
     jury.etat, jury.clos_le, jury.clos_par_id = "clos", now, p.user_id
+    drafts.discard(jury_id=jury.id)
     jury.tenu_le = jury.tenu_le or now
     notify([m.user_id for m in jury.membres if m.user_id], "jury",
            f"Jury du {jury.date:%d/%m/%Y} clos", f"{len(rows)} décision(s) publiée(s).",
