@@ -1,7 +1,7 @@
 """brouillon_decision: the deliberation form saved while a juror types (issue 16 item 1)
 
 Revision ID: e7b3d51a9c42
-Revises: c4e8a2f19b57
+Revises: e7b3d0c5a912
 Create Date: 2026-12-10 10:00:00.000000
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e7b3d51a9c42'
-down_revision = 'c4e8a2f19b57'
+down_revision = 'e7b3d0c5a912'
 branch_labels = None
 depends_on = None
 
