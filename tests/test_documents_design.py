@@ -236,7 +236,7 @@ def test_chemical_pv_issued_from_a_closed_jury(make, db):
     j.etat, j.convoque_le = "convoque", dt.datetime.combine(TODAY - dt.timedelta(days=15),
                                                             dt.time(9))
     db.session.commit()
-    deliberation.record_decision(ADMIN, ins, "valide")
+    deliberation.record_decision(ADMIN, ins, "valide", commentaire="Très bon dossier")
     deliberation.close_jury(P(sec), j)
     db.session.commit()
     data = jury_documents.pv_data(j)
@@ -246,3 +246,4 @@ def test_chemical_pv_issued_from_a_closed_jury(make, db):
     doc = jury_documents.issue_jury_documents(P(sec), j, "pv").emis[0]
     text = flat(pdf_text(doc.pdf))
     assert "Code NACE" not in text and "Validé" in text
+    assert "Très bon dossier" in text  # the jury's comment, not the metallurgy's « CPF »

@@ -324,7 +324,7 @@ def _demo_jury_today(disp, employer, dossiers):
     today = dt.date.today()
     if db.session.query(Jury.id).filter_by(dispositif_id=disp["CHIMIE"].id, date=today).first():
         return
-    jury = create_jury(admin, disp["CHIMIE"], today, lieu="Lyon — salle Rhône",
+    jury = create_jury(admin, disp["CHIMIE"], today, lieu="Lyon",
                        date_limite_inscription=today, libelle="Jury de démonstration du jour")
     add_member(admin, jury, "president", nom="Lambert", prenom="Hélène", qualite="Présidente",
                email="helene.lambert@demo.example.org")

@@ -136,7 +136,9 @@ class JuryView(ScopedModelView):
                                  widget=BS3TextFieldWidget()),
         "date_limite_inscription": DateField("Date limite d'inscription", validators=[Optional()],
                                              widget=DatePickerWidget()),
-        "lieu": StringField("Lieu", validators=[Optional(), Length(max=200)],
+        "lieu": StringField("Lieu (ville)", validators=[Optional(), Length(max=200)],
+                            description="La ville de la réunion, imprimée sur les documents "
+                                        "(« Fait à Lyon, le … »).",
                             widget=BS3TextFieldWidget()),
         "certificateur": StringField("Certificateur", validators=[Optional(), Length(max=200)],
                                      widget=BS3TextFieldWidget()),

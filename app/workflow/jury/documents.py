@@ -90,6 +90,8 @@ def pv_data(jury: Jury) -> dict:
                                            labels.get(ins.decision, ins.decision or "")),
                # (6) of Annexe 14: « CPF en cas d'abondement ».
                "commentaire": "CPF" if (c.financement or "").startswith("CPF") else "",
+               # The chemical and CléA PVs print the jury's own comment on the dossier.
+               "commentaire_jury": ins.commentaire or "",
                # The chemical industries' PV (seeds 000/001) and CléA's (seed 003).
                "numero": c.numero, "parcours": c.parcours or ("VAE" if c.vae else ""),
                "evaluateur": (f"{evaluateur.first_name} {evaluateur.last_name}".strip()
