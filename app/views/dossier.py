@@ -2,7 +2,7 @@
 workflow verb, whose guard is the one that decided to show the button (R-WF-*, R-ACC-5)."""
 from urllib.parse import quote
 
-from flask import Response, abort, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
@@ -99,9 +99,11 @@ class DossierView(BaseView):
     def dossier(self, pk):
         return self._render(load(pk))
 
-    def _render(self, c, upload=None):
+    def _render(self, c, upload=None, refused=None):
         """The dossier page; after a refused upload, `upload` ({"type_piece", "error", "onglet"})
-        keeps the chosen type and puts the error next to the file field (issue 16 item 1)."""
+        keeps the chosen type and puts the error next to the file field; after a refused action,
+        `refused` ({"verb", "values", "error", "field"}) reopens its form with what was typed and
+        the error next to its field (issue 16 item 1)."""
         p = current_perimetre()
         states = transitions.action_states(p, c)
         allowed = {m.verb for m, reason in states if reason is None}
@@ -123,7 +125,7 @@ class DossierView(BaseView):
             documents_emis=_documents_emis(c),
             inscription=jurys_wf.active_inscription(c),
             may_register=jurys_wf.may_register_again(p, c),
-            complement=pending_complement(c), upload=upload,
+            complement=pending_complement(c), upload=upload, refused=refused,
             onglet_choisi=upload["onglet"] if upload else None,
             title=f"Candidat — {c.candidat.nom_complet}")
 
@@ -138,8 +140,17 @@ class DossierView(BaseView):
         c = load(pk)
         params = {k: v for k, v in request.form.items() if k != "csrf_token"}
         # The parameters are the user's: passed through a closure, never as run_verb's own.
-        run_verb(lambda: verbs.perform(current_perimetre(), c, verb, **params),
-                 success=lambda _: transitions.done_message(c, verb))
+        done = run_verb(lambda: verbs.perform(current_perimetre(), c, verb, **params),
+                        success=lambda _: transitions.done_message(c, verb), quiet=bool(params))
+        if not done and params:
+            # A refused form (an invitation, an abandonment…) comes back open, as typed.
+            db.session.expire_all()
+            c = load(pk)
+            violation = done.violation
+            flash(violation.message, "danger")  # the summary at the top; the form says where
+            field = violation.field if violation.field in params else None
+            return self._render(c, refused={"verb": verb, "typed": params,
+                                            "error": violation.message, "field": field})
         return redirect(url_for("DossierView.dossier", pk=c.id))
 
     @expose("/<int:pk>/modifier", methods=["GET", "POST"])

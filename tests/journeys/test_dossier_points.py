@@ -359,3 +359,31 @@ def test_p11_presented_while_no_jury_is_open_then_registered_by_its_owner(app, m
     db.session.expire_all()
     assert jurys.active_inscription(db.session.get(Candidature, c.id)).jury_id == jury.id
 
+
+
+def test_a_refused_action_form_comes_back_open_with_what_was_typed(app, make, db):
+    # Issue 16 item 1: « Inviter l'évaluateur métier » refused on its e-mail kept nothing typed.
+    c = make.candidature("CHIMIE")
+    ev_user = make.evaluateur(c.certification, region=c.region).user
+    chimie.create_skills_evaluation(c, ev_user, TODAY)
+    c.evaluateur_id = ev_user.id
+    c.statut = "en_attente_evaluation"
+    db.session.commit()
+    client = sign_in(app, ev_user)
+    (form,) = action_forms(dossier_page(client, c), "invite_metier")
+    r = form.fill(prenom="Marie", nom="Dupuis", fonction="Chef d'équipe",
+                  email="pas-une-adresse").submit()
+    assert r.status_code == 200  # the page again, not a redirect that would forget the form
+    html = r.get_data(as_text=True)
+    assert "Adresse e-mail invalide." in html and "R-EVA" not in html
+    from tests.journeys.forms import Page
+    again = Page(client, f"/dossier/{c.id}", r)
+    (form,) = action_forms(again, "invite_metier")
+    assert (form.get("prenom"), form.get("nom"), form.get("fonction"), form.get("email")) == (
+        "Marie", "Dupuis", "Chef d'équipe", "pas-une-adresse")
+    assert 'id="invite_metier-email-erreur"' in html and 'data-verb="invite_metier" open' in html
+    # Corrected, the same form goes through.
+    follow(client, form.fill(email="marie.dupuis@example.org").submit())
+    db.session.expire_all()
+    from app.models.evaluation import InvitationMetier
+    assert [i.email for i in db.session.query(InvitationMetier)] == ["marie.dupuis@example.org"]
