@@ -32,6 +32,12 @@ def certs_of(make, code):
     return make.db.session.query(Certification).filter_by(dispositif_id=make.ref[code].id).all()
 
 
+def marked_selected(form, name) -> list[str]:
+    """The options the page itself marks `selected` (a browser would show the first otherwise)."""
+    [ctl] = [c for c in form.controls if c.name == name]
+    return [value for value, _, selected in ctl.options if selected]
+
+
 def cert_ids(form):
     return {int(v) for v, _ in form.options("certification") if v}
 
@@ -60,7 +66,7 @@ def test_employer_sees_its_branch_certifications_and_its_company_preselected(
     assert cert_ids(form) == chimie, "no metallurgy nor CléA certification"
     company = chemical_employer.profil.entreprise
     assert form.options("entreprise") == [(str(company.id), "PHARMA SUD")]
-    assert form.get("entreprise") == str(company.id)
+    assert marked_selected(form, "entreprise") == [str(company.id)]
     names = form.names()
     assert "etablissement" not in names  # its company holds the dossier
     assert CHIMIE_ONLY <= names and not (CLEA_ONLY | VAE_OF_OTHERS) & names
@@ -81,10 +87,10 @@ def test_clea_user_gets_its_only_etablissement_and_certification_preselected(
     make.certification("METALLURGIE")  # open to établissements, but this one is not habilitated
     _, form = creation_form(login_as(clea_user))
     clea = make.certification("CLEA")
-    assert cert_ids(form) == {clea.id} and form.get("certification") == str(clea.id)
+    assert cert_ids(form) == {clea.id} and marked_selected(form, "certification") == [str(clea.id)]
     etab = clea_user.profil.etablissement
     assert [v for v, _ in form.options("etablissement") if v] == [str(etab.id)]
-    assert form.get("etablissement") == str(etab.id)
+    assert marked_selected(form, "etablissement") == [str(etab.id)]
     names = form.names()
     assert CLEA_ONLY <= names
     assert not (CHIMIE_ONLY | VAE_OF_OTHERS | {"cqpi_detenu", "recevabilite_recue_le"}) & names
@@ -177,6 +183,18 @@ def test_workflow_refuses_a_certification_outside_the_company_branch(make, db,
     c = create_candidature(P(chemical_employer), certification=make.certification("CHIMIE"),
                            identite=make.identite(), statut_inscription="salarie")
     assert c.entreprise == chemical_employer.profil.entreprise
+
+
+def test_secretariat_records_the_company_branch_on_its_screen(make, db, login_as):  # R-DIS-2
+    company = make.entreprise(raison_sociale="CHIMIE NORD")
+    client = login_as(make.user("secretariat", dispositif=make.ref["CHIMIE"]))
+    form = open_page(client, f"/entrepriseview/edit/{company.id}").form(has="dispositifs")
+    form.set("dispositifs", "CQP des Industries Chimiques")
+    assert form.submit().status_code == 302
+    db.session.expire_all()
+    assert company.dispositifs == [make.ref["CHIMIE"]]
+    shown = open_page(client, f"/entrepriseview/show/{company.id}")
+    assert "Dispositifs de la branche" in shown.text
 
 
 def test_secretariat_approval_puts_the_company_in_its_branch(make, db):  # R-ACC-6, R-DIS-2
