@@ -29,6 +29,7 @@ from app.workflow.dossier.candidatures import (
     create_candidature,
     save_candidatures,
 )
+from app.workflow.dossier.creation import fields_applying
 from app.workflow.engine import author_name
 
 KIND = "candidats"
@@ -76,7 +77,7 @@ COLUMNS = [
            ("objectifs",), "Obtenir un emploi stable dans la logistique."),
 ]
 # Columns a dispositif uses only when its dossiers do (as the creation form fits itself to the
-# dispositif: app/views/candidature_forms.ONLY_FOR and groups_of): key -> (column, applies?).
+# dispositif: app/workflow/dossier/creation.fields_applying): key -> (column, applies?).
 PARCOURS_COLUMN = Column("parcours", "Parcours (1, 2 ou 3)", False, (), "1", "digits")
 OPTIONAL_COLUMNS = {
     "parcours": PARCOURS_COLUMN,
@@ -98,33 +99,8 @@ RULE_COLUMN = {"R-HAB-2": "etablissement", "R-ACC-3": "etablissement", "R-ACC-4"
 DUPLICATE_COLUMN = "nom_naissance"
 
 
-def _applies(dispositif) -> set:
-    """The optional columns of this dispositif: its structure's own fields (ONLY_FOR), the VAE
-    where its workflow has a VAE entry (R-CAN-8: chimie by its parcours 2 and 3), the CQPI
-    request where a CQP gives a CQPI by equivalence, the CQPI held where the branch joined some
-    (R-CAN-9)."""
-    from app.views.candidature_forms import ONLY_FOR
-    from app.workflow.engine import CHIMIE, workflow_for
-    from app.workflow.jury.acquis import offers_cqpi_request
-    if dispositif is None:
-        return set()
-    out = {key for key, structure in ONLY_FOR.items() if structure == dispositif.structure_evaluation}
-    wf = workflow_for(dispositif)
-    if wf.initial_vae is not None:
-        out.add("recevabilite_recue_le")
-        if wf is not CHIMIE:
-            out.add("vae")
-    if offers_cqpi_request(dispositif):
-        out.add("cqpi_demande")
-    if db.session.query(Certification.id).filter(
-            Certification.dispositif_id == dispositif.id, Certification.type == "CQPI",
-            Certification.membre_branche.is_(True)).first():
-        out.add("cqpi_detenu")
-    return out
-
-
 def columns(dispositif) -> list[Column]:
-    applies = _applies(dispositif)
+    applies = fields_applying(dispositif)
     cols = list(COLUMNS) + [col for key, col in OPTIONAL_COLUMNS.items() if key in applies]
     example = db.session.query(Certification.code).filter(  # the template's example row
         Certification.dispositif_id == dispositif.id, Certification.date_suppression.is_(None)
@@ -288,7 +264,7 @@ def codes(ctx_dispositif, p: Perimetre) -> list[tuple[str, list[tuple]]]:
            ("Statut à l'inscription", [(label, "") for _, label in STATUTS_INSCRIPTION]),
            ("Financement", list(FINANCEMENTS)),
            ("SIRET de l'établissement", [(e.siret, e.nom) for e in etabs])]
-    applies = _applies(ctx_dispositif)
+    applies = fields_applying(ctx_dispositif)
     if "parcours" in applies:
         out.append(("Parcours", list(PARCOURS)))
     if "cqpi_detenu" in applies:

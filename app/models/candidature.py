@@ -229,6 +229,8 @@ class Candidature(Model):
         sa.Index("ix_candidature_candidat_cert", "candidat_id", "certification_id"),
         sa.Index("ix_candidature_created", "created_on", "id"),
         sa.Index("ix_candidature_abandon", "statut", "abandonne_le"),
+        # The creation form's defaults: the last dossier its user created (issue 16 item 7).
+        sa.Index("ix_candidature_createur", "createur_id", "id"),
     )
     id = sa.Column(sa.Integer, primary_key=True)
     numero = sa.Column(sa.String(50), nullable=False, unique=True)

@@ -131,6 +131,15 @@ class Etablissement(Model):
         return self.nom
 
 
+# The dispositifs (branches) whose certifications the company's employers propose (R-DIS-2).
+entreprise_dispositif = sa.Table(
+    "entreprise_dispositif",
+    Model.metadata,
+    sa.Column("entreprise_id", sa.ForeignKey("entreprise.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("dispositif_id", sa.ForeignKey("dispositif.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Entreprise(Model):
     """An employer; one account per établissement, i.e. per SIRET (R-ACC-6)."""
 
@@ -153,6 +162,14 @@ class Entreprise(Model):
     created_on = sa.Column(sa.DateTime, default=utcnow, nullable=False)
 
     reseau = relationship("Reseau")
+    dispositifs = relationship("Dispositif", secondary=entreprise_dispositif,
+                               order_by="Dispositif.id")
+
+    def in_branch(self, dispositif) -> bool:
+        """The company may propose this dispositif's certifications: one of its dispositifs, or
+        any when none is recorded (a company known before its branch was)."""
+        return not self.dispositifs or any(d.id == getattr(dispositif, "id", dispositif)
+                                           for d in self.dispositifs)
 
     @validates("siret")
     def _siret(self, key, value):  # R-FMT-1

@@ -71,9 +71,13 @@ def load_demo() -> list[tuple[str, str, str]]:
                          raison_sociale="CHIMIE DÉMO SA", naf="20.14Z", secteur="HM",
                          branche="Industries chimiques", ville="Lyon", code_postal="69007",
                          adresse="10 avenue de la Chimie", region="Auvergne-Rhône-Alpes")
-    _get_or_create(Entreprise, {"siret": luhn_complete("9100000200001")},
-                   raison_sociale="MÉTAUX DÉMO SAS", naf="25.62B", secteur="M",
-                   branche="Métallurgie", ville="Nantes", code_postal="44000")
+    metaux = _get_or_create(Entreprise, {"siret": luhn_complete("9100000200001")},
+                            raison_sociale="MÉTAUX DÉMO SAS", naf="25.62B", secteur="M",
+                            branche="Métallurgie", ville="Nantes", code_postal="44000")
+    # Each company's branch: its employers are offered that dispositif's certifications only.
+    for company, code in ((ent, "CHIMIE"), (metaux, "METALLURGIE")):
+        if not company.dispositifs:
+            company.dispositifs = [disp[code]]
 
     accounts = [
         ("admin", "Admin", "Technique", "admin", {}),

@@ -24,6 +24,7 @@ from app.models.candidature import (
     TYPES_PIECE,
 )
 from app.seed_data.referentiels import FINANCEMENTS
+from app.workflow.dossier.creation import OPTIONAL_FIELDS
 
 OPTIONAL_INT = {"coerce": lambda v: int(v) if v not in (None, "", "None") else None,
                     "validate_choice": False}
@@ -127,19 +128,11 @@ def split(form) -> tuple[dict, dict]:
     return identity, fields
 
 
-# Fields that only mean something in a dispositif of this evaluation structure (R-DIS-2).
-ONLY_FOR = {"socle_contextualise": "domaines_clea", "branche_delegataire": "domaines_clea",
-            "parcours": "competences"}
-
-
-def groups_of(form, cqpi_request: bool, dispositifs=()) -> list:
-    """The form's groups fitted to the user's dispositifs: the CQPI request only where a CQP
-    gives a CQPI by equivalence, CléA's or the chemical CQP's own fields only where they apply."""
-    if not cqpi_request and "cqpi_demande" in form:
-        del form["cqpi_demande"]
-    structures = {d.structure_evaluation for d in dispositifs}
-    for name, structure in ONLY_FOR.items():
-        if structures and structure not in structures and name in form:
+def groups_of(form, applying: set) -> list:
+    """The form's groups fitted to the dispositifs at hand: of the optional fields, only those
+    `applying` (app/workflow/dossier/creation.fields_applying) stay."""
+    for name in OPTIONAL_FIELDS - applying:
+        if name in form:
             del form[name]
     return [(title, [n for n in names if n in form]) for title, names in form.GROUPS]
 

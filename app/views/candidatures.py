@@ -12,7 +12,7 @@ from wtforms import SelectField
 
 from app.errors import RuleViolation
 from app.extensions import db
-from app.models import Certification, Dispositif, Entreprise, Etablissement, Organisme
+from app.models import Etablissement, Organisme
 from app.models.candidature import STATUTS, Candidature, RattachementDemande
 from app.reports.counts import status_counts
 from app.reports.exports import ListExport, send_dataset
@@ -33,9 +33,9 @@ from app.views.candidature_forms import (
 from app.views.candidatures_query import CandidatureInterface
 from app.workflow import engine
 from app.workflow.dossier import candidats as candidats_wf
-from app.workflow.dossier import rattachements
-from app.workflow.dossier.candidatures import CREATOR_KIND, create_candidature
-from app.workflow.jury.acquis import offers_cqpi_request
+from app.workflow.dossier import creation, rattachements
+from app.workflow.dossier.candidatures import create_candidature
+from app.workflow.engine import EMP
 
 RATTACHEMENT_LINK_MAX_AGE = 24 * 3600
 # R-ENV-2 and the CléA list (003: « Jury », « Courrier »): the dossier's jury and the last mailing
@@ -161,7 +161,8 @@ class CandidatureView(ScopedModelView):
                                     ailleurs=ailleurs, exact=found.exact, error=error,
                                     searched=searched,
                                     creation=request.args.get("creation"),
-                                    may_create=p.role in CREATOR_KIND,
+                                    may_create=bool(searched and not error
+                                                    and creation.creatable_dispositifs(p)),
                                     may_transfer=p.role in engine.ORG,
                                     title="Rechercher un candidat")
         return page, status, headers
@@ -170,16 +171,15 @@ class CandidatureView(ScopedModelView):
     @has_access
     def nouvelle(self):
         p = current_perimetre()
+        dispositifs = creation.creatable_dispositifs(p)
+        if not dispositifs:
+            return self.render_template("candidatures/form.html", form=None, groups=[],
+                                        title="Créer une candidature",
+                                        nothing=creation.why_nothing_creatable(p))
         form = CreationForm()
-        groups = _creation_choices(form, p)
+        groups = _creation_choices(form, p, dispositifs)
         if request.method == "GET":
-            for key in ("nom_naissance", "prenom"):
-                getattr(form, key).data = request.args.get(key) or getattr(form, key).data
-            if request.args.get("date_naissance"):
-                try:
-                    form.date_naissance.data = candidats_wf.parse_date(request.args["date_naissance"], "x")
-                except RuleViolation:
-                    pass
+            _prefill(form, p)
         # R-CAN-2 before the form is filled: the certifications this person already holds or
         # follows, said at once (the search page came first; the form checks again).
         already = _already_followed(form)
@@ -189,11 +189,14 @@ class CandidatureView(ScopedModelView):
             identity, fields = split(form)
             done = run_verb(
                 create_candidature, p, certification=form.certification.data, identite=identity,
-                etablissement=form.etablissement.data, entreprise=form.entreprise.data,
+                etablissement=form.etablissement.data if "etablissement" in form else None,
+                entreprise=form.entreprise.data,
                 organisme_formation=form.organisme_formation.data,
-                parcours=form.parcours.data if "parcours" in form else None, vae=form.vae.data,
-                cqpi_detenu=form.cqpi_detenu.data,
-                recevabilite_recue_le=form.recevabilite_recue_le.data, **fields, form=form,
+                parcours=form.parcours.data if "parcours" in form else None,
+                vae=form.vae.data if "vae" in form else False,
+                cqpi_detenu=form.cqpi_detenu.data if "cqpi_detenu" in form else None,
+                recevabilite_recue_le=form.recevabilite_recue_le.data
+                if "recevabilite_recue_le" in form else None, **fields, form=form,
                 success=lambda c: f"Dossier {c.numero} créé le {c.created_on:%d/%m/%Y}.")
             if done:
                 return redirect(url_for("DossierView.dossier", pk=done.result.id))
@@ -201,6 +204,37 @@ class CandidatureView(ScopedModelView):
         return self.render_template("candidatures/form.html", form=form, groups=groups,
                                     title="Créer une candidature", multipart=False,
                                     already=already)
+
+
+# The identity typed on the search page, carried into the form (R-CAN-2): search field -> form's.
+CARRIED = {"nom_naissance": "nom_naissance", "nom": "nom_naissance", "prenom": "prenom",
+           "ville_naissance": "ville_naissance", "code_postal_naissance": "code_postal_naissance",
+           "pays_naissance": "pays_naissance"}
+
+
+def _prefill(form, p):
+    """A new form: the identity searched, then each list with a single choice, or else the
+    choice of the user's last dossier, selected (issue 16 item 7)."""
+    for arg, name in CARRIED.items():
+        if request.args.get(arg) and name in form:
+            form[name].data = request.args[arg].strip()
+    if request.args.get("pays_naissance") and "ne_etranger" in form:
+        form.ne_etranger.data = True
+    if request.args.get("date_naissance"):
+        try:
+            form.date_naissance.data = candidats_wf.parse_date(request.args["date_naissance"], "x")
+        except RuleViolation:
+            pass
+    last = creation.last_choices(p)
+    for name, previous in (("certification", last.certification_id),
+                           ("etablissement", last.etablissement_id), ("entreprise", None)):
+        if name not in form:
+            continue
+        offered = [value for value, _ in form[name].choices if value != ""]
+        if len(offered) == 1 and (name != "entreprise" or p.role == EMP):
+            form[name].data = offered[0]
+        elif previous in offered:
+            form[name].data = previous
 
 
 def _already_followed(form) -> list[str]:
@@ -250,33 +284,29 @@ def _other_errors(form, identity):
                 data["ne_etranger"] = False
 
 
-def _creation_choices(form, p):
-    """Only what the user may choose: dispositifs that let this role create, its établissements."""
-    kind = CREATOR_KIND.get(p.role)
-    disp_q = db.session.query(Dispositif).filter(Dispositif.actif.is_(True))
-    own = perimeter.secretariat_dispositif(p)
-    if own is not None:
-        disp_q = disp_q.filter(Dispositif.id == own)
-    dispositifs = [d for d in disp_q if kind and (d.allows_creator(kind) or (
-        kind == "secretariat" and d.allows_creator("candidat")))]
-    certs = (db.session.query(Certification)
-             .filter(Certification.dispositif_id.in_([d.id for d in dispositifs] or [0]),
-                     Certification.date_suppression.is_(None))
-             .order_by(Certification.dispositif_id, Certification.code).all())
-    form.certification.choices = [("", "—")] + [(c.id, (f"{c.dispositif.code} — {c.code} — "
-                                                       f"{c.intitule}")) for c in certs]
-    etabs = perimeter.scoped_query(Etablissement, p).filter(Etablissement.actif.is_(True)) \
-        .order_by(Etablissement.nom).limit(500).all() if p.role != "employeur" else []
-    form.etablissement.choices = [("", "—")] + [(e.id, e.nom) for e in etabs]
-    ents = db.session.query(Entreprise).order_by(Entreprise.raison_sociale).limit(500).all() \
-        if p.role != "employeur" else []
-    form.entreprise.choices = [("", "—")] + [(e.id, e.raison_sociale) for e in ents]
+def _creation_choices(form, p, dispositifs):
+    """Only what the user may choose (app/workflow/dossier/creation.py), and only the fields the
+    dossiers of these dispositifs use."""
+    certs = creation.creatable_certifications(p, dispositifs)
+    several = len(dispositifs) > 1  # the dispositif's code tells the certifications apart
+    form.certification.choices = [("", "—")] + [
+        (c.id, f"{c.dispositif.code} — {c.code} — {c.intitule}" if several
+         else f"{c.code} — {c.intitule}") for c in certs]
+    if p.role == EMP:  # its company holds its dossiers, no établissement is named (R-ACC-5)
+        del form["etablissement"]
+        form.entreprise.choices = [(e.id, e.raison_sociale)
+                                   for e in creation.creation_entreprises(p)]
+    else:
+        form.etablissement.choices = [("", "—")] + [
+            (e.id, e.nom) for e in creation.creation_etablissements(p, dispositifs)]
+        form.entreprise.choices = [("", "—")] + [
+            (e.id, e.raison_sociale) for e in creation.creation_entreprises(p)]
     orgs = db.session.query(Organisme).filter(Organisme.actif.is_(True)) \
-        .order_by(Organisme.nom).limit(500).all()
+        .order_by(Organisme.nom).limit(creation.MAX_CHOICES).all()
     form.organisme_formation.choices = [("", "—")] + [(o.id, o.nom) for o in orgs]
     cqpis = [c for c in certs if c.type == "CQPI" and c.membre_branche]
     form.cqpi_detenu.choices = [("", "—")] + [(c.id, c.intitule) for c in cqpis]
-    return groups_of(form, any(offers_cqpi_request(d) for d in dispositifs), dispositifs)
+    return groups_of(form, set().union(*(creation.fields_applying(d) for d in dispositifs)))
 
 
 class CandidatureAbandonneeView(CandidatureView):

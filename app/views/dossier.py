@@ -23,6 +23,7 @@ from app.workflow import pieces as documents_wf
 from app.workflow import verbs
 from app.workflow.dossier import vae
 from app.workflow.dossier.candidatures import update_candidature
+from app.workflow.dossier.creation import fields_applying
 from app.workflow.evaluation import commission as commission_wf
 from app.workflow.evaluation import common as evaluations_wf
 
@@ -162,8 +163,7 @@ class DossierView(BaseView):
         if not run_verb(transitions.check, p, c, "edit"):
             return redirect(url_for("DossierView.dossier", pk=c.id))
         form = EditionForm(obj=None)
-        from app.workflow.jury.acquis import offers_cqpi_request
-        groups = groups_of(form, offers_cqpi_request(c.dispositif), [c.dispositif])
+        groups = groups_of(form, fields_applying(c.dispositif))
         from app.models import Entreprise
         form.entreprise.choices = [("", "—")] + [(e.id, e.raison_sociale) for e in db.session.query(
             Entreprise).order_by(Entreprise.raison_sociale).limit(500)]
@@ -180,7 +180,8 @@ class DossierView(BaseView):
             form.entreprise.data = c.entreprise_id
         if form.validate_on_submit():
             identity, fields = split(form)
-            extra = {"recevabilite_recue_le": form.recevabilite_recue_le.data}
+            extra = {"recevabilite_recue_le": form.recevabilite_recue_le.data
+                     if "recevabilite_recue_le" in form else None}
             if p.role != "employeur":
                 extra["entreprise"] = form.entreprise.data or ""
             if run_verb(update_candidature, p, c, identite=identity, **fields, **extra, form=form,

@@ -138,13 +138,17 @@ class EntrepriseView(ScopedModelView):
     add_title = "Nouvelle entreprise"
     edit_title = "Modifier l'entreprise"
     list_columns = ["raison_sociale", "siret", "naf", "secteur", "ville"]
-    add_columns = edit_columns = ["raison_sociale", "siret", "naf", "secteur", "branche", "adresse",
-                                  "code_postal", "ville", "region", "reseau"]
+    add_columns = edit_columns = ["raison_sociale", "siret", "naf", "secteur", "branche",
+                                  "dispositifs", "adresse", "code_postal", "ville", "region",
+                                  "reseau"]
     show_columns = add_columns + ["actif", "created_on"]
     search_columns = ["raison_sociale", "siret", "naf", "secteur"]
-    label_columns = labels(*show_columns)
+    label_columns = {**labels(*show_columns), "dispositifs": "Dispositifs de la branche"}
     description_columns = {"naf": "Code NAF/NACE, par exemple 25.62B.",
-                           "secteur": "M : métaux ; HM : hors métaux (préciser la branche)."}
+                           "secteur": "M : métaux ; HM : hors métaux (préciser la branche).",
+                           "dispositifs": "Les certifications que ses employeurs proposent. "
+                                          "Aucun : toutes celles des dispositifs ouverts aux "
+                                          "employeurs."}
     add_form_extra_fields = edit_form_extra_fields = {
         "secteur": choice_field(LABELS["secteur"], [("", "—"), ("M", "M — métaux"), ("HM", "HM — hors métaux")], required=False),
         "region": choice_field(LABELS["region"], [("", "—")] + [(r, r) for r in REGIONS], required=False),

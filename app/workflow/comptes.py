@@ -6,7 +6,7 @@ from werkzeug.security import generate_password_hash
 
 from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
-from app.models import Entreprise, Etablissement, Organisme, Profil
+from app.models import Dispositif, Entreprise, Etablissement, Organisme, Profil
 from app.models.base import utcnow
 from app.models.comptes import NIVEAU, RANG, ROLES
 from app.security import perimeter, roles, tokens
@@ -273,9 +273,20 @@ def decide_signup(p: Perimetre, profil_id: int, accept: bool, motif: str | None 
     if accept:
         user.active = True
         user.roles = [current_app.appbuilder.sm.find_role(roles.role_name("employeur"))]
+        _join_branch(profil.entreprise, perimeter.secretariat_dispositif(p))
     send_mail(user.email, "inscription_acceptee" if accept else "inscription_refusee", user=user,
               entreprise=profil.entreprise, motif=motif)
     return profil
+
+
+def _join_branch(entreprise, dispositif_id) -> None:
+    """The secretariat that opens an employer account vouches for the company's branch: its
+    dispositif, when employers create its dossiers, is added to the company's (R-DIS-2), so
+    that the creation form offers that dispositif's certifications."""
+    dispositif = db.session.get(Dispositif, dispositif_id) if dispositif_id else None
+    if dispositif is not None and dispositif.allows_creator("employeur") \
+            and dispositif not in entreprise.dispositifs:
+        entreprise.dispositifs.append(dispositif)
 
 
 def set_actif(p: Perimetre, structure, actif: bool):

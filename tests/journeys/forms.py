@@ -105,6 +105,9 @@ class _Parser(HTMLParser):
                 self._close_option()
             self._select = None
         elif tag == "textarea":
+            if self._textarea is not None:  # a browser drops the newline right after <textarea>
+                value = self._textarea.value.removeprefix("\r")
+                self._textarea.value = value.removeprefix("\n")
             self._textarea = None
         elif tag == "button":
             self._button = None

@@ -198,6 +198,13 @@ def create_candidature(p: Perimetre, *, certification, identite: dict | None = N
     elif not dispositif.allows_creator(kind):
         raise NotAllowed(f"Dans le dispositif {dispositif.nom}, un dossier n'est pas créé par un "
                          f"utilisateur de votre rôle.", "R-DIS-2")
+    elif kind == "employeur":
+        company = db.session.get(Entreprise, perimeter.own_id(p, "entreprise") or 0)
+        if company is not None and not company.in_branch(dispositif):
+            raise RuleViolation(
+                f"Votre entreprise n'est pas rattachée au dispositif {dispositif.nom} : choisissez "
+                "une certification de votre branche, ou demandez au secrétariat du certificateur "
+                "de rattacher votre entreprise à ce dispositif.", "R-DIS-2", field="certification")
     if not dispositif.actif:
         raise RuleViolation("Ce dispositif n'est plus actif.", "R-DIS-2")
     if not certification.is_open_to_new_candidates():
@@ -252,7 +259,11 @@ def _build(p, kind, dispositif, wf, certification, identite, candidat, etablisse
                                 field="etablissement")
         if not perimeter.contains(etablissement, p, "read"):
             raise PerimeterViolation()
-        ensure_habilitated(etablissement, dispositif, known=known)
+        try:
+            ensure_habilitated(etablissement, dispositif, known=known)
+        except RuleViolation as exc:  # said next to the établissement chosen
+            exc.field = exc.field or "etablissement"
+            raise
     elif etablissement is not None:
         ensure_can_operate(etablissement)
     if etablissement is not None:
