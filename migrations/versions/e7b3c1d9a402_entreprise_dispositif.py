@@ -2,7 +2,7 @@
 company's dispositifs and preselects what its user last chose (issue 16 item 7)
 
 Revision ID: e7b3c1d9a402
-Revises: c4e8a2f19b57
+Revises: e7b3d51a9c42
 Create Date: 2026-12-10 10:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = 'e7b3c1d9a402'
-down_revision = 'c4e8a2f19b57'
+down_revision = 'e7b3d51a9c42'
 branch_labels = None
 depends_on = None
 
