@@ -132,7 +132,9 @@ def test_p5_cqpi_by_equivalence_attributed_with_the_cqp_and_certified(make, db, 
     employer = make.user("employeur", entreprise=make.entreprise(region="Île-de-France"))
     form = open_page(login_as(employer), "/candidatures/nouvelle").form(has="certification")
     assert "cqpi_demande" in form.names()
-    org = make.user("utilisateur_etablissement", etablissement=make.etablissement())
+    clea_etab = make.etablissement()
+    make.habilitation(clea_etab, make.ref["CLEA"])
+    org = make.user("utilisateur_etablissement", etablissement=clea_etab)
     assert "cqpi_demande" not in open_page(login_as(org), "/candidatures/nouvelle").form(
         has="certification").names()
     # Asked for with a CQP that gives no CQPI: refused.

@@ -326,3 +326,14 @@ def test_chemical_secretariat_registers_an_evaluated_dossier_from_the_jury_page(
     clea_jury = make.jury("CLEA", capacite=5)
     clea_sec = make.user("secretariat", dispositif=make.ref["CLEA"])
     assert clea not in jurys.ready_for_jury(P(clea_sec), clea_jury)
+
+
+def test_close_button_says_why_it_is_not_possible_yet(make, db, login_as):
+    # R-JUR-9 / issue 16 item 6: the reason is on the page, not after a confirmation.
+    jury = make.jury("CHIMIE", date=TODAY + dt.timedelta(days=40))
+    sec = make.user("secretariat", dispositif=make.ref["CHIMIE"])
+    page = open_page(login_as(sec), f"/jurys/show/{jury.id}")
+    assert not [f for f in page.forms() if f.action.endswith(f"/cloturer/{jury.id}")]
+    assert 'id="btn-cloturer" type="button" disabled aria-describedby="raison-cloturer"' in page.html
+    assert (f"Clôture pas encore possible : Le jury se clôt le jour de sa réunion "
+            f"(le {jury.date:%d/%m/%Y}), pas avant.") in page.text

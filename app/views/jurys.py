@@ -24,6 +24,7 @@ from app.extensions import db
 from app.models import Profil
 from app.models.candidature import Candidature
 from app.models.jury import COLLEGES, ETATS_JURY, MODALITES, InscriptionJury, Jury, JuryMembre
+from app.models.statuts import SUCCESS
 from app.models.structures import REGIONS
 from app.reports.exports import send_dataset
 from app.reports.feuille_decision import FeuilleDecisionExport, anonymous, feuille_pdf
@@ -197,8 +198,15 @@ class JuryView(ScopedModelView):
         from app.workflow.issued.documents import letters_to_post
         mailing = {"pending": letters_to_post(jury.id).count(), "canaux": list(CANAUX_ENVOI)} \
             if issued else None
+        organiser = perimeter.may_organise(p, jury.dispositif_id)
+        published = [i for i in rows if i.etat == "publie"]
         return self.render_template(
             "jurys/show.html", jury=jury, rows=rows, title=jury.intitule, issued=issued,
+            close_reason=deliberation_wf.close_refusal(jury)
+            if organiser and jury.etat != "clos" else None,
+            # Only what this jury's decisions call for is offered (R-DEC-4, R-DOC-4).
+            has_admitted=any(i.decision in SUCCESS for i in published),
+            has_letters=any(i.decision not in SUCCESS for i in published),
             mailing=mailing,
             approbation=approbation,
             problems=composition_wf.check_composition(jury), organiser=perimeter.may_organise(p, jury.dispositif_id),
