@@ -9,8 +9,7 @@ template:
 - the current page is named by its h1, up to its first « — » (« Évaluation — Dupont (CQP-…) »
   reads « Évaluation »).
 
-A view may say more: `through(row)` for a parent row it loaded otherwise, `page(label)` for the
-name of the current page.
+A view that loads its row otherwise says so with `through(row)`.
 """
 import html
 import re
@@ -34,11 +33,6 @@ def through(row) -> None:
     """The request reached `row` through the perimeter: its page may be a parent of this one."""
     if has_request_context():
         g.setdefault("oc_fil_rows", []).append(row)
-
-
-def page(label: str) -> None:
-    """The name of the current page, when its h1 does not say it shortly."""
-    g.oc_fil_page = label
 
 
 def _row_crumbs(row) -> list[Crumb]:
@@ -128,7 +122,7 @@ def trail(content: str = "", title: str | None = None) -> list[Crumb]:
         crumbs += _row_crumbs(rows[0])
     if len(crumbs) > 1 and urlsplit(crumbs[-1].url or "").path == request.path:
         return crumbs  # the page of the section or of the row itself
-    name = g.get("oc_fil_page") or heading(content).split(" — ")[0].strip() or (title or "")
+    name = heading(content).split(" — ")[0].strip() or (title or "")
     if name and name == crumbs[-1].label:
         crumbs.pop()
     return crumbs + [Crumb(name or str(current_app.appbuilder.app_name))]
