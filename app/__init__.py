@@ -60,6 +60,8 @@ def create_app(config_object=None) -> Flask:
     from app.workflow.notifications import unread_count
     app.jinja_env.globals["unread_notifications"] = (
         lambda: unread_count(current_user.id) if current_user.is_authenticated else 0)
+    from app.views.fil import trail
+    app.jinja_env.globals["fil_ariane"] = trail  # the breadcrumb of every page (issue 16 item 8)
     app.jinja_env.filters["date_fr"] = format_date_fr
     app.jinja_env.filters["datetime_fr"] = format_datetime_fr
     from app.errors import format_size

@@ -532,7 +532,8 @@ def test_previous_steps_first(make, db):  # R-WF-1
     p = P(c.createur)
     assert allowed_actions(p, c) == ["edit", "upload_document", "add_amenagement", "declare_abandon"]
     states = {m.verb: r for m, r in transitions.action_states(p, c)}
-    assert "dispositif de formation" in states["confirm_evaluator"]
+    # Named as the fiche's field is (« Dispositif de financement »), issue 16 item 6.
+    assert "dispositif de financement" in states["confirm_evaluator"]
     with pytest.raises(RuleViolation) as exc:
         wf.submit_to_jury(p, c)
     assert exc.value.rule == "R-WF-1"

@@ -103,6 +103,26 @@ def skeleton(url: str, html: str) -> list[str]:
     return found
 
 
+FIL = re.compile(r"<nav[^>]*aria-label=\"Fil d'Ariane\"[^>]*>(.*?)</nav>", re.DOTALL)
+
+
+def breadcrumb(url: str, html: str) -> tuple[list[str], list[str]]:
+    """Issue 16 item 8 (RGAA 12.2): « Accueil › … › the page », an ordered list whose last item is
+    the current page; returns (problems, the trail's links)."""
+    found = FIL.findall(html)
+    if len(found) != 1:
+        return [f"{url}: {len(found)} breadcrumb"], []
+    trail = found[0]
+    links = re.findall(r'href="([^"]+)"', trail)
+    current = re.findall(r'aria-current="page"[^>]*>([^<]*)<', trail)
+    problems = []
+    if "<ol>" not in trail or len(current) != 1 or not current[0].strip():
+        problems.append(f"{url}: breadcrumb without an <ol> or one current page")
+    if not links or links[0] != "/" or not re.search(r">\s*Accueil\s*<", trail):
+        problems.append(f"{url}: breadcrumb not starting at Accueil")
+    return problems, links
+
+
 def _record_cell(text: str, match) -> bool:
     """A rule id alone in its cell is the legal basis kept on a record (purge log, retention
     schedule), as in history; inside a sentence it is a message, which must not carry it."""
@@ -118,6 +138,10 @@ def _local(href: str) -> str | None:
     return href
 
 
+# Pages open to visitors, whose layout has no breadcrumb (the home page has none either).
+PUBLIC = re.compile(r"^/(?:$|accessibilite|verifier|login|compte/)").match
+
+
 @pytest.fixture
 def demo(app, db):
     result = app.test_cli_runner().invoke(args=["demo"])
@@ -127,27 +151,42 @@ def demo(app, db):
 @pytest.mark.parametrize("username", DEMO_ACCOUNTS)
 def test_crawl_each_demo_account_reads_french(app, demo, username):
     """Every page of the account's menu, the first show, edit and add page of each list: no 5xx,
-    no « None », no rule id, none of FAB's English strings; lang, main, one h1, a page title."""
+    no « None », no rule id, none of FAB's English strings; lang, main, one h1, a page title; a
+    breadcrumb whose links open (200: inside the account's perimeter, whose rows answer 404)."""
     client = login(app.test_client(), username, DEMO_PASSWORD)
     home = client.get("/")
     found = problems("/", home)
     _, links = read(home.get_data(as_text=True))
     menu = list(dict.fromkeys(u for u in map(_local, links) if u))
-    seen = set()
+    seen, crumbs = set(), {}
+
+    def visit(url):
+        page = client.get(url)
+        found.extend(problems(url, page))
+        if page.status_code == 200 and "text/html" in page.content_type and not PUBLIC(url):
+            bad, links = breadcrumb(url, page.get_data(as_text=True))
+            found.extend(bad)
+            for link in links:
+                crumbs.setdefault(link, url)
+        return page
+
     for url in menu:
         if url in seen:
             continue
         seen.add(url)
-        page = client.get(url)
-        found += problems(url, page)
+        page = visit(url)
         if page.status_code != 200 or "text/html" not in page.content_type:
             continue
         _, inner = read(page.get_data(as_text=True))
-        for kind in ("/show/", "/edit/", "/add"):
+        for kind in ("/show/", "/edit/", "/add", "/dossier/", "/deliber", "/evaluation"):
             target = next((u for u in map(_local, inner) if u and kind in u and u not in seen), None)
             if target:
                 seen.add(target)
-                found += problems(target, client.get(target))
+                visit(target)
+    for link, origin in crumbs.items():
+        status = client.get(link).status_code
+        if _local(link) is None and link != "/" or status != 200:
+            found.append(f"{origin}: breadcrumb link {link} answers {status}")
     assert len(seen) > 3
     assert not found, "\n".join(found)
 

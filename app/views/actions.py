@@ -31,6 +31,7 @@ from app.errors import (
 from app.extensions import db
 from app.security import perimeter
 from app.security.account_limits import TooManyRequests
+from app.views import fil
 from app.workflow.engine import NotAllowed
 from app.workflow.jury.composition import AlreadyDone
 
@@ -44,6 +45,7 @@ def load_scoped(model, pk, mode="read"):
     row = perimeter.scoped_get(model, pk, mode=mode)
     if row is None:
         abort(404)
+    fil.through(row)  # its page may head this page's breadcrumb (app/views/fil.py)
     return row
 
 

@@ -49,7 +49,10 @@ def test_skip_link_and_landmarks(make, db, page, live_server):
     assert skip.evaluate("el => el === document.activeElement") and skip.is_visible()
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "contenu"
-    assert page.locator("main h1").count() == 1 and page.locator("nav[aria-label]").count() == 1
+    assert page.locator("main h1").count() == 1
+    # The menu and the breadcrumb (issue 16 item 8), each named.
+    assert page.eval_on_selector_all("nav[aria-label]", "ns => ns.map(n => n.ariaLabel)") == [
+        "Menu principal", "Fil d'Ariane"]
     outline = page.evaluate("""() => { const a = document.querySelector('main a');
         a.focus(); return getComputedStyle(a).outlineStyle; }""")
     assert outline != "none", "focus must be visible"

@@ -405,7 +405,7 @@ def update_candidature(p: Perimetre, c: Candidature, identite: dict | None = Non
 @precondition("confirm_evaluator")
 def _inscription_complete(p, c):
     """R-WF-1: the inscription step is complete before the evaluator is confirmed."""
-    missing = [label for key, label in (("financement", "dispositif de formation"),
+    missing = [label for key, label in (("financement", "dispositif de financement"),
                                         ("statut_inscription", "statut à l'inscription"))
                if not getattr(c, key)]
     if missing:
