@@ -64,6 +64,8 @@ class RetentionRuleView(ScopedModelView):
     class_permission_name = AREA
     method_permission_name = {**READ_WRITE, **NOBODY}
     list_title = "Durées de conservation des données"
+    # Written by the platform (seeded rules, purges, generated declarations), never added by hand.
+    exclude_route_methods = {"add"}
     show_title = "Durée de conservation"
     edit_title = "Modifier la durée de conservation"
     list_columns = ["dispositif", "classe_label", "issue_label", "duree_label", "depart_label",
@@ -99,6 +101,8 @@ class PurgeLogView(ScopedModelView):
     class_permission_name = AREA
     method_permission_name = {**READ_WRITE, **NOBODY, "edit": "nobody"}
     list_title = "Journal des purges"
+    # Written by the platform (seeded rules, purges, generated declarations), never added by hand.
+    exclude_route_methods = {"add"}
     show_title = "Purge"
     list_columns = ["executee_le", "date_reference", "dispositif", "classe_label", "issue_label",
                     "nombre", "mode_label", "regle"]
@@ -122,6 +126,8 @@ class DeclarationCDCView(ScopedModelView):
                               "xml": "read", "deposee": "write", "annuler": "write",
                               "compte_rendu": "write"}
     list_title = "Déclarations des titulaires à la Caisse des Dépôts"
+    # Written by the platform (seeded rules, purges, generated declarations), never added by hand.
+    exclude_route_methods = {"add"}
     show_title = "Déclaration à la Caisse des Dépôts"
     list_columns = ["id_flux", "dispositif", "generee_le", "statut_label", "nb_certifications",
                     "nb_titulaires", "nb_acceptes", "nb_rejetes"]

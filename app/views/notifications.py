@@ -77,7 +77,8 @@ class OutboxView(ScopedModelView):
     method_permission_name = {**ScopedModelView.method_permission_name, "renvoyer": "read"}
     list_title = "Boîte d'envoi (e-mails)"
     show_title = "E-mail"
-    edit_title = "Modifier l'e-mail"
+    # An e-mail is a record of what was sent: resent, never written or rewritten by hand.
+    exclude_route_methods = {"add", "edit"}
     list_columns = ["created_on", "destinataire", "sujet", "statut_label", "essais"]
     show_columns = ["created_on", "destinataire", "copie", "sujet", "corps_texte", "statut_label",
                     "essais", "erreur", "sent_on"]
