@@ -68,6 +68,7 @@ def test_refused_clea_finalisation_keeps_every_answer_and_the_conclusion(app, ma
     assert again.get("date_evaluation") == TODAY.isoformat()
     # The summary at the top, the missing row marked next to its radios and focused.
     assert 'id="erreurs"' in page.html and "sans résultat" in page.text
+    assert page.text.count("sans résultat") == 1  # said once, not by the rule and the rows both
     assert error_next_to(page, rows[0]) == "Choisissez « acquis » ou « non acquis »."
     assert re.search(rf'name="{rows[0]}" value="1"[^>]*autofocus', page.html)
     # The draft is kept server-side: the answers and the conclusion are saved.

@@ -55,6 +55,8 @@ def _errors(ev, typed, error) -> dict:
         for r in ev.resultats:
             if not r.pre_acquis and typed.get(f"acquis_{r.competence_id}") not in ("0", "1"):
                 out[f"acquis_{r.competence_id}"] = "Choisissez « acquis » ou « non acquis »."
+    if error.field == "grille" and len(out) > 1:
+        del out["grille"]  # the rows marked in red say it, with a link to the first one
     return out
 
 

@@ -204,7 +204,7 @@ def ensure_all_entered(ev: Evaluation, rule: str):
     missing = [r for r in ev.resultats if r.acquis is None]
     if missing:
         raise RuleViolation(f"{len(missing)} compétence(s) sans résultat, dont « "
-                            f"{missing[0].competence.intitule} ».", rule)
+                            f"{missing[0].competence.intitule} ».", rule, field="grille")
 
 
 def mark_finalised(p, ev: Evaluation, resultat: str):
