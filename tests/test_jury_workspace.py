@@ -156,6 +156,14 @@ def test_deliberate_one_dossier_at_a_time_with_progress_and_links(make, db, logi
     assert page.links(rf"/jurys/deliberer/{j.id}/1$") and page.links(rf"/jurys/deliberer/{j.id}/3$")
     db.session.expire_all()
     assert db.session.get(type(first), first.id).decision == "partiel"
+    # The last dossier saved goes back to the one still undecided, then to the jury page.
+    page = open_page(client, f"/jurys/deliberer/{j.id}/3")
+    r = page.form(action=f"/jurys/decision/{inscriptions[2].id}").fill(decision="partiel").submit()
+    assert r.headers["Location"].endswith(f"/jurys/deliberer/{j.id}/2")
+    page = follow(client, r)
+    r = page.form(action=f"/jurys/decision/{inscriptions[1].id}").fill(decision="partiel").submit()
+    assert r.headers["Location"].endswith(f"/jurys/show/{j.id}")
+    assert "Toutes les décisions de ce jury sont enregistrées" in follow(client, r).text
 
 
 def test_before_the_jury_day_the_deliberation_is_read_only_and_says_when_it_opens(make, db,

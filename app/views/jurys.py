@@ -393,6 +393,20 @@ class JuryView(ScopedModelView):
     def _inscription(self, ins_id) -> InscriptionJury:
         return load_scoped(InscriptionJury, ins_id)
 
+    def _after_decision(self, jury, position: int, done: bool) -> str:
+        """Where the one-dossier page goes after a save: the next dossier without a decision
+        (after this one, then from the start), else the jury page, where the jury is closed."""
+        if not done:
+            return url_for("JuryView.deliberer", pk=jury.id, n=position)
+        rows = decision_rows(jury)
+        order = list(range(position, len(rows))) + list(range(0, position - 1))
+        waiting = next((i for i in order if rows[i].decision is None), None)
+        if waiting is None:
+            flash("Toutes les décisions de ce jury sont enregistrées : vérifiez-les, puis clôturez "
+                  "le jury pour les publier.", "info")
+            return url_for("JuryView.show", pk=jury.id)
+        return url_for("JuryView.deliberer", pk=jury.id, n=waiting + 1)
+
     @expose("/decision/<ins_id>", methods=["POST"])
     @has_access
     def decision(self, ins_id):
@@ -417,9 +431,8 @@ class JuryView(ScopedModelView):
                 "acquis": {int(x) for x in form.getlist("acquis") if x.isdigit()},
                 "commentaire": form.get("commentaire") or "", "error": done.violation.message,
                 "field": done.violation.field or "decision"}, n=position)
-        if position is not None:  # one dossier at a time: on to the next one
-            return redirect(url_for("JuryView.deliberer", pk=ins.jury_id,
-                                    n=position + 1 if done else position))
+        if position is not None:  # one dossier at a time: on to the next one still undecided
+            return redirect(self._after_decision(ins.jury, position, bool(done)))
         return redirect(url_for("JuryView.deliberation", pk=ins.jury_id) + f"#ins-{ins.id}")
 
     @expose("/brouillon/<ins_id>", methods=["POST"])
