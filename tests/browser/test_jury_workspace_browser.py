@@ -54,7 +54,7 @@ def test_jury_run_from_its_workspace(make, db, live_server, page):  # R-JUR-2 R-
         page.select_option("form.form-decision select[name=decision]", label=decision)
         with page.expect_navigation():
             page.click("form.form-decision button[type=submit]")
-    assert "2 / 2 décidés" in page.content()
+    assert "Toutes les décisions de ce jury sont enregistrées" in page.content()  # on its page
 
     # The secretariat closes the jury and issues the certificates.
     sign_in(page, base, sec)
