@@ -1,5 +1,5 @@
-"""Issue 16 item 1 in Chromium: a refused « Finaliser » and a refused jury decision keep
-everything typed, with the error in view next to its field."""
+"""Issue 16 item 1 in Chromium: a refused « Finaliser », jury decision, upload, candidature and
+dossier action keep everything typed, with the error in view next to its field."""
 import datetime as dt
 
 from app.security.perimeter import perimetre_of as P
@@ -61,3 +61,88 @@ def test_refused_jury_decision_keeps_the_choice_and_the_comment(make, db, live_s
     box = select.bounding_box()
     viewport = page.viewport_size
     assert box and 0 <= box["y"] <= viewport["height"], "the refused form is scrolled into view"
+
+
+def test_refused_upload_keeps_the_chosen_type(make, db, live_server, page, tmp_path):  # R-CAN-4
+    c = make.candidature("CHIMIE")
+    sign_in(page, live_server, c.createur)
+    page.goto(f"{live_server}/dossier/{c.id}?onglet=documents")
+    options = page.locator("#document-type option")
+    chosen = options.nth(2).get_attribute("value")
+    page.select_option("#document-type", chosen)
+    fake = tmp_path / "piece.pdf"
+    fake.write_bytes(b"ceci n'est pas un PDF")
+    page.set_input_files("#document-fichier", str(fake))
+    with page.expect_navigation():
+        page.click("#form-document button[type=submit]")
+    assert page.input_value("#document-type") == chosen
+    error = page.locator("#erreur-fichier")
+    assert error.is_visible() and error.inner_text().strip()
+    assert page.locator("#document-fichier").evaluate("el => el === document.activeElement")
+
+
+def test_refused_candidature_keeps_everything_typed(make, db, live_server, page):  # R-CAN-3
+    # Two établissements: none imposed; left empty, the server refuses and keeps the rest.
+    org = make.organisme()
+    for _ in range(2):
+        make.habilitation(make.etablissement(organisme=org), make.ref["CLEA"])
+    user = make.user("admin_organisme", organisme=org)
+    company = make.entreprise(raison_sociale="LOGISTIQUE OUEST")
+    db.session.commit()
+    sign_in(page, live_server, user)
+    page.goto(f"{live_server}/candidatures/recherche?creation=1")
+    page.fill("#form-recherche [name=nom]", "Dupont")
+    page.fill("#form-recherche [name=prenom]", "Jeanne")
+    page.fill("#form-recherche [name=date_naissance]", "1990-05-04")
+    with page.expect_navigation():
+        page.click("#form-recherche [type=submit]")
+    with page.expect_navigation():
+        page.click("#creer")
+    form = "#form-candidature"
+    page.select_option(f"{form} [name=civilite]", "MME")
+    page.fill(f"{form} [name=ville_naissance]", "Lyon")
+    page.fill(f"{form} [name=code_postal_naissance]", "69003")
+    page.fill(f"{form} [name=email]", "j.dupont@test.invalid")
+    page.select_option(f"{form} [name=statut_inscription]", "salarie")
+    page.select_option(f"{form} [name=financement]", "CPF")
+    page.select_option(f"{form} [name=entreprise]", str(company.id))
+    page.fill(f"{form} [name=objectifs_professionnels]",
+              "Devenir cheffe d'équipe dans la logistique.")
+    page.evaluate("document.querySelectorAll('#form-candidature [required]')"
+                  ".forEach(e => e.removeAttribute('required'))")  # the server's own check
+    with page.expect_navigation():
+        page.click(f"{form} [type=submit]")
+    assert page.locator("#erreurs").is_visible()
+    for name, value in (("nom_naissance", "Dupont"), ("prenom", "Jeanne"),
+                        ("date_naissance", "1990-05-04"), ("ville_naissance", "Lyon"),
+                        ("email", "j.dupont@test.invalid"), ("financement", "CPF"),
+                        ("entreprise", str(company.id)), ("civilite", "MME"),
+                        ("objectifs_professionnels",
+                         "Devenir cheffe d'équipe dans la logistique.")):
+        assert page.input_value(f"{form} [name={name}]") == value, name
+    assert page.locator("#erreur-etablissement").is_visible()  # next to its field
+
+
+def test_refused_action_form_reopens_with_what_was_typed(make, db, live_server, page):  # R-EVA-1
+    from app.workflow.evaluation import chimie
+    c = make.candidature("CHIMIE")
+    ev_user = make.evaluateur(c.certification, region=c.region).user
+    chimie.create_skills_evaluation(c, ev_user, TODAY)
+    c.evaluateur_id, c.statut = ev_user.id, "en_attente_evaluation"
+    db.session.commit()
+    sign_in(page, live_server, ev_user)
+    page.goto(f"{live_server}/dossier/{c.id}")
+    page.click("details[data-verb=invite_metier] summary")
+    page.fill("#invite_metier-prenom", "Marie")
+    page.fill("#invite_metier-nom", "Dupuis")
+    page.fill("#invite_metier-fonction", "Cheffe d'équipe")
+    page.evaluate("document.getElementById('invite_metier-email').type = 'text'")
+    page.fill("#invite_metier-email", "pas-une-adresse")
+    with page.expect_navigation():
+        page.click("details[data-verb=invite_metier] button[type=submit]")
+    assert page.locator("details[data-verb=invite_metier]").get_attribute("open") is not None
+    assert page.input_value("#invite_metier-prenom") == "Marie"
+    assert page.input_value("#invite_metier-fonction") == "Cheffe d'équipe"
+    assert page.input_value("#invite_metier-email") == "pas-une-adresse"
+    assert page.locator("#invite_metier-email-erreur").is_visible()
+    assert page.locator("#invite_metier-email").evaluate("el => el === document.activeElement")
