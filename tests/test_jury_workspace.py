@@ -318,6 +318,7 @@ def test_chemical_secretariat_registers_an_evaluated_dossier_from_the_jury_page(
     assert c.statut == "en_attente_evaluation"
     sec = make.user("secretariat", dispositif=make.ref["CHIMIE"])
     client = login_as(sec)
+    assert "Évalué : prêt pour le jury" in open_page(client, f"/dossier/{c.id}").text
     page = open_page(client, f"/jurys/show/{jury.id}")
     assert "Dossiers prêts pour ce jury (1)" in page.text
     assert "Évalué, à inscrire" in page.text
@@ -329,6 +330,7 @@ def test_chemical_secretariat_registers_an_evaluated_dossier_from_the_jury_page(
     c = db.session.get(Candidature, c.id)
     assert c.statut == "en_attente_jury"
     assert jurys.active_inscription(c).jury_id == jury.id
+    assert "Évalué : prêt pour le jury" not in open_page(client, f"/dossier/{c.id}").text
     # The CléA secretariat does not send its organismes' dossiers: not in its list.
     clea = make.dossier_pret_jury("CLEA")
     clea_jury = make.jury("CLEA", capacite=5)

@@ -125,6 +125,7 @@ class DossierView(BaseView):
             avis_requis=commission_wf.avis_entreprise_requis(c),
             documents_emis=_documents_emis(c),
             inscription=jurys_wf.active_inscription(c),
+            pret_jury=jurys_wf.is_evaluated_to_send(c, evs),
             may_register=jurys_wf.may_register_again(p, c),
             complement=pending_complement(c), upload=upload, refused=refused,
             onglet_choisi=upload["onglet"] if upload else None,

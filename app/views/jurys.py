@@ -399,7 +399,7 @@ class JuryView(ScopedModelView):
         if not done:
             return url_for("JuryView.deliberer", pk=jury.id, n=position)
         rows = decision_rows(jury)
-        order = list(range(position, len(rows))) + list(range(0, position - 1))
+        order = list(range(position, len(rows))) + list(range(position - 1))
         waiting = next((i for i in order if rows[i].decision is None), None)
         if waiting is None:
             flash("Toutes les décisions de ce jury sont enregistrées : vérifiez-les, puis clôturez "

@@ -427,17 +427,25 @@ def delete_jury(p: Perimetre, jury: Jury) -> None:
 
 
 # --- the jury workspace (issue 16 item 3) ------------------------------------------------------
+def _sending_sources() -> list[str]:
+    from app.workflow.engine import WORKFLOWS
+    return sorted({s for w in WORKFLOWS.values() for verb in ENTRY_VERBS if verb in w.moves
+                   for s in w.moves[verb].sources})
+
+
 def evaluated_to_send():
     """« Prêt pour le jury »: evaluated (its evaluation finalised) in a status whose next move
     takes it to the jury, so not sent yet. One criterion for the home's to-do count, its list and
-    the jury page."""
+    the jury page (is_evaluated_to_send is the same test on one loaded dossier)."""
     from app.models.evaluation import Evaluation
-    from app.workflow.engine import WORKFLOWS
-    sources = sorted({s for w in WORKFLOWS.values() for verb in ENTRY_VERBS if verb in w.moves
-                      for s in w.moves[verb].sources})
     finalised = sa.exists().where(Evaluation.candidature_id == Candidature.id,
                                   Evaluation.statut == "finalisee")
-    return sa.and_(Candidature.statut.in_(sources), finalised)
+    return sa.and_(Candidature.statut.in_(_sending_sources()), finalised)
+
+
+def is_evaluated_to_send(c: Candidature, evaluations) -> bool:
+    """evaluated_to_send() for the dossier page, from its already loaded evaluations."""
+    return c.statut in _sending_sources() and any(e.statut == "finalisee" for e in evaluations)
 
 
 def sending_move(p: Perimetre, dispositif):
