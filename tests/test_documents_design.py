@@ -114,6 +114,17 @@ def test_decision_letter_agrees_with_the_civilite(docs, metal, personne, attendu
         assert "(e)" not in text
 
 
+def test_decision_letter_names_the_dispositifs_own_jury(docs, metal):  # R-DEC-4
+    chemical = {**JURY, "nom": "jury paritaire national"}
+    doc = docs.issue_document("lettre_decision", metal, {
+        "titulaire": titulaire(**FEMME), "certification": dict(CQPM), "jury": chemical,
+        "acquis": []})
+    text = flat(pdf_text(doc.pdf))
+    assert "décision du jury paritaire national du" in text
+    assert "Le Président du jury paritaire national" in text
+    assert "paritaire de délibération" not in text
+
+
 def test_without_a_civilite_the_wording_needs_no_agreement():
     """Data frozen before the civilité was kept: neither gender is guessed."""
     from app.reports.pdf import accord, civilite

@@ -236,7 +236,8 @@ def test_print_the_jury_certificates_and_record_its_mailings_twice_without_dupli
     assert len(lines) == expected and len({e.document_id for e in lines}) == expected
     assert {e.statut for e in lines} == {"envoye"} and {e.canal for e in lines} == {"lettre_suivie"}
     assert {d.id for d in letters} <= {e.document_id for e in lines}
-    assert "(0 à enregistrer)" in open_page(client, f"/jurys/show/{j.id}").text
+    page = open_page(client, f"/jurys/show/{j.id}")
+    assert "Aucun courrier à enregistrer" in page.text and 'id="form-envoi-courriers"' not in page.html
 
 
 def test_mailing_of_an_open_jury_is_refused_and_another_dispositif_gets_404(make, db, login_as):

@@ -203,8 +203,12 @@ def _summary(type_: str, ctx: dict) -> dict:
         if ctx.get("bloc"):
             intitule = f"{ctx['bloc'].get('code', '')} {ctx['bloc'].get('intitule', '')} ({intitule})"
     else:
-        n = len(ctx.get("sections") or ctx.get("certifications") or [])
-        intitule = f"{TYPES_DOCUMENT.label(type_)} — {n} certification(s)"
+        sections = ctx.get("sections") or []
+        n = len(sections or ctx.get("certifications") or [])
+        people = sum(len(s.get("candidats") or []) for s in sections)
+        intitule = f"{TYPES_DOCUMENT.label(type_)} — " + (
+            f"{people} candidat{'s' if people > 1 else ''}, " if people else "") + (
+            f"{n} certification{'s' if n > 1 else ''}")
     jury_date = (ctx.get("jury") or {}).get("date")
     return {"titulaire": titulaire, "intitule": intitule[:300],
             "date_reference": date.fromisoformat(jury_date[:10]) if jury_date else None}

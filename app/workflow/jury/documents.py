@@ -27,7 +27,10 @@ JURY_KINDS = ("pv", "emargement", "lettre_gtp")  # one per jury; the others one 
 def jury_data(jury: Jury) -> dict:
     # convoque / paritaire: the attendance sheet speaks of « membres convoqués » and of a « jury
     # paritaire » only for a jury whose members were convened and that seats a union.
+    from app.workflow.engine import workflow_for
     return {"date": jury.date, "lieu": jury.lieu or jury.modalite_label,
+            # how the dispositif names its jury in letters (« jury paritaire national »…)
+            "nom": workflow_for(jury.dispositif).jury,
             "president": jury.president, "qualite_president": jury.qualite_president,
             "convoque": jury.convoque_le is not None,
             "paritaire": any(m.college == "salaries" for m in jury.membres)}
