@@ -1,8 +1,9 @@
 """R-STA-2 downloads: every statistic as one workbook, and the dossier-level data streamed.
 
 The workbook is a tablib Databook (a few aggregated sheets); the dossier-level export can reach
-hundreds of thousands of lines, so it is read in batches and written by XlsxWriter in constant
-memory (or by the csv module), through the same Export base class as every other export.
+hundreds of thousands of lines, so it is read in batches and written row by row
+(app/reports/xlsx_stream.py, or the csv module), through the same Export base class as every
+other export.
 """
 
 import sqlalchemy as sa
@@ -92,8 +93,8 @@ class DossierExport(Export):
         return stmt.order_by(Candidature.created_on, Candidature.id)
 
     def cell_statement(self):
-        """The same lines with every cell written by the database (app/reports/sql_cells.py):
-        the csv is then COPY's on PostgreSQL and the xlsx only copies texts."""
+        """The same lines as typed cells of the database (app/reports/sql_cells.py): on
+        PostgreSQL the csv and the sheet's rows are then written by COPY."""
         stmt = self.statement()
         cols = {c.key: c for c in stmt.selected_columns}
         category = sa.case(*[(cols["statut"].in_(list(ss)), CATEGORY_LABELS[code])
@@ -109,7 +110,7 @@ class DossierExport(Export):
                    cells.code(cols["origine"]), cells.datetime(cols["created_on"]),
                    cells.datetime(cols["envoye_le"]),
                    cells.label(cols["decision"], STATUTS),
-                   cells.date(cols["decide_le"]), cells.date(cols["abandonne_le"])]
+                   cells.date(cols["decide_le"]), cells.datetime(cols["abandonne_le"])]
         return stmt.with_only_columns(*cells_)
 
     def cells(self):

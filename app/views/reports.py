@@ -18,7 +18,7 @@ from app.models.structures import REGIONS
 from app.reports import charts
 from app.reports import statistics as stats
 from app.reports import statistics_downloads as downloads
-from app.reports.exports import send_dataset, send_export
+from app.reports.exports import FORMATS, send_dataset, send_export
 from app.reports.reports import DIMENSIONS, STEPS, ReportExport, chart_series, run_report
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
@@ -92,7 +92,7 @@ class StatistiquesView(BaseView):
         """The dossier-level data, streamed (xlsx written in constant memory, csv row by row)."""
         export = downloads.DossierExport(current_perimetre(),
                                          stats.Filters.from_args(request.args))
-        if fmt not in ("xlsx", "csv"):
+        if fmt not in ("xlsx", "csv", "csv-brut"):
             abort(404)
         return send_export(export, fmt)
 
@@ -154,7 +154,7 @@ class RapportsView(BaseView):
     @expose("/export/<string:fmt>/")
     @has_access
     def export(self, fmt):
-        if fmt not in ("xlsx", "csv", "ods"):
+        if fmt not in FORMATS:
             abort(404)
         export = ReportExport(self._report())
         export.name = "rapport-" + "-".join(d.code for d in export.report.dimensions)
