@@ -165,7 +165,8 @@ def _csv_lines(export: Export, fmt: str, rows: Iterable) -> Iterable[str]:
     """The csv text in pieces of about 64 KB, header first."""
     delimiter, start = CSV_DIALECTS[fmt]
     buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=delimiter)
+    # lines end with '\n' as COPY's do (Excel reads both), one way in a file
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
     buf.write(start)
     writer.writerow(export.heading())
     for row in rows:

@@ -40,8 +40,9 @@ def datetime(expr):
 
 
 def number(expr):
-    """A number cell (NULL: empty); a decimal comma in the French csv."""
-    return sa.type_coerce(expr, sa.Numeric)
+    """A number cell (NULL: empty); a decimal comma in the French csv. Read as a float, as
+    exports.cell() gives a Decimal."""
+    return sa.type_coerce(expr, sa.Float)
 
 
 def label(expr, choices):
@@ -67,7 +68,7 @@ def _kind(expr) -> str:
         return "date"
     if isinstance(kind, sa.Integer):
         return "integer"
-    if isinstance(kind, sa.Numeric):
+    if isinstance(kind, (sa.Numeric, sa.Float)):  # two classes in SQLAlchemy 2.1
         return "decimal"
     return "text"
 
