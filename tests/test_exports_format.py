@@ -192,3 +192,16 @@ def test_report_offers_both_csv(make, db, ref, login_as):
     r = client.get("/rapports/export/csv-brut/")
     assert r.status_code == 200 and not r.data.startswith("\ufeff".encode())
     assert next(csv.reader(io.StringIO(r.data.decode())))[0] == "Dispositif"
+
+
+def test_a_workbook_of_several_sheets():
+    # the statistics' workbook (R-STA-2): one sheet per view, names a spreadsheet accepts, once
+    from app.reports.xlsx_stream import write_sheets
+    out = io.BytesIO()
+    write_sheets(out, [("Par statut", ["Statut", "Dossiers"], [["Admis", 3]]),
+                       ("Par statut", ["Mois"], [[DAY]]), ("a/b:c", ["x"], [])])
+    book = openpyxl.load_workbook(io.BytesIO(out.getvalue()))
+    assert book.sheetnames == ["Par statut", "Par statut (2)", "abc"]
+    assert [c.value for c in book["Par statut"][2]] == ["Admis", 3]
+    assert book["Par statut (2)"]["A2"].number_format == "dd/mm/yyyy"
+    assert book["Par statut"].column_dimensions["B"].width > len("Dossiers")

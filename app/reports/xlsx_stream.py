@@ -28,8 +28,7 @@ CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>
 <Default Extension="xml" ContentType="application/xml"/>
 <Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>
-<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>
-<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>
+{sheets}<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>
 </Types>"""
 ROOT_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
@@ -37,12 +36,12 @@ ROOT_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 </Relationships>"""
 WORKBOOK = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">
-<sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets>
+<sheets>{sheets}</sheets>
 </workbook>"""
 WORKBOOK_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
-<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>
-<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>
+<Relationship Id="rId0" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>
+{sheets}
 </Relationships>"""
 STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">
@@ -59,6 +58,11 @@ SHEET_START = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksh
                '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
                'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>')
 SHEET_END = "</sheetData></worksheet>"
+SHEET_TYPE = ('<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/'
+              'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>\n')
+SHEET_ENTRY = '<sheet name="{name}" sheetId="{n}" r:id="rId{n}"/>'
+SHEET_REL = ('<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/'
+             '2006/relationships/worksheet" Target="worksheets/sheet{n}.xml"/>\n')
 # Styles of STYLES' cellXfs: a date, a date-time (sql_cells.xml_row writes the same numbers).
 DATE_STYLE, DATETIME_STYLE = "2", "3"
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 0 (1900 date system, its leap-year bug included)
@@ -71,44 +75,68 @@ def _xml_text(value: str) -> str:
     return value.translate(_ESCAPE)
 
 
-def _sheet_name(title: str) -> str:
-    name = "".join(ch for ch in title if ch not in '[]:*?/\\')[:31] or "Feuille1"
-    return _xml_text(name).replace('"', "&quot;")
+def _sheet_names(titles: list[str]) -> list[str]:
+    """Names a spreadsheet accepts: no []:*?/\\, at most 31 characters, each once."""
+    names = []
+    for n, title in enumerate(titles, start=1):
+        name = "".join(ch for ch in title if ch not in '[]:*?/\\')[:31] or f"Feuille{n}"
+        if name.lower() in (x.lower() for x in names):
+            name = f"{name[:27]} ({n})"
+        names.append(name)
+    return [_xml_text(name).replace('"', "&quot;") for name in names]
 
 
 def write_xlsx(out: IO[bytes], title: str, header: list, rows: Iterable) -> None:
     """Write the workbook into the binary file `out` (left open)."""
-    def body():
-        parts, size = [], 0
-        for row in rows:
-            line = _row(row)
-            parts.append(line)
-            size += len(line)
-            # the first rows alone first, so that the columns are fitted without waiting
-            if size > 1 << 20 or len(parts) == SAMPLE_ROWS:
-                yield "".join(parts).encode("utf-8")
-                parts, size = [], 0
-        yield "".join(parts).encode("utf-8")
-    write_xlsx_xml(out, title, header, body())
+    write_sheets(out, [(title, header, rows)])
+
+
+def write_sheets(out: IO[bytes], sheets: list[tuple[str, list, Iterable]]) -> None:
+    """A workbook of several sheets, each (title, header, rows of cells)."""
+    write_workbook(out, [(title, header, _body(rows)) for title, header, rows in sheets])
 
 
 def write_xlsx_xml(out: IO[bytes], title: str, header: list, body: Iterable[bytes]) -> None:
     """Write the workbook whose data rows are given as ready `<row>` XML (UTF-8 pieces, written
     by PostgreSQL for the largest exports: app/reports/sql_cells.xml_row), after the header."""
-    sample, body = _sample(body)
+    write_workbook(out, [(title, header, body)])
+
+
+def _body(rows: Iterable) -> Iterable[bytes]:
+    parts, size = [], 0
+    for row in rows:
+        line = _row(row)
+        parts.append(line)
+        size += len(line)
+        # the first rows alone first, so that the columns are fitted without waiting
+        if size > 1 << 20 or len(parts) == SAMPLE_ROWS:
+            yield "".join(parts).encode("utf-8")
+            parts, size = [], 0
+    yield "".join(parts).encode("utf-8")
+
+
+def write_workbook(out: IO[bytes], sheets: list[tuple[str, list, Iterable[bytes]]]) -> None:
+    """The package: each sheet (title, header, its `<row>` XML pieces) written as it comes."""
+    numbers = range(1, len(sheets) + 1)
+    names = _sheet_names([title for title, _, _ in sheets])
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
-        book.writestr("[Content_Types].xml", CONTENT_TYPES)
+        book.writestr("[Content_Types].xml", CONTENT_TYPES.format(
+            sheets="".join(SHEET_TYPE.format(n=n) for n in numbers)))
         book.writestr("_rels/.rels", ROOT_RELS)
-        book.writestr("xl/workbook.xml", WORKBOOK.format(name=_sheet_name(title)))
-        book.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+        book.writestr("xl/workbook.xml", WORKBOOK.format(sheets="".join(
+            SHEET_ENTRY.format(name=name, n=n) for n, name in zip(numbers, names))))
+        book.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS.format(
+            sheets="".join(SHEET_REL.format(n=n) for n in numbers)))
         book.writestr("xl/styles.xml", STYLES)
-        with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            head = _row(header).replace("<c ", '<c s="1" ', len(header))
-            sheet.write((SHEET_START + _cols(header, sample) + "<sheetData>"
-                         + head).encode("utf-8"))
-            for piece in body:
-                sheet.write(piece)
-            sheet.write(SHEET_END.encode("utf-8"))
+        for n, (_, header, body) in zip(numbers, sheets):
+            sample, body = _sample(body)
+            with book.open(f"xl/worksheets/sheet{n}.xml", "w", force_zip64=True) as sheet:
+                head = _row(header).replace("<c ", '<c s="1" ', len(header))
+                sheet.write((SHEET_START + _cols(header, sample) + "<sheetData>"
+                             + head).encode("utf-8"))
+                for piece in body:
+                    sheet.write(piece)
+                sheet.write(SHEET_END.encode("utf-8"))
 
 
 def _row(values) -> str:

@@ -7,7 +7,7 @@ managers, the "Rapports" area to the certifier and the managers (app/security/ro
 import dataclasses
 from urllib.parse import urlencode
 
-from flask import abort, request
+from flask import Response, abort, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
@@ -18,7 +18,7 @@ from app.models.structures import REGIONS
 from app.reports import charts
 from app.reports import statistics as stats
 from app.reports import statistics_downloads as downloads
-from app.reports.exports import FORMATS, send_dataset, send_export
+from app.reports.exports import FORMATS, MIMETYPES, send_dataset, send_export
 from app.reports.reports import DIMENSIONS, STEPS, ReportExport, chart_series, run_report
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
@@ -79,11 +79,8 @@ class StatistiquesView(BaseView):
     def export_all(self):
         """Every statistic of the page in one workbook (several sheets)."""
         p = current_perimetre()
-        book = downloads.statistics_databook(p, stats.Filters.from_args(request.args))
-        from flask import Response
-
-        from app.reports.exports import MIMETYPES
-        return Response(book.export("xlsx"), mimetype=MIMETYPES["xlsx"], headers={
+        book = downloads.statistics_workbook(p, stats.Filters.from_args(request.args))
+        return Response(book, mimetype=MIMETYPES["xlsx"], headers={
             "Content-Disposition": 'attachment; filename="statistiques.xlsx"'})
 
     @expose("/dossiers/<string:fmt>/")
