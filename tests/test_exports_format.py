@@ -5,6 +5,7 @@ on PostgreSQL the large ones written by COPY: every path gives the same cells.""
 import csv
 import datetime as dt
 import io
+import zipfile
 
 import openpyxl
 import pytest
@@ -118,7 +119,13 @@ def test_every_format_of_an_export(db, app, large):
         check_xlsx(_file(export, "xlsx"))
         check_csv(_file(export, "csv"))
         check_plain_csv(_file(export, "csv-brut"))
-        ods = tablib.Dataset().load(_file(export, "ods"), format="ods")
+        data = _file(export, "ods")
+    ods = tablib.Dataset().load(data, format="ods")
+    with zipfile.ZipFile(io.BytesIO(data)) as book:  # dd/mm/yyyy, fitted columns
+        styles, content = (book.read(part).decode() for part in ("styles.xml", "content.xml"))
+    assert styles.index("<number:day") < styles.index("<number:year")
+    assert 'table:style-name="date-fr-cellule"' in content and "14/03/2025" in content
+    assert "14/01/2025 09:29" in content and 'style:column-width="12.60cm"' in content
     assert ods.headers == HEADER
     line = ods[0]
     assert line[1] == dt.datetime(2025, 3, 14) or line[1] == DAY  # a real date

@@ -4,13 +4,14 @@ Four formats (FORMATS): « xlsx » (real dates and date-times in Paris time, num
 columns fitted: app/reports/xlsx_stream.py), « csv » for French Excel (';', UTF-8 BOM, decimal
 comma, dates dd/mm/yyyy and Paris times), « csv-brut » for machines (',', no BOM, '.' decimals,
 ISO 8601 dates and UTC date-times written with their offset, 2025-03-14T08:29:00+00:00) and « ods »
-(tablib). A row's values become typed cells (cell()): texts neutralised, dates and date-times
-kept; each format then writes them its way (csv_text, xlsx_stream, ods_value).
+(app/reports/ods.py, as the xlsx). A row's values become typed cells (cell()): texts neutralised,
+dates and date-times kept; each format then writes them its way (csv_text, xlsx_stream, ods).
 
 `send_export` chooses how a file is written: a `large` export (a list of dossiers, up to 100,000
-lines) is streamed, the csv row by row and the sheet row by row — tablib holds the whole sheet in
-memory (474 MB and 14 s for 100,000 lines × 10 columns, issue 9) where these stay flat; on
-PostgreSQL an export whose cells are one SQL statement is written by the server itself (COPY).
+lines) is streamed, the csv row by row and the sheet row by row — tablib held the whole sheet in
+memory (474 MB and 14 s for 100,000 lines × 10 columns, issue 9) where these stay flat (the ods
+alone is built in memory); on PostgreSQL an export whose cells are one SQL statement is written
+by the server itself (COPY).
 """
 import csv
 import datetime as dt
@@ -20,11 +21,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from decimal import Decimal
 
-import tablib
 from flask import Response, send_file, stream_with_context
 
-from app.formats import _FORMULA_STARTS, format_datetime_fr, neutralise_formula, to_paris
+from app.formats import _FORMULA_STARTS, format_datetime_fr, neutralise_formula
 from app.reports import sql_cells
+from app.reports.ods import write_ods
 from app.reports.xlsx_stream import write_xlsx, write_xlsx_xml
 
 MIMETYPES = {
@@ -93,11 +94,6 @@ def text(value) -> str:
     return str(csv_text(cell(value)))
 
 
-def ods_value(value):
-    """A cell for tablib's ods: date-times in Paris time (tablib writes them as they are)."""
-    return to_paris(value) if isinstance(value, dt.datetime) else value
-
-
 class Export(ABC):
     """Subclasses set `name` and implement header() and rows()."""
 
@@ -120,13 +116,6 @@ class Export(ABC):
 
     def heading(self) -> list[str]:
         return [neutralise_formula(h) for h in self.header()]
-
-    def dataset(self) -> tablib.Dataset:
-        """The export for tablib (ods, and the sheets of a workbook of several)."""
-        data = tablib.Dataset(headers=self.heading(), title=self.title[:31])
-        for row in self.cells():
-            data.append([ods_value(v) for v in row])
-        return data
 
 
 class ListExport(Export):
@@ -186,7 +175,7 @@ def render(export: Export, fmt: str) -> bytes:
         out = io.BytesIO()
         write_xlsx(out, export.title, export.heading(), export.cells())
         return out.getvalue()
-    return export.dataset().export(fmt)
+    return write_ods(export.title, export.heading(), export.cells())
 
 
 def send_dataset(export: Export, fmt: str) -> Response:
