@@ -254,8 +254,8 @@ def format_datetime_fr(dt) -> str:
         return ""
     if not isinstance(dt, datetime):
         return format_date_fr(dt)
-    dt = to_paris(dt)
-    return f"{format_date_fr(dt)} {dt.hour:02d}:{dt.minute:02d}"
+    dt = to_paris(dt)  # once: format_date_fr would take this Paris time for UTC again
+    return f"{dt.day:02d}/{dt.month:02d}/{dt.year:04d} {dt.hour:02d}:{dt.minute:02d}"
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
