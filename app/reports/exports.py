@@ -159,7 +159,8 @@ def _csv_lines(export: Export, fmt: str, rows: Iterable) -> Iterable[str]:
     buf.write(start)
     writer.writerow(export.heading())
     for row in rows:
-        writer.writerow([csv_text(v, fmt) for v in row])
+        # texts (most cells) as they are, without a call
+        writer.writerow([v if type(v) is str else csv_text(v, fmt) for v in row])
         if buf.tell() > 65536:
             yield buf.getvalue()
             buf.seek(0)
