@@ -254,7 +254,9 @@ def format_datetime_fr(dt) -> str:
         return ""
     if not isinstance(dt, datetime):
         return format_date_fr(dt)
-    dt = to_paris(dt)  # once: format_date_fr would take this Paris time for UTC again
+    # to_paris() aware (exports call this for 100,000 lines); the day of this Paris time, not
+    # format_date_fr's, which would take it for UTC again
+    dt = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(PARIS)
     return f"{dt.day:02d}/{dt.month:02d}/{dt.year:04d} {dt.hour:02d}:{dt.minute:02d}"
 
 

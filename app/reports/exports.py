@@ -74,19 +74,22 @@ def _utc_iso(value: dt.datetime) -> str:
 
 
 def csv_text(value, fmt: str = "csv"):
-    """A cell (cell()) as the text of a csv: French (« csv ») or for machines (« csv-brut »)."""
+    """A cell (cell()) as the text of a csv: French (« csv ») or for machines (« csv-brut »).
+    Called for every cell that is not a text: the common types are tested first."""
     kind = type(value)
     if kind is str or kind is int:
         return value
+    if value is None:
+        return ""
     french = fmt == "csv"
-    if kind is float or isinstance(value, float):
-        return repr(value).replace(".", ",") if french else repr(value)
-    if isinstance(value, dt.datetime):
+    if kind is dt.datetime or isinstance(value, dt.datetime):
         return format_datetime_fr(value) if french else _utc_iso(value)
-    if isinstance(value, dt.date):
+    if kind is dt.date or isinstance(value, dt.date):
         return (f"{value.day:02d}/{value.month:02d}/{value.year:04d}" if french
                 else value.isoformat())
-    return "" if value is None else value
+    if kind is float or isinstance(value, float):
+        return repr(value).replace(".", ",") if french else repr(value)
+    return value
 
 
 def text(value) -> str:
