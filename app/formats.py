@@ -254,8 +254,10 @@ def format_datetime_fr(dt) -> str:
         return ""
     if not isinstance(dt, datetime):
         return format_date_fr(dt)
-    dt = to_paris(dt)
-    return f"{format_date_fr(dt)} {dt.hour:02d}:{dt.minute:02d}"
+    # to_paris() aware (exports call this for 100,000 lines); the day of this Paris time, not
+    # format_date_fr's, which would take it for UTC again
+    dt = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(PARIS)
+    return f"{dt.day:02d}/{dt.month:02d}/{dt.year:04d} {dt.hour:02d}:{dt.minute:02d}"
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

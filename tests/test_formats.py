@@ -308,6 +308,9 @@ def test_format_date_fr(value, expected):
         (datetime(2024, 3, 5, 9, 7, 59), "05/03/2024 10:07"),
         (datetime(2024, 7, 14, 7, 29), "14/07/2024 09:29"),
         (datetime(2024, 12, 31, 23, 59), "01/01/2025 00:59"),
+        # the day of the Paris time itself (it was converted twice: « 01/01/2025 23:30 »)
+        (datetime(2024, 12, 31, 22, 30), "31/12/2024 23:30"),
+        (datetime(2024, 7, 14, 21, 30), "14/07/2024 23:30"),
         (date(2024, 3, 5), "05/03/2024"),
         (None, ""),
     ],

@@ -137,7 +137,7 @@ def test_report_is_one_statement_whatever_the_rows(w, make, queries, db):  # R-S
         assert len(selects) == 1 and len(statements) <= 2, (groups, statements)
         assert selects[0].count("FROM candidature") == 1, groups
     with queries() as book_queries:
-        downloads.statistics_databook(p)
+        downloads.statistics_workbook(p)
     assert len(book_queries) <= 16
 
 

@@ -1,11 +1,17 @@
 """Exports: one class per export, a header and rows; the base builds the file (DESIGN practice 10).
 
-Cells that a spreadsheet would run as formulas are neutralised. `send_export` is the one place
-that chooses how a file is written: tablib for ordinary exports (a few hundred lines: a jury, a
-report); for a `large` export (a list of dossiers, up to 100,000 lines) the csv module row by row,
-streamed, and a sheet of inline strings written row by row (xlsx_stream.py) — tablib holds the
-whole sheet in memory (474 MB and 14 s for 100,000 lines × 10 columns, issue 9) where these stay
-flat.
+Four formats (FORMATS): « xlsx » (real dates and date-times in Paris time, numbers as numbers,
+columns fitted: app/reports/xlsx_stream.py), « csv » for French Excel (';', UTF-8 BOM, decimal
+comma, dates dd/mm/yyyy and Paris times), « csv-brut » for machines (',', no BOM, '.' decimals,
+ISO 8601 dates and UTC date-times written with their offset, 2025-03-14T08:29:00+00:00) and « ods »
+(app/reports/ods.py, as the xlsx). A row's values become typed cells (cell()): texts neutralised,
+dates and date-times kept; each format then writes them its way (csv_text, xlsx_stream, ods).
+
+`send_export` chooses how a file is written: a `large` export (a list of dossiers, up to 100,000
+lines) is streamed, the csv row by row and the sheet row by row — tablib held the whole sheet in
+memory (474 MB and 14 s for 100,000 lines × 10 columns, issue 9) where these stay flat (the ods
+alone is built in memory); on PostgreSQL an export whose cells are one SQL statement is written
+by the server itself (COPY).
 """
 import csv
 import datetime as dt
@@ -13,52 +19,82 @@ import io
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from decimal import Decimal
 
-import tablib
 from flask import Response, send_file, stream_with_context
 
-from app.formats import (
-    _FORMULA_STARTS,
-    format_date_fr,
-    format_datetime_fr,
-    neutralise_formula,
-)
+from app.formats import _FORMULA_STARTS, format_datetime_fr, neutralise_formula
 from app.reports import sql_cells
+from app.reports.ods import write_ods
 from app.reports.xlsx_stream import write_xlsx, write_xlsx_xml
 
 MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
+    "csv-brut": "text/csv; charset=utf-8",
     "ods": "application/vnd.oasis.opendocument.spreadsheet",
 }
+FORMATS = tuple(MIMETYPES)
+EXTENSIONS = {"csv-brut": "csv"}
+# csv: the separator and the first characters of the file
+CSV_DIALECTS = {"csv": (";", "\ufeff"), "csv-brut": (",", "")}
+
+
+def filename(export, fmt: str) -> str:
+    suffix = "-brut" if fmt == "csv-brut" else ""
+    return f"{export.name}{suffix}.{EXTENSIONS.get(fmt, fmt)}"
 
 
 def cell(value):
-    """The value as a spreadsheet cell: texts neutralised, dates in French, booleans Oui/Non.
-    Called for every cell of 100,000-line exports: the common types are tested first."""
+    """The value as a typed spreadsheet cell: texts neutralised, booleans Oui/Non, numbers,
+    dates and date-times (stored UTC) kept for the format to write. Called for every cell of
+    100,000-line exports: the common types are tested first."""
     kind = type(value)
     if kind is str:
         return "'" + value if value[:1] in _FORMULA_FIRST else value
     if value is None:
         return ""
-    if kind is int or kind is float:
+    if kind is int or kind is float or kind is dt.date or kind is dt.datetime:
         return value
     if kind is bool:
         return "Oui" if value else "Non"
-    if kind is dt.datetime:
-        return format_datetime_fr(value)  # Paris time (R-FMT-4)
-    if kind is dt.date:
-        return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
-    if isinstance(value, dt.datetime):
-        return format_datetime_fr(value)
-    if isinstance(value, dt.date):
-        return format_date_fr(value)
-    if isinstance(value, (int, float)):
+    if kind is Decimal:
+        return float(value)
+    if isinstance(value, (int, float, dt.date)):
         return value
     return neutralise_formula(str(value))
 
 
 _FORMULA_FIRST = frozenset(_FORMULA_STARTS)
+
+
+def _utc_iso(value: dt.datetime) -> str:
+    value = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return value.isoformat(timespec="seconds")
+
+
+def csv_text(value, fmt: str = "csv"):
+    """A cell (cell()) as the text of a csv: French (« csv ») or for machines (« csv-brut »).
+    Called for every cell that is not a text: the common types are tested first."""
+    kind = type(value)
+    if kind is str or kind is int:
+        return value
+    if value is None:
+        return ""
+    french = fmt == "csv"
+    if kind is dt.datetime or isinstance(value, dt.datetime):
+        return format_datetime_fr(value) if french else _utc_iso(value)
+    if kind is dt.date or isinstance(value, dt.date):
+        return (f"{value.day:02d}/{value.month:02d}/{value.year:04d}" if french
+                else value.isoformat())
+    if kind is float or isinstance(value, float):
+        return repr(value).replace(".", ",") if french else repr(value)
+    return value
+
+
+def text(value) -> str:
+    """A value as a person reads it in a document (the French csv's text)."""
+    return str(csv_text(cell(value)))
 
 
 class Export(ABC):
@@ -77,16 +113,12 @@ class Export(ABC):
         """One list of cell values per row."""
 
     def cells(self) -> Iterable[list]:
-        """The rows as spreadsheet cells (see cell())."""
+        """The rows as typed spreadsheet cells (see cell())."""
         for row in self.rows():
             yield [cell(v) for v in row]
 
-    def dataset(self) -> tablib.Dataset:
-        data = tablib.Dataset(headers=[neutralise_formula(h) for h in self.header()],
-                              title=self.title[:31])
-        for row in self.cells():
-            data.append(list(row))
-        return data
+    def heading(self) -> list[str]:
+        return [neutralise_formula(h) for h in self.header()]
 
 
 class ListExport(Export):
@@ -121,76 +153,86 @@ class ListExport(Export):
             yield [self._value(item, c) for c in self.columns]
 
 
+def _csv_lines(export: Export, fmt: str, rows: Iterable) -> Iterable[str]:
+    """The csv text in pieces of about 64 KB, header first."""
+    delimiter, start = CSV_DIALECTS[fmt]
+    buf = io.StringIO()
+    # lines end with '\n' as COPY's do (Excel reads both), one way in a file
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
+    buf.write(start)
+    writer.writerow(export.heading())
+    for row in rows:
+        # texts (most cells) as they are, without a call
+        writer.writerow([v if type(v) is str else csv_text(v, fmt) for v in row])
+        if buf.tell() > 65536:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
 def render(export: Export, fmt: str) -> bytes:
-    data = export.dataset()
-    if fmt == "csv":
-        return ("\ufeff" + data.export("csv", delimiter=";")).encode("utf-8")
-    return data.export(fmt)
+    """The whole file in memory (small exports)."""
+    if fmt in CSV_DIALECTS:
+        return "".join(_csv_lines(export, fmt, export.cells())).encode("utf-8")
+    if fmt == "xlsx":
+        out = io.BytesIO()
+        write_xlsx(out, export.title, export.heading(), export.cells())
+        return out.getvalue()
+    return write_ods(export.title, export.heading(), export.cells())
 
 
 def send_dataset(export: Export, fmt: str) -> Response:
     body = render(export, fmt)
-    filename = f"{export.name}.{fmt}"
-    return Response(body, mimetype=MIMETYPES[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(body, mimetype=MIMETYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{filename(export, fmt)}"'})
 
 
 def send_export(export: Export, fmt: str) -> Response:
-    """The file of an export in `fmt` (xlsx, csv, ods), written the way its size calls for."""
+    """The file of an export in `fmt` (FORMATS), written the way its size calls for."""
     if not export.large or fmt == "ods":
         return send_dataset(export, fmt)
-    filename = f"{export.name}.{fmt}"
     if fmt == "xlsx":
-        return send_xlsx(export, filename)
-    response = stream_csv(export, filename)
+        return send_xlsx(export, filename(export, fmt))
+    response = stream_csv(export, fmt)
     response.response = stream_with_context(response.response)  # rows read while sending
     return response
 
 
-def send_xlsx(export: Export, filename: str) -> Response:
+def send_xlsx(export: Export, name: str) -> Response:
     """An .xlsx written row by row (app/reports/xlsx_stream.py) into a temporary file, then
     sent: memory stays flat for a hundred thousand lines."""
     out = tempfile.TemporaryFile()  # noqa: SIM115  (send_file closes it after the response)
-    header = [neutralise_formula(h) for h in export.header()]
-    copy = _postgres_copy(export, xml=True)
+    copy = _postgres_copy(export, "xlsx")
     if copy is not None:  # the sheet's rows written by PostgreSQL, compressed here
-        write_xlsx_xml(out, export.title, header, copy())
+        write_xlsx_xml(out, export.title, export.heading(), copy())
     else:
-        write_xlsx(out, export.title, header, export.cells())
+        write_xlsx(out, export.title, export.heading(), export.cells())
     out.seek(0)
-    return send_file(out, mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=filename)
+    return send_file(out, mimetype=MIMETYPES["xlsx"], as_attachment=True, download_name=name)
 
 
-def stream_csv(export: Export, filename: str) -> Response:
+def stream_csv(export: Export, fmt: str = "csv") -> Response:
     """Large exports: the csv module row by row, never the whole file in memory; on PostgreSQL,
     an export whose cells are one SQL statement is written by the server itself (COPY)."""
-    copy = _postgres_copy(export)
+    copy = _postgres_copy(export, fmt)
 
     def generate():
-        buf = io.StringIO()
-        writer = csv.writer(buf, delimiter=";")
-        buf.write("\ufeff")
-        writer.writerow([neutralise_formula(h) for h in export.header()])
-        if copy is not None:
-            yield buf.getvalue()
-            yield from copy()
+        if copy is None:
+            yield from _csv_lines(export, fmt, export.cells())
             return
-        for row in export.cells():
-            writer.writerow(row)
-            if buf.tell() > 65536:
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue()
-    return Response(generate(), mimetype=MIMETYPES["csv"],
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        yield from _csv_lines(export, fmt, ())
+        yield from copy()
+    return Response(generate(), mimetype=MIMETYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{filename(export, fmt)}"'})
 
 
-def _postgres_copy(export: Export, xml: bool = False):
-    """A generator of the csv lines of `export.cell_statement()` written by PostgreSQL's COPY
-    (100,000 lines in about the time of the query), or with xml=True of its rows as xlsx sheet
-    XML (sql_cells.xml_row: one line each, nothing for COPY to quote); None where that does not
-    apply. Values reach COPY through psycopg's client-side binding, never pasted into the SQL."""
+def _postgres_copy(export: Export, fmt: str):
+    """A generator of the lines of `export.cell_statement()` in `fmt` written by PostgreSQL's
+    COPY (100,000 lines in about the time of the query): the csv lines, or for xlsx the rows
+    of the sheet's XML (sql_cells.xml_row: one line each, nothing for COPY to quote); None
+    where that does not apply. Values reach COPY through psycopg's client-side binding, never
+    pasted into the SQL."""
     statement = getattr(export, "cell_statement", lambda: None)()
     if statement is None:
         return None
@@ -198,13 +240,15 @@ def _postgres_copy(export: Export, xml: bool = False):
     dialect = db.session.get_bind().dialect
     if dialect.name != "postgresql":
         return None
-    if xml:
+    if fmt == "xlsx":
         statement = sql_cells.xml_rows(statement)
+        # csv format with a quote and a delimiter xml_row never leaves in a row (control
+        # characters), so each row comes out as it is (text format would double its backslashes)
+        options = r"FORMAT csv, DELIMITER E'\002', QUOTE E'\001'"
+    else:
+        statement = sql_cells.csv_cells(statement, french=fmt == "csv")
+        options = f"FORMAT csv, DELIMITER '{CSV_DIALECTS[fmt][0]}'"
     compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    # xml: csv format with a quote and a delimiter xml_row never leaves in a row (control
-    # characters), so each row comes out as it is (text format would double its backslashes)
-    options = (r"FORMAT csv, DELIMITER E'\002', QUOTE E'\001'" if xml
-               else "FORMAT csv, DELIMITER ';'")
     sql = f"COPY ({compiled}) TO STDOUT WITH ({options})"
 
     def lines():

@@ -65,7 +65,7 @@ class FeuilleDecisionExport(Export):
 
     def pdf_context(self) -> dict:
         """Plain values for render_feuille (frozen, no ORM)."""
-        from app.reports.exports import cell
+        from app.reports.exports import text
         jury = self.jury
         return {
             "emetteur": {"nom": jury.certificateur, "dispositif": jury.dispositif.nom},
@@ -73,7 +73,7 @@ class FeuilleDecisionExport(Export):
                      "president": jury.president, "etat": jury.etat_label},
             "anonyme": self.anonyme,
             "colonnes": [neutralise_formula(h) for h in self.header()],
-            "lignes": [[cell(v) for v in row] for row in self.rows()],
+            "lignes": [[text(v) for v in row] for row in self.rows()],
             "edite_le": format_date_fr(date.today()),
         }
 

@@ -1,15 +1,15 @@
 """R-STA-2 downloads: every statistic as one workbook, and the dossier-level data streamed.
 
-The workbook is a tablib Databook (a few aggregated sheets); the dossier-level export can reach
-hundreds of thousands of lines, so it is read in batches and written by XlsxWriter in constant
-memory (or by the csv module), through the same Export base class as every other export.
+The workbook holds a few aggregated sheets (app/reports/xlsx_stream.py); the dossier-level export can reach
+hundreds of thousands of lines, so it is read in batches and written row by row
+(app/reports/xlsx_stream.py, or the csv module), through the same Export base class as every
+other export.
 """
+import io
 
 import sqlalchemy as sa
-import tablib
 
 from app.extensions import db
-from app.formats import format_datetime_fr
 from app.models import Certification, Dispositif, Entreprise, Etablissement
 from app.models.candidature import STATUTS, Candidat, Candidature
 from app.reports import sql_cells as cells
@@ -26,31 +26,49 @@ from app.reports.statistics import (
     shows_identity,
     summary,
 )
+from app.reports.xlsx_stream import write_sheets
 from app.security.perimeter import Perimetre
 
 
-def statistics_databook(p: Perimetre, filters: Filters | None = None):
-    """Every statistic of the page as one workbook, one sheet per view (tablib Databook)."""
+class Table(Export):
+    """A sheet of a few lines already computed."""
+
+    def __init__(self, title: str, header: list[str], lines: list[list]):
+        self.title, self.head, self.lines = title, header, lines
+
+    def header(self):
+        return self.head
+
+    def rows(self):
+        return self.lines
+
+
+def statistics_sheets(p: Perimetre, filters: Filters | None = None) -> list[Export]:
+    """Every statistic of the page as the sheets of one workbook, one sheet per view."""
     s = summary(p, filters)
-    synthese = tablib.Dataset(headers=["Indicateur", "Valeur"], title="Synthèse")
-    synthese.append(["Date de génération des statistiques", format_datetime_fr(s.generated_at)])
-    synthese.append(["Dossiers de candidature", s.total])
-    for _, label, n in s.items():
-        synthese.append([label, n])
-    statuts = tablib.Dataset(headers=["Statut", "Dossiers"], title="Par statut")
-    for _, label, n in by_status(p, filters):
-        statuts.append([label, n])
-    sheets = [synthese, statuts]
+    sheets = [
+        Table("Synthèse", ["Indicateur", "Valeur"],
+              [["Date de génération des statistiques", s.generated_at],
+               ["Dossiers de candidature", s.total]] + [[label, n] for _, label, n in s.items()]),
+        Table("Par statut", ["Statut", "Dossiers"],
+              [[label, n] for _, label, n in by_status(p, filters)])]
     for dim, title in (("dispositif", "Par dispositif"), ("certification", "Par certification"),
                        ("region", "Par région"), ("etablissement", "Par établissement"),
                        ("mois", "Par mois de création")):
         export = ReportExport(run_report(p, filters, (dim,), with_delays=False))
         export.title = title
-        sheets.append(export.dataset())
+        sheets.append(export)
     delays = ReportExport(run_report(p, filters, ("dispositif",), with_delays=True))
     delays.title = "Délais par dispositif"
-    sheets.append(delays.dataset())
-    return tablib.Databook(sheets)
+    return sheets + [delays]
+
+
+def statistics_workbook(p: Perimetre, filters: Filters | None = None) -> bytes:
+    """statistics_sheets() as one .xlsx (app/reports/xlsx_stream.py)."""
+    out = io.BytesIO()
+    write_sheets(out, [(sheet.title, sheet.heading(), sheet.cells())
+                       for sheet in statistics_sheets(p, filters)])
+    return out.getvalue()
 
 
 class DossierExport(Export):
@@ -92,8 +110,8 @@ class DossierExport(Export):
         return stmt.order_by(Candidature.created_on, Candidature.id)
 
     def cell_statement(self):
-        """The same lines with every cell written by the database (app/reports/sql_cells.py):
-        the csv is then COPY's on PostgreSQL and the xlsx only copies texts."""
+        """The same lines as typed cells of the database (app/reports/sql_cells.py): on
+        PostgreSQL the csv and the sheet's rows are then written by COPY."""
         stmt = self.statement()
         cols = {c.key: c for c in stmt.selected_columns}
         category = sa.case(*[(cols["statut"].in_(list(ss)), CATEGORY_LABELS[code])
@@ -109,7 +127,7 @@ class DossierExport(Export):
                    cells.code(cols["origine"]), cells.datetime(cols["created_on"]),
                    cells.datetime(cols["envoye_le"]),
                    cells.label(cols["decision"], STATUTS),
-                   cells.date(cols["decide_le"]), cells.date(cols["abandonne_le"])]
+                   cells.date(cols["decide_le"]), cells.datetime(cols["abandonne_le"])]
         return stmt.with_only_columns(*cells_)
 
     def cells(self):

@@ -24,7 +24,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 
 from app.errors import MESSAGES, PerimeterViolation, RuleViolation, current_database_error, database_message
 from app.formats import format_date_fr, format_datetime_fr
-from app.reports.exports import ListExport, send_export
+from app.reports.exports import FORMATS, ListExport, send_export
 from app.security import perimeter
 from app.security.perimeter import PerimeterFilter
 from app.views.actions import AnswersRefusals, run_verb
@@ -248,7 +248,7 @@ class ScopedModelView(ModelView):
     @expose("/export/<string:fmt>/")
     @has_access
     def export(self, fmt):
-        if fmt not in ("xlsx", "csv", "ods"):
+        if fmt not in FORMATS:
             abort(404)
         filters = self.datamodel.get_filters(self.search_columns)
         get_filter_args(filters)

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Etablissement, Organisme
 from app.models.candidature import STATUTS, Candidature, RattachementDemande
 from app.reports.counts import status_counts
-from app.reports.exports import ListExport, send_dataset
+from app.reports.exports import FORMATS, ListExport, send_dataset
 from app.security import perimeter, tokens
 from app.security.account_limits import TooManyRequests
 from app.security.perimeter import current_perimetre
@@ -331,7 +331,7 @@ class CandidatureAbandonneeView(CandidatureView):
     @expose("/export-30-jours/<string:fmt>/")
     @has_access
     def export_30_jours(self, fmt):
-        if fmt not in ("xlsx", "csv", "ods"):
+        if fmt not in FORMATS:
             abort(404)
         from app.workflow.dossier.abandons import abandoned_since
         items = (perimeter.scoped_query(Candidature).filter(*abandoned_since(30))

@@ -18,7 +18,7 @@ from app.formats import FormatError, check_siret
 from app.models import Certification, Profil
 from app.models.habilitation import EvaluateurHabilite, HabilitationEvaluateur
 from app.models.structures import REGIONS
-from app.reports.exports import Export, send_dataset
+from app.reports.exports import FORMATS, Export, send_dataset
 from app.security.perimeter import PerimeterFilter, current_perimetre
 from app.views.actions import run_verb
 from app.views.base import ScopedModelView
@@ -198,7 +198,7 @@ class EvaluateursPublicView(BaseView):
 
     @expose("/export/<string:fmt>")
     def export(self, fmt):
-        if fmt not in ("xlsx", "csv", "ods"):
+        if fmt not in FORMATS:
             abort(404)
         certification_id, region = self._filters()
         rows = _valid_rows(date.today(), certification_id, region).all()

@@ -55,9 +55,12 @@ def _or_dash(formatter):
 
 
 def export_formatters(formatters: dict) -> dict:
-    """The screen's formatters for a spreadsheet: an empty cell stays empty (no « — »)."""
-    return {name: getattr(f, "__wrapped__", f) for name, f in formatters.items()
-            if f is not display}
+    """The screen's formatters for a spreadsheet: an empty cell stays empty (no « — »), dates
+    and times stay dates and times (each format writes them: app/reports/exports.py)."""
+    unwrapped = {name: getattr(f, "__wrapped__", f) for name, f in formatters.items()
+                 if f is not display}
+    return {name: f for name, f in unwrapped.items()
+            if f not in (format_date_fr, format_datetime_fr)}
 
 
 def choices_of(model) -> dict:

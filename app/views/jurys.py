@@ -528,7 +528,7 @@ class JuryView(ScopedModelView):
     @expose("/feuille/<pk>/<fmt>")
     @has_access
     def feuille(self, pk, fmt):
-        if fmt not in ("xlsx", "csv", "pdf"):
+        if fmt not in ("xlsx", "csv", "csv-brut", "pdf"):
             abort(404)
         jury = self._jury(pk)
         rows = decision_rows(jury)

@@ -8,7 +8,7 @@ import dataclasses
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import abort, request
+from flask import Response, abort, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
@@ -20,7 +20,7 @@ from app.models.structures import REGIONS
 from app.reports import charts
 from app.reports import statistics as stats
 from app.reports import statistics_downloads as downloads
-from app.reports.exports import send_dataset, send_export
+from app.reports.exports import FORMATS, MIMETYPES, send_dataset, send_export
 from app.reports.reports import DIMENSIONS, STEPS, ReportExport, chart_series, run_report
 from app.security import perimeter
 from app.security.perimeter import current_perimetre
@@ -88,11 +88,8 @@ class StatistiquesView(BaseView):
     def export_all(self):
         """Every statistic of the page in one workbook (several sheets)."""
         p = current_perimetre()
-        book = downloads.statistics_databook(p, stats.Filters.from_args(request.args))
-        from flask import Response
-
-        from app.reports.exports import MIMETYPES
-        return Response(book.export("xlsx"), mimetype=MIMETYPES["xlsx"], headers={
+        book = downloads.statistics_workbook(p, stats.Filters.from_args(request.args))
+        return Response(book, mimetype=MIMETYPES["xlsx"], headers={
             "Content-Disposition": 'attachment; filename="statistiques.xlsx"'})
 
     @expose("/dossiers/<string:fmt>/")
@@ -101,7 +98,7 @@ class StatistiquesView(BaseView):
         """The dossier-level data, streamed (xlsx written in constant memory, csv row by row)."""
         export = downloads.DossierExport(current_perimetre(),
                                          stats.Filters.from_args(request.args))
-        if fmt not in ("xlsx", "csv"):
+        if fmt not in ("xlsx", "csv", "csv-brut"):
             abort(404)
         return send_export(export, fmt)
 
@@ -163,7 +160,7 @@ class RapportsView(BaseView):
     @expose("/export/<string:fmt>/")
     @has_access
     def export(self, fmt):
-        if fmt not in ("xlsx", "csv", "ods"):
+        if fmt not in FORMATS:
             abort(404)
         export = ReportExport(self._report())
         export.name = "rapport-" + "-".join(d.code for d in export.report.dimensions)
