@@ -470,6 +470,11 @@ def test_vae_recevabilite(vae_dossier, make, db):  # R-CAN-8
         vae.decide_recevabilite(P(sec), c, recevable="0")
     assert exc.value.field == "motif"
     db.session.rollback()
+    with pytest.raises(RuleViolation) as exc:  # a decision is recorded once taken
+        vae.decide_recevabilite(P(sec), c, recevable="1",
+                                decidee_le=(TODAY + dt.timedelta(days=40)).isoformat())
+    assert exc.value.field == "decidee_le"
+    db.session.rollback()
     vae.decide_recevabilite(P(sec), c, recevable="1")
     db.session.commit()
     assert c.statut == "en_cours_inscription" and c.recevabilite_statut == "recevable"

@@ -218,7 +218,7 @@ CERTIFICATES = [
                              "CQPM Opérateur régleur", "(Niveau 4 selon le Cadre National",
                              "Le Président de l'UIMM", "en date du 01/02/2021"]),
     ("certificat_bloc", {"bloc": {"code": "BDC0123", "intitule": "Régler la machine"}},
-     ["CERTIFICAT DE BLOC DE COMPÉTENCES", "BDC BDC0123 Régler la machine",
+     ["CERTIFICAT DE BLOC DE COMPÉTENCES", "BDC0123 Régler la machine",
       "Le bloc de compétences correspondant est inscrit au Répertoire National"]),
     ("certificat_cqpi", {}, ["CERTIFICAT DE QUALIFICATION PROFESSIONNELLE INTER-BRANCHES",
                              "CQPI Opérateur régleur", "La Titulaire",
@@ -627,7 +627,7 @@ def test_print_batch_job_with_progress(docs, secretariat, metal, db, login_as, m
     assert len(statements) == 1                                  # one query for all documents
     assert seen and seen[-1] == 5
     text = flat(pdf_text(pdf))
-    assert all(d.numero in text for d in issued) and "LOT4" in text and "BDC BDC9" in text
+    assert all(d.numero in text for d in issued) and "LOT4" in text and "BDC9 Bloc" in text and "BDC BDC9" not in text
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 5
 
     client = login_as(secretariat)

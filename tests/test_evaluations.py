@@ -428,6 +428,15 @@ def test_commission_results_grouped_by_bloc_and_company_opinion(make, db):  # R-
     with pytest.raises(RuleViolation, match="avis de l'entreprise"):
         commission_wf.record_commission_results(P(user), c, resultats=results, finalise=True)
     db.session.rollback()
+    # R-EVA-2: a date emptied in the form, or a commission still to come, is not finalised.
+    for day, said in (("", "Indiquez la date de la commission"),
+                      ((TODAY + dt.timedelta(days=7)).isoformat(), "se finalisent à partir")):
+        with pytest.raises(RuleViolation, match=said) as refused:
+            commission_wf.record_commission_results(P(user), c, resultats=results, finalise=True,
+                                                    avis_entreprise="favorable",
+                                                    date_evaluation=day)
+        assert refused.value.field == "date_evaluation"
+        db.session.rollback()
     commission_wf.record_commission_results(P(user), c, resultats=results, avis_entreprise="favorable",
                                           finalise=True)
     db.session.commit()

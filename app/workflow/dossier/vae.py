@@ -51,6 +51,9 @@ def decide_recevabilite(p: Perimetre, c: Candidature, recevable=None, motif=None
         raise RuleViolation("Indiquez la décision de recevabilité.", "R-CAN-8", field="recevable")
     ok = parse_bool(recevable)
     day = parse_date(decidee_le, "decidee_le") or today()
+    if day > today():  # a decision is recorded once taken: its deadlines start from it
+        raise RuleViolation("La date de décision ne peut pas être dans le futur.", "R-CAN-8",
+                            field="decidee_le")
     if c.recevabilite_recue_le and day < c.recevabilite_recue_le:
         raise RuleViolation("La décision ne peut pas précéder la réception du dossier.", "R-CAN-8",
                             field="decidee_le")

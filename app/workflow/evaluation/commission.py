@@ -1,7 +1,7 @@
 """Metallurgy: the commission d'évaluation's results per competence grouped by bloc, and the
 company's opinion where it applies (R-EVA-8, R-CAN-3). Re-exported by app/workflow/evaluation/common.py."""
 from app.errors import RuleViolation
-from app.models.base import utcnow
+from app.models.base import today, utcnow
 from app.models.candidature import Candidature
 from app.models.evaluation import AVIS_ENTREPRISE, Evaluation
 from app.security.perimeter import Perimetre
@@ -60,8 +60,13 @@ def record_commission_results(p: Perimetre, c: Candidature, resultats=None, date
     ev.resultats_saisis_le = ev.resultats_saisis_le or utcnow()
     if parse_bool(finalise):
         ensure_all_entered(ev, "R-EVA-4")
-        if ev.date_evaluation is None:
+        # A date emptied in the form is not replaced by the one saved before.
+        if ev.date_evaluation is None or date_evaluation == "":
             raise RuleViolation("Indiquez la date de la commission.", "R-EVA-8", field="date_evaluation")
+        if ev.date_evaluation > today():  # R-EVA-2: results exist once the commission has met
+            raise RuleViolation(f"La commission se réunit le {ev.date_evaluation:%d/%m/%Y} : ses "
+                                "résultats se finalisent à partir de ce jour.", "R-EVA-2",
+                                field="date_evaluation")
         if avis_entreprise_requis(c) and not ev.avis_entreprise:
             raise RuleViolation("Recueillez l'avis de l'entreprise.", "R-CAN-3", field="avis_entreprise")
         mark_finalised(p, ev, proposition(ev))

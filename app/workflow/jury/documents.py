@@ -224,7 +224,9 @@ class Emission:
 
     def message(self, kind: str) -> str:
         from app.models.document import TYPES_DOCUMENT
-        label = TYPES_DOCUMENT.label(kind).lower()
+        # « lettre au GTP Certifications »: only the first letter is lowered (a proper name stays)
+        full = TYPES_DOCUMENT.label(kind)
+        label = full[:1].lower() + full[1:]
         if not self.emis and not self.existants:
             return f"Aucun document à émettre ({label})."
         text = f"{len(self.emis)} document(s) émis ({label})"
