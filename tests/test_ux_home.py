@@ -47,6 +47,21 @@ def test_evaluated_dossiers_are_ready_for_the_jury_and_each_count_equals_its_lis
     assert waiting.statut == "en_cours_inscription"
 
 
+def test_a_complement_asked_by_the_jury_is_on_the_organisme_users_home(app, make, db):
+    # R-WF-4: the organisme's users (not only its administrators) hear of it and see it to do.
+    from app.workflow.engine import holders
+    org = make.organisme()
+    site = make.etablissement(organisme=org)
+    make.habilitation(site, make.ref["CLEA"])
+    user = make.user("utilisateur_organisme", organisme=org)
+    c = make.candidature("CLEA", etablissement=site)
+    c.statut = "en_attente_complement"
+    db.session.commit()
+    assert user in holders(c)
+    counts = assert_counts_equal_lists(sign_in(app, user))
+    assert counts["complement"] == 1
+
+
 def test_clea_holder_counts_equal_their_lists(app, make, db):
     c = make.candidature("CLEA")
     make.clea_evaluation(c, c.createur)  # validated: to send to the certification

@@ -106,6 +106,7 @@ A_FAIRE = [  # (code, label)
     ("evaluation_finale", "En attente d'évaluation finale"),
     ("pret_jury", "Prêts pour le jury (à inscrire ou envoyer)"),
     ("affectation_jury", "En attente d'affectation à un jury"),
+    ("complement", "Compléments demandés par le jury"),
 ]
 
 
@@ -119,6 +120,7 @@ def todo_criterion(code):
         "pret_jury": ready,
         "affectation_jury": sa.and_(Candidature.statut.in_(_statuses("affectation_jury")),
                                     sa.not_(_taken_by_a_jury())),
+        "complement": Candidature.statut == "en_attente_complement",
     }[code]
 
 
@@ -152,7 +154,8 @@ def todo_counts(p: Perimetre) -> dict[str, int]:
     return {"evaluation_initiale": waiting("evaluation_initiale"),
             "evaluation_finale": waiting("evaluation_finale"),
             "pret_jury": sum(ready.values()),
-            "affectation_jury": sum(by_status.get(s, 0) for s in affectation) - taken}
+            "affectation_jury": sum(by_status.get(s, 0) for s in affectation) - taken,
+            "complement": by_status.get("en_attente_complement", 0)}
 
 
 def todo_query(p: Perimetre, code: str):

@@ -422,13 +422,14 @@ def set_status(p: Perimetre, c: Candidature, verb_name: str, target: str, commen
 
 # --- who hears about a dossier ------------------------------------------------------------------
 def holders(c: Candidature) -> list[User]:
-    """The users who hold the dossier: its établissement, its organisme's administrators, its
-    company's employer accounts."""
+    """The users who hold the dossier: its établissement, its organisme's accounts, its company's
+    employer accounts."""
     conds = []
     if c.etablissement_id:
         conds.append(Profil.etablissement_id == c.etablissement_id)
-    if c.organisme_id:
-        conds.append(sa.and_(Profil.organisme_id == c.organisme_id, Profil.role == "admin_organisme"))
+    if c.organisme_id:  # the organisme's own accounts (administrators and users) follow it
+        conds.append(sa.and_(Profil.organisme_id == c.organisme_id,
+                             Profil.role.in_(("admin_organisme", "utilisateur_organisme"))))
     if c.entreprise_id:
         conds.append(sa.and_(Profil.entreprise_id == c.entreprise_id, Profil.role == EMP))
     if not conds:
