@@ -5,6 +5,8 @@ import datetime as dt
 import html
 import re
 
+import pytest
+
 from app.models.candidature import Candidature
 from app.security.perimeter import perimetre_of as P
 from app.workflow.evaluation import chimie, clea
@@ -283,3 +285,25 @@ def test_refused_draft_stores_neither_the_results_nor_the_file_and_says_so(app, 
     assert html.unescape(error_next_to(page, "fichier")) == (
         "Le fichier « matrice.pdf » n'a pas été enregistré : choisissez-le de nouveau.")
     assert page.form(has="conclusion").get("conclusion") == "Bon parcours"
+
+
+def test_piece_types_are_the_dispositifs_own(app, make, db):  # R-CAN-4
+    # A CléA dossier is not offered the chemical tools (outil n°6/7/8) nor the VAE CERFA.
+    from app.errors import RuleViolation
+    from app.workflow import pieces
+    c = make.candidature("CLEA")
+    client = sign_in(app, c.createur)
+    form = open_page(client, f"/dossier/{c.id}?onglet=documents").form(
+        action=f"/dossier/{c.id}/document")
+    offered = {v for v, _ in form.options("type_piece")}
+    assert "attestation_formation" in offered and "matrice_evaluation" in offered
+    assert not offered & {"dossier_candidat", "dossier_vae", "guide_evaluation_vae",
+                          "cerfa_12818"}
+    with pytest.raises(RuleViolation) as refused:  # the rule is the workflow's, not the form's
+        pieces.add_document(P(c.createur), c, filename="x.pdf", type_piece="dossier_vae",
+                            data=make.pdf("x"))
+    assert refused.value.field == "type_piece"
+    db.session.rollback()
+    metal = make.candidature("METALLURGIE")
+    assert dict(pieces.pieces_for(metal))["guide_evaluation"] == (
+        "Grille d'évaluation de la commission complétée")

@@ -7,7 +7,7 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
 from app.extensions import db
-from app.models.candidature import MOTIFS_ABANDON, TYPES_PIECE, Candidature, Document
+from app.models.candidature import MOTIFS_ABANDON, Candidature, Document
 from app.models.evaluation import NATURES_AMENAGEMENT
 from app.security.perimeter import current_perimetre
 from app.views.actions import load_scoped, run_verb
@@ -119,7 +119,7 @@ class DossierView(BaseView):
             allowed=allowed, params=PARAMS, pages=PAGES, choices=choices, tabs=TABS,
             evaluations=evs, blocs=commission_wf.blocs_acquis,
             historique=sorted(c.historique, key=lambda h: h.id, reverse=True),
-            doc_form=DocumentForm(), types_piece=self._types_piece(p),
+            doc_form=DocumentForm(), types_piece=self._types_piece(p, c),
             may_upload=bool({"upload_document", "upload_evaluation_document"} & allowed),
             echeance_recevabilite=vae.echeance_recevabilite(c), echeance_jury=vae.echeance_jury(c),
             avis_requis=commission_wf.avis_entreprise_requis(c),
@@ -131,10 +131,11 @@ class DossierView(BaseView):
             onglet_choisi=upload["onglet"] if upload else None,
             title=f"Candidat — {c.candidat.nom_complet}")
 
-    def _types_piece(self, p):
+    def _types_piece(self, p, c):
+        own = documents_wf.pieces_for(c)
         if p.role == transitions.EV:
-            return [(k, v) for k, v in TYPES_PIECE if k in documents_wf.EVALUATOR_PIECES]
-        return list(TYPES_PIECE)
+            return [(k, v) for k, v in own if k in documents_wf.EVALUATOR_PIECES]
+        return own
 
     @expose("/<int:pk>/action/<string:verb>", methods=["POST"])
     @has_access

@@ -60,6 +60,11 @@ def _errors(ev, typed, error) -> dict:
     return out
 
 
+def _grid_piece(wf) -> str:
+    """The piece the grid's file is filed as: CléA's evaluation matrix, else the evaluation guide."""
+    return "matrice_evaluation" if wf.key == "domaines_clea" else "guide_evaluation"
+
+
 def _grid_evaluation(c, wf):
     """The evaluation the grid shows and saves: CléA's one in progress, else the latest."""
     return ev_wf.in_progress(c) if wf.key == "domaines_clea" else ev_wf.latest(c)
@@ -116,6 +121,7 @@ class EvaluationView(BaseView):
                   [(b, rows) for b, rows, _ in commission_wf.blocs_acquis(ev)]) if ev else []
         return self.render_template(
             "candidatures/evaluation.html", c=c, ev=ev, wf=wf, reason=reason, editable=reason is None,
+            piece_attendue=documents_wf.piece_label(c, _grid_piece(wf)),
             can_start=can_start, start_reason=start_reason, groups=groups,
             avis=list(AVIS_ENTREPRISE), avis_requis=commission_wf.avis_entreprise_requis(c),
             can_upload=transitions.can(p, c, "upload_evaluation_document"),
@@ -141,7 +147,7 @@ class EvaluationView(BaseView):
         upload = request.files.get("fichier")
         upload = upload if upload and upload.filename else None
         data = upload.read(documents_wf.MAX_SIZE + 1) if upload else b""
-        kind = "matrice_evaluation" if wf.key == "domaines_clea" else "guide_evaluation"
+        kind = _grid_piece(wf)
         attached = []
 
         def save(final):

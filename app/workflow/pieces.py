@@ -25,6 +25,32 @@ MIMETYPES = {
 }
 # Pieces an évaluateur habilité may upload (outil n°4, R-EVA-3).
 EVALUATOR_PIECES = ("guide_evaluation", "guide_evaluation_vae", "matrice_evaluation")
+# The pieces each dispositif asks for (its own tools), by workflow; a VAE dossier adds the
+# recevabilité file (R-CAN-8); « Autre document » everywhere.
+_COMMON = ("piece_identite", "diplome", "attestation_formation")
+_VAE = ("cerfa_12818", "dossier_vae", "guide_evaluation_vae")
+PIECES = {
+    "competences": _COMMON + ("dossier_candidat", "guide_evaluation"),           # e-Certif tools
+    "domaines_clea": _COMMON + ("matrice_evaluation", "preuve_formation",        # 003
+                                "complement"),
+    "blocs": _COMMON + ("dossier_candidat", "guide_evaluation"),
+}
+# The chemical tools' numbers mean nothing to the metallurgy: its own words for the same pieces.
+LABELS = {"blocs": {"dossier_candidat": "Dossier candidat",
+                    "guide_evaluation": "Grille d'évaluation de la commission complétée"}}
+
+
+def pieces_for(c: Candidature) -> list[tuple[str, str]]:
+    """(code, label) of the pieces that may be added to `c`, in the order of TYPES_PIECE."""
+    from app.workflow.engine import workflow_of
+    key = workflow_of(c).key
+    codes = set(PIECES.get(key, TYPES_PIECE.codes)) | ({*_VAE} if c.vae else set()) | {"autre"}
+    own = LABELS.get(key, {})
+    return [(code, own.get(code, label)) for code, label in TYPES_PIECE if code in codes]
+
+
+def piece_label(c: Candidature, code: str) -> str:
+    return dict(pieces_for(c)).get(code) or TYPES_PIECE.label(code)
 ACCEPTED = "Fichiers acceptés : PDF, Excel, Word, Zip. Taille maximum : 4 Mo."
 
 
@@ -131,6 +157,9 @@ def add_document(p: Perimetre, c: Candidature, filename: str | None = None, data
                             "R-EVA-3", field="type_piece")
     if formation is not None and type_piece not in ("attestation_formation", "preuve_formation"):
         type_piece = "attestation_formation"
+    if type_piece not in dict(pieces_for(c)):
+        raise RuleViolation("Ce type de pièce ne fait pas partie du dossier de ce dispositif.",
+                            "R-CAN-4", field="type_piece")
     data = data or b""
     if not data:
         raise RuleViolation("Le fichier est vide.", "R-CAN-4", field="fichier")
