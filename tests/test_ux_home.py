@@ -83,7 +83,7 @@ def test_manager_home_shows_key_figures(app, make, db):
     client = sign_in(app, manager)
     cards = re.findall(r'<div class="oc-count"><a href="([^"]+)">(\d+)<span class="sr-only"> : '
                        r'([^<]+)</span>', open_page(client, "/").html)
-    assert {label for _, _, label in cards} == {"Dossiers", "Certifiés", "Abandonnés"}
+    assert {label for _, _, label in cards} == {"Dossiers", "En cours", "Certifiés", "Abandonnés"}
     for url, n, label in cards:
         opened = open_page(client, url.replace("&amp;", "&"))
         total = re.search(r'id="oc-total">(\d+)<', opened.html)

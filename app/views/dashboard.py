@@ -83,8 +83,10 @@ def key_figures(p: Perimetre) -> list[tuple[str, int, str | None]]:
         everything, opens = _url("CandidatureView.list"), list_url
     else:
         everything, opens = statistics_url(), statistics_url
+    ongoing = [s for s, n in by_status.items() if n and s not in SUCCESS
+               and s not in ENDED_WITHOUT_TITLE]
     return [("Dossiers", total, everything),
-            ("En cours", total - success - ended, None),
+            ("En cours", total - success - ended, opens(ongoing) if ongoing else None),
             ("Certifiés", success, opens(SUCCESS)),
             ("Abandonnés", abandoned, opens(["abandonnee"]))]
 
