@@ -147,7 +147,7 @@ class AFaireView(BaseView):
         # The dossier's candidate, certification and holders load by batch (selectin).
         rows = counts.todo_query(current_perimetre(), code).limit(self.LIMIT + 1).all()
         return self.render_template("opencertif/a_faire.html", rows=rows[:self.LIMIT],
-                                    more=len(rows) > self.LIMIT, label=labels[code],
+                                    more=len(rows) > self.LIMIT, label=labels[code], code=code,
                                     title=labels[code])
 
 
