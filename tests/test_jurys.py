@@ -565,7 +565,7 @@ def test_benefit_duration_follows_the_dispositif(make, db):  # R-DEC-2
     assert acquis_wf.benefit_months(metal) == 24
 
 
-def test_cqpm_cqpi_and_bloc_attributions(make, db):  # R-DEC-3
+def test_cqpm_cqpi_and_bloc_attributions(make, db, login_as):  # R-DEC-3
     from app.models import Certification
     j = make.jury("METALLURGIE")
     cqpm_ri = db.session.query(Certification).filter_by(code="CQPM 2021 0045 RI").one()
@@ -594,6 +594,11 @@ def test_cqpm_cqpi_and_bloc_attributions(make, db):  # R-DEC-3
     assert attributed(failed_ccpm) == []  # not in the RNCP: competences kept, no bloc
     assert db.session.query(AcquisCompetence).filter_by(candidature_id=failed_ccpm.id).count() == 2
     assert (admitted.statut, blocs.statut) == ("admis", "non_admis")
+    # The dossier's « Décision » tab says what the decision gave, not only « Non admis ».
+    page = login_as(blocs.createur).get(f"/dossier/{blocs.id}?onglet=decision").get_data(
+        as_text=True)
+    assert "Délivré par cette décision" in page and "BDC0001" in page and "BDC0002" in page
+    assert "Dossier clos par la décision du jury" in page and "Inscrit au" not in page
 
 
 def test_passerelle_information_after_a_validated_cqp(make, db):  # R-DEC-5

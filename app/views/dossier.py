@@ -126,6 +126,7 @@ class DossierView(BaseView):
             documents_emis=_documents_emis(c),
             inscription=jurys_wf.active_inscription(c),
             pret_jury=jurys_wf.is_evaluated_to_send(c, evs),
+            decision_detail=_decision_detail(c),
             may_register=jurys_wf.may_register_again(p, c),
             complement=pending_complement(c), upload=upload, refused=refused,
             onglet_choisi=upload["onglet"] if upload else None,
@@ -249,3 +250,17 @@ def register(appbuilder):
     appbuilder.add_view_no_menu(DossierView)
     from app.views import evaluations
     evaluations.register(appbuilder)
+
+
+def _decision_detail(c) -> dict:
+    """What the jury's decision gave this dossier (R-DEC-2/3): certifications and blocs
+    delivered, competences kept; two small queries, only once decided."""
+    if not c.decision:
+        return {}
+    from app.models.jury import AcquisCompetence, AttributionCertification
+    return {"attributions": db.session.query(AttributionCertification)
+            .filter(AttributionCertification.candidature_id == c.id)
+            .order_by(AttributionCertification.id).all(),
+            "acquis": db.session.query(AcquisCompetence)
+            .filter(AcquisCompetence.candidature_id == c.id)
+            .order_by(AcquisCompetence.id).all()}
