@@ -145,7 +145,8 @@ class DossierView(BaseView):
         params = {k: v for k, v in request.form.items() if k != "csrf_token"}
         # The parameters are the user's: passed through a closure, never as run_verb's own.
         done = run_verb(lambda: verbs.perform(current_perimetre(), c, verb, **params),
-                        success=lambda _: transitions.done_message(c, verb), quiet=bool(params))
+                        success=lambda result: transitions.done_message(
+                            c, verb, placed=getattr(result, "jury", None)), quiet=bool(params))
         if not done and params:
             # A refused form (an invitation, an abandonment…) comes back open, as typed.
             db.session.expire_all()

@@ -83,10 +83,21 @@ DONE = {
 }
 
 
-def done_message(c: "Candidature", verb_name: str) -> str:
-    """The success message of a verb just run on `c`, ending on the status the dossier is in now."""
+PLACED = {  # the moves towards the jury, when the dossier landed in a jury at once
+    "submit_to_jury": "Dossier {sent} : inscrit au {jury} du {date} ; il ne peut plus être modifié.",
+    "send_to_certification": "Dossier envoyé en certification : inscrit au {jury} du {date}.",
+    "complete_and_resend": "Dossier complété et renvoyé : inscrit au {jury} du {date}.",
+}
+
+
+def done_message(c: "Candidature", verb_name: str, placed=None) -> str:
+    """The success message of a verb just run on `c`, ending on the status the dossier is in now;
+    `placed`: the jury a move towards the jury registered it to (else it waits for one)."""
     wf = workflow_of(c)
-    text = DONE.get(verb_name, "Action enregistrée.").format(jury=wf.jury, sent=wf.sent)
+    if placed is not None and verb_name in PLACED:
+        text = PLACED[verb_name].format(jury=wf.jury, sent=wf.sent, date=f"{placed.date:%d/%m/%Y}")
+    else:
+        text = DONE.get(verb_name, "Action enregistrée.").format(jury=wf.jury, sent=wf.sent)
     return f"{text} Statut du dossier : {STATUTS.label(c.statut)}."
 
 

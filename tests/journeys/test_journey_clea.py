@@ -126,6 +126,9 @@ def test_clea_journey(app, db, make):
     # « Envoyer en certification » (confirm form): locked, registered to the jury of today.
     page = act(of, cid, "send_to_certification")
     assert statut(page) == "En attente de jury"
+    # The message says where it landed, not that it waits for an assignment.
+    assert any(f"inscrit au jury de certification CléA du {TODAY:%d/%m/%Y}" in a
+               for a in alerts(page, "success")), alerts(page)
     assert 'id="verrou"' in page.html
     assert "1 / 10" in jury_page(sec, jury_id).text
 
