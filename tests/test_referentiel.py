@@ -88,6 +88,8 @@ def test_secretariat_edits_dispositif_settings(db, ref, secretariats, login_as):
         "delai_vae_jury_mois": "18", "delai_abandon_annees": "5", "prefixe_numero": "MC",
         "modele_pv": "metallurgie", "signataire_certificats": "Claire Morel"})
     assert r.status_code == 302, text(r)
+    # Opened by a link (no list visited before): saved, it goes to the list, not the home page.
+    assert r.headers["Location"].endswith("/dispositifview/list/"), r.headers["Location"]
     db.session.expire_all()
     d = db.session.get(Dispositif, disp.id)
     assert d.createurs == "employeur,secretariat,candidat"

@@ -10,7 +10,7 @@ import re
 import urllib.parse
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, request
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.security.decorators import has_access
@@ -21,6 +21,7 @@ from flask_appbuilder.urltools import (
     get_page_size_args,
 )
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import BuildError
 
 from app.errors import MESSAGES, PerimeterViolation, RuleViolation, current_database_error, database_message
 from app.formats import format_date_fr, format_datetime_fr
@@ -150,6 +151,25 @@ class ScopedModelView(ModelView):
         # An action is a verb: run at the seam, a refusal flashed on the list it came from.
         done = run_verb(self.actions[name].func, target)
         return done.result if done else redirect(self.get_redirect())
+
+    # -- where a saved form goes: back where the user came from, never the home page -------------
+    def post_add_redirect(self):
+        return redirect(self._back_or_list())
+
+    def post_edit_redirect(self):
+        return redirect(self._back_or_list())
+
+    def _back_or_list(self) -> str:
+        """FAB's history falls back on the home page when the form was opened from a page it
+        does not record (a custom page, a link): the list of these rows is the place to see the
+        saved one."""
+        target = self.get_redirect()
+        if target and target != self.appbuilder.get_url_for_index:
+            return target
+        try:
+            return url_for(f"{self.endpoint}.list")
+        except BuildError:
+            return target
 
     @expose("/download/<string:filename>")
     def download(self, filename):
