@@ -99,7 +99,14 @@ def test_saving_a_jury_lands_on_its_page_named_in_the_message(app, make, db):
     assert f"Jury du {day:%d/%m/%Y} créé." in alerts(follow(client, r), "success")
     page = open_page(client, f"/jurys/show/{jury.id}")
     edit = open_page(client, page.links(rf"/jurys/edit/{jury.id}")[0]).form(has="date")
-    r = edit.fill(lieu="Grenoble").submit()
+    # Refused by the rule (capacity): the form again, what was typed kept, the error beside it.
+    r = edit.fill(lieu="Grenoble", capacite="0").submit()
+    assert r.status_code == 200
+    page = follow(client, r)
+    again = page.form(has="date")
+    assert (again.get("lieu"), again.get("capacite")) == ("Grenoble", "0")
+    assert "Un jury examine au moins un dossier." in page.text
+    r = again.fill(capacite="12").submit()
     assert r.headers["Location"].endswith(f"/jurys/show/{jury.id}")
     assert f"Jury du {day:%d/%m/%Y} modifié." in alerts(follow(client, r), "success")
 
