@@ -6,9 +6,8 @@ Revises: e7b3c1d9a402
 Create Date: 2026-12-11 10:00:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'f3a8c2d91b47'
 down_revision = 'e7b3c1d9a402'
