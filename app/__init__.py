@@ -66,6 +66,8 @@ def create_app(config_object=None) -> Flask:
     app.jinja_env.filters["datetime_fr"] = format_datetime_fr
     from app.errors import format_size
     app.jinja_env.filters["taille_fr"] = format_size  # the unit the limits use (Mo = 10^6)
+    from app.reports.pdf import accord
+    app.jinja_env.filters["accord"] = accord  # « Né » / « Née »: the documents' one helper
 
     @app.before_request
     def _clamp_page_size():

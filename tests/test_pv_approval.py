@@ -23,17 +23,23 @@ TODAY = dt.date.today()
 ADMIN = Perimetre(None, "admin", None, None)
 
 
-def approval_world(make, db, dispositif="METALLURGIE", papier=False, issue=True, close=True):
+def approval_world(make, db, dispositif="METALLURGIE", papier=False, issue=True, close=True,
+                   president_account=True):
     """A closed metallurgy jury whose seats are accounts: president, two employers, one union
     voter, a guest, plus an employer named without an account; two dossiers decided; the PV
-    issued by the secretariat (the draft to approve). Returns a dict of users and the jury."""
+    issued by the secretariat (the draft to approve). Returns a dict of users and the jury.
+    `president_account=False`: the president is only named (he signs on paper)."""
     disp = make.ref[dispositif]
     disp.pv_signature_papier = papier
     j = make.jury(dispositif, lieu="Nantes")
     sec = make.user("secretariat", dispositif=disp)
     u = {k: make.user("jury", dispositif=disp)
          for k in ("president", "employeur0", "employeur1", "cfdt", "invite", "autre")}
-    composition.add_member(ADMIN, j, "president", user=u["president"], qualite="UIMM")
+    if president_account:
+        composition.add_member(ADMIN, j, "president", user=u["president"], qualite="UIMM")
+    else:
+        composition.add_member(ADMIN, j, "president", nom="Lambert", prenom="Jeanne",
+                               qualite="UIMM")
     composition.add_member(ADMIN, j, "employeurs", user=u["employeur0"], organisation="Forges & Cie")
     composition.add_member(ADMIN, j, "employeurs", user=u["employeur1"], organisation="Usinage SA")
     composition.add_member(ADMIN, j, "employeurs", nom="Papier", prenom="Paul", organisation="Sans compte")
@@ -325,3 +331,127 @@ def test_paper_signature_is_a_setting_of_the_dispositif(make, db, login_as):  # 
     follow(client, form.submit())
     db.session.expire_all()
     assert disp.pv_signature_papier is True
+
+
+# -- a president without an account signs on paper (issue 16 review item 3) -------------------
+def test_president_without_account_signs_on_paper_recorded_by_the_secretariat(make, db,
+                                                                                login_as):
+    from tests.journeys.forms import follow, open_page
+    from tests.journeys.steps import alerts
+    w = approval_world(make, db, president_account=False)
+    j = w["jury"]
+    draft = pvs(db, j.id)[0]
+    sec = login_as(w["sec"])
+    page = open_page(sec, f"/jurys/show/{j.id}")
+    waited = [f"{w[k].first_name} {w[k].last_name}" for k in ("employeur0", "employeur1", "cfdt")]
+    assert all(name in page.text for name in waited)
+    assert ("(3 membre(s) votant(s)), puis de la signature sur papier du président, "
+            "Jeanne Lambert, que le secrétariat enregistre ici") in page.text
+    assert 'id="form-signature-papier"' not in page.html        # the members approve first
+    with pytest.raises(RuleViolation, match="en dernier : 3 membre"):
+        approval.record_paper_signature(P(w["sec"]), j, TODAY)
+    db.session.rollback()
+    for k in ("cfdt", "employeur0", "employeur1"):
+        approve(w, k)
+    page = open_page(sec, f"/approbation-pv/{j.id}")
+    assert "membre(s) votant(s)" not in page.text
+    assert ("en attente de la signature sur papier du président, Jeanne Lambert, que le "
+            "secrétariat enregistre ici") in page.text
+    # A date missing, then in the future: refused beside the field, nothing issued.
+    form = page.form(id="form-signature-papier")
+    page = follow(sec, form.submit())
+    assert 'id="erreur-signe_le">Indiquez la date' in page.html and pvs(db, j.id) == [draft]
+    form = page.form(id="form-signature-papier")
+    form.fill(signe_le=(TODAY + dt.timedelta(days=1)).isoformat())
+    page = follow(sec, form.submit())
+    assert page.form(id="form-signature-papier").get("signe_le") == \
+        (TODAY + dt.timedelta(days=1)).isoformat()
+    assert 'id="erreur-signe_le">La date de signature va du' in page.html
+    # A member may not record it.
+    with pytest.raises(NotAllowed):
+        approval.record_paper_signature(P(w["cfdt"]), j, TODAY)
+    db.session.rollback()
+    form = page.form(id="form-signature-papier").fill(signe_le=TODAY.isoformat())
+    r = form.submit()
+    assert r.headers["Location"].endswith(f"/jurys/show/{j.id}")
+    page = follow(sec, r)
+    assert any("Signature du président sur papier enregistrée" in a
+               for a in alerts(page, "success")), alerts(page, "success")
+    old, new = pvs(db, j.id)
+    assert old.statut == "revoque" and new.statut == "valide" and new.remplace_id == old.id
+    row = db.session.query(ApprobationPV).filter_by(document_id=draft.id, president=True).one()
+    assert row.user_id is None and row.signe_sur_papier_le == TODAY
+    assert row.enregistre_par_id == w["sec"].id and row.pv_emis_id == new.id
+    recorder = f"{w['sec'].first_name} {w['sec'].last_name}"
+    text = " ".join(text_of(new.pdf).split())
+    assert f"signé sur papier par son président, le {TODAY:%d/%m/%Y}" in text
+    assert f"enregistrée dans la plateforme par {recorder}" in text
+    assert f"Signé sur papier le {TODAY:%d/%m/%Y}" in text
+    assert approval.status(j).mode == "approuve"
+    assert f"Signé sur papier le {TODAY:%d/%m/%Y} (enregistré par {recorder}" in \
+        open_page(sec, f"/jurys/show/{j.id}").text
+    # The same form sent again records nothing more.
+    r = form.submit()
+    assert db.session.query(ApprobationPV).filter_by(jury_id=j.id, president=True).count() == 1
+    assert len(pvs(db, j.id)) == 2
+
+
+def test_every_seat_without_an_account_waits_only_for_the_paper_signature(make, db, login_as):
+    from tests.journeys.forms import open_page
+    w = approval_world(make, db, president_account=False)
+    j = w["jury"]
+    for m in j.membres:
+        if m.college != "president" and m.user_id is not None:
+            m.nom, m.prenom, m.user_id = "Seat", str(m.id), None
+    db.session.commit()
+    page = open_page(login_as(w["sec"]), f"/jurys/show/{j.id}")
+    assert "0 membre" not in page.text and "membre(s) votant(s)" not in page.text
+    assert "en attente de la signature sur papier du président, Jeanne Lambert" in page.text
+    assert 'id="form-signature-papier"' in page.html
+
+
+def test_paper_signature_recorded_twice_at_once_issues_one_approved_pv(app, make, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("Concurrency is checked on PostgreSQL (SQLite serialises every writer).")
+    from flask_appbuilder.security.sqla.models import User
+
+    from app.models.jury import Jury
+    from tests.test_jury_concurrency import engine_with_room
+    w = approval_world(make, db, president_account=False)
+    for k in ("cfdt", "employeur0", "employeur1"):
+        approve(w, k)
+    jury_id, sec_id = w["jury"].id, w["sec"].id
+    db.session.remove()
+    barrier = threading.Barrier(2, timeout=60)
+    done, errors = [], []
+
+    def worker():
+        from app.extensions import db as tdb
+        with app.app_context():
+            try:
+                p = P(tdb.session.get(User, sec_id))
+                jury = tdb.session.get(Jury, jury_id)
+                barrier.wait()
+                approval.record_paper_signature(p, jury, TODAY)
+                tdb.session.commit()
+                done.append("enregistré")
+            except AlreadyDone as exc:
+                tdb.session.rollback()
+                done.append(str(exc))
+            except Exception as exc:  # noqa: BLE001 — reported by the assertion below
+                tdb.session.rollback()
+                errors.append(repr(exc))
+            finally:
+                tdb.session.remove()
+
+    with engine_with_room(app, db, 4):
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    assert errors == []
+    assert sorted(d == "enregistré" for d in done) == [False, True], done
+    assert "déjà enregistrée" in next(d for d in done if d != "enregistré")
+    assert db.session.query(ApprobationPV).filter_by(jury_id=jury_id, president=True).count() == 1
+    assert [d.statut for d in pvs(db, jury_id)] == ["revoque", "valide"]

@@ -101,7 +101,10 @@ def masque(name) -> str:
 
 def feminin(person) -> bool | None:
     """Whether a person of a document is a woman (civilité « MME »), a man (« M »), or unknown
-    (None: data frozen without a civilité). Older frozen data only holds the label."""
+    (None: data frozen without a civilité). Older frozen data only holds the label. A screen
+    passes the Candidat row itself."""
+    if person is not None and not isinstance(person, dict):
+        person = {"civilite": getattr(person, "civilite", None)}
     person = person or {}
     code = str(person.get("civilite") or "").upper()
     if not code:

@@ -1,6 +1,7 @@
 """What the PV prints about its approval in the platform (issue 19 item 3): a line under the
 president's name, and on the approved PV a last page listing each approval — who, as what, when
-(Paris time), with which second factor, and the SHA-256 of the draft file approved.
+(Paris time), with which second factor, and the SHA-256 of the draft file approved; a president
+without an account: the day he signed on paper and who recorded it.
 
 Drawn from the PV's frozen data only (`approbation_plateforme` on the draft, `approbation` on the
 approved PV; see app/workflow/jury/approval.py), like the rest of app/reports/pv_pdf.py.
@@ -27,6 +28,11 @@ def approval_lines(context: dict) -> list[str]:
     if approved:
         president = next((a for a in approved.get("approbations") or [] if a.get("president")),
                          None)
+        if president and president.get("papier"):
+            return [(f"<i>Signé sur papier par le président le {date_fr(president['papier'])}, "
+                     f"signature enregistrée par {esc(president.get('enregistre_par'))} le "
+                     f"{_moment(president['approuve_le'])} — approbations en dernière page ; "
+                     "document scellé électroniquement.</i>")]
         when = f" le {_moment(president['approuve_le'])}" if president else ""
         return [(f"<i>Approuvé dans la plateforme{when} — approbations des membres du jury en "
                  "dernière page ; document scellé électroniquement.</i>")]
@@ -45,17 +51,30 @@ def approval_page(context: dict, st: dict) -> list:
     widths = [width * w / 100 for _, w in header_specs]
     header = [Paragraph(text, st["th"]) for text, _ in header_specs]
     rows = []
+    paper = None
     for a in data.get("approbations") or []:
         # The seat's quality already names the college (« Président du jury — UIMM »).
-        values = [a.get("nom"), a.get("qualite"), _moment(a["approuve_le"]),
-                  a.get("second_facteur"), a.get("sha256")]
+        if a.get("papier"):  # a president without an account: his signature on the paper draft
+            paper = a
+            values = [a.get("nom"), a.get("qualite"), f"Signé sur papier le {date_fr(a['papier'])}",
+                      "—", a.get("sha256")]
+        else:
+            values = [a.get("nom"), a.get("qualite"), _moment(a["approuve_le"]),
+                      a.get("second_facteur"), a.get("sha256")]
         rows.append([wrap_text(v, st["regular"], w) for v, w in zip(values, widths)])
+    if paper:
+        how = ("a été approuvé depuis leur compte par les membres votants du jury puis signé sur "
+               f"papier par son président, le {date_fr(paper['papier'])} ; la signature a été "
+               f"enregistrée dans la plateforme par {esc(paper.get('enregistre_par'))} le "
+               f"{_moment(paper['approuve_le'])}.")
+    else:
+        how = ("a été approuvé depuis leur compte par les membres votants du jury puis par son "
+               "président.")
     story = [
         Paragraph("Approbation du procès-verbal par le jury", st["h1"]),
         Paragraph(f"Le projet de procès-verbal n° {esc(data.get('pv_numero'))}, émis le "
                   f"{date_fr(data.get('pv_emis_le'))} (empreinte SHA-256 "
-                  f"<font size=8>{esc(data.get('pv_sha256'))}</font>), a été approuvé depuis "
-                  "leur compte par les membres votants du jury puis par son président. Ce "
+                  f"<font size=8>{esc(data.get('pv_sha256'))}</font>), {how} Ce "
                   f"procès-verbal n° {esc(context.get('numero'))} le remplace ; il est scellé "
                   "électroniquement par le certificateur.", st["body"]),
         Spacer(1, 0.2 * cm),

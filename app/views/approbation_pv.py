@@ -11,8 +11,8 @@ from flask_appbuilder.api import BaseApi
 from flask_appbuilder.api import expose as api_expose
 from flask_appbuilder.security.decorators import has_access, protect
 from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import Length
+from wtforms import DateField, StringField
+from wtforms.validators import Length, Optional
 
 from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
@@ -22,14 +22,23 @@ from app.security import perimeter, totp
 from app.security.perimeter import current_perimetre
 from app.views.actions import AnswersRefusals, load_scoped, run_verb
 from app.workflow.jury import approval
+from app.workflow.jury.composition import AlreadyDone
 
-PERMS = {"liste": "read", "page": "read", "pdf": "read", "approuver": "deliberate"}
+PERMS = {"liste": "read", "page": "read", "pdf": "read", "approuver": "deliberate",
+         "signature_papier": "write"}
 
 
 class ApprovalForm(FlaskForm):
     """« Approuver le PV »; the code field is removed for an account without second factor."""
     code = StringField("Code de votre application d'authentification (ou un code de secours)",
                        validators=[Length(max=20)], render_kw={"autocomplete": "one-time-code"})
+
+
+class PaperSignatureForm(FlaskForm):
+    """« PV signé sur papier par le président », for a president without an account. The date is
+    checked by approval.record_paper_signature (its message beside the field)."""
+    signe_le = DateField("Date de signature par le président", validators=[Optional()],
+                         render_kw={"type": "date"})
 
 
 def approval_form(user) -> ApprovalForm:
@@ -43,15 +52,23 @@ def _jury(pk) -> Jury:
     return load_scoped(Jury, pk)
 
 
-def page_context(jury: Jury, user) -> dict:
-    """What the approval panel shows to `user` (member, president or secretariat)."""
+def page_context(jury: Jury, user, paper_form=None) -> dict:
+    """What the approval panel shows to `user` (member, president or secretariat); the organiser
+    records there the signature on paper of a president without an account."""
     etat = approval.status(jury)
+    president = etat.president
+    paper = (etat.mode == "a_approuver" and president is not None and president.user_id is None
+             and etat.president_approbation is None)
+    may_record = paper and not etat.manquants and perimeter.may_organise(current_perimetre(),
+                                                                          jury.dispositif_id)
     seat = next((m for m in jury.membres if m.user_id == user.id), None)
     approving = seat is not None and (seat.college == "president" or (
         seat.college != "invite" and seat.votant))
     mine = etat.approbation_de(user.id)
     waits_for_members = seat is not None and seat.college == "president" and bool(etat.manquants)
     return {"etat": etat, "seat": seat, "mine": mine, "waits_for_members": waits_for_members,
+            "paper": paper, "paper_form": (paper_form or PaperSignatureForm()) if may_record
+            else None,
             "may_approve": etat.mode == "a_approuver" and approving and mine is None
             and not waits_for_members}
 
@@ -113,6 +130,29 @@ class ApprobationPVView(BaseView):
         run_verb(approval.approve, current_perimetre(), jury, code=code,
                  adresse=request.remote_addr, success=approved)
         return redirect(url_for("ApprobationPVView.page", pk=jury.id))
+
+
+    @expose("/<int:pk>/signature-papier", methods=["POST"])
+    @has_access
+    def signature_papier(self, pk):
+        """« PV signé sur papier par le président »: the organiser records it; the approved PV is
+        issued. Refused: the approval page again, the date as typed and the error beside it."""
+        from flask_login import current_user
+        jury = load_scoped(Jury, pk, "write")
+        form = PaperSignatureForm()
+        if form.validate():
+            done = run_verb(approval.record_paper_signature, current_perimetre(), jury,
+                            form.signe_le.data, form=form, success=lambda row: (
+                                "Signature du président sur papier enregistrée : le procès-verbal "
+                                f"approuvé n° {db.session.get(DocumentEmis, row.pv_emis_id).numero}"
+                                " est émis et scellé."))
+            if done or isinstance(done.violation, AlreadyDone):
+                return redirect(url_for("JuryView.show", pk=jury.id))
+            jury = load_scoped(Jury, pk, "write")
+        return self.render_template("approbation_pv/page.html", jury=jury,
+                                    approbation=page_context(jury, current_user, form),
+                                    approval_form=approval_form(current_user),
+                                    title=f"Procès-verbal — {jury.intitule}")
 
 
 class ApprobationPVApi(AnswersRefusals, BaseApi):

@@ -197,7 +197,8 @@ class ScopedModelView(ModelView):
     # on its field (or as a flash). The rest is FAB's own code (flask_appbuilder/baseviews.py).
     def _save(self, item, form, check, after, message) -> bool:
         """The form's data (the models' validators check formats), pre_add/pre_update and the
-        write in one transaction; False when refused."""
+        write in one transaction; False when refused. `message`: a text, or a function of the
+        row saved (a message that names it)."""
         def write():
             form.populate_obj(item)
             check(item)
@@ -205,7 +206,7 @@ class ScopedModelView(ModelView):
         if not run_verb(write, form=form):
             return False
         after(item)
-        flash(message, "success")
+        flash(message(item) if callable(message) else message, "success")
         return True
 
     def _add(self):

@@ -5,7 +5,7 @@ and « Dates des prochains jurys » for every signed-in role (R-JUR-1).
 Views are thin: each POST calls one verb of app/workflow/jury/sessions.py and turns a RuleViolation into a
 flash; every row is loaded through the perimeter (members see only their juries).
 """
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DatePickerWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -120,13 +120,13 @@ class JuryView(ScopedModelView):
                      "date_limite_inscription": "Date limite d'inscription",
                      "anonyme": "Délibération anonyme", "etat": "État", "etat_label": "État"}
     description_columns = {
-        "capacite": "Nombre maximum de dossiers (R-JUR-3). Vide : capacité par défaut du dispositif.",
+        "capacite": "Nombre maximum de dossiers. Vide : capacité par défaut du dispositif.",
         "date_limite_inscription": "Vide : date du jury moins le délai d'inscription du dispositif "
-                                   "(3 semaines, R-JUR-2).",
+                                   "(3 semaines).",
         "certificateur": "Vide : le certificateur du dispositif. CléA : Transitions Pro de la région "
                          "ou la CPNE (socle contextualisé).",
         "region": "Vide : le jury reçoit les dossiers de toutes les régions.",
-        "anonyme": "Les membres voient des numéros au lieu des noms pendant la délibération (R-JUR-7).",
+        "anonyme": "Les membres voient des numéros au lieu des noms pendant la délibération.",
     }
     _fields = {
         "modalite": SelectField("Modalité", choices=list(MODALITES), validators=[DataRequired()],
@@ -148,6 +148,26 @@ class JuryView(ScopedModelView):
     add_form_query_rel_fields = {"dispositif": [["id", PerimeterFilter, "write"]]}
     base_order = ("date", "desc")
     export_name = "jurys"
+
+    # After a save, the jury's own page, named in the message (not FAB's generic « / »).
+    @staticmethod
+    def add_row_message(jury):
+        return f"Jury du {jury.date:%d/%m/%Y} créé."
+
+    @staticmethod
+    def edit_row_message(jury):
+        return f"Jury du {jury.date:%d/%m/%Y} modifié."
+
+    def post_add(self, item):
+        g.jury_saved = item.id
+
+    post_update = post_add
+
+    def post_add_redirect(self):
+        saved = g.pop("jury_saved", None)
+        return redirect(url_for("JuryView.show", pk=saved)) if saved else super().post_add_redirect()
+
+    post_edit_redirect = post_add_redirect
 
     def pre_update(self, item):
         # The form's values are checked and completed (deadline following the date) before any
@@ -210,7 +230,10 @@ class JuryView(ScopedModelView):
             mailing=mailing,
             approbation=approbation,
             problems=composition_wf.check_composition(jury), organiser=perimeter.may_organise(p, jury.dispositif_id),
+            # « Dossiers inscrits » counts the listed rows holding a place, as register_to_jury
+            # does (R-JUR-3); the others are listed apart (a complement was asked).
             deliberate=may_deliberate(p, jury), count=wf.count_active(jury.id),
+            aside=sum(1 for i in rows if not i.active),
             name=_display_name, ready=ready)
 
     # -- composition (R-JUR-5, R-JUR-6) --------------------------------------------------------
@@ -218,9 +241,14 @@ class JuryView(ScopedModelView):
     @has_access
     def composition(self, pk):
         jury = self._jury(pk)
-        p = current_perimetre()
         form = MembreForm()
         form.user.choices = self._accounts(jury)
+        return self._composition_page(jury, form)
+
+    def _composition_page(self, jury, form):
+        """The composition page; after a refused « Ajouter », the form as it was sent, each error
+        beside its field and listed above it."""
+        p = current_perimetre()
         return self.render_template("jurys/composition.html", jury=jury, form=form,
                                     problems=composition_wf.check_composition(jury),
                                     organiser=perimeter.may_organise(p, jury.dispositif_id),
@@ -243,14 +271,14 @@ class JuryView(ScopedModelView):
         form = MembreForm()
         form.user.choices = self._accounts(jury)
         if not form.validate():
-            for field, errors in form.errors.items():
-                flash(f"{getattr(form, field).label.text} : {' '.join(errors)}", "danger")
-            return self._back(jury, "JuryView.composition")
+            return self._composition_page(jury, form)
         votant = {"1": True, "0": False}.get(form.votant.data)
-        run_verb(composition_wf.add_member, current_perimetre(), jury, form.college.data,
-                 form.user.data or None, form.nom.data, form.prenom.data, form.email.data,
-                 form.organisation.data, form.qualite.data, form.syndicat.data,
-                 form.syndicat_email.data, votant, success="Membre ajouté.")
+        done = run_verb(composition_wf.add_member, current_perimetre(), jury, form.college.data,
+                        form.user.data or None, form.nom.data, form.prenom.data, form.email.data,
+                        form.organisation.data, form.qualite.data, form.syndicat.data,
+                        form.syndicat_email.data, votant, form=form, success="Membre ajouté.")
+        if not done:
+            return self._composition_page(self._jury(pk, "write"), form)
         return self._back(jury, "JuryView.composition")
 
     def _membre(self, mid) -> JuryMembre:
@@ -350,6 +378,7 @@ class JuryView(ScopedModelView):
             "pieces": [d for d in c.documents if d.type_piece in PIECES_JURY],
             "complement": "request_complement" in engine_wf.workflow_of(c).moves,
             "draft": None, "version": deliberation_wf.decision_version(ins),
+            "complement_text": "", "complement_error": None,
         }
         if draft is not None:  # what this user was typing, saved as he typed (issue 16 item 1)
             item.update(draft=brouillons.saved_text(draft.enregistre_le),
@@ -357,7 +386,9 @@ class JuryView(ScopedModelView):
                         commentaire=draft.commentaire or "")
             if draft.competences_acquises is not None:
                 item["acquis"] = set(draft.competences_acquises)
-        if typed is not None and typed["ins"] == ins.id:
+        if typed is not None and typed["ins"] == ins.id and "complement" in typed:
+            item.update(complement_text=typed["complement"], complement_error=typed["error"])
+        elif typed is not None and typed["ins"] == ins.id:
             item.update(decision=typed["decision"], acquis=typed["acquis"],
                         commentaire=typed["commentaire"], error=typed["error"],
                         field=typed["field"])
@@ -400,10 +431,16 @@ class JuryView(ScopedModelView):
             return url_for("JuryView.deliberer", pk=jury.id, n=position)
         rows = decision_rows(jury)
         order = list(range(position, len(rows))) + list(range(position - 1))
-        waiting = next((i for i in order if rows[i].decision is None), None)
+        waiting = next((i for i in order if rows[i].decision is None
+                        and rows[i].etat == "inscrit"), None)
         if waiting is None:
-            flash("Toutes les décisions de ce jury sont enregistrées : vérifiez-les, puis clôturez "
-                  "le jury pour les publier.", "info")
+            # Only the organiser closes the jury (R-JUR-9): a juror is told who does.
+            if perimeter.may_organise(current_perimetre(), jury.dispositif_id):
+                flash("Toutes les décisions de ce jury sont enregistrées : vérifiez-les, puis "
+                      "clôturez le jury pour les publier.", "info")
+            else:
+                flash("Toutes les décisions de ce jury sont enregistrées : le secrétariat clôt le "
+                      "jury, ce qui les publie dans les dossiers.", "info")
             return url_for("JuryView.show", pk=jury.id)
         return url_for("JuryView.deliberer", pk=jury.id, n=waiting + 1)
 
@@ -451,11 +488,23 @@ class JuryView(ScopedModelView):
     @has_access
     def complement(self, ins_id):
         ins = self._inscription(ins_id)
-        run_verb(deliberation_wf.request_complement, current_perimetre(), ins,
-                 request.form.get("commentaire", ""),
-                 success="Complément demandé à l'organisme : le dossier reviendra à un "
-                         "prochain jury une fois complété (R-WF-4).")
-        return redirect(url_for("JuryView.deliberation", pk=ins.jury_id))
+        form = request.form
+        position = int(form["n"]) if form.get("n", "").isdigit() else None
+        done = run_verb(deliberation_wf.request_complement, current_perimetre(), ins,
+                        form.get("commentaire", ""), quiet=True,
+                        success="Complément demandé à l'organisme : le dossier reviendra à un "
+                                "prochain jury une fois complété.")
+        if not done and not isinstance(done.violation, AlreadyDone):
+            # Shown in its own form, on the page it was sent from (issue 16 item 1).
+            ins = self._inscription(ins_id)
+            return self._deliberation(ins.jury, typed={
+                "ins": ins.id, "complement": form.get("commentaire") or "",
+                "error": done.violation.message}, n=position)
+        if not done:
+            show_violation(done.violation)
+        if position is not None:
+            return redirect(url_for("JuryView.deliberer", pk=ins.jury_id, n=position))
+        return redirect(url_for("JuryView.deliberation", pk=ins.jury_id) + f"#ins-{ins.id}")
 
     @expose("/piece/<ins_id>/<doc_id>")
     @has_access

@@ -82,3 +82,28 @@ def test_jury_run_from_its_workspace(make, db, live_server, page):  # R-JUR-2 R-
     db.session.expire_all()
     kinds = sorted(d.type for d in db.session.query(DocumentEmis).filter(DocumentEmis.jury_id == jury.id))
     assert kinds == ["certificat", "lettre_decision"]
+
+
+def test_jury_page_fits_a_phone(make, db, live_server, browser):  # issue 16 review item 10
+    from tests.browser.test_ux_theme_browser import PHONE
+    from tests.test_pv_approval import approval_world
+    w = approval_world(make, db, issue=False)  # closed, two decisions
+    jury, sec = w["jury"], w["sec"]
+    page = browser.new_context(**PHONE).new_page()
+    sign_in(page, live_server, sec)
+    page.goto(f"{live_server}/jurys/show/{jury.id}")
+    for kind in ("pv", "certificat", "lettre_decision"):  # issued by the server, as a user does
+        with page.expect_navigation():
+            page.click(f"#emettre-{kind}")
+    wide = page.eval_on_selector_all(
+        "main *", "es => es.filter(e => e.getBoundingClientRect().right > 391)"
+                  ".map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + "
+                  "Math.round(e.getBoundingClientRect().right))")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the jury page scrolls sideways on a phone: {width} px {wide[:15]}"
+    # The action buttons wrap onto several lines, each within the screen.
+    boxes = page.eval_on_selector_all(
+        ".oc-actions .btn, #documents-jury .btn",
+        "bs => bs.map(b => b.getBoundingClientRect()).map(r => [r.left, r.right, r.top])")
+    assert boxes and all(left >= 0 and right <= 390 for left, right, _ in boxes), boxes
+    assert len({round(top) for _, _, top in boxes}) > 1, "the buttons stay on one line"

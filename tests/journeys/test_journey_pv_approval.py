@@ -45,7 +45,11 @@ def test_pv_approved_by_the_jury_then_sealed_and_verified(app, make, db):  # R-J
     no_error(follow(sec, page.form(action=f"/jurys/cloturer/{jury_id}").submit()))
     emit(sec, jury_id, "pv")
     page = jury_page(sec, jury_id)
-    assert "en attente de l'approbation de 3 membre(s) votant(s), puis du président" in page.text
+    # Who is waited for, by name (issue 16 review item 3).
+    waited = ", ".join(f"{w[k].first_name} {w[k].last_name}" for k in ("employeur0", "employeur1", "cfdt"))
+    president = f"{w['president'].first_name} {w['president'].last_name}"
+    assert (f"en attente de l'approbation de {waited} (3 membre(s) votant(s)), puis de "
+            f"l'approbation du président, {president}") in page.text
     assert page.html.count('class="approbation-ligne en-attente"') == 4
     assert "Papier" in page.text and "Sans compte dans la plateforme" in page.text
     assert 'id="form-approbation"' not in page.html          # the secretariat does not approve

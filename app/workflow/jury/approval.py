@@ -14,6 +14,9 @@ PV keeps the president's signature block and is not approved here.
 DOMAIN.md is silent on an order among members; the president approving last follows R-JUR-8 (he
 signs what the jury adopted). Seats without an account (a person only named on the composition)
 cannot approve in the platform: they are not waited for and the approved PV names them apart.
+A president without an account signs the printed draft on paper; the secretariat records it
+(`record_paper_signature`: the day signed, who recorded it), which issues the approved PV through
+the same path as his approval, last page saying so.
 """
 from dataclasses import dataclass, field
 
@@ -24,7 +27,7 @@ from sqlalchemy.orm import aliased, load_only
 
 from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
-from app.formats import format_datetime_fr
+from app.formats import format_datetime_fr, to_paris
 from app.models.approbation_pv import ApprobationPV
 from app.models.base import utcnow
 from app.models.document import DocumentEmis
@@ -143,35 +146,16 @@ def approve(p: Perimetre, jury: Jury, code: str | None = None,
     if not president and (member.college == "invite" or not member.votant):
         raise NotAllowed("Les invités et les membres sans voix délibérative n'approuvent pas le "
                          "procès-verbal.", "R-JUR-5")
-    if not platform_approval(jury):
-        raise RuleViolation("Dans ce dispositif, le président signe le procès-verbal sur papier : "
-                            "il ne s'approuve pas dans la plateforme.", "R-JUR-8")
-    db.session.execute(sa.select(Jury.id).where(Jury.id == jury.id).with_for_update())
-    pv = current_pv(jury.id)
-    if pv is None:
-        raise RuleViolation("Le procès-verbal n'est pas encore émis : le secrétariat l'émet une "
-                            "fois le jury clos.", "R-DOC-1")
-    issuing = _issuing_approval(pv)
-    draft_id = issuing.document_id if issuing is not None else pv.id
-    mine = (db.session.query(ApprobationPV)
-            .filter(ApprobationPV.document_id == draft_id, ApprobationPV.membre_id == member.id)
-            .one_or_none())
+    _ensure_platform(jury)
+    pv, issuing, mine = _locked_draft(jury, member)
     if mine is not None:
         raise AlreadyDone(f"Vous avez déjà approuvé ce procès-verbal le {_when(mine.approuve_le)} : "
                           "rien n'a été enregistré une seconde fois.", "R-JUR-8")
-    if issuing is not None:
-        raise RuleViolation(f"Le procès-verbal approuvé est déjà émis (n° {pv.numero}) : il ne "
-                            "s'approuve plus.", "R-JUR-8")
+    _ensure_not_issued(pv, issuing)
     if president:
-        done = {a.membre_id for a in _approvals(pv.id)}
         if jury.president_membre is not member:
             raise RuleViolation("Le jury a plusieurs présidents : corrigez sa composition.", "R-JUR-5")
-        waiting = [m for m in voting_seats(jury) if m.user_id is not None and m.id not in done]
-        if waiting:
-            names = ", ".join(m.nom_complet for m in waiting[:5])
-            raise RuleViolation(f"Le président approuve le procès-verbal en dernier : "
-                                f"{len(waiting)} membre(s) ne l'ont pas encore approuvé ({names}).",
-                                "R-JUR-8")
+        _ensure_members_first(jury, pv, "Le président approuve le procès-verbal en dernier")
     user = db.session.get(User, p.user_id)
     second = None
     if totp.active(user):
@@ -184,18 +168,104 @@ def approve(p: Perimetre, jury: Jury, code: str | None = None,
                         user_id=user.id, nom=member.nom_complet, qualite=seat_quality(member),
                         president=president, second_facteur=second,
                         approuve_le=utcnow().replace(microsecond=0))
+    _insert(row, "Vous avez déjà approuvé ce procès-verbal : rien n'a été enregistré une seconde "
+                 "fois.")
+    if president:
+        row.pv_emis_id = _issue_approved(jury, pv.id, user.id).id
+        db.session.flush()
+    return row
+
+
+def record_paper_signature(p: Perimetre, jury: Jury, signe_le) -> ApprobationPV:
+    """The president has no account: he signed the printed draft, and the secretariat records it
+    (the day signed, who recorded it). Like his approval, it comes after the members' approvals
+    and issues the approved PV, whose last page says so. Once: the same row lock and the same
+    unique seat (uq_approbation_pv_membre) as `approve`. Flushes; the caller commits."""
+    from app.models.base import today
+    from app.workflow.jury.sessions import ensure_organiser
+    ensure_organiser(p, jury.dispositif_id)
+    _ensure_platform(jury)
+    president = jury.president_membre
+    if president is None:
+        raise RuleViolation("Le jury n'a pas de président : complétez sa composition.", "R-JUR-5")
+    if president.user_id is not None:
+        raise RuleViolation("Le président a un compte dans la plateforme : il approuve le "
+                            "procès-verbal depuis son compte.", "R-JUR-8")
+    pv, issuing, mine = _locked_draft(jury, president)
+    if mine is not None:
+        raise AlreadyDone(f"La signature du président sur papier est déjà enregistrée (par "
+                          f"{mine.enregistre_par or 'le secrétariat'}, le "
+                          f"{_when(mine.approuve_le)}) : rien n'a été enregistré une seconde "
+                          "fois.", "R-JUR-8")
+    _ensure_not_issued(pv, issuing)
+    if signe_le is None:
+        raise RuleViolation("Indiquez la date à laquelle le président a signé le procès-verbal.",
+                            "R-JUR-8", field="signe_le")
+    issued_on = to_paris(pv.emis_le).date()
+    if signe_le > today() or signe_le < issued_on:
+        raise RuleViolation(f"La date de signature va du {issued_on:%d/%m/%Y} (émission du "
+                            "projet de procès-verbal) à aujourd'hui.", "R-JUR-8", field="signe_le")
+    _ensure_members_first(jury, pv, "Le président signe le procès-verbal en dernier")
+    recorder = db.session.get(User, p.user_id) if p.user_id else None
+    row = ApprobationPV(jury_id=jury.id, document_id=pv.id, sha256=pv.sha256,
+                        membre_id=president.id, user_id=None, nom=president.nom_complet,
+                        qualite=seat_quality(president), president=True,
+                        approuve_le=utcnow().replace(microsecond=0), signe_sur_papier_le=signe_le,
+                        enregistre_par_id=recorder.id if recorder else None,
+                        enregistre_par=(f"{recorder.first_name} {recorder.last_name}"
+                                        if recorder else "Administrateur"))
+    _insert(row, "La signature du président sur papier est déjà enregistrée : rien n'a été "
+                 "enregistré une seconde fois.")
+    row.pv_emis_id = _issue_approved(jury, pv.id, row.enregistre_par_id).id
+    db.session.flush()
+    return row
+
+
+def _ensure_platform(jury: Jury) -> None:
+    if not platform_approval(jury):
+        raise RuleViolation("Dans ce dispositif, le président signe le procès-verbal sur papier : "
+                            "il ne s'approuve pas dans la plateforme.", "R-JUR-8")
+
+
+def _locked_draft(jury: Jury, seat: JuryMembre):
+    """(valid PV, the approval that issued it if any, this seat's approval of the draft), read
+    with the jury row locked (PostgreSQL) until the caller commits: one writer at a time."""
+    db.session.execute(sa.select(Jury.id).where(Jury.id == jury.id).with_for_update())
+    pv = current_pv(jury.id)
+    if pv is None:
+        raise RuleViolation("Le procès-verbal n'est pas encore émis : le secrétariat l'émet une "
+                            "fois le jury clos.", "R-DOC-1")
+    issuing = _issuing_approval(pv)
+    draft_id = issuing.document_id if issuing is not None else pv.id
+    mine = (db.session.query(ApprobationPV)
+            .filter(ApprobationPV.document_id == draft_id, ApprobationPV.membre_id == seat.id)
+            .one_or_none())
+    return pv, issuing, mine
+
+
+def _ensure_not_issued(pv: DocumentEmis, issuing) -> None:
+    if issuing is not None:
+        raise RuleViolation(f"Le procès-verbal approuvé est déjà émis (n° {pv.numero}) : il ne "
+                            "s'approuve plus.", "R-JUR-8")
+
+
+def _ensure_members_first(jury: Jury, pv: DocumentEmis, lead: str) -> None:
+    done = {a.membre_id for a in _approvals(pv.id)}
+    waiting = [m for m in voting_seats(jury) if m.user_id is not None and m.id not in done]
+    if waiting:
+        names = ", ".join(m.nom_complet for m in waiting[:5])
+        raise RuleViolation(f"{lead} : {len(waiting)} membre(s) ne l'ont pas encore approuvé "
+                            f"({names}).", "R-JUR-8")
+
+
+def _insert(row: ApprobationPV, already: str) -> None:
     try:
         with db.session.begin_nested():
             db.session.add(row)
             db.session.flush()
     except IntegrityError:
-        # Another request of the same person got in first (only possible without the row lock).
-        raise AlreadyDone("Vous avez déjà approuvé ce procès-verbal : rien n'a été enregistré "
-                          "une seconde fois.", "R-JUR-8")
-    if president:
-        row.pv_emis_id = _issue_approved(jury, pv.id, user.id).id
-        db.session.flush()
-    return row
+        # Another request for the same seat got in first (only possible without the row lock).
+        raise AlreadyDone(already, "R-JUR-8")
 
 
 def approval_data(jury: Jury, draft: DocumentEmis) -> dict:
@@ -205,7 +275,10 @@ def approval_data(jury: Jury, draft: DocumentEmis) -> dict:
             "pv_emis_le": draft.emis_le.isoformat(timespec="seconds"),
             "approbations": [{"nom": a.nom, "qualite": a.qualite, "president": a.president,
                               "approuve_le": a.approuve_le.isoformat(timespec="seconds"),
-                              "second_facteur": a.second_facteur_label, "sha256": a.sha256}
+                              "second_facteur": a.second_facteur_label, "sha256": a.sha256,
+                              "papier": (a.signe_sur_papier_le.isoformat()
+                                         if a.signe_sur_papier_le else None),
+                              "enregistre_par": a.enregistre_par}
                              for a in sorted(rows, key=lambda a: (a.president, a.approuve_le, a.id))],
             "sans_compte": [{"nom": m.nom_complet, "qualite": seat_quality(m)}
                             for m in voting_seats(jury) if m.user_id is None]}

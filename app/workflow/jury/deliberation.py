@@ -332,7 +332,7 @@ def _publish(p: Perimetre, ins: InscriptionJury, now, juror=None):
     attributions = _attribute(ins)
     passerelles = passerelles_info(c) if ins.decision in SUCCESS else []
     if passerelles:
-        record(p, c, "information_passerelle", "Information sur les passerelles (R-DEC-5)",
+        record(p, c, "information_passerelle", "Information sur les passerelles",
                "\n".join(passerelles))
     ctx = {"c": c, "jury": jury, "inscription": ins, "decision": ins.decision_label, "acquis": acquis,
                "attributions": attributions, "passerelles": passerelles, "lien": dossier_link(c)}

@@ -401,7 +401,7 @@ def withdraw_unlocked(p: Perimetre, c: Candidature):
     """The sending was undone (R-WF-3): the dossier leaves the jury it was registered to."""
     ins = active_inscription(c)
     if ins is not None:
-        _withdraw(p, ins, "Envoi annulé (R-WF-3)")
+        _withdraw(p, ins, "Envoi annulé")
 
 
 def ensure_not_deliberated(c: Candidature):
