@@ -160,7 +160,7 @@ class ListeEvaluateursExport(Export):
 
     def header(self):
         return ["Certification", "Intitulé", "Région", "Nom", "Prénom", "Employeur", "Ville",
-                "Habilité(e) jusqu'au"]
+                "Habilitation valable jusqu'au"]
 
     def rows(self):
         for r in self.items:
