@@ -27,3 +27,34 @@ def test_jurys_menu_only_for_those_who_read_juries(app, demo, username):  # noqa
     assert client.get("/jurys/list/").status_code == 403
     secretariat = login(app.test_client(), "secretariat.chimie", DEMO_PASSWORD)
     assert "/jurys/list/" in _links(secretariat, "/")
+
+
+def test_structure_lists_offer_only_what_opens(app, demo):  # noqa: F811
+    """An établissement's administrator reads the réseau, the organisme and the companies but
+    changes only his établissement: no « Modifier » (a 404) nor « Ajouter » (refused on save)
+    elsewhere."""
+    client = login(app.test_client(), "admin.etablissement", DEMO_PASSWORD)
+    for name in ("reseau", "organisme", "entreprise", "etablissement"):
+        links = _links(client, f"/{name}view/list/")
+        assert f"/{name}view/add" not in [link.split("?")[0] for link in links], name
+        edits = [link for link in links if f"/{name}view/edit/" in link]
+        if name == "etablissement":
+            assert edits and all(client.get(e).status_code == 200 for e in edits)
+        else:
+            assert not edits, (name, edits)
+    # The certifier still adds and changes them all.
+    secretariat = login(app.test_client(), "secretariat.chimie", DEMO_PASSWORD)
+    links = _links(secretariat, "/reseauview/list/")
+    assert "/reseauview/add" in [link.split("?")[0] for link in links]
+    assert any("/reseauview/edit/" in link for link in links)
+
+
+def test_refused_save_keeps_what_was_typed(app, demo):  # noqa: F811
+    from tests.journeys.forms import open_page
+    client = login(app.test_client(), "admin.etablissement", DEMO_PASSWORD)
+    form = open_page(client, "/reseauview/add").form(has="nom")
+    form.fill(nom="Réseau tapé à la main")
+    r = form.submit()
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "hors de votre périmètre" in html
+    assert 'value="Réseau tapé à la main"' in html
