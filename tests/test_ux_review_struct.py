@@ -58,3 +58,13 @@ def test_refused_save_keeps_what_was_typed(app, demo):  # noqa: F811
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "hors de votre périmètre" in html
     assert 'value="Réseau tapé à la main"' in html
+
+
+def test_habilitation_rows_offer_no_edit_even_to_the_technical_admin(app, demo):  # noqa: F811
+    """Requests change only through the workflow: « Modifier » was a 404 on every row."""
+    client = login(app.test_client(), "admin", DEMO_PASSWORD)
+    links = _links(client, "/habilitationview/list/")
+    assert any("/habilitationview/show/" in link for link in links)
+    assert not [link for link in links if "/habilitationview/edit/" in link
+                or "/habilitationview/delete/" in link]
+    assert client.get("/habilitationview/edit/1").status_code == 404
