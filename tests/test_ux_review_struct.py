@@ -68,3 +68,27 @@ def test_habilitation_rows_offer_no_edit_even_to_the_technical_admin(app, demo):
     assert not [link for link in links if "/habilitationview/edit/" in link
                 or "/habilitationview/delete/" in link]
     assert client.get("/habilitationview/edit/1").status_code == 404
+
+
+def test_invite_form_fits_the_inviter(app, demo, db):  # noqa: F811
+    """An établissement's administrator gives accounts of his établissement only: no empty
+    Dispositif / Réseau / Organisme / Entreprise select, his établissement already chosen."""
+    from app.models import Etablissement, Profil
+    from tests.journeys.forms import open_page
+    client = login(app.test_client(), "admin.etablissement", DEMO_PASSWORD)
+    form = open_page(client, "/utilisateurview/add").form(has="email")
+    assert not {"dispositif_id", "reseau_id", "organisme_id", "entreprise_id"} & form.names()
+    etab = db.session.query(Etablissement).filter(Etablissement.nom.contains("Lyon")).one()
+    assert form.options("etablissement_id")[1:] == [(str(etab.id), etab.nom)]
+    assert form.get("etablissement_id") == str(etab.id)
+    form.fill(prenom="Lina", nom="Martin", email="lina.martin@example.org",
+              role="Utilisateur établissement")
+    r = form.submit()
+    assert r.status_code == 302, r.get_data(as_text=True)
+    profil = db.session.query(Profil).join(Profil.user).filter_by(
+        email="lina.martin@example.org").one()
+    assert profil.etablissement_id == etab.id
+    # The certifier, who gives accounts at every level, keeps every select.
+    secretariat = login(app.test_client(), "secretariat.chimie", DEMO_PASSWORD)
+    names = open_page(secretariat, "/utilisateurview/add").form(has="email").names()
+    assert {"dispositif_id", "etablissement_id", "entreprise_id"} <= names

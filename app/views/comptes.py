@@ -75,16 +75,23 @@ class UtilisateurView(ScopedModelView):
         p = current_perimetre()
         form.role.choices = [(c, ROLES.label(c)) for c in comptes.assignable_roles(p)]
         from app.models import Dispositif, Entreprise, Etablissement, Organisme, Reseau
-        form.dispositif_id.choices = _choices(Dispositif)
-        form.reseau_id.choices = _choices(Reseau)
-        form.organisme_id.choices = _choices(Organisme)
-        form.etablissement_id.choices = _choices(Etablissement)
-        form.entreprise_id.choices = _choices(Entreprise, "raison_sociale")
+        for col, model, attr in (("dispositif_id", Dispositif, "nom"), ("reseau_id", Reseau, "nom"),
+                                 ("organisme_id", Organisme, "nom"),
+                                 ("etablissement_id", Etablissement, "nom"),
+                                 ("entreprise_id", Entreprise, "raison_sociale")):
+            choices = _choices(model, attr)
+            if len(choices) == 1:  # nothing the inviter may give: no empty select to puzzle over
+                del form[col]
+                continue
+            getattr(form, col).choices = choices
+            if len(choices) == 2 and profil is None and request.method == "GET":
+                getattr(form, col).data = int(choices[1][0])  # the only one: preselected
         if profil is not None and request.method == "GET":
             form.prenom.data, form.nom.data = profil.user.first_name, profil.user.last_name
             form.email.data, form.role.data = profil.user.email, profil.role
             for col in ("dispositif_id", "reseau_id", "organisme_id", "etablissement_id", "entreprise_id"):
-                getattr(form, col).data = getattr(profil, col)
+                if col in form:
+                    getattr(form, col).data = getattr(profil, col)
             form.telephone.data, form.organisation.data = profil.telephone, profil.organisation
         return form
 
