@@ -1,5 +1,7 @@
 """Review of the structure, account and habilitation screens (issue 16, demo walk in Chromium):
 what a menu or a list offers opens, forms fit the person filling them, no raw code or rule id."""
+import re
+
 import pytest
 
 from tests.conftest import login
@@ -92,3 +94,29 @@ def test_invite_form_fits_the_inviter(app, demo, db):  # noqa: F811
     secretariat = login(app.test_client(), "secretariat.chimie", DEMO_PASSWORD)
     names = open_page(secretariat, "/utilisateurview/add").form(has="email").names()
     assert {"dispositif_id", "etablissement_id", "entreprise_id"} <= names
+
+
+def test_employer_signup_says_every_error_at_once(app, db):
+    """Bad SIRET, NAF and postcode: three messages, each under its field, what was typed kept
+    (it took three submits to see them one after the other)."""
+    from flask_appbuilder.security.sqla.models import User
+
+    from tests.journeys.forms import open_page
+    client = app.test_client()
+    form = open_page(client, "/compte/employeur").form(has="siret")
+    typed = {"siret": "123 456 789 00000", "raison_sociale": "Chaudronnerie Martin",
+             "naf": "2562", "code_postal": "6900", "ville": "Lyon", "prenom": "Paul",
+             "nom": "Martin", "email": "paul.martin@example.org"}
+    form.fill(**typed)
+    r = form.submit()
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    groups = {name: re.search(rf'id="{name}"(.*?)(?:form-group|</form>)', html, re.DOTALL).group(1)
+              for name in typed}
+    assert "SIRET" in groups["siret"] and "help-block" in groups["siret"]
+    assert "25.62B" in groups["naf"]
+    assert "5 chiffres" in groups["code_postal"]
+    assert "help-block" not in groups["ville"]
+    for name, value in typed.items():
+        assert f'value="{value}"' in html, name
+    assert db.session.query(User).filter_by(email="paul.martin@example.org").first() is None

@@ -8,10 +8,18 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from app.errors import RuleViolation
-from app.formats import FormatError, check_siren, check_siret
+from app.formats import FormatError, check_code_postal, check_naf, check_siren, check_siret
 from app.models import Profil
 from app.models.comptes import ROLES
 from app.security import api_keys
@@ -191,12 +199,23 @@ class ForgotForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Email("Adresse e-mail invalide.")])
 
 
+def _format(check):
+    """The format rule of app/formats.py on its field when the form is validated: every wrong
+    field is said at once (the domain checks them again, one at a time, on save)."""
+    def validate(form, field):
+        try:
+            check(field.data)
+        except FormatError as exc:
+            raise ValidationError(str(exc)) from exc
+    return validate
+
+
 class EmployeurForm(FlaskForm):
-    siret = StringField("SIRET de l'établissement", validators=[DataRequired()])
+    siret = StringField("SIRET de l'établissement", validators=[DataRequired(), _format(check_siret)])
     raison_sociale = StringField("Raison sociale", validators=[DataRequired(), Length(max=200)])
-    naf = StringField("Code NAF", validators=[Optional(), Length(max=6)])
+    naf = StringField("Code NAF", validators=[Optional(), _format(check_naf)])
     adresse = StringField("Adresse", validators=[Optional(), Length(max=250)])
-    code_postal = StringField("Code postal", validators=[Optional(), Length(max=5)])
+    code_postal = StringField("Code postal", validators=[Optional(), _format(check_code_postal)])
     ville = StringField("Ville", validators=[Optional(), Length(max=120)])
     prenom = StringField("Prénom du contact", validators=[DataRequired(), Length(max=64)])
     nom = StringField("Nom du contact", validators=[DataRequired(), Length(max=64)])
