@@ -120,3 +120,28 @@ def test_employer_signup_says_every_error_at_once(app, db):
     for name, value in typed.items():
         assert f'value="{value}"' in html, name
     assert db.session.query(User).filter_by(email="paul.martin@example.org").first() is None
+
+
+def test_two_account_lists_two_names_and_the_gap_said(app, demo, db):  # noqa: F811
+    """Sécurité › « Utilisateurs » (15 rows) beside Comptes › « Utilisateurs » (14 rows): the
+    technical list has its own name and says it counts the administrator, who has no profile."""
+    from flask_appbuilder.security.sqla.models import User
+
+    from app.models import Profil
+    client = login(app.test_client(), "admin", DEMO_PASSWORD)
+    home = client.get("/").get_data(as_text=True)
+    labels = re.findall(r'<a tabindex="-1" href="([^"]+)">(?:\s*<i[^>]*></i>&nbsp;)?\s*([^<]+?)\s*</a>',
+                        home)
+    by_label = {}
+    for href, label in labels:
+        by_label.setdefault(label, set()).add(href)
+    assert by_label.get("Comptes (vue technique)") == {"/users/list/"}, labels
+    assert by_label.get("Utilisateurs") == {"/utilisateurview/list/"}
+    technical = client.get("/users/list/").get_data(as_text=True)
+    comptes = client.get("/utilisateurview/list/").get_data(as_text=True)
+    count = re.compile(r"Nombre de résultats\s*:\s*<strong>(\d+)</strong>")
+    gap = int(count.search(technical).group(1)) - int(count.search(comptes).group(1))
+    without_profile = db.session.query(User).filter(~User.id.in_(
+        db.session.query(Profil.user_id))).count()
+    assert gap == without_profile == 1
+    assert "n'a pas de profil" in read(technical)[0]

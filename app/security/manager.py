@@ -33,6 +33,9 @@ class OpenCertifSecurityManager(SecurityManager):
         if security is not None:
             security.childs = [item for item in security.childs
                                if item.name not in self.HIDDEN_SECURITY_ITEMS]
+            for item in security.childs:
+                if item.name == "List Users":  # not a second « Utilisateurs » beside Comptes'
+                    item.label = OcUserView.list_title
             while security.childs and security.childs[-1].name == "-":
                 security.childs.pop()
         for view in self.appbuilder.baseviews:
