@@ -145,3 +145,18 @@ def test_two_account_lists_two_names_and_the_gap_said(app, demo, db):  # noqa: F
         db.session.query(Profil.user_id))).count()
     assert gap == without_profile == 1
     assert "n'a pas de profil" in read(technical)[0]
+
+
+def test_retention_screens_show_no_rule_id(app, demo):  # noqa: F811
+    """The schedule had a « Règle » column reading « R-ARC-1 »: the other columns say it."""
+    from tests.test_french import RULE_ID
+    client = login(app.test_client(), "secretariat.chimie", DEMO_PASSWORD)
+    for url in ("/retentionruleview/list/", "/purgelogview/list/"):
+        html = client.get(url).get_data(as_text=True)
+        text, links = read(html)
+        assert not RULE_ID.search(text) and ">Règle<" not in html, url
+        shows = [link for link in links if "/show/" in link and "view/show/" in link]
+        for show in shows[:3]:
+            assert not RULE_ID.search(read(client.get(show).get_data(as_text=True))[0]), show
+    text = read(client.get("/retentionruleview/list/").get_data(as_text=True))[0]
+    assert "Pièce d'identité du candidat" in text
