@@ -160,3 +160,20 @@ def test_retention_screens_show_no_rule_id(app, demo):  # noqa: F811
             assert not RULE_ID.search(read(client.get(show).get_data(as_text=True))[0]), show
     text = read(client.get("/retentionruleview/list/").get_data(as_text=True))[0]
     assert "Pièce d'identité du candidat" in text
+
+
+def test_company_sector_read_as_its_label(app, demo, db):  # noqa: F811
+    """« Secteur HM » on the company page: « Hors métaux » / « Métaux », on the list, the page
+    and the form."""
+    from app.models import Entreprise
+    from tests.journeys.forms import open_page
+    client = login(app.test_client(), "secretariat.metallurgie", DEMO_PASSWORD)
+    chimie = db.session.query(Entreprise).filter_by(secteur="HM").first()
+    metaux = db.session.query(Entreprise).filter_by(secteur="M").first()
+    text = read(client.get(f"/entrepriseview/show/{chimie.id}").get_data(as_text=True))[0]
+    assert "\nHors métaux\n" in text and "\nHM\n" not in text
+    listing = read(client.get("/entrepriseview/list/").get_data(as_text=True))[0]
+    assert "\nMétaux\n" in listing and "\nHM\n" not in listing and "\nM\n" not in listing
+    form = open_page(client, f"/entrepriseview/edit/{metaux.id}").form(has="secteur")
+    assert [label for _, label in form.options("secteur")] == ["—", "Métaux", "Hors métaux"]
+    assert form.get("secteur") == "M"
