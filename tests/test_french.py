@@ -138,6 +138,7 @@ def _local(href: str) -> str | None:
     return href
 
 
+ACTION_LINK = re.compile(r"/edit/|/add(?:$|\?)").search
 # Pages open to visitors, whose layout has no breadcrumb (the home page has none either).
 PUBLIC = re.compile(r"^/(?:$|accessibilite|verifier|login|compte/)").match
 
@@ -152,7 +153,8 @@ def demo(app, db):
 def test_crawl_each_demo_account_reads_french(app, demo, username):
     """Every page of the account's menu, the first show, edit and add page of each list: no 5xx,
     no « None », no rule id, none of FAB's English strings; lang, main, one h1, a page title; a
-    breadcrumb whose links open (200: inside the account's perimeter, whose rows answer 404)."""
+    breadcrumb whose links open (200: inside the account's perimeter, whose rows answer 404); no
+    menu entry answering 403/404 and no « Modifier » / « Ajouter » link that does not open."""
     client = login(app.test_client(), username, DEMO_PASSWORD)
     home = client.get("/")
     found = problems("/", home)
@@ -175,9 +177,17 @@ def test_crawl_each_demo_account_reads_french(app, demo, username):
             continue
         seen.add(url)
         page = visit(url)
+        if page.status_code in (403, 404):  # a menu entry offered must open (issue 16)
+            found.append(f"menu link {url} answers {page.status_code}")
         if page.status_code != 200 or "text/html" not in page.content_type:
             continue
         _, inner = read(page.get_data(as_text=True))
+        # Every « Modifier » / « Ajouter » a list offers opens its form: a button follows the
+        # permission and the perimeter its route applies.
+        for target in dict.fromkeys(u for u in map(_local, inner) if u and ACTION_LINK(u)):
+            status = client.get(target, follow_redirects=True).status_code
+            if status != 200:
+                found.append(f"{url}: action link {target} answers {status}")
         for kind in ("/show/", "/edit/", "/add", "/dossier/", "/deliber", "/evaluation"):
             target = next((u for u in map(_local, inner) if u and kind in u and u not in seen), None)
             if target:

@@ -4,7 +4,7 @@ from sqlalchemy.orm import relationship, validates
 
 from app.formats import FormatError, check_code_postal, check_naf, check_siren, check_siret
 
-from .base import Model, utcnow
+from .base import Choices, Model, utcnow
 
 
 def _checked(check, key, value, rule):
@@ -140,12 +140,18 @@ entreprise_dispositif = sa.Table(
 )
 
 
+# Annexe 14 of the metallurgy scheme: M = metal working companies, HM = the others.
+SECTEURS = Choices(("M", "Métaux"), ("HM", "Hors métaux"))
+
+
 class Entreprise(Model):
     """An employer; one account per établissement, i.e. per SIRET (R-ACC-6)."""
 
     __tablename__ = "entreprise"
     __table_args__ = (
-        sa.CheckConstraint("secteur IS NULL OR secteur IN ('M', 'HM')", name="ck_entreprise_secteur"),
+        # The same DDL as before; info gives the screens the labels (app/views/french.py).
+        sa.CheckConstraint("secteur IS NULL OR secteur IN ('M', 'HM')", name="ck_entreprise_secteur",
+                           info={"choices": SECTEURS, "column": "secteur"}),
     )
     id = sa.Column(sa.Integer, primary_key=True)
     raison_sociale = sa.Column(sa.String(200), nullable=False, index=True)

@@ -55,6 +55,7 @@ class OcUserView(UserDBModelView):
 
     base_permissions = ["can_list", "can_show"]
     list_title = "Comptes (vue technique)"
+    list_template = "opencertif/comptes_techniques.html"
     show_title = "Compte"
     list_columns = ["first_name", "last_name", "username", "email", "roles", "active", "last_login"]
     show_columns = ["first_name", "last_name", "username", "email", "roles", "active", "last_login",

@@ -33,6 +33,9 @@ class OpenCertifSecurityManager(SecurityManager):
         if security is not None:
             security.childs = [item for item in security.childs
                                if item.name not in self.HIDDEN_SECURITY_ITEMS]
+            for item in security.childs:
+                if item.name == "List Users":  # not a second « Utilisateurs » beside Comptes'
+                    item.label = OcUserView.list_title
             while security.childs and security.childs[-1].name == "-":
                 security.childs.pop()
         for view in self.appbuilder.baseviews:
@@ -66,6 +69,23 @@ class OpenCertifSecurityManager(SecurityManager):
     def install_roles(self, builtin: dict) -> None:
         """Declare the roles of app/security/roles.py as FAB built-in roles (checked in memory)."""
         self._builtin_roles = {**builtin, self.auth_role_admin: [[".*", ".*"]]}
+        self._menu_follows_read()
+
+    def _menu_follows_read(self) -> None:
+        """FAB checks a category and an item by name in one `menu_access` namespace: the item
+        « Jurys » of the category « Jurys » showed to every role that sees the category (for its
+        calendar) and opened a 403. An item also needs its view's area readable, the rule
+        app/security/roles.builtin_roles grants menus by."""
+        def guard(item):
+            area, cond = item.baseview.class_permission_name, item.cond
+            item.cond = lambda: self.has_access("can_read", area) and (cond is None or cond())
+            item.oc_guarded = True
+
+        for top in self.appbuilder.menu.get_list():
+            for item in top.childs or [top]:
+                if getattr(item, "baseview", None) is not None and not getattr(
+                        item, "oc_guarded", False):
+                    guard(item)
 
     def create_role_rows(self) -> None:
         """The role rows users point to (flask seed); their permissions stay in code."""

@@ -216,6 +216,29 @@ def contains(obj, p: Perimetre | None = None, mode: str = "read") -> bool:
     return any(value in _py_path(obj, one) for one in paths)
 
 
+def may_create(model, p: Perimetre | None = None) -> bool:
+    """Whether a new row of `model` may be inside the user's write perimeter: not where the
+    level writes nothing, nor where the perimeter is the row itself (an établissement's
+    administrator writes his établissement, he does not create one)."""
+    p = p or current_perimetre()
+    path, value = scope_of(model).path_for(p, "write")
+    if path == ALL:
+        return True
+    if path is NONE or value is None:
+        return False
+    return callable(path) or any(one != "id" for one in (
+        path if isinstance(path, (list, tuple)) else [path]))
+
+
+def writable_ids(model, ids, p: Perimetre | None = None) -> set:
+    """The ids among `ids` whose rows the user may change (one query for a list page)."""
+    from app.extensions import db
+    if not ids:
+        return set()
+    return {pk for (pk,) in db.session.query(model.id).filter(
+        model.id.in_(ids), criterion(model, p, "write"))}
+
+
 def ensure(obj, mode: str = "write", p: Perimetre | None = None):
     if not contains(obj, p, mode):
         raise PerimeterViolation()

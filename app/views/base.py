@@ -118,6 +118,18 @@ class ScopedModelView(ModelView):
         blueprint.before_request(iso_filter_dates)
         return blueprint
 
+    def _get_list_widget(self, *args, **kwargs):
+        # « Ajouter », « Modifier », « Supprimer » follow the rule their route applies (write
+        # perimeter of the row, app/templates/appbuilder/general/widgets/list.html): no button
+        # that answers 404 or refuses on save.
+        widgets = super()._get_list_widget(*args, **kwargs)
+        args = widgets["list"].template_args
+        model = self.datamodel.obj
+        args["may_add"] = perimeter.may_create(model)
+        if self.datamodel.get_pk_name() == "id":
+            args["writable"] = perimeter.writable_ids(model, args["pks"])
+        return widgets
+
     # -- perimeter on the ways FAB leaves open ------------------------------------------------
     def _scoped_item(self, pk, mode="read"):
         item = self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)

@@ -8,10 +8,18 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from app.errors import RuleViolation
-from app.formats import FormatError, check_siren, check_siret
+from app.formats import FormatError, check_code_postal, check_naf, check_siren, check_siret
 from app.models import Profil
 from app.models.comptes import ROLES
 from app.security import api_keys
@@ -75,16 +83,23 @@ class UtilisateurView(ScopedModelView):
         p = current_perimetre()
         form.role.choices = [(c, ROLES.label(c)) for c in comptes.assignable_roles(p)]
         from app.models import Dispositif, Entreprise, Etablissement, Organisme, Reseau
-        form.dispositif_id.choices = _choices(Dispositif)
-        form.reseau_id.choices = _choices(Reseau)
-        form.organisme_id.choices = _choices(Organisme)
-        form.etablissement_id.choices = _choices(Etablissement)
-        form.entreprise_id.choices = _choices(Entreprise, "raison_sociale")
+        for col, model, attr in (("dispositif_id", Dispositif, "nom"), ("reseau_id", Reseau, "nom"),
+                                 ("organisme_id", Organisme, "nom"),
+                                 ("etablissement_id", Etablissement, "nom"),
+                                 ("entreprise_id", Entreprise, "raison_sociale")):
+            choices = _choices(model, attr)
+            if len(choices) == 1:  # nothing the inviter may give: no empty select to puzzle over
+                del form[col]
+                continue
+            getattr(form, col).choices = choices
+            if len(choices) == 2 and profil is None and request.method == "GET":
+                getattr(form, col).data = int(choices[1][0])  # the only one: preselected
         if profil is not None and request.method == "GET":
             form.prenom.data, form.nom.data = profil.user.first_name, profil.user.last_name
             form.email.data, form.role.data = profil.user.email, profil.role
             for col in ("dispositif_id", "reseau_id", "organisme_id", "etablissement_id", "entreprise_id"):
-                getattr(form, col).data = getattr(profil, col)
+                if col in form:
+                    getattr(form, col).data = getattr(profil, col)
             form.telephone.data, form.organisation.data = profil.telephone, profil.organisation
         return form
 
@@ -184,12 +199,23 @@ class ForgotForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Email("Adresse e-mail invalide.")])
 
 
+def _format(check):
+    """The format rule of app/formats.py on its field when the form is validated: every wrong
+    field is said at once (the domain checks them again, one at a time, on save)."""
+    def validate(form, field):
+        try:
+            check(field.data)
+        except FormatError as exc:
+            raise ValidationError(str(exc)) from exc
+    return validate
+
+
 class EmployeurForm(FlaskForm):
-    siret = StringField("SIRET de l'établissement", validators=[DataRequired()])
+    siret = StringField("SIRET de l'établissement", validators=[DataRequired(), _format(check_siret)])
     raison_sociale = StringField("Raison sociale", validators=[DataRequired(), Length(max=200)])
-    naf = StringField("Code NAF", validators=[Optional(), Length(max=6)])
+    naf = StringField("Code NAF", validators=[Optional(), _format(check_naf)])
     adresse = StringField("Adresse", validators=[Optional(), Length(max=250)])
-    code_postal = StringField("Code postal", validators=[Optional(), Length(max=5)])
+    code_postal = StringField("Code postal", validators=[Optional(), _format(check_code_postal)])
     ville = StringField("Ville", validators=[Optional(), Length(max=120)])
     prenom = StringField("Prénom du contact", validators=[DataRequired(), Length(max=64)])
     nom = StringField("Nom du contact", validators=[DataRequired(), Length(max=64)])

@@ -68,8 +68,10 @@ class RetentionRuleView(ScopedModelView):
     exclude_route_methods = {"add"}
     show_title = "Durée de conservation"
     edit_title = "Modifier la durée de conservation"
+    # Not `regle` (R-ARC-n): the rule id stays in the data and the logs, the columns say it in
+    # French (what, after which outcome, how long, from when, what goes).
     list_columns = ["dispositif", "classe_label", "issue_label", "duree_label", "depart_label",
-                    "contenu_label", "regle"]
+                    "contenu_label"]
     show_columns = list_columns + ["changed_on"]
     edit_columns = ["duree_mois"]
     search_columns = ["classe", "issue"]
@@ -105,7 +107,7 @@ class PurgeLogView(ScopedModelView):
     exclude_route_methods = {"add"}
     show_title = "Purge"
     list_columns = ["executee_le", "date_reference", "dispositif", "classe_label", "issue_label",
-                    "nombre", "mode_label", "regle"]
+                    "nombre", "mode_label"]  # not `regle`: see RetentionRuleView
     show_columns = list_columns
     search_columns = ["date_reference", "classe", "dry_run"]
     search_form_extra_fields = {"classe": SelectField("Données",

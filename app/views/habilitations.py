@@ -38,7 +38,7 @@ from app.views.labels import labels
 from app.workflow import habilitations as wf
 
 # `request` (R-HAB-1): administrators of a réseau, organisme or établissement; `decide`: the
-# certifier. Nobody edits or deletes a request (the technical administrator gets a 404).
+# certifier. Nobody edits or deletes a request: HabilitationView has no such routes.
 PERMS = {"add": "request", "edit": "nobody", "delete": "nobody", "demander": "request",
          "renouveler": "request", "valider": "decide", "rejeter": "decide",
          "historique": "read", "periodes": "read"}
@@ -120,21 +120,15 @@ class HabilitationView(ScopedModelView):
     export_name = "habilitations"
     list_template = "habilitations/list.html"
 
-    # No generic CRUD: requests are made and decided through the workflow.
+    # No generic CRUD: requests are made and decided through the workflow. Without the edit and
+    # delete routes their addresses are a 404 and no list row offers them (the technical
+    # administrator, who has every permission, saw « Modifier » on each row).
+    exclude_route_methods = {"edit", "delete"}
+
     @expose("/add", methods=["GET", "POST"])
     @has_access
     def add(self):
         return redirect(url_for("HabilitationView.demander"))
-
-    @expose("/edit/<pk>", methods=["GET", "POST"])
-    @has_access
-    def edit(self, pk):
-        abort(404)
-
-    @expose("/delete/<pk>", methods=["GET", "POST"])
-    @has_access
-    def delete(self, pk):
-        abort(404)
 
     @expose("/show/<pk>")
     @has_access

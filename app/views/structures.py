@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired
 from app.errors import RuleViolation
 from app.extensions import db
 from app.models import Entreprise, Etablissement, Organisme, Reseau
-from app.models.structures import REGIONS
+from app.models.structures import REGIONS, SECTEURS
 from app.security.perimeter import PerimeterFilter, current_perimetre
 from app.views.base import ScopedApi, ScopedModelView
 from app.views.labels import LABELS, choice_field, labels
@@ -145,12 +145,12 @@ class EntrepriseView(ScopedModelView):
     search_columns = ["raison_sociale", "siret", "naf", "secteur"]
     label_columns = {**labels(*show_columns), "dispositifs": "Dispositifs de la branche"}
     description_columns = {"naf": "Code NAF/NACE, par exemple 25.62B.",
-                           "secteur": "M : métaux ; HM : hors métaux (préciser la branche).",
+                           "secteur": "Hors métaux : préciser la branche.",
                            "dispositifs": "Les certifications que ses employeurs proposent. "
                                           "Aucun : toutes celles des dispositifs ouverts aux "
                                           "employeurs."}
     add_form_extra_fields = edit_form_extra_fields = {
-        "secteur": choice_field(LABELS["secteur"], [("", "—"), ("M", "M — métaux"), ("HM", "HM — hors métaux")], required=False),
+        "secteur": choice_field(LABELS["secteur"], [("", "—")] + list(SECTEURS), required=False),
         "region": choice_field(LABELS["region"], [("", "—")] + [(r, r) for r in REGIONS], required=False),
         "siret": _identifier_field(LABELS["siret"], "14 chiffres, clé de contrôle vérifiée."),
     }
