@@ -307,3 +307,10 @@ def test_piece_types_are_the_dispositifs_own(app, make, db):  # R-CAN-4
     metal = make.candidature("METALLURGIE")
     assert dict(pieces.pieces_for(metal))["guide_evaluation"] == (
         "Grille d'évaluation de la commission complétée")
+
+
+def test_dossier_names_the_company_sector_in_words(app, make, db):
+    ent = make.entreprise(naf="20.14Z", secteur="HM")
+    c = make.candidature("CHIMIE", entreprise=ent)
+    text = open_page(sign_in(app, c.createur), f"/dossier/{c.id}").text
+    assert f"{ent.raison_sociale} (NAF 20.14Z, Hors métaux)" in text

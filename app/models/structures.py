@@ -189,6 +189,10 @@ class Entreprise(Model):
     def _cp(self, key, value):
         return _checked(check_code_postal, key, value, "R-FMT-2")
 
+    @property
+    def secteur_label(self) -> str:
+        return SECTEURS.label(self.secteur) if self.secteur else ""
+
     def __repr__(self):
         return f"{self.raison_sociale} ({self.siret})"
 
