@@ -31,9 +31,23 @@ def chimie(make, db):
 
 
 def confirm(db, c, employer, ev_user, day=TODAY):
-    wf.confirm_evaluator(P(employer), c, evaluateur=ev_user.id, date_evaluation=day)
+    """The evaluator confirmed for `day`; a past day is reached by letting the time pass (a day
+    set in the past is refused: test_confirmation_refuses_a_past_day)."""
+    wf.confirm_evaluator(P(employer), c, evaluateur=ev_user.id,
+                         date_evaluation=max(day, TODAY))
     db.session.commit()
-    return evaluations.latest(c)
+    ev = evaluations.latest(c)
+    ev.date_evaluation = day
+    db.session.commit()
+    return ev
+
+
+def test_confirmation_refuses_a_past_day(chimie, db):  # R-EVA-2
+    c, employer, ev_user = chimie
+    with pytest.raises(RuleViolation) as exc:
+        wf.confirm_evaluator(P(employer), c, evaluateur=ev_user.id,
+                             date_evaluation=TODAY - dt.timedelta(days=1))
+    assert exc.value.field == "date_evaluation"
 
 
 def invite(db, c, ev_user):
@@ -324,6 +338,13 @@ def test_new_evaluation_after_non_valide_needs_formation_with_attestation(clea, 
                                   date_fin=TODAY - dt.timedelta(days=1), duree_heures=10, domaines=blocs)
     assert exc.value.field == "date_fin"
     db.session.rollback()
+    with pytest.raises(RuleViolation) as exc:  # R-EVA-6: before the last evaluation, it opens nothing
+        clea_wf.add_formation(P(user), c, intitule="Remise à niveau",
+                              date_debut=TODAY - dt.timedelta(days=40),
+                              date_fin=TODAY - dt.timedelta(days=35), duree_heures=10,
+                              domaines=blocs)
+    assert exc.value.field == "date_debut" and "après la dernière évaluation" in exc.value.message
+    db.session.rollback()
     for bad in ({"duree_heures": 0}, {"domaines": []}):
         kw = {"intitule": "Remise à niveau", "date_debut": TODAY - dt.timedelta(days=20),
                   "date_fin": TODAY - dt.timedelta(days=2), "duree_heures": 35, "domaines": blocs}
@@ -384,6 +405,14 @@ def test_clea_pages(clea, db, login_as):  # R-EVA-5
     assert c.statut == "en_attente_envoi_certification"
     page = client.get(f"/dossier/{c.id}?onglet=evaluations").get_data(as_text=True)
     assert "Validé" in page and "28 / 28" in page
+
+
+def test_evaluator_email_must_be_an_address(clea, db):  # R-EVA-5
+    c, user = clea
+    with pytest.raises(RuleViolation) as exc:
+        clea_wf.start_evaluation(P(user), c, evaluateur_nom="Perrin", evaluateur_prenom="Alice",
+                                 evaluateur_email="alice.perrin@example")
+    assert exc.value.field == "evaluateur_email"
 
 
 def test_formation_page(clea, make, db, login_as):  # R-EVA-7

@@ -110,8 +110,9 @@ def test_p9_demo_cqps_have_the_competences_of_the_journey(app, db):
 def _late_dossier(make, db, days_ago):
     c = make.candidature("CHIMIE")
     ev_user = make.evaluateur(c.certification, region=c.region).user
-    wf.confirm_evaluator(P(c.createur), c, evaluateur=ev_user.id,
-                         date_evaluation=TODAY - dt.timedelta(days=days_ago))
+    wf.confirm_evaluator(P(c.createur), c, evaluateur=ev_user.id, date_evaluation=TODAY)
+    from app.workflow.evaluation import common as evaluations_wf
+    evaluations_wf.latest(c).date_evaluation = TODAY - dt.timedelta(days=days_ago)  # time passed
     chimie.invite_metier_evaluator(P(ev_user), c, nom="B", prenom="L", email="l@b.fr")
     db.session.commit()
     return c, ev_user

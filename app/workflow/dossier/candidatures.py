@@ -427,6 +427,11 @@ def confirm_evaluator(p: Perimetre, c: Candidature, evaluateur=None, date_evalua
     ensure_evaluator_allowed(user, c.certification, region, entreprise=c.entreprise,
                              organisme=c.organisme_formation or c.organisme)
     day = candidats.parse_date(date_evaluation, "date_evaluation")
+    if day is not None and day < today() and p.role != SEC:
+        # R-EVA-2: a past day would close the results window at once (plan_evaluation's rule)
+        raise RuleViolation("La date de l'évaluation se fixe à aujourd'hui ou plus tard. Pour "
+                            "enregistrer une date passée, adressez-vous au secrétariat du "
+                            "dispositif.", "R-EVA-2", field="date_evaluation")
     c.evaluateur_id, c.evaluateur = user.id, user
     c.evaluateur_confirme_le = utcnow()
     create_skills_evaluation(c, user, day)

@@ -1,6 +1,7 @@
 """CléA evaluations (R-EVA-5..7): évaluation préalable then finale(s) on the 28 sub-domains, saved
 and resumed, finalised (Validé iff 28/28), reopened by an administrateur organisme or above; the
 formations recorded in between. Re-exported by app/workflow/evaluation/common.py."""
+import re
 from decimal import Decimal, InvalidOperation
 
 from app.errors import RuleViolation
@@ -23,6 +24,9 @@ from app.workflow.evaluation.common import (
     new_evaluation,
     refresh_grid,
 )
+
+# an address with a domain that has a dot (« alice@example » is not one)
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
 
 
 def formation_between(c: Candidature, after: Evaluation) -> Formation | None:
@@ -48,6 +52,10 @@ def _evaluator_fields(ev, data):
                 "commentaire"):
         if key in data and data[key] is not None:
             setattr(ev, key, (data[key] or "").strip() or None)
+    email = ev.evaluateur_email or ""
+    if email and not _EMAIL.fullmatch(email):
+        raise RuleViolation("Adresse e-mail de l'évaluateur invalide (exemple : "
+                            "prenom.nom@organisme.fr).", "R-EVA-5", field="evaluateur_email")
     if data.get("date_evaluation") not in (None, ""):
         ev.date_evaluation = parse_date(data["date_evaluation"], "date_evaluation")
 
@@ -158,6 +166,12 @@ def add_formation(p: Perimetre, c: Candidature, intitule=None, date_debut=None, 
                             field="date_debut" if start is None else "date_fin")
     if end < start:
         raise RuleViolation("La date de fin doit suivre la date de début.", "R-EVA-7", field="date_fin")
+    last = latest(c, finalised_only=True)
+    if last is not None and last.date_evaluation and start < last.date_evaluation:
+        # R-EVA-6: only a formation after the last evaluation opens the next one (formation_between)
+        raise RuleViolation(f"La formation commence après la dernière évaluation (du "
+                            f"{last.date_evaluation:%d/%m/%Y}) : c'est elle qui prépare la "
+                            "suivante.", "R-EVA-6", field="date_debut")
     try:
         hours = Decimal(str(duree_heures).replace(",", "."))
     except (InvalidOperation, TypeError):
