@@ -64,6 +64,8 @@ def create_app(config_object=None) -> Flask:
     app.jinja_env.globals["fil_ariane"] = trail  # the breadcrumb of every page (issue 16 item 8)
     app.jinja_env.filters["date_fr"] = format_date_fr
     app.jinja_env.filters["datetime_fr"] = format_datetime_fr
+    from app.formats import format_number_fr
+    app.jinja_env.filters["nombre_fr"] = format_number_fr
     from app.errors import format_size
     app.jinja_env.filters["taille_fr"] = format_size  # the unit the limits use (Mo = 10^6)
     from app.reports.pdf import accord

@@ -221,6 +221,16 @@ def check_certification_code(type_, code) -> str:
     return normalised
 
 
+def format_number_fr(value) -> str:
+    """A number as French readers write it: « 35 », « 35,5 » (no « 35.00 »); "" for None."""
+    if value is None:
+        return ""
+    text = f"{value:f}" if not isinstance(value, (int, float)) else repr(value)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", ",")
+
+
 def format_date_fr(d) -> str:
     """R-FMT-4: ``dd/mm/yyyy`` for a date, or for a stored (UTC) datetime its Paris day;
     ``""`` for None."""

@@ -339,3 +339,11 @@ def test_format_datetime_fr(value, expected):
 )
 def test_neutralise_formula(value, expected):
     assert formats.neutralise_formula(value) == expected
+
+
+def test_numbers_read_the_french_way():
+    from decimal import Decimal
+
+    from app.formats import format_number_fr
+    assert [format_number_fr(v) for v in (Decimal("35.00"), Decimal("35.50"), 14.0, 3, None)] == [
+        "35", "35,5", "14", "3", ""]

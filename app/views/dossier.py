@@ -121,6 +121,7 @@ class DossierView(BaseView):
             historique=sorted(c.historique, key=lambda h: h.id, reverse=True),
             doc_form=DocumentForm(), types_piece=self._types_piece(p, c),
             may_upload=bool({"upload_document", "upload_evaluation_document"} & allowed),
+            removable=_removable(p, c),
             echeance_recevabilite=vae.echeance_recevabilite(c), echeance_jury=vae.echeance_jury(c),
             avis_requis=commission_wf.avis_entreprise_requis(c),
             documents_emis=_documents_emis(c),
@@ -265,3 +266,9 @@ def _decision_detail(c) -> dict:
             "acquis": db.session.query(AcquisCompetence)
             .filter(AcquisCompetence.candidature_id == c.id)
             .order_by(AcquisCompetence.id).all()}
+
+
+def _removable(p, c) -> set:
+    """The ids of the dossier's pieces this user may remove (pieces.may_remove), one query."""
+    evaluators = documents_wf.evaluators_among(d.created_by_id for d in c.documents)
+    return {d.id for d in c.documents if documents_wf.may_remove(p, d, evaluators)}

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models.candidature import TYPES_PIECE, Candidature, Document
 from app.models.evaluation import Evaluation, Formation
 from app.security.perimeter import Perimetre
-from app.workflow.engine import EV, check, record
+from app.workflow.engine import EV, SEC, check, record
 
 MAX_SIZE = 4_000_000  # « 4 Mo », decimal like every size shown (app.errors.format_size)
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -186,11 +186,31 @@ def add_document(p: Perimetre, c: Candidature, filename: str | None = None, data
     return doc
 
 
+def evaluators_among(user_ids) -> set:
+    """Which of these accounts are évaluateurs habilités (one query for a dossier's pieces)."""
+    from app.models import Profil
+    ids = {u for u in user_ids if u}
+    if not ids:
+        return set()
+    return {u for (u,) in db.session.query(Profil.user_id).filter(Profil.user_id.in_(ids),
+                                                                   Profil.role == EV)}
+
+
+def may_remove(p: Perimetre, doc: Document, evaluators: set | None = None) -> bool:
+    """An évaluateur habilité's pieces (his evaluation guide, R-EVA-3) are his: only he or the
+    secretariat removes them; an evaluator removes only what he added."""
+    if p.role == EV:
+        return doc.created_by_id == p.user_id
+    if evaluators is None:
+        evaluators = evaluators_among([doc.created_by_id])
+    return p.role == SEC or doc.created_by_id not in evaluators
+
+
 def delete_document(p: Perimetre, doc: Document):
     """Remove an attachment while the dossier is still open (never once locked, R-WF-3)."""
     c = doc.candidature
     check(p, c, _verb_for(p, doc.evaluation_id, doc.formation_id))
-    if p.role == EV and doc.created_by_id != p.user_id:
+    if not may_remove(p, doc):
         raise RuleViolation("Vous ne pouvez retirer que vos propres documents.", "R-EVA-3")
     record(p, c, "delete_document", f"Document retiré : {doc.nom_fichier}")
     db.session.delete(doc)

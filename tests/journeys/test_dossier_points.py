@@ -388,3 +388,26 @@ def test_a_refused_action_form_comes_back_open_with_what_was_typed(app, make, db
     db.session.expire_all()
     from app.models.evaluation import InvitationMetier
     assert [i.email for i in db.session.query(InvitationMetier)] == ["marie.dupuis@example.org"]
+
+
+def test_the_evaluators_guide_is_removed_only_by_him_or_the_secretariat(app, make, db):
+    # R-EVA-3: the employer may not remove the évaluateur habilité's outil n°4.
+    from app.models.candidature import Document
+    from app.workflow import pieces
+    c = make.candidature("CHIMIE")
+    ev_user = make.evaluateur(c.certification, region=c.region).user
+    wf.confirm_evaluator(P(c.createur), c, evaluateur=ev_user.id, date_evaluation=TODAY)
+    guide = pieces.add_document(P(ev_user), c, filename="outil4.pdf",
+                                type_piece="guide_evaluation", data=make.pdf("outil 4"))
+    own = pieces.add_document(P(c.createur), c, filename="cv.pdf", type_piece="diplome",
+                              data=make.pdf("cv"))
+    db.session.commit()
+    page = dossier_page(sign_in(app, c.createur), c, onglet="documents")
+    removable = {f.action for f in page.forms() if f.action.endswith("/retirer")}
+    assert any(a.endswith(f"/document/{own.id}/retirer") for a in removable), removable
+    assert not any(a.endswith(f"/document/{guide.id}/retirer") for a in removable)
+    with pytest.raises(RuleViolation):
+        pieces.delete_document(P(c.createur), db.session.get(Document, guide.id))
+    db.session.rollback()
+    sec = make.user("secretariat", dispositif=make.ref["CHIMIE"])
+    assert pieces.may_remove(P(sec), db.session.get(Document, guide.id))
