@@ -118,6 +118,7 @@ def test_role_ceiling_form_create(w, db, login_as, actor, target):  # R-ACC-1
     created = db.session.query(User).filter_by(email=email).one_or_none()
     if may_give(actor, target):
         assert r.status_code == 302, text(r)
+        assert r.headers["Location"].endswith("/utilisateurview/list/")  # not the home page
         assert created is not None and created.profil.role == target
     else:
         assert r.status_code == 200  # the form again, with the refusal on it

@@ -72,7 +72,7 @@ def _read(p: Perimetre) -> dict[str, int]:
 # a dossier waiting for it waits for its first evaluation. Metallurgy: "Inscription" waits for the
 # evaluation to open, "Évaluation" is the commission's work that precedes the jury.
 DASHBOARD_BUCKETS = [
-    ("evaluation_initiale", "En attente d'évaluation initiale",
+    ("evaluation_initiale", "En attente d'une première évaluation",
      ("en_attente_evaluation_prealable", "en_attente_evaluation", "inscription")),
     ("evaluation_finale", "En attente d'évaluation finale",
      ("en_attente_evaluation_finale", "evaluation")),
@@ -102,7 +102,7 @@ def _taken_by_a_jury():
 
 
 A_FAIRE = [  # (code, label)
-    ("evaluation_initiale", "En attente d'évaluation initiale"),
+    ("evaluation_initiale", "En attente d'une première évaluation"),
     ("evaluation_finale", "En attente d'évaluation finale"),
     ("pret_jury", "Prêts pour le jury (à inscrire ou envoyer)"),
     ("affectation_jury", "En attente d'affectation à un jury"),

@@ -118,7 +118,7 @@ class UtilisateurView(ScopedModelView):
                 return user
             if run_verb(create, form=form,
                         success=lambda user: f"Invitation envoyée à {user.email}."):
-                return redirect(self.get_redirect())
+                return redirect(self._back_or_list())
         return self.render_template(self.add_template, form=form, title=self.add_title)
 
     @expose("/edit/<pk>", methods=["GET", "POST"])
