@@ -89,4 +89,24 @@
     if (document.readyState === "loading") {
         document.addEventListener("DOMContentLoaded", watchComboboxes);
     } else { watchComboboxes(); }
+    /* The CQPI request box applies only to a CQP that gives a CQPI by equivalence (R-REF-2): its
+     * field group shows for those certifications only (the server refuses it for the others). */
+    function cqpiBox() {
+        var box = document.querySelector("input[name=cqpi_demande][data-cqp]");
+        var select = document.querySelector("select[name=certification]");
+        if (!box || !select) { return; }
+        var giving = box.getAttribute("data-cqp").split(",").filter(Boolean);
+        var group = box.closest(".form-group") || box.parentNode;
+        function sync() {
+            var applies = giving.indexOf(select.value) !== -1;
+            group.hidden = !applies;
+            if (!applies) { box.checked = false; }
+        }
+        select.addEventListener("change", sync);
+        if (window.jQuery) { window.jQuery(select).on("change", sync); }  // Select2's own event
+        sync();
+    }
+    if (document.readyState === "loading") {
+        document.addEventListener("DOMContentLoaded", cqpiBox);
+    } else { cqpiBox(); }
 }());

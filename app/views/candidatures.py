@@ -306,6 +306,10 @@ def _creation_choices(form, p, dispositifs):
     form.organisme_formation.choices = [("", "—")] + [(o.id, o.nom) for o in orgs]
     cqpis = [c for c in certs if c.type == "CQPI" and c.membre_branche]
     form.cqpi_detenu.choices = [("", "—")] + [(c.id, c.intitule) for c in cqpis]
+    if "cqpi_demande" in form:  # shown by the page's script only for a CQP giving a CQPI
+        from app.workflow.jury.acquis import cqps_giving_a_cqpi
+        giving = sorted(cqps_giving_a_cqpi(c.id for c in certs))
+        form.cqpi_demande.render_kw = {"data-cqp": ",".join(map(str, giving))}
     return groups_of(form, set().union(*(creation.fields_applying(d) for d in dispositifs)))
 
 

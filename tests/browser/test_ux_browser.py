@@ -146,3 +146,24 @@ def test_refused_action_form_reopens_with_what_was_typed(make, db, live_server, 
     assert page.input_value("#invite_metier-email") == "pas-une-adresse"
     assert page.locator("#invite_metier-email-erreur").is_visible()
     assert page.locator("#invite_metier-email").evaluate("el => el === document.activeElement")
+
+
+def test_cqpi_request_box_shows_only_for_a_cqp_giving_one(make, db, live_server, page):
+    # R-REF-2: « Le candidat demande le CQPI… » applies to a CQP with an equivalence only.
+    from app.models import Certification
+    from app.workflow.jury.acquis import cqpi_by_equivalence
+    company = make.entreprise(raison_sociale="PHARMA SUD", region="Île-de-France")
+    company.dispositifs = [make.ref["CHIMIE"]]
+    db.session.commit()
+    employer = make.user("employeur", entreprise=company)
+    certs = db.session.query(Certification).filter_by(dispositif=make.ref["CHIMIE"],
+                                                      type="CQP").all()
+    giving = next(c for c in certs if cqpi_by_equivalence(c))
+    plain = next(c for c in certs if not cqpi_by_equivalence(c))
+    sign_in(page, live_server, employer)
+    page.goto(f"{live_server}/candidatures/nouvelle")
+    box = page.locator("input[name=cqpi_demande]")
+    page.select_option("select[name=certification]", str(plain.id))
+    assert not box.is_visible()
+    page.select_option("select[name=certification]", str(giving.id))
+    assert box.is_visible()

@@ -53,6 +53,19 @@ def cqpi_by_equivalence(cert: Certification) -> list[Certification]:
             .order_by(Certification.code).all())
 
 
+def cqps_giving_a_cqpi(cert_ids) -> set:
+    """Which of these certifications are CQPs that give a CQPI by equivalence (cqpi_by_equivalence
+    not empty), in one query: the creation form shows the request box for them only."""
+    cqpi = sa.orm.aliased(Certification)
+    rows = db.session.query(certification_equivalence.c.cqp_id).join(
+        cqpi, cqpi.id == certification_equivalence.c.cqpi_id).join(
+        Certification, Certification.id == certification_equivalence.c.cqp_id).filter(
+        certification_equivalence.c.cqp_id.in_(list(cert_ids) or [0]),
+        Certification.type == "CQP", cqpi.type == "CQPI", cqpi.obtention == "equivalence",
+        cqpi.membre_branche.is_(True))
+    return {cid for (cid,) in rows}
+
+
 def offers_cqpi_request(dispositif) -> bool:
     """Whether a dossier of this dispositif may ask for a CQPI by equivalence (chemical CQP)."""
     cqp = sa.orm.aliased(Certification)
