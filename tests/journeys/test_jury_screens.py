@@ -76,7 +76,7 @@ def test_a_complement_stays_on_its_dossier_page_and_the_jury_counts_agree(app, m
     assert r.headers["Location"].endswith(f"/jurys/deliberer/{j.id}/1")
     page = follow(juror, r)
     said = alerts(page, "success")
-    assert any("Complément demandé à l" in a and "prochain jury" in a for a in said), said
+    assert any("Complément demandé à l" in a and "reviendra au jury une fois complété" in a for a in said), said
     assert not any("(R-" in a for a in said), said
     # The jury page: the count says what it counts, and the list heading agrees with it.
     sec = signed_in(app, make.user("secretariat", dispositif=make.ref["CLEA"]))
