@@ -456,7 +456,10 @@ class JuryView(ScopedModelView):
                         # the refused decision is shown in its own form on the page, below
                         quiet=True)
         if done:
-            flash(f"Décision enregistrée pour le candidat n° {ins.numero_anonyme} : "
+            # R-JUR-7: the number on an anonymous jury, the candidate's name otherwise.
+            who = f"le candidat n° {ins.numero_anonyme}" if anonymous(ins.jury) \
+                else ins.candidature.candidat.nom_complet
+            flash(f"Décision enregistrée pour {who} : "
                   f"{ins.decision_label}. Elle sera publiée dans le dossier à la clôture du "
                   f"jury.", "success")
         elif isinstance(done.violation, AlreadyDone):  # a second click: nothing is wrong

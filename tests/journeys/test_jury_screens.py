@@ -158,3 +158,26 @@ def test_clea_deliberation_names_the_evaluation_it_takes_up(app, make, db):
     assert (f"reprend les résultats de l'évaluation préalable validée du "
             f"{ev.date_evaluation:%d/%m/%Y}") in page.text
     assert "évaluation finale" not in page.text
+
+
+def test_the_decision_message_names_the_candidate_unless_the_jury_is_anonymous(app, make, db):
+    j, members, (ins,) = _chimie_jury(make, db, 1)
+    juror = signed_in(app, members["CFDT"].user)
+    form = open_page(juror, f"/jurys/deliberer/{j.id}/1").form(action=f"/jurys/decision/{ins.id}")
+    said = " ".join(alerts(follow(juror, form.submit()), "success"))
+    name = ins.candidature.candidat.nom_complet
+    assert f"Décision enregistrée pour {name} : " in said, said
+    assert str(ins.numero_anonyme) not in said
+    # An anonymous jury keeps the number (R-JUR-7).
+    j2 = make.jury("CHIMIE", anonyme=True)
+    members2 = make.jury_compose(j2)
+    c = make.dossier_pret_jury("CHIMIE")
+    ins2 = registration.register_to_jury(P(c.createur), c, j2).inscription
+    db.session.commit()
+    _today(db, j2)
+    juror = signed_in(app, members2["CFDT"].user)
+    form = open_page(juror, f"/jurys/deliberer/{j2.id}/1").form(
+        action=f"/jurys/decision/{ins2.id}")
+    said = " ".join(alerts(follow(juror, form.submit()), "success"))
+    assert f"Décision enregistrée pour le candidat n° {ins2.numero_anonyme} : " in said, said
+    assert c.candidat.nom_complet not in said
