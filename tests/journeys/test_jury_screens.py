@@ -181,3 +181,18 @@ def test_the_decision_message_names_the_candidate_unless_the_jury_is_anonymous(a
     said = " ".join(alerts(follow(juror, form.submit()), "success"))
     assert f"Décision enregistrée pour le candidat n° {ins2.numero_anonyme} : " in said, said
     assert c.candidat.nom_complet not in said
+
+
+def test_withdrawing_a_dossier_from_the_jury_page_asks_for_confirmation(app, make, db):
+    j, _, (ins,) = _chimie_jury(make, db, 1)
+    sec = signed_in(app, make.user("secretariat", dispositif=make.ref["CHIMIE"]))
+    page = open_page(sec, f"/jurys/show/{j.id}")
+    form = page.form(action=f"/jurys/retirer-dossier/{ins.id}")
+    numero = ins.candidature.numero
+    assert form.attrs.get("onsubmit", "").startswith(
+        f"return confirm('Retirer le dossier {numero} de ce jury ?"), form.attrs
+    # Without JavaScript the form is sent as it is, and withdraws the dossier.
+    page = follow(sec, form.submit())
+    assert any("Dossier retiré du jury" in a for a in alerts(page, "success")), alerts(page)
+    db.session.refresh(ins)
+    assert ins.etat == "retire" and not ins.active
