@@ -196,3 +196,13 @@ def test_withdrawing_a_dossier_from_the_jury_page_asks_for_confirmation(app, mak
     assert any("Dossier retiré du jury" in a for a in alerts(page, "success")), alerts(page)
     db.session.refresh(ins)
     assert ins.etat == "retire" and not ins.active
+
+
+def test_a_deadline_after_the_jury_says_what_it_must_be(app, make, db):
+    client = signed_in(app, make.user("secretariat", dispositif=make.ref["CHIMIE"]))
+    day = TODAY + dt.timedelta(days=70)
+    form = open_page(client, "/jurys/add").form(has="date")
+    form.fill(date=day.isoformat(), date_limite_inscription=(day + dt.timedelta(days=5)).isoformat(),
+              lieu="Lyon", modalite="presentiel", capacite="12")
+    page = follow(client, form.submit())
+    assert "La date limite d'inscription doit précéder la date du jury." in page.text, page.text[:800]

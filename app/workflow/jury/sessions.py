@@ -129,7 +129,7 @@ def prepare_jury(p: Perimetre, jury: Jury) -> Jury:
     if jury.date_limite_inscription is None:
         jury.date_limite_inscription = default_deadline(dispositif, jury.date)
     if jury.date_limite_inscription > jury.date:
-        raise RuleViolation("La date limite d'inscription précède la date du jury.", "R-JUR-2",
+        raise RuleViolation("La date limite d'inscription doit précéder la date du jury.", "R-JUR-2",
                             field="date_limite_inscription")
     jury.anonyme = bool(jury.anonyme)
     if new:
