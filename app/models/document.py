@@ -107,6 +107,9 @@ class DocumentEmis(Model):
 
     @property
     def statut_label(self):
+        # A document revoked because a corrected (or approved) version took its place says so.
+        if self.statut == "revoque" and self.remplace_par_id is not None:
+            return "Remplacé"
         return STATUTS_DOCUMENT.label(self.statut)
 
     @property
@@ -153,6 +156,16 @@ class Envoi(Model):
 DocumentEmis.courrier_statut = sa.orm.column_property(
     sa.select(Envoi.statut).where(Envoi.document_id == DocumentEmis.id)
     .order_by(Envoi.id.desc()).limit(1).correlate_except(Envoi).scalar_subquery(),
+    deferred=False,
+)
+# A correction (not a duplicate) points to this document: it was replaced, not merely revoked.
+# (A table alias, not aliased(): that would configure every mapper while models still import.)
+_correction = DocumentEmis.__table__.alias("correction")
+# An id, not an EXISTS: the views read boolean columns as form checkboxes.
+DocumentEmis.remplace_par_id = sa.orm.column_property(
+    sa.select(_correction.c.id).where(_correction.c.remplace_id == DocumentEmis.id,
+                                      _correction.c.duplicata.is_(False))
+    .order_by(_correction.c.id).limit(1).correlate_except(_correction).scalar_subquery(),
     deferred=False,
 )
 COURRIER_LABELS = {"envoye": "Courrier envoyé", "remis": "Remis en main propre",

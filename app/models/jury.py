@@ -233,6 +233,12 @@ class InscriptionJury(Model):
         return ETATS_INSCRIPTION.label(self.etat)
 
     @property
+    def attend_complement(self) -> bool:
+        """R-WF-4: the jury asked a complement and the dossier has not come back yet (once re-sent
+        to another jury, this row only says what this jury did)."""
+        return self.etat == "complement" and self.candidature.statut == "en_attente_complement"
+
+    @property
     def decision_label(self) -> str:
         if not self.decision:
             return ""

@@ -233,7 +233,7 @@ class JuryView(ScopedModelView):
             # « Dossiers inscrits » counts the listed rows holding a place, as register_to_jury
             # does (R-JUR-3); the others are listed apart (a complement was asked).
             deliberate=may_deliberate(p, jury), count=wf.count_active(jury.id),
-            aside=sum(1 for i in rows if not i.active),
+            aside=sum(1 for i in rows if i.attend_complement),
             name=_display_name, ready=ready)
 
     # -- composition (R-JUR-5, R-JUR-6) --------------------------------------------------------
@@ -456,7 +456,10 @@ class JuryView(ScopedModelView):
                         # the refused decision is shown in its own form on the page, below
                         quiet=True)
         if done:
-            flash(f"Décision enregistrée pour le candidat n° {ins.numero_anonyme} : "
+            # R-JUR-7: the number on an anonymous jury, the candidate's name otherwise.
+            who = f"le candidat n° {ins.numero_anonyme}" if anonymous(ins.jury) \
+                else ins.candidature.candidat.nom_complet
+            flash(f"Décision enregistrée pour {who} : "
                   f"{ins.decision_label}. Elle sera publiée dans le dossier à la clôture du "
                   f"jury.", "success")
         elif isinstance(done.violation, AlreadyDone):  # a second click: nothing is wrong
@@ -492,8 +495,8 @@ class JuryView(ScopedModelView):
         position = int(form["n"]) if form.get("n", "").isdigit() else None
         done = run_verb(deliberation_wf.request_complement, current_perimetre(), ins,
                         form.get("commentaire", ""), quiet=True,
-                        success="Complément demandé à l'organisme : le dossier reviendra à un "
-                                "prochain jury une fois complété.")
+                        success="Complément demandé à l'organisme : le dossier reviendra au "
+                                "jury une fois complété.")
         if not done and not isinstance(done.violation, AlreadyDone):
             # Shown in its own form, on the page it was sent from (issue 16 item 1).
             ins = self._inscription(ins_id)

@@ -159,6 +159,11 @@ def test_clea_journey(app, db, make):
     page = jury_page(sec, jury_id)
     submit_ok(sec, page.form(action=f"/jurys/cloturer/{jury_id}"))
     assert statut(dossier(of, cid)) == "Certifiée"
+    # Back in the jury that asked the complement: one row, no complement still awaited.
+    page = jury_page(sec, jury_id)
+    assert page.html.count('id="ins-') == 1, page.text
+    assert "en attente de complément" not in page.text
+    assert "Dossiers (1 inscrit(s))" in page.text and "1 / 10" in page.text
     page = emit(sec, jury_id, "certificat")
     cert_link = link(page, r"^/documents/pdf/\d+$")
     pdf = sec.get(cert_link)

@@ -101,6 +101,14 @@ def test_pv_approved_by_the_jury_then_sealed_and_verified(app, make, db):  # R-J
     page = jury_page(sec, jury_id)
     assert "Procès-verbal approuvé" in page.text
     assert page.html.count('class="approbation-ligne approuve"') == 4
+    # The draft reads « Remplacé » next to the approved « Valide », on every screen that shows it.
+    documents = page.html.split('id="documents-jury"', 1)[1]
+    assert "<td>Remplacé</td>" in documents and "<td>Valide</td>" in documents
+    assert "Révoqué" not in documents
+    draft_id = min(int(u.rsplit("/", 1)[1]) for u in page.links(r"^/documents/pdf/\d+$"))
+    shown = open_page(sec, f"/documents/show/{draft_id}")
+    assert 'id="statut">Remplacé<' in shown.html
+    assert "Remplacé" in open_page(sec, "/documents/list/").text
     approved = download(sec, page)
     text = text_of(approved)
     assert "Approbation du procès-verbal par le jury" in text

@@ -76,7 +76,7 @@ def test_a_complement_stays_on_its_dossier_page_and_the_jury_counts_agree(app, m
     assert r.headers["Location"].endswith(f"/jurys/deliberer/{j.id}/1")
     page = follow(juror, r)
     said = alerts(page, "success")
-    assert any("Complément demandé à l" in a and "prochain jury" in a for a in said), said
+    assert any("Complément demandé à l" in a and "reviendra au jury une fois complété" in a for a in said), said
     assert not any("(R-" in a for a in said), said
     # The jury page: the count says what it counts, and the list heading agrees with it.
     sec = signed_in(app, make.user("secretariat", dispositif=make.ref["CLEA"]))
@@ -158,3 +158,51 @@ def test_clea_deliberation_names_the_evaluation_it_takes_up(app, make, db):
     assert (f"reprend les résultats de l'évaluation préalable validée du "
             f"{ev.date_evaluation:%d/%m/%Y}") in page.text
     assert "évaluation finale" not in page.text
+
+
+def test_the_decision_message_names_the_candidate_unless_the_jury_is_anonymous(app, make, db):
+    j, members, (ins,) = _chimie_jury(make, db, 1)
+    juror = signed_in(app, members["CFDT"].user)
+    form = open_page(juror, f"/jurys/deliberer/{j.id}/1").form(action=f"/jurys/decision/{ins.id}")
+    said = " ".join(alerts(follow(juror, form.submit()), "success"))
+    name = ins.candidature.candidat.nom_complet
+    assert f"Décision enregistrée pour {name} : " in said, said
+    assert str(ins.numero_anonyme) not in said
+    # An anonymous jury keeps the number (R-JUR-7).
+    j2 = make.jury("CHIMIE", anonyme=True)
+    members2 = make.jury_compose(j2)
+    c = make.dossier_pret_jury("CHIMIE")
+    ins2 = registration.register_to_jury(P(c.createur), c, j2).inscription
+    db.session.commit()
+    _today(db, j2)
+    juror = signed_in(app, members2["CFDT"].user)
+    form = open_page(juror, f"/jurys/deliberer/{j2.id}/1").form(
+        action=f"/jurys/decision/{ins2.id}")
+    said = " ".join(alerts(follow(juror, form.submit()), "success"))
+    assert f"Décision enregistrée pour le candidat n° {ins2.numero_anonyme} : " in said, said
+    assert c.candidat.nom_complet not in said
+
+
+def test_withdrawing_a_dossier_from_the_jury_page_asks_for_confirmation(app, make, db):
+    j, _, (ins,) = _chimie_jury(make, db, 1)
+    sec = signed_in(app, make.user("secretariat", dispositif=make.ref["CHIMIE"]))
+    page = open_page(sec, f"/jurys/show/{j.id}")
+    form = page.form(action=f"/jurys/retirer-dossier/{ins.id}")
+    numero = ins.candidature.numero
+    assert form.attrs.get("onsubmit", "").startswith(
+        f"return confirm('Retirer le dossier {numero} de ce jury ?"), form.attrs
+    # Without JavaScript the form is sent as it is, and withdraws the dossier.
+    page = follow(sec, form.submit())
+    assert any("Dossier retiré du jury" in a for a in alerts(page, "success")), alerts(page)
+    db.session.refresh(ins)
+    assert ins.etat == "retire" and not ins.active
+
+
+def test_a_deadline_after_the_jury_says_what_it_must_be(app, make, db):
+    client = signed_in(app, make.user("secretariat", dispositif=make.ref["CHIMIE"]))
+    day = TODAY + dt.timedelta(days=70)
+    form = open_page(client, "/jurys/add").form(has="date")
+    form.fill(date=day.isoformat(), date_limite_inscription=(day + dt.timedelta(days=5)).isoformat(),
+              lieu="Lyon", modalite="presentiel", capacite="12")
+    page = follow(client, form.submit())
+    assert "La date limite d'inscription doit précéder la date du jury." in page.text, page.text[:800]

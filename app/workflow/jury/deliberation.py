@@ -232,7 +232,8 @@ def _clea_acquis(c: Candidature, decision: str, choices: dict) -> list[int]:
 
 def request_complement(p: Perimetre, ins: InscriptionJury, commentaire: str) -> InscriptionJury:
     """R-WF-4 (CléA): the jury asks the organisation for complements; the dossier leaves this jury,
-    goes to « En attente de complément » and, once completed and re-sent, to the next jury."""
+    goes to « En attente de complément » and, once completed and re-sent, back to a jury — this
+    one takes its row again (sessions._resume)."""
     jury = ins.jury
     _ensure_deliberator(p, jury)
     _ensure_open(jury)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from app.errors import PerimeterViolation, RuleViolation
 from app.extensions import db
 from app.models import Dispositif
-from app.models.base import today
+from app.models.base import today, utcnow
 from app.models.candidature import Candidature
 from app.models.jury import (
     ETATS_OUVERTS,
@@ -129,7 +129,7 @@ def prepare_jury(p: Perimetre, jury: Jury) -> Jury:
     if jury.date_limite_inscription is None:
         jury.date_limite_inscription = default_deadline(dispositif, jury.date)
     if jury.date_limite_inscription > jury.date:
-        raise RuleViolation("La date limite d'inscription précède la date du jury.", "R-JUR-2",
+        raise RuleViolation("La date limite d'inscription doit précéder la date du jury.", "R-JUR-2",
                             field="date_limite_inscription")
     jury.anonyme = bool(jury.anonyme)
     if new:
@@ -246,6 +246,22 @@ def _insert(p: Perimetre, c: Candidature, jury: Jury, report_de: Jury | None) ->
     return ins
 
 
+def _resume(p: Perimetre, c: Candidature, jury: Jury) -> InscriptionJury | None:
+    """R-WF-4: a completed dossier back in the jury that asked the complement takes its row there
+    again (its number, its place, the request kept), so the jury lists one row per dossier and no
+    longer counts it as waiting for a complement."""
+    ins = (db.session.query(InscriptionJury)
+           .filter(InscriptionJury.jury_id == jury.id, InscriptionJury.candidature_id == c.id,
+                   InscriptionJury.etat == "complement")
+           .order_by(InscriptionJury.id.desc()).first())
+    if ins is None:
+        return None
+    ins.etat, ins.active, ins.decide_par_id = "inscrit", True, None
+    ins.inscrit_le, ins.inscrit_par_id = utcnow(), p.user_id
+    db.session.flush()
+    return ins
+
+
 def place(p: Perimetre, c: Candidature, requested: Jury | None = None,
           required: bool = True, spill: bool = True) -> Registration | None:
     """Put `c` in the requested jury, or the next one with room (R-JUR-3/4; spill=False: only the
@@ -276,7 +292,8 @@ def place(p: Perimetre, c: Candidature, requested: Jury | None = None,
             skipped.append(reason)
             continue
         first = db.session.get(Jury, ids[0])
-        ins = _insert(p, c, jury, report_de=first if skipped else None)
+        ins = (_resume(p, c, jury)
+               or _insert(p, c, jury, report_de=first if skipped else None))
         where = f"jury du {jury.date:%d/%m/%Y} ({jury.certificateur}{', ' + jury.lieu if jury.lieu else ''})"
         if skipped:
             message = (f"{skipped[0][:1].upper()}{skipped[0][1:]} : le dossier {c.numero} est "
