@@ -167,3 +167,23 @@ def test_cqpi_request_box_shows_only_for_a_cqp_giving_one(make, db, live_server,
     assert not box.is_visible()
     page.select_option("select[name=certification]", str(giving.id))
     assert box.is_visible()
+
+
+def test_each_home_count_equals_the_list_it_opens(make, db, live_server, page):  # R-STA-1
+    from app.workflow.jury import registration as reg_wf
+    sec = make.user("secretariat", dispositif=make.ref["CHIMIE"])
+    for _ in range(2):
+        make.dossier_pret_jury("CHIMIE")
+    make.candidature("CHIMIE")
+    jury = make.jury("CHIMIE")
+    taken = make.dossier_pret_jury("CHIMIE")
+    reg_wf.register_to_jury(P(taken.createur), taken, jury)
+    db.session.commit()
+    sign_in(page, live_server, sec)
+    links = page.eval_on_selector_all(
+        ".oc-bucket .oc-count a", "els => els.map(a => [a.getAttribute('href'), "
+        "parseInt(a.textContent, 10)])")
+    assert links and any(n for _, n in links), links
+    for href, n in links:
+        page.goto(f"{live_server}{href}")
+        assert page.locator("tr.oc-a-faire-ligne").count() == n, (href, n)
