@@ -20,8 +20,9 @@ def test_demo_is_idempotent_and_accounts_log_in(app, db):  # R-REF-1
     r = client.post("/login/", data={"username": "utilisateur.etablissement",
                                      "password": "Demo-OpenCertif-2026!"})
     assert r.status_code == 302
-    # Dossiers at each stage, today's jury and the metallurgy ones (issue 16 item 11).
-    assert counts[1:] == (11, 6)
+    # Dossiers at each stage, today's juries (chimie, CléA, metallurgy) and their dossiers
+    # (issue 16 item 11).
+    assert counts[1:] == (15, 8)
     assert "Bonjour" in client.get("/").get_data(as_text=True)
 
 

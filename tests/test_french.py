@@ -13,7 +13,8 @@ DEMO_PASSWORD = "Demo-OpenCertif-2026!"
 DEMO_ACCOUNTS = [
     "admin", "secretariat.chimie", "secretariat.clea", "secretariat.metallurgie", "admin.reseau",
     "superviseur.reseau", "admin.organisme", "utilisateur.organisme", "admin.etablissement",
-    "utilisateur.etablissement", "employeur", "evaluateur", "jury", "manager",
+    "utilisateur.etablissement", "employeur", "evaluateur", "jury", "manager", "jury.clea",
+    "jury.metallurgie",
 ]
 # FAB's English (or broken French) strings seen on the screens before the catalog (issue 16).
 ENGLISH = [

@@ -58,6 +58,32 @@ def test_the_jury_member_lands_on_todays_jury_to_deliberate(demo):
     assert "FAURE" in deliberation.get_data(as_text=True).upper()
 
 
+@pytest.mark.parametrize("login, libelle, nom, decisions, complement", [
+    ("jury.clea", "Jury CléA de démonstration du jour", "FONTAINE",
+     {"certifiee", "non_certifiee"}, True),
+    ("jury.metallurgie", "Jury paritaire de démonstration du jour", "MERCIER",
+     {"admis", "non_admis"}, False),
+])
+def test_the_clea_and_metallurgy_jurors_deliberate_today(demo, login, libelle, nom, decisions,
+                                                         complement):
+    """The README's CléA and CQPM journeys are played from the deliberation on: each juror
+    lands on a jury of today whose deliberation page offers the decision form."""
+    client = demo_client(demo, login)
+    page = open_page(client, "/")
+    assert 'id="oc-mes-jurys"' in page.html and libelle in page.html
+    assert "2</strong> dossiers inscrits" in page.html
+    link = re.search(r'href="(/jurys/deliberation/\d+)">délibérer', page.html)
+    assert link, f"no deliberation link on {login}'s home"
+    deliberation = open_page(client, link.group(1))
+    assert "deliberation-fermee" not in deliberation.html
+    assert nom in deliberation.html.upper()
+    forms = [f for f in deliberation.forms() if "decision" in f.names()]
+    assert len(forms) == 2, "one decision form per registered dossier"
+    assert {value for value, _ in forms[0].options("decision")} >= decisions
+    # CléA: « Demander un complément » beside each decision form.
+    assert bool([f for f in deliberation.forms() if "/jurys/complement/" in f.action]) is complement
+
+
 def test_the_network_supervisor_follows_a_pending_habilitation_request(demo):
     client = demo_client(demo, "superviseur.reseau")
     html = open_page(client, "/").html

@@ -95,6 +95,10 @@ def load_demo() -> list[tuple[str, str, str]]:
         ("evaluateur", "Valérie", "Évaluatrice", "evaluateur", {"dispositif": disp["CHIMIE"]}),
         ("jury", "Jules", "Juré", "jury", {"dispositif": disp["CHIMIE"]}),
         ("manager", "Manon", "Observatoire", "manager", {"dispositif": disp["CHIMIE"]}),
+        # Presidents of today's CléA and metallurgy juries (_demo_juries_today_clea_metallurgie).
+        ("jury.clea", "Julien", "Carré", "jury", {"dispositif": disp["CLEA"]}),
+        ("jury.metallurgie", "Joëlle", "Brunet", "jury",
+         {"dispositif": disp["METALLURGIE"]}),
     ]
     sm = current_app.appbuilder.sm
     result = []
@@ -198,7 +202,6 @@ def _demo_stages(disp, etabs):
     from app.workflow import pieces as documents
     from app.workflow.dossier.candidatures import confirm_evaluator, create_candidature
     from app.workflow.evaluation import chimie as chimie_wf
-    from app.workflow.evaluation import clea as clea_wf
     from app.workflow.evaluation import common as evaluations
     today = dt.date.today()
     users = {u.username: u for u in db.session.query(User).filter(User.username.in_(
@@ -249,14 +252,7 @@ def _demo_stages(disp, etabs):
     lyon = perimetre_of(users["utilisateur.etablissement"])
     first = (db.session.query(Candidature).filter(Candidature.dispositif_id == disp["CLEA"].id)
              .order_by(Candidature.id).first())
-    ev = clea_wf.start_evaluation(lyon, first, evaluateur_nom="Durand", evaluateur_prenom="Paul",
-                                      evaluateur_email="paul.durand@demo.example.org")
-    documents.add_document(lyon, first, filename="matrice.pdf", type_piece="matrice_evaluation",
-                           data=_pdf(f"matrice {first.numero}"), evaluation=ev)
-    clea_wf.finalize_evaluation(lyon, first, evaluation=ev,
-                                    resultats={r.competence_id: {"acquis": True}
-                                               for r in ev.resultats}, date_evaluation=today)
-    db.session.commit()
+    _clea_validee(lyon, first)
     # Nantes: a CléA dossier of its own.
     clea = db.session.query(Certification).filter_by(dispositif_id=disp["CLEA"].id).first()
     create_candidature(perimetre_of(users["utilisateur.nantes"]), certification=clea,
@@ -266,40 +262,71 @@ def _demo_stages(disp, etabs):
     db.session.commit()
     _demo_metallurgie(disp, etabs, perimetre_of(users["utilisateur.nantes"]))
     _demo_habilitation_request(disp, etabs)
+    # Last, so that the dossiers above keep their numbers.
+    _demo_juries_today_clea_metallurgie(disp, etabs, lyon, perimetre_of(users["utilisateur.nantes"]))
+
+
+def _clea_validee(holder, c):
+    """A CléA evaluation validated (every sub-domain acquired): « En attente d'envoi en
+    certification »."""
+    import datetime as dt
+
+    from app.workflow import pieces as documents
+    from app.workflow.evaluation import clea as clea_wf
+    ev = clea_wf.start_evaluation(holder, c, evaluateur_nom="Durand", evaluateur_prenom="Paul",
+                                  evaluateur_email="paul.durand@demo.example.org")
+    documents.add_document(holder, c, filename="matrice.pdf", type_piece="matrice_evaluation",
+                           data=_pdf(f"matrice {c.numero}"), evaluation=ev)
+    clea_wf.finalize_evaluation(holder, c, evaluation=ev,
+                                resultats={r.competence_id: {"acquis": True} for r in ev.resultats},
+                                date_evaluation=dt.date.today())
+    db.session.commit()
 
 
 def _demo_metallurgie(disp, etabs, nantes):
     """Nantes prepares two CQPM: one before its commission d'évaluation, one whose commission
     has recorded its results (ready for the jury): secretariat.metallurgie's to-do."""
-    import datetime as dt
-
-    from app.models import Certification
-    from app.workflow.dossier.candidatures import create_candidature
-    from app.workflow.evaluation import commission as commission_wf
-    from app.workflow.evaluation import common as evaluations
-    cert = (db.session.query(Certification)
-            .filter(Certification.dispositif_id == disp["METALLURGIE"].id,
-                    Certification.type == "CQPM", Certification.competences.any())
-            .order_by(Certification.id).first())
+    cert = _cqpm_certification(disp)
     if cert is None:
         return
     people = [("M", "Lucas", "Yanis", "1994-05-17", "Nantes", "44100"),
               ("MME", "Perrin", "Sarah", "1989-10-23", "Saint-Herblain", "44800")]
     for n, person in enumerate(people):
-        identite = {**_identite(*person), "code_postal": "44000", "ville": "Nantes"}
-        c = create_candidature(nantes, certification=cert, identite=identite, etablissement=etabs[2],
-                               statut_inscription="salarie", financement="PDC",
-                               objectifs_professionnels="Valider ses compétences d'opérateur régleur.")
-        db.session.commit()
-        if n == 0:
-            continue
-        commission_wf.open_evaluation(nantes, c, date_evaluation=dt.date.today())
-        rows = list(evaluations.latest(c).resultats)
-        commission_wf.record_commission_results(
-            nantes, c, resultats={r.competence_id: {"acquis": True} for r in rows},
-            avis_entreprise="favorable" if commission_wf.avis_entreprise_requis(c) else None,
-            finalise=True)
-        db.session.commit()
+        _cqpm(nantes, cert, etabs[2], person, evaluated=n > 0)
+
+
+def _cqpm_certification(disp):
+    """The first CQPM whose référentiel has competences (a commission can evaluate it)."""
+    from app.models import Certification
+    return (db.session.query(Certification)
+            .filter(Certification.dispositif_id == disp["METALLURGIE"].id,
+                    Certification.type == "CQPM", Certification.competences.any())
+            .order_by(Certification.id).first())
+
+
+def _cqpm(nantes, cert, etab, person, evaluated):
+    """A CQPM dossier at Nantes; `evaluated`: its commission has recorded every competence
+    acquired (ready to be presented to the jury)."""
+    import datetime as dt
+
+    from app.workflow.dossier.candidatures import create_candidature
+    from app.workflow.evaluation import commission as commission_wf
+    from app.workflow.evaluation import common as evaluations
+    identite = {**_identite(*person), "code_postal": "44000", "ville": "Nantes"}
+    c = create_candidature(nantes, certification=cert, identite=identite, etablissement=etab,
+                           statut_inscription="salarie", financement="PDC",
+                           objectifs_professionnels="Valider ses compétences d'opérateur régleur.")
+    db.session.commit()
+    if not evaluated:
+        return c
+    commission_wf.open_evaluation(nantes, c, date_evaluation=dt.date.today())
+    rows = list(evaluations.latest(c).resultats)
+    commission_wf.record_commission_results(
+        nantes, c, resultats={r.competence_id: {"acquis": True} for r in rows},
+        avis_entreprise="favorable" if commission_wf.avis_entreprise_requis(c) else None,
+        finalise=True)
+    db.session.commit()
+    return c
 
 
 def _demo_habilitation_request(disp, etabs):
@@ -345,6 +372,71 @@ def _demo_jury_today(disp, employer, dossiers):
     for c in dossiers:
         register_to_jury(employer, c, jury=jury)
     db.session.commit()
+
+
+def _demo_juries_today_clea_metallurgie(disp, etabs, lyon, nantes):
+    """Today's CléA jury (its president: the « jury.clea » account) with two Lyon dossiers sent
+    to certification, and today's paritaire metallurgy jury, convened (its president: the
+    « jury.metallurgie » account) with two Nantes CQPM presented: the README's CléA and CQPM
+    journeys are played from the deliberation on (complement, decision, closing, documents)."""
+    import datetime as dt
+
+    from app.models import Certification
+    from app.models.base import utcnow
+    from app.security.perimeter import Perimetre
+    from app.workflow.dossier.candidatures import create_candidature
+    from app.workflow.jury.composition import add_member, ensure_composition
+    from app.workflow.jury.registration import register_to_jury
+    from app.workflow.jury.sessions import create_jury
+    admin = Perimetre(None, "admin", None, None)
+    today = dt.date.today()
+    accounts = {u.username: u for u in db.session.query(User).filter(
+        User.username.in_(["jury.clea", "jury.metallurgie"]))}
+
+    clea = db.session.query(Certification).filter_by(dispositif_id=disp["CLEA"].id).first()
+    jury = create_jury(admin, disp["CLEA"], today, lieu="Lyon", date_limite_inscription=today,
+                       libelle="Jury CléA de démonstration du jour")
+    add_member(admin, jury, "president", user=accounts["jury.clea"].id, qualite="Président")
+    db.session.commit()
+    for person in (("MME", "Fontaine", "Aurélie", "1990-08-11", "Lyon", "69004"),
+                   ("M", "Garcia", "Antoine", "1986-03-27", "Vaulx-en-Velin", "69120")):
+        c = create_candidature(lyon, certification=clea, identite=_identite(*person),
+                               etablissement=etabs[0], statut_inscription="demandeur_emploi",
+                               financement="CPF", objectifs_professionnels="Reprendre un emploi.")
+        db.session.commit()
+        _clea_validee(lyon, c)
+        register_to_jury(lyon, c, jury=jury)  # « Envoyer en certification »
+        db.session.commit()
+
+    cert = _cqpm_certification(disp)
+    if cert is None:
+        return
+    jury = create_jury(admin, disp["METALLURGIE"], today, lieu="Nantes",
+                       date_limite_inscription=today,
+                       libelle="Jury paritaire de démonstration du jour")
+    president = accounts["jury.metallurgie"]
+    president.profil.organisation = "UIMM Loire-Atlantique"
+    add_member(admin, jury, "president", user=president.id, qualite="Présidente")
+    for nom, prenom in (("Guerin", "Marc"), ("Robin", "Élodie")):
+        add_member(admin, jury, "employeurs", nom=nom, prenom=prenom, organisation="MÉTAUX DÉMO SAS",
+                   email=f"{_ascii(prenom)}.{_ascii(nom)}@demo.example.org")
+    for nom, prenom, union in (("Lemoine", "Pierre", "CFDT"), ("Fabre", "Sonia", "FO")):
+        add_member(admin, jury, "salaries", nom=nom, prenom=prenom, syndicat=union,
+                   syndicat_email=f"{union.lower()}@demo.example.org",
+                   email=f"{_ascii(prenom)}.{_ascii(nom)}@demo.example.org")
+    ensure_composition(jury)
+    # R-JUR-6 convenes 15 days before: a jury of today cannot be convened through the workflow,
+    # so the demo records the convocation as done (no e-mail sent).
+    now = utcnow()
+    for m in jury.membres:
+        m.convoque_le = now
+    jury.etat, jury.convoque_le = "convoque", now
+    db.session.commit()
+    for person in (("M", "Mercier", "Julien", "1991-04-09", "Rezé", "44400"),
+                   ("MME", "Bonnet", "Laura", "1993-11-15", "Nantes", "44300")):
+        c = _cqpm(nantes, cert, etabs[2], person, evaluated=True)
+        register_to_jury(nantes, c, jury=jury)  # « Présenter au jury »
+        db.session.commit()
 
 
 def _demo_competences(disp):
