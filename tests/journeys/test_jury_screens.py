@@ -106,6 +106,7 @@ def test_saving_a_jury_lands_on_its_page_named_in_the_message(app, make, db):
     again = page.form(has="date")
     assert (again.get("lieu"), again.get("capacite")) == ("Grenoble", "0")
     assert "Un jury examine au moins un dossier." in page.text
+    assert 'id="erreurs"' in page.html and "1 champ(s) à corriger" in page.text  # the summary
     r = again.fill(capacite="12").submit()
     assert r.headers["Location"].endswith(f"/jurys/show/{jury.id}")
     assert f"Jury du {day:%d/%m/%Y} modifié." in alerts(follow(client, r), "success")
