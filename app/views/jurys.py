@@ -206,10 +206,11 @@ class JuryView(ScopedModelView):
         rows = decision_rows(jury)
         # The dossiers the organiser may register here (the count shown is this list's length).
         ready = wf.ready_for_jury(p, jury) if jury.etat in ("planifie", "convoque") else []
+        organiser = perimeter.may_organise(p, jury.dispositif_id)
+        problems = composition_wf.check_composition(jury)
         from app.models.document import DocumentEmis
         issued = (db.session.query(DocumentEmis).filter(DocumentEmis.jury_id == jury.id)
-                  .order_by(DocumentEmis.type, DocumentEmis.id).all()) \
-            if perimeter.may_organise(p, jury.dispositif_id) else []
+                  .order_by(DocumentEmis.type, DocumentEmis.id).all()) if organiser else []
         from flask_login import current_user
 
         from app.views.approbation_pv import page_context  # issue 19 item 3
@@ -218,18 +219,17 @@ class JuryView(ScopedModelView):
         from app.workflow.issued.documents import letters_to_post
         mailing = {"pending": letters_to_post(jury.id).count(), "canaux": list(CANAUX_ENVOI)} \
             if issued else None
-        organiser = perimeter.may_organise(p, jury.dispositif_id)
         published = [i for i in rows if i.etat == "publie"]
         return self.render_template(
             "jurys/show.html", jury=jury, rows=rows, title=jury.intitule, issued=issued,
-            close_reason=deliberation_wf.close_refusal(jury)
+            close_reason=deliberation_wf.close_refusal(jury, rows, problems)
             if organiser and jury.etat != "clos" else None,
             # Only what this jury's decisions call for is offered (R-DEC-4, R-DOC-4).
             has_admitted=any(i.decision in SUCCESS for i in published),
             has_letters=any(i.decision not in SUCCESS for i in published),
             mailing=mailing,
             approbation=approbation,
-            problems=composition_wf.check_composition(jury), organiser=perimeter.may_organise(p, jury.dispositif_id),
+            problems=problems, organiser=organiser,
             # « Dossiers inscrits » counts the listed rows holding a place, as register_to_jury
             # does (R-JUR-3); the others are listed apart (a complement was asked).
             deliberate=may_deliberate(p, jury), count=wf.count_active(jury.id),

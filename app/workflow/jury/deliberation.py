@@ -248,29 +248,32 @@ def request_complement(p: Perimetre, ins: InscriptionJury, commentaire: str) -> 
 
 
 # --- closing (R-JUR-9) and consequences ------------------------------------------------------------
-def ensure_closable(jury: Jury) -> None:
+def ensure_closable(jury: Jury, rows=None, problems=None) -> list[InscriptionJury]:
     """Why the jury cannot be closed today, raised: before its day, without the composition the
     dispositif requires, with a dossier still undecided. The jury page shows the same reason next
-    to its disabled « Clore » button."""
+    to its disabled « Clore » button, from the rows and composition problems it already read.
+    Returns the registrations the closing publishes."""
     if today() < jury.date:
         raise RuleViolation(f"Le jury se clôt le jour de sa réunion (le {jury.date:%d/%m/%Y}), "
                             "pas avant.", "R-JUR-9")
-    problems = check_composition(jury)
+    problems = check_composition(jury) if problems is None else problems
     if problems:
         raise RuleViolation("Le jury ne peut pas être clos sans la composition requise (complétez "
                             "la composition du jury) : " + " ".join(problems), "R-JUR-5")
-    rows = [i for i in decision_rows(jury) if i.active and i.etat == "inscrit"]
+    rows = [i for i in (decision_rows(jury) if rows is None else rows)
+            if i.active and i.etat == "inscrit"]
     missing = [i for i in rows if i.decision is None]
     if missing:
         numbers = ", ".join(str(i.numero_anonyme) for i in missing[:10])
         raise RuleViolation(f"{len(missing)} dossier(s) sans décision (n° {numbers}) : enregistrez "
                             "toutes les décisions avant de clore le jury.", "R-JUR-8")
+    return rows
 
 
-def close_refusal(jury: Jury) -> str | None:
+def close_refusal(jury: Jury, rows=None, problems=None) -> str | None:
     """The reason ensure_closable would give, or None when the jury may be closed now."""
     try:
-        ensure_closable(jury)
+        ensure_closable(jury, rows, problems)
     except RuleViolation as exc:
         return exc.message
     return None
@@ -290,8 +293,7 @@ def close_jury(p: Perimetre, jury: Jury) -> int:
         raise AlreadyDone(f"Ce jury est déjà clos depuis le {_when(jury.clos_le)}{who} : ses "
                           "décisions sont publiées, rien n'a été publié une seconde fois.",
                           "R-JUR-9")
-    ensure_closable(jury)
-    rows = [i for i in decision_rows(jury) if i.active and i.etat == "inscrit"]
+    rows = ensure_closable(jury)
     now = utcnow()
     jurors = {u.id: u for u in db.session.query(User).filter(
         User.id.in_({i.decide_par_id for i in rows if i.decide_par_id} or {0}))}

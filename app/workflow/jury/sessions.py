@@ -317,9 +317,12 @@ def entry_verb(c: Candidature) -> str | None:
     return next((v for v in ENTRY_VERBS if v in moves and c.statut in moves[v].sources), None)
 
 
+def _entry_move_of(wf):
+    return next((wf.moves[v] for v in ENTRY_VERBS if v in wf.moves), None)
+
+
 def entry_move(c: Candidature):
-    moves = workflow_of(c).moves
-    return next(moves[v] for v in ENTRY_VERBS if v in moves)
+    return _entry_move_of(workflow_of(c))
 
 
 def ensure_may_place(p: Perimetre, c: Candidature):
@@ -469,8 +472,7 @@ def sending_move(p: Perimetre, dispositif):
     """The move by which `p` may itself send an evaluated dossier of `dispositif` to the jury
     (the chemical secretariat's « Inscrire au jury »), or None (CléA: only its organisme sends)."""
     from app.security import roles
-    moves = workflow_for(dispositif).moves
-    move = next((moves[v] for v in ENTRY_VERBS if v in moves), None)
+    move = _entry_move_of(workflow_for(dispositif))
     if move is None or p.role not in move.roles:
         return None
     return move if not move.grant or roles.allowed(p.role, *move.grant) else None
